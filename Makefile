@@ -1,0 +1,62 @@
+# Strigil: `make run` sets up and serves the app; `make test` sets up and runs every test.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+ASSETS := src/strigil/web/static/vendor/htmx.min.js
+PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/strigil_test
+
+.PHONY: install run test test-sqlite test-postgres test-deps lint bench lock clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+
+$(ASSETS): node_modules/.package-lock.json
+	mkdir -p $(dir $(ASSETS))
+	cp node_modules/htmx.org/dist/htmx.min.js $(ASSETS)
+
+install: $(STAMP) $(ASSETS)
+
+run: install
+	$(BIN)/strigil db upgrade
+	$(BIN)/strigil demo load --if-empty
+	$(BIN)/strigil serve --host 127.0.0.1 --port 8000
+
+# Debian's Chromium drives the browser tests; R's metafor re-checks the evidence engine live.
+test-deps: install
+	@if [ ! -x /usr/bin/chromium ] || { [ "$$CI" = "true" ] && ! command -v Rscript >/dev/null; }; then \
+	  apt-get update -qq && apt-get install -y -qq chromium r-cran-metafor >/dev/null; fi
+
+test: test-deps test-sqlite test-postgres
+
+test-sqlite: install
+	$(BIN)/pytest -q -p no:cacheprovider
+
+test-postgres: install
+	STRIGIL_TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest -q -p no:cacheprovider -m "not browser" \
+	  tests/store tests/services tests/web tests/cli
+
+lint: install
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+bench: install
+	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+
+# Refresh the pinned versions after changing pyproject.toml dependencies.
+lock:
+	rm -rf /tmp/strigil-lock && $(PYTHON) -m venv /tmp/strigil-lock
+	/tmp/strigil-lock/bin/pip install -q '.[dev]'
+	/tmp/strigil-lock/bin/pip freeze --exclude-editable | grep -v '^strigil' > constraints.txt
+
+clean:
+	rm -rf $(VENV) node_modules $(dir $(ASSETS)) .pytest_cache

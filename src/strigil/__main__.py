@@ -1,0 +1,5 @@
+"""`python -m strigil` runs the command-line interface."""
+
+from strigil.cli import main
+
+main()

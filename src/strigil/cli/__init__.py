@@ -1,0 +1,49 @@
+"""The `strigil` command: thin adapters over the services; each command owns its transaction."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from strigil.cli import db, demo, users
+from strigil.cli.common import fail
+from strigil.errors import StrigilError
+
+app = typer.Typer(help="Strigil: a clinical workbench for IASTM.", no_args_is_help=True)
+app.add_typer(db.app, name="db")
+app.add_typer(demo.app, name="demo")
+app.add_typer(users.app, name="user")
+
+
+def _optional_groups() -> None:
+    """Groups whose modules pull in heavier numerics load only when present."""
+    from strigil.cli import evidence, outcomes
+
+    app.add_typer(evidence.app, name="evidence")
+    app.add_typer(outcomes.app, name="outcomes")
+
+
+_optional_groups()
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", help="Address to listen on"),
+    port: int = typer.Option(8000, help="Port to listen on"),
+    workers: int = typer.Option(1, help="Worker processes"),
+) -> None:
+    """Serve the web app and the API."""
+    import uvicorn
+
+    uvicorn.run("strigil.web.app:create_app", factory=True, host=host, port=port,
+                workers=workers, log_level="info")
+
+
+def main() -> None:
+    """Entry point: a StrigilError prints its message and exits non-zero."""
+    try:
+        app()
+    except StrigilError as error:
+        fail(error)
+        sys.exit(2)

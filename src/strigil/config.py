@@ -1,0 +1,45 @@
+"""Settings read from the environment (prefix ``STRIGIL_``); the only module that reads it.
+
+Only the web and CLI adapters import this module; they pass values down to services.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Deployment configuration. Clinical thresholds live in ``core/catalog/thresholds.json``."""
+
+    model_config = SettingsConfigDict(env_prefix="STRIGIL_", extra="ignore")
+
+    data_dir: Path = Field(default=Path("data"), description="Where the SQLite file and backups live")
+    database_url: str | None = Field(
+        default=None, description="SQLAlchemy URL; default is a SQLite file in data_dir"
+    )
+    secret_key: str = Field(
+        default="dev-only-change-me", description="Signs CSRF tokens; set a long random value"
+    )
+    session_idle_minutes: int = Field(default=30, ge=1)
+    session_absolute_hours: int = Field(default=12, ge=1)
+    login_max_failures: int = Field(default=5, ge=1)
+    login_lockout_minutes: int = Field(default=15, ge=1)
+    cookie_secure: bool = Field(default=False, description="Set true behind HTTPS")
+    log_level: str = "INFO"
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to ``<data_dir>/strigil.db``."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'strigil.db').as_posix()}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

@@ -1,0 +1,164 @@
+"""ICD-10-CM look-up and search against the real code set.
+
+Why: an episode's condition must be a real ICD-10-CM code (DESIGN.md C1), and screening matches
+problem-list codes by prefix (clinical-domain.md §2). The code set is the April 2026 release
+bundled in ``simple-icd-10-cm`` (S48). Importing that package takes over a second, so it is
+imported on first use, and the search index is built once, lazily, on the first search.
+
+The index keeps every category, subcategory and extended code (chapters and blocks such as
+``A00-A09`` are not codes). Word search uses an inverted index of title words; a query word
+matches any title word it begins, and every query word must match.
+"""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+import re
+import threading
+from dataclasses import dataclass
+from functools import cache
+from types import ModuleType
+
+from strigil.errors import InvalidInput
+
+__all__ = ["Icd10Code", "lookup", "normalize", "search"]
+
+_CODE_SHAPE = re.compile(r"^[A-Z][0-9][0-9A-Z]{0,5}$")
+_CODE_QUERY = re.compile(r"^[A-Z][0-9][0-9A-Z.]*$")
+_WORD = re.compile(r"[a-z0-9]+")
+_MAX_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class Icd10Code:
+    """A code with its official title; ``billable`` is true for leaf (reportable) codes."""
+
+    code: str
+    title: str
+    billable: bool
+
+
+@cache
+def _icd() -> ModuleType:
+    import simple_icd_10_cm
+
+    return simple_icd_10_cm
+
+
+def normalize(code: str) -> str:
+    """Upper-case, strip spaces and the dot: ``' m72.2 '`` → ``'M722'``."""
+    return code.strip().upper().replace(".", "")
+
+
+def _unknown(code: str) -> InvalidInput:
+    return InvalidInput(
+        f"{code!r} is not an ICD-10-CM code", code="unknown_icd10_code", field="condition_code"
+    )
+
+
+def lookup(code: str) -> Icd10Code:
+    """The code with its title, accepting it with or without the dot, in any case.
+
+    Raises InvalidInput(field="condition_code", code="unknown_icd10_code") when not in the set.
+    """
+    bare = normalize(code) if isinstance(code, str) else ""
+    if not _CODE_SHAPE.match(bare):
+        raise _unknown(str(code))
+    icd = _icd()
+    if not icd.is_valid_item(bare):
+        raise _unknown(code)
+    return Icd10Code(
+        code=icd.add_dot(bare), title=icd.get_description(bare), billable=icd.is_leaf(bare)
+    )
+
+
+@dataclass(frozen=True)
+class _Index:
+    codes: tuple[Icd10Code, ...]  # in code order
+    bare: tuple[str, ...]  # normalised codes, sorted, parallel to ``codes``
+    words: tuple[str, ...]  # sorted distinct title words
+    postings: tuple[frozenset[int], ...]  # positions in ``codes`` per word
+
+
+_index_lock = threading.Lock()
+
+
+@cache
+def _build_index() -> _Index:
+    icd = _icd()
+    entries = sorted(
+        (normalize(c), c) for c in icd.get_all_codes(True) if c[0].isalpha() and "-" not in c
+    )
+    codes = tuple(
+        Icd10Code(code=c, title=icd.get_description(c), billable=icd.is_leaf(c)) for _, c in entries
+    )
+    by_word: dict[str, set[int]] = {}
+    for pos, item in enumerate(codes):
+        for word in set(_WORD.findall(item.title.lower())):
+            by_word.setdefault(word, set()).add(pos)
+    words = tuple(sorted(by_word))
+    return _Index(
+        codes=codes,
+        bare=tuple(b for b, _ in entries),
+        words=words,
+        postings=tuple(frozenset(by_word[w]) for w in words),
+    )
+
+
+def _index() -> _Index:
+    with _index_lock:  # two first requests must not both build the index
+        return _build_index()
+
+
+def _prefix_range(sorted_items: tuple[str, ...], prefix: str) -> range:
+    start = bisect.bisect_left(sorted_items, prefix)
+    end = bisect.bisect_left(sorted_items, prefix + "\uffff")
+    return range(start, end)
+
+
+def _by_code(index: _Index, query: str, limit: int) -> list[Icd10Code]:
+    hits = _prefix_range(index.bare, normalize(query))
+    return [index.codes[i] for i in hits[:limit]]
+
+
+def _by_words(index: _Index, words: list[str], limit: int) -> list[Icd10Code]:
+    """Codes matching every word, best first: whole-word matches, then shorter titles."""
+    matched: set[int] | None = None
+    exact: list[frozenset[int]] = []
+    for word in sorted(set(words), key=len, reverse=True):  # longest (rarest) word first
+        positions: set[int] = set()
+        for w in _prefix_range(index.words, word):
+            positions |= index.postings[w]
+            if index.words[w] == word:
+                exact.append(index.postings[w])
+        matched = positions if matched is None else matched & positions
+        if not matched:
+            return []
+
+    def rank(pos: int) -> tuple[int, int, int]:
+        misses = sum(pos not in e for e in exact) + len(set(words)) - len(exact)
+        return (misses, len(index.codes[pos].title), pos)
+
+    return [index.codes[i] for i in heapq.nsmallest(limit, matched or (), key=rank)]
+
+
+def search(text: str, limit: int = 20) -> list[Icd10Code]:
+    """Codes whose code starts with ``text`` or whose title contains all its words.
+
+    A query shaped like a code (``M72``, ``m72.2``) searches codes by prefix; anything else
+    searches title words, case-insensitive. Code results come in code order; word results rank
+    whole-word matches first, then shorter (more general) titles. At most ``limit`` results.
+    """
+    if not isinstance(limit, int) or not 1 <= limit <= _MAX_LIMIT:
+        raise InvalidInput(f"limit must be 1-{_MAX_LIMIT}", code="invalid_limit", field="limit")
+    query = text.strip() if isinstance(text, str) else ""
+    if not query:
+        raise InvalidInput("enter a code or words to search for", code="empty_query", field="q")
+    index = _index()
+    if _CODE_QUERY.match(query.upper()):
+        return _by_code(index, query, limit)
+    words = _WORD.findall(query.lower())
+    if not words:
+        return []
+    return _by_words(index, words, limit)

@@ -1,0 +1,63 @@
+"""Append the audit trail: every read and write of patient data says who, what, when, where."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from strigil.services.actors import Actor, Permission, require
+from strigil.store.audit import AuditEvent
+
+
+def record(
+    *,
+    session: Session,
+    actor: Actor | None,
+    action: str,
+    entity_type: str,
+    entity_id: object | None = None,
+    patient_id: object | None = None,
+    detail: dict[str, Any] | None = None,
+    clinic_id: int | None = None,
+) -> None:
+    """Add one audit row in the caller's transaction (it commits or rolls back with the work)."""
+    session.add(
+        AuditEvent(
+            clinic_id=actor.clinic_id if actor else clinic_id,
+            user_id=actor.user_id if actor else None,
+            action=action,
+            entity_type=entity_type,
+            entity_id=str(entity_id) if entity_id is not None else None,
+            patient_id=str(patient_id) if patient_id is not None else None,
+            route=actor.route if actor else None,
+            client_ip=actor.client_ip if actor else None,
+            detail=detail or {},
+        )
+    )
+
+
+def search(
+    *,
+    session: Session,
+    actor: Actor,
+    patient_id: str | None = None,
+    action: str | None = None,
+    since: datetime | None = None,
+    limit: int = 200,
+    offset: int = 0,
+) -> Sequence[AuditEvent]:
+    """The clinic's audit rows, newest first; admins only."""
+    require(actor, Permission.READ_AUDIT)
+    query = select(AuditEvent).where(AuditEvent.clinic_id == actor.clinic_id)
+    if patient_id:
+        query = query.where(AuditEvent.patient_id == patient_id)
+    if action:
+        query = query.where(AuditEvent.action == action)
+    if since:
+        query = query.where(AuditEvent.at >= since)
+    query = query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit).offset(offset)
+    return session.scalars(query).all()

@@ -1,0 +1,32 @@
+"""The audit trail: append-only, one row for every read or write of patient data."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from strigil.store.base import Base, utcnow
+
+
+class AuditEvent(Base):
+    """Who did what to which record, when and from where. Never updated, never deleted."""
+
+    __tablename__ = "audit_event"
+    __table_args__ = (Index("ix_audit_event_clinic_at", "clinic_id", "at"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    clinic_id: Mapped[int | None] = mapped_column(ForeignKey("clinic.id"), default=None)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), default=None)
+    action: Mapped[str] = mapped_column(String(20))
+    entity_type: Mapped[str] = mapped_column(String(40))
+    entity_id: Mapped[str | None] = mapped_column(String(40), default=None)
+    patient_id: Mapped[str | None] = mapped_column(String(40), default=None, index=True)
+    route: Mapped[str | None] = mapped_column(String(200), default=None)
+    client_ip: Mapped[str | None] = mapped_column(String(64), default=None)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

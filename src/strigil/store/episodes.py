@@ -1,0 +1,77 @@
+"""Episodes of care with their screenings and consents."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from strigil.store.base import Base, EnteredInErrorMixin, IdMixin, TenantMixin, VersionedMixin
+from strigil.store.patients import Patient
+
+EPISODE_STATUSES = ("active", "discharged")
+CHRONICITY = ("acute", "subacute", "chronic")
+SIDES = ("left", "right", "bilateral", "midline", "na")
+APPROACHES = ("iastm", "manual_therapy", "exercise_only")
+
+
+class Episode(IdMixin, TenantMixin, VersionedMixin, EnteredInErrorMixin, Base):
+    """One condition treated over a run of visits (FHIR EpisodeOfCare + Condition)."""
+
+    __tablename__ = "episode"
+
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    therapist_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    condition_code: Mapped[str] = mapped_column(String(10), index=True)
+    condition_title: Mapped[str] = mapped_column(String(300))
+    condition_group: Mapped[str | None] = mapped_column(String(40), default=None, index=True)
+    body_region: Mapped[str] = mapped_column(String(40))
+    side: Mapped[str] = mapped_column(String(20))
+    onset_on: Mapped[date | None] = mapped_column(Date, default=None)
+    chronicity: Mapped[str] = mapped_column(String(20))
+    goals: Mapped[str] = mapped_column(Text, default="")
+    primary_measure: Mapped[str] = mapped_column(String(20))
+    approach: Mapped[str] = mapped_column(String(30), default="iastm")
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    started_on: Mapped[date] = mapped_column(Date)
+    ended_on: Mapped[date | None] = mapped_column(Date, default=None)
+
+    patient: Mapped[Patient] = relationship(lazy="joined")
+
+
+class Screening(IdMixin, TenantMixin, EnteredInErrorMixin, Base):
+    """A contraindication screen at intake or before a visit; answers and result are frozen."""
+
+    __tablename__ = "screening"
+
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    episode_id: Mapped[int | None] = mapped_column(ForeignKey("episode.id"), index=True)
+    visit_id: Mapped[int | None] = mapped_column(ForeignKey("visit.id"), index=True, default=None)
+    kind: Mapped[str] = mapped_column(String(20))
+    rule_set_version: Mapped[str] = mapped_column(String(20))
+    answers: Mapped[dict[str, Any]] = mapped_column(JSON)
+    result_status: Mapped[str] = mapped_column(String(20))
+    result: Mapped[dict[str, Any]] = mapped_column(JSON)
+    reasoning: Mapped[str | None] = mapped_column(Text, default=None)
+    dose_modification: Mapped[str | None] = mapped_column(Text, default=None)
+    screened_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    screened_at: Mapped[datetime]
+
+
+class Consent(IdMixin, TenantMixin, EnteredInErrorMixin, Base):
+    """The patient's decision on the exact text shown, kept with its version and hash."""
+
+    __tablename__ = "consent"
+
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episode.id"), index=True)
+    decision: Mapped[str] = mapped_column(String(20))
+    text_version: Mapped[str] = mapped_column(String(20))
+    text_sha256: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    decided_at: Mapped[datetime]
+    withdrawn_at: Mapped[datetime | None] = mapped_column(default=None)
+    sequence: Mapped[int] = mapped_column(Integer, default=1)

@@ -1,0 +1,138 @@
+"""Visits and everything recorded in them: treated areas, findings, readings, after-care."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, CheckConstraint, Float, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from strigil.store.base import Base, EnteredInErrorMixin, IdMixin, TenantMixin, VersionedMixin
+from strigil.store.episodes import Episode
+
+VISIT_STATUSES = ("in_progress", "signed")
+
+
+class Visit(IdMixin, TenantMixin, VersionedMixin, EnteredInErrorMixin, Base):
+    """One clinical encounter (FHIR Encounter); its SOAP note locks when signed."""
+
+    __tablename__ = "visit"
+    __table_args__ = (
+        CheckConstraint("tolerance_limit BETWEEN 1 AND 10", name="tolerance_range"),
+    )
+
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episode.id"), index=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    therapist_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[datetime] = mapped_column(index=True)
+    ended_at: Mapped[datetime | None] = mapped_column(default=None)
+    status: Mapped[str] = mapped_column(String(20), default="in_progress")
+    phase: Mapped[str] = mapped_column(String(30), default="pre_test")
+    tolerance_limit: Mapped[int] = mapped_column(Integer, default=6)
+    reliability_check: Mapped[bool] = mapped_column(Boolean, default=False)
+    techniques: Mapped[list[str]] = mapped_column(JSON, default=list)
+    pre_test: Mapped[str] = mapped_column(Text, default="")
+    post_test: Mapped[str] = mapped_column(Text, default="")
+    subjective: Mapped[str] = mapped_column(Text, default="")
+    objective: Mapped[str] = mapped_column(Text, default="")
+    assessment: Mapped[str] = mapped_column(Text, default="")
+    plan: Mapped[str] = mapped_column(Text, default="")
+    signed_at: Mapped[datetime | None] = mapped_column(default=None)
+    signed_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), default=None)
+
+    episode: Mapped[Episode] = relationship(lazy="joined")
+
+
+class NoteAddendum(IdMixin, TenantMixin, Base):
+    """A dated change to a signed note; the signed text itself never changes."""
+
+    __tablename__ = "note_addendum"
+
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id"), index=True)
+    author_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    text: Mapped[str] = mapped_column(Text)
+
+
+class TreatedArea(IdMixin, TenantMixin, VersionedMixin, EnteredInErrorMixin, Base):
+    """One body site treated in a visit: dose, strokes, and why treatment stopped."""
+
+    __tablename__ = "treated_area"
+
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id"), index=True)
+    body_site: Mapped[str] = mapped_column(String(40), index=True)
+    body_region: Mapped[str] = mapped_column(String(40))
+    side: Mapped[str] = mapped_column(String(20))
+    instrument_type: Mapped[str] = mapped_column(String(64))
+    instrument_id: Mapped[int | None] = mapped_column(ForeignKey("instrument.id"), default=None)
+    strokes: Mapped[list[str]] = mapped_column(JSON, default=list)
+    angle_deg: Mapped[int | None] = mapped_column(Integer, default=None)
+    intensity: Mapped[str] = mapped_column(String(20))
+    seconds: Mapped[int] = mapped_column(Integer, default=0)
+    status: Mapped[str] = mapped_column(String(20), default="active")
+    stop_reason: Mapped[str | None] = mapped_column(String(30), default=None)
+    stop_note: Mapped[str | None] = mapped_column(Text, default=None)
+    stopped_at: Mapped[datetime | None] = mapped_column(default=None)
+    warnings: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+class RestrictionFinding(IdMixin, TenantMixin, EnteredInErrorMixin, Base):
+    """A restriction felt under the tool, placed on the body chart."""
+
+    __tablename__ = "restriction_finding"
+    __table_args__ = (
+        CheckConstraint("severity BETWEEN 1 AND 3", name="severity_range"),
+        CheckConstraint("x >= 0 AND x <= 1 AND y >= 0 AND y <= 1", name="chart_position"),
+    )
+
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id"), index=True)
+    treated_area_id: Mapped[int | None] = mapped_column(
+        ForeignKey("treated_area.id"), index=True, default=None
+    )
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    chart_view: Mapped[str] = mapped_column(String(10))
+    x: Mapped[float] = mapped_column(Float)
+    y: Mapped[float] = mapped_column(Float)
+    body_site: Mapped[str] = mapped_column(String(40))
+    texture: Mapped[str] = mapped_column(String(20))
+    severity: Mapped[int] = mapped_column(Integer)
+
+
+class DiscomfortReading(IdMixin, TenantMixin, Base):
+    """The patient's discomfort 0–10 during treatment of an area."""
+
+    __tablename__ = "discomfort_reading"
+    __table_args__ = (CheckConstraint("value BETWEEN 0 AND 10", name="value_range"),)
+
+    treated_area_id: Mapped[int] = mapped_column(ForeignKey("treated_area.id"), index=True)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    value: Mapped[int] = mapped_column(Integer)
+    patient_asked_to_stop: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class SkinResponse(IdMixin, TenantMixin, EnteredInErrorMixin, Base):
+    """The graded skin response of a treated area; bruising is followed until resolved."""
+
+    __tablename__ = "skin_response"
+
+    treated_area_id: Mapped[int] = mapped_column(ForeignKey("treated_area.id"), index=True)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    grade: Mapped[str] = mapped_column(String(20))
+    notes: Mapped[str | None] = mapped_column(Text, default=None)
+    resolved_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+class ExercisePrescription(IdMixin, TenantMixin, EnteredInErrorMixin, Base):
+    """After-care from the exercise library, with its dose."""
+
+    __tablename__ = "exercise_prescription"
+
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id"), index=True)
+    exercise_code: Mapped[str] = mapped_column(String(64))
+    sets: Mapped[int] = mapped_column(Integer)
+    repetitions: Mapped[int | None] = mapped_column(Integer, default=None)
+    hold_seconds: Mapped[int | None] = mapped_column(Integer, default=None)
+    frequency: Mapped[str] = mapped_column(String(100))
+    notes: Mapped[str | None] = mapped_column(Text, default=None)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

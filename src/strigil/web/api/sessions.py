@@ -1,0 +1,98 @@
+"""Sign-in for API clients that use a cookie, and API tokens for integrations."""
+
+from __future__ import annotations
+
+import uuid
+
+from fastapi import APIRouter, Request, Response
+from pydantic import Field
+
+from strigil.errors import NotAuthenticated
+from strigil.services import auth
+from strigil.web.deps import SESSION_COOKIE, CurrentActor, DbSession, SettingsDep
+from strigil.web.schemas import Schema
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+class LoginBody(Schema):
+    email: str = Field(max_length=254)
+    password: str = Field(max_length=200)
+
+
+class Me(Schema):
+    id: uuid.UUID
+    display_name: str
+    role: str
+    csrf_token: str | None = None
+
+
+class TokenCreate(Schema):
+    name: str = Field(min_length=1, max_length=100)
+
+
+class TokenIssued(Schema):
+    id: uuid.UUID
+    name: str
+    token: str = Field(description="Shown once; only its hash is kept")
+
+
+def set_session_cookie(response: Response, token: str, settings: SettingsDep) -> None:
+    response.set_cookie(
+        SESSION_COOKIE, token, httponly=True, samesite="lax", secure=settings.cookie_secure,
+        max_age=settings.session_absolute_hours * 3600, path="/",
+    )
+
+
+@router.post("/login", response_model=Me)
+def login(body: LoginBody, request: Request, response: Response, db: DbSession,
+          settings: SettingsDep) -> Me:
+    """Sign in with email and password; sets the HttpOnly session cookie."""
+    ip = request.client.host if request.client else None
+    try:
+        result = auth.login(session=db, email=body.email, password=body.password, client_ip=ip,
+                            policy=request.app.state.policy)
+    except NotAuthenticated:
+        db.commit()  # keep the failure count that drives the lockout
+        raise
+    set_session_cookie(response, result.token, settings)
+    return Me(id=result.user.external_id, display_name=result.user.display_name,
+              role=result.user.role, csrf_token=result.csrf_token)
+
+
+@router.get("/me", response_model=Me)
+def me(actor: CurrentActor, request: Request) -> Me:
+    """Who is signed in, and the CSRF token cookie clients must echo in X-CSRF-Token."""
+    return Me(id=actor.user_external_id, display_name=actor.display_name, role=actor.role.value,
+              csrf_token=getattr(request.state, "csrf_token", None))
+
+
+@router.post("/logout", status_code=204)
+def logout(request: Request, response: Response, db: DbSession, actor: CurrentActor) -> None:
+    """End this login session."""
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        auth.logout(session=db, token=cookie)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    del actor
+
+
+@router.post("/logout-everywhere")
+def logout_everywhere(db: DbSession, actor: CurrentActor) -> dict[str, int]:
+    """End every login session of the signed-in user."""
+    return {"ended": auth.logout_everywhere(session=db, actor=actor)}
+
+
+@router.post("/tokens", response_model=TokenIssued, status_code=201)
+def create_token(body: TokenCreate, db: DbSession, actor: CurrentActor) -> TokenIssued:
+    """Issue an API token for an integration; the secret is shown once."""
+    secret, row = auth.issue_token(session=db, actor=actor, name=body.name)
+    return TokenIssued(id=row.external_id, name=row.name, token=secret)
+
+
+@router.delete("/tokens/{token_id}", status_code=204)
+def revoke_token(token_id: str, db: DbSession, actor: CurrentActor) -> None:
+    """Revoke one of your API tokens."""
+    auth.revoke_token(session=db, actor=actor, token_id=token_id)
+
+

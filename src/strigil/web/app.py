@@ -1,0 +1,109 @@
+"""The FastAPI application factory: JSON API under /api/v1, pages for people, /healthz."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+from importlib.resources import files
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import text
+
+from strigil import __version__
+from strigil.config import Settings, get_settings
+from strigil.services.auth import Policy
+from strigil.store.engine import make_engine, make_sessionmaker
+from strigil.web import problems
+from strigil.web.api import router as api_router
+from strigil.web.pages import router as pages_router
+
+log = logging.getLogger("strigil.web")
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "X-Frame-Options": "DENY",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app for ``settings`` (default: from the environment)."""
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="Strigil",
+        version=__version__,
+        description="Clinical workbench for instrument-assisted soft tissue mobilization.",
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+    )
+    engine = make_engine(settings.resolved_database_url)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessionmaker = make_sessionmaker(engine)
+    app.state.policy = Policy(
+        idle=timedelta(minutes=settings.session_idle_minutes),
+        absolute=timedelta(hours=settings.session_absolute_hours),
+        max_failures=settings.login_max_failures,
+        lockout=timedelta(minutes=settings.login_lockout_minutes),
+    )
+    app.state.templates = _templates()
+    problems.install(app)
+    app.middleware("http")(_headers_and_timing)
+    app.mount("/static", StaticFiles(directory=str(files("strigil.web") / "static")), "static")
+    app.include_router(api_router, prefix="/api/v1")
+    app.include_router(pages_router)
+    app.add_api_route("/healthz", healthz, methods=["GET"], tags=["operations"])
+    return app
+
+
+def _templates() -> Jinja2Templates:
+    templates = Jinja2Templates(directory=str(files("strigil.web") / "templates"))
+    templates.env.globals["version"] = __version__
+    return templates
+
+
+async def _headers_and_timing(
+    request: Request, call_next: Callable[[Request], Awaitable[Response]]
+) -> Response:
+    request_id = request.headers.get("x-request-id") or uuid.uuid4().hex[:16]
+    started = time.perf_counter()
+    response = await call_next(request)
+    elapsed_ms = (time.perf_counter() - started) * 1000
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    response.headers["X-Request-ID"] = request_id
+    if "hx-request" in request.headers or request.url.path.startswith("/patients"):
+        response.headers["Vary"] = "HX-Request"
+    if response.status_code >= 500:
+        log.error("request %s %s -> %s", request.method, request.url.path, response.status_code)
+    log.debug("request_id=%s path=%s status=%s ms=%.1f", request_id, request.url.path,
+              response.status_code, elapsed_ms)
+    return response
+
+
+def healthz(request: Request) -> Response:
+    """Liveness and readiness: answers ok only when the database answers."""
+    body: dict[str, Any] = {"status": "ok", "version": __version__}
+    try:
+        with request.app.state.engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        body["database"] = "ok"
+    except Exception as exc:  # noqa: BLE001 - any failure means not ready
+        log.warning("health check: database unreachable (%s)", type(exc).__name__)
+        return JSONResponse({"status": "unavailable", "database": "unreachable",
+                             "detail": "the database is not reachable", "code": "database_unavailable"},
+                            status_code=503)
+    return JSONResponse(body)

@@ -1,0 +1,105 @@
+"""Request dependencies: the database session (one transaction per request) and the actor."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from strigil.config import Settings
+from strigil.errors import NotAuthenticated, NotPermitted
+from strigil.services import auth
+from strigil.services.actors import Actor
+
+SESSION_COOKIE = "strigil_session"
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def get_db(request: Request) -> Iterator[Session]:
+    """One transaction per request: committed when the handler returns, else rolled back."""
+    session: Session = request.app.state.sessionmaker()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+DbSession = Annotated[Session, Depends(get_db, scope="function")]
+
+
+def get_settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+async def read_form_csrf(request: Request) -> str | None:
+    """The ``csrf_token`` field of a submitted form (Starlette caches the parsed form)."""
+    if request.method not in UNSAFE_METHODS:
+        return None
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+        value = (await request.form()).get("csrf_token")
+        request.state.form_csrf = value if isinstance(value, str) else None
+    return None
+
+
+def get_actor(
+    request: Request, db: DbSession, _form: Annotated[None, Depends(read_form_csrf)]
+) -> Actor:
+    """The signed-in user (cookie) or integration (bearer token) behind this request.
+
+    Cookie-authenticated unsafe requests must carry the session's CSRF token (form field or
+    ``X-CSRF-Token`` header); bearer-token requests are not sent by browsers automatically and
+    need none.
+    """
+    client_ip = request.client.host if request.client else None
+    route = f"{request.method} {request.url.path}"
+    token = _bearer(request)
+    if token is not None:
+        user = auth.user_for_token(session=db, secret=token)
+    else:
+        cookie = request.cookies.get(SESSION_COOKIE)
+        if not cookie:
+            raise NotAuthenticated("please sign in", code="not_signed_in")
+        login = auth.resume(session=db, token=cookie, policy=request.app.state.policy)
+        request.state.csrf_token = login.csrf_token
+        if request.method in UNSAFE_METHODS:
+            _check_csrf(request, login.csrf_token)
+        user = login.user
+    actor = auth.actor_for(user, client_ip=client_ip, route=route)
+    request.state.actor = actor
+    _scope_tenant(db, actor)
+    return actor
+
+
+def _check_csrf(request: Request, expected: str) -> None:
+    sent = request.headers.get("x-csrf-token") or getattr(request.state, "form_csrf", None)
+    if sent != expected:
+        raise NotPermitted("the form is out of date; reload the page and try again",
+                           code="csrf_failed")
+
+
+def _scope_tenant(db: Session, actor: Actor) -> None:
+    """On PostgreSQL, tell row-level security which clinic this transaction may see."""
+    if db.get_bind().dialect.name == "postgresql":
+        db.execute(text("SELECT set_config('strigil.clinic_id', :cid, true)"),
+                   {"cid": str(actor.clinic_id)})
+
+
+CurrentActor = Annotated[Actor, Depends(get_actor)]

@@ -1,0 +1,60 @@
+"""Sign-in and sign-out pages."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from strigil.errors import NotAuthenticated, TooManyRequests
+from strigil.services import auth
+from strigil.web.api.sessions import set_session_cookie
+from strigil.web.deps import SESSION_COOKIE, DbSession, SettingsDep
+from strigil.web.pages.render import page
+
+router = APIRouter()
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths: an open redirect would let a link send a user elsewhere."""
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return "/"
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(request: Request, next: str | None = None) -> HTMLResponse:  # noqa: A002
+    return page(request, "login.html", {"next": _safe_next(next), "error": None})
+
+
+@router.post("/login")
+def login_submit(
+    request: Request,
+    db: DbSession,
+    settings: SettingsDep,
+    email: Annotated[str, Form(max_length=254)],
+    password: Annotated[str, Form(max_length=200)],
+    next: Annotated[str, Form()] = "/",  # noqa: A002
+) -> Response:
+    ip = request.client.host if request.client else None
+    try:
+        result = auth.login(session=db, email=email, password=password, client_ip=ip,
+                            policy=request.app.state.policy)
+    except (NotAuthenticated, TooManyRequests) as error:
+        db.commit()  # keep the failure count that drives the lockout
+        return page(request, "login.html", {"next": _safe_next(next), "error": error.detail,
+                                            "email": email}, status_code=error.status)
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    set_session_cookie(response, result.token, settings)
+    return response
+
+
+@router.post("/logout")
+def logout(request: Request, db: DbSession) -> Response:
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if cookie:
+        auth.logout(session=db, token=cookie)
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response

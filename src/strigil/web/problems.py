@@ -1,0 +1,86 @@
+"""Map errors to HTTP answers: ``{"detail", "code"}`` JSON for the API, a page for people."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm.exc import StaleDataError
+
+from strigil.errors import Conflict, NotAuthenticated, StrigilError, Unavailable
+
+log = logging.getLogger("strigil.web")
+
+
+def wants_html(request: Request) -> bool:
+    """Pages and HTMX get HTML; the API and other clients get JSON."""
+    if request.url.path.startswith(("/api/", "/fhir/", "/healthz")):
+        return False
+    return "text/html" in request.headers.get("accept", "") or "hx-request" in request.headers
+
+
+def _render(request: Request, error: StrigilError) -> Response:
+    if not wants_html(request):
+        return JSONResponse(error.to_body(), status_code=error.status)
+    if isinstance(error, NotAuthenticated) and "hx-request" not in request.headers:
+        return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+    templates = request.app.state.templates
+    fragment = "hx-request" in request.headers
+    response = templates.TemplateResponse(
+        request, "_error_fragment.html" if fragment else "_error.html", {"error": error},
+        status_code=error.status,
+    )
+    if fragment:
+        response.headers["HX-Retarget"] = "#flash"
+        response.headers["HX-Reswap"] = "innerHTML"
+    return response
+
+
+async def on_strigil_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StrigilError)
+    return _render(request, exc)
+
+
+async def on_validation_error(request: Request, exc: Exception) -> Response:
+    """Pydantic's errors become one message naming the first field and its rule."""
+    assert isinstance(exc, RequestValidationError)
+    errors = exc.errors()
+    first = errors[0] if errors else {"loc": (), "msg": "invalid input"}
+    field = ".".join(str(p) for p in first.get("loc", ())[1:]) or None
+    detail = f"{field}: {first.get('msg')}" if field else str(first.get("msg"))
+    error = StrigilError(detail, code="invalid_input", field=field)
+    error.status = 422  # type: ignore[misc]
+    if not wants_html(request):
+        body = error.to_body() | {"errors": [_plain(e) for e in errors]}
+        return JSONResponse(body, status_code=422)
+    return _render(request, error)
+
+
+def _plain(error: dict[str, object]) -> dict[str, object]:
+    return {"loc": [str(p) for p in error.get("loc", ())], "msg": str(error.get("msg")),
+            "type": str(error.get("type"))}
+
+
+async def on_stale(request: Request, exc: Exception) -> Response:
+    return _render(request, Conflict("this record was changed by someone else; reload it",
+                                     code="version_conflict"))
+
+
+async def on_db_error(request: Request, exc: Exception) -> Response:
+    """A lost database is a 503 the client can retry, not a 500."""
+    if isinstance(exc, OperationalError) or getattr(exc, "connection_invalidated", False):
+        log.warning("database unavailable: %s", type(exc).__name__)
+        return _render(request, Unavailable(
+            "the database is not reachable right now; please try again shortly",
+            code="database_unavailable"))
+    raise exc
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(StrigilError, on_strigil_error)
+    app.add_exception_handler(RequestValidationError, on_validation_error)
+    app.add_exception_handler(StaleDataError, on_stale)
+    app.add_exception_handler(DBAPIError, on_db_error)

@@ -1,0 +1,59 @@
+"""Episode models of the API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from pydantic import Field
+
+from strigil.services.episodes import EpisodeInput
+from strigil.store.episodes import Episode
+from strigil.web.schemas import Schema
+
+
+class EpisodeCreate(Schema):
+    condition_code: str = Field(description="ICD-10-CM code, with or without the dot")
+    body_region: str
+    side: str = Field(description="left, right, bilateral, midline or na")
+    chronicity: str = Field(description="acute, subacute or chronic")
+    primary_measure: str = Field(description="A measure code such as NPRS, ODI, LEFS")
+    goals: str = ""
+    onset_on: date | None = None
+    approach: str = "iastm"
+
+    def to_input(self, status: str = "active") -> EpisodeInput:
+        return EpisodeInput(status=status, **self.model_dump(exclude={"version", "status"}))
+
+
+class EpisodeUpdate(EpisodeCreate):
+    status: str = "active"
+    version: int
+
+    def to_input(self, status: str | None = None) -> EpisodeInput:
+        return super().to_input(status or self.status)
+
+
+class EpisodeRead(Schema):
+    id: uuid.UUID
+    patient_id: uuid.UUID
+    condition_code: str
+    condition_title: str
+    condition_group: str | None
+    body_region: str
+    side: str
+    chronicity: str
+    onset_on: date | None
+    goals: str
+    primary_measure: str
+    approach: str
+    status: str
+    started_on: date
+    ended_on: date | None
+    version: int
+
+    @classmethod
+    def of(cls, row: Episode) -> EpisodeRead:
+        skip = {"id", "patient_id"}
+        return cls(id=row.external_id, patient_id=row.patient.external_id,
+                   **{k: getattr(row, k) for k in cls.model_fields if k not in skip})
