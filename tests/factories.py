@@ -27,9 +27,13 @@ def make_clinic(session: Session, name: str | None = None) -> Clinic:
 def make_user(session: Session, clinic: Clinic, role: str = "therapist", **kw: Any) -> User:
     n = next(_seq)
     return clinics.add_user(
-        session=session, clinic=clinic, email=kw.get("email", f"user{n}@clinic.test"),
-        display_name=kw.get("display_name", f"Test {role.title()} {n}"), role=role,
-        password=PASSWORD, password_hash=_FAST_HASH,
+        session=session,
+        clinic=clinic,
+        email=kw.get("email", f"user{n}@clinic.test"),
+        display_name=kw.get("display_name", f"Test {role.title()} {n}"),
+        role=role,
+        password=PASSWORD,
+        password_hash=_FAST_HASH,
     )
 
 
@@ -39,19 +43,26 @@ def actor(user: User) -> Actor:
 
 def make_patient(session: Session, user: User, **kw: Any) -> Patient:
     data = patients.PatientInput(
-        given_name=kw.get("given_name", "Ada"), family_name=kw.get("family_name", f"Testperson{next(_seq)}"),
-        birth_date=kw.get("birth_date", date(1980, 5, 17)), sex=kw.get("sex", "female"),
+        given_name=kw.get("given_name", "Ada"),
+        family_name=kw.get("family_name", f"Testperson{next(_seq)}"),
+        birth_date=kw.get("birth_date", date(1980, 5, 17)),
+        sex=kw.get("sex", "female"),
     )
     return patients.register(session=session, actor=actor(user), data=data)
 
 
 def make_episode(session: Session, user: User, patient: Patient, **kw: Any) -> Episode:
     data = episodes.EpisodeInput(
-        condition_code=kw.get("condition_code", "M77.11"), body_region=kw.get("body_region", "elbow_forearm"),
-        side=kw.get("side", "right"), chronicity=kw.get("chronicity", "chronic"),
-        primary_measure=kw.get("primary_measure", "PRTEE"), goals=kw.get("goals", "Lift a kettle"),
+        condition_code=kw.get("condition_code", "M77.11"),
+        body_region=kw.get("body_region", "elbow_forearm"),
+        side=kw.get("side", "right"),
+        chronicity=kw.get("chronicity", "chronic"),
+        primary_measure=kw.get("primary_measure", "PRTEE"),
+        goals=kw.get("goals", "Lift a kettle"),
     )
-    return episodes.open_episode(session=session, actor=actor(user), patient_id=patient.external_id, data=data)
+    return episodes.open_episode(
+        session=session, actor=actor(user), patient_id=patient.external_id, data=data
+    )
 
 
 def login(client: TestClient, user: User) -> str:

@@ -17,7 +17,9 @@ class Settings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="STRIGIL_", extra="ignore")
 
-    data_dir: Path = Field(default=Path("data"), description="Where the SQLite file and backups live")
+    data_dir: Path = Field(
+        default=Path("data"), description="Where the SQLite file and backups live"
+    )
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; default is a SQLite file in data_dir"
     )

@@ -1,4 +1,4 @@
-"""strigil.evidence against numbers pinned from R's metafor (scripts/reference/metafor_reference.R)."""
+"""strigil.evidence against numbers pinned from R's metafor (scripts/reference)."""
 
 from __future__ import annotations
 
@@ -83,7 +83,9 @@ def assert_close(mine: Any, theirs: Any, what: str) -> None:
 
 
 def check_fit(ds: dict[str, Any], case: dict[str, Any], key: str, control: Control | None) -> None:
-    res = meta_analyze(ds["yi"], ds["vi"], method=case["method"], test=case["test"], control=control)
+    res = meta_analyze(
+        ds["yi"], ds["vi"], method=case["method"], test=case["test"], control=control
+    )
     ref = dict(case[key])
     if case["method"] == "EE":  # predict() has no PI for a common-effect model: it is the CI
         ref["pi_lb"], ref["pi_ub"] = ref["ci_lb"], ref["ci_ub"]
@@ -164,9 +166,7 @@ def test_subgroup_difference_matches_separate_fits_plus_fe_meta_regression(
     assert_close(res.pvalue, fit["QMp"], "QMp")
 
 
-ESCALC = [
-    (block, r) for block in REF["escalc"].values() for r in block["results"]
-]
+ESCALC = [(block, r) for block in REF["escalc"].values() for r in block["results"]]
 
 
 @pytest.mark.parametrize(

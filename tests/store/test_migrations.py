@@ -8,7 +8,7 @@ from sqlalchemy import Engine, create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
 from strigil.store import migrate
-from strigil.store.engine import make_engine, is_sqlite
+from strigil.store.engine import is_sqlite, make_engine
 from strigil.store.models import Base
 
 
@@ -26,7 +26,9 @@ def _scratch_url(db_url: str, tmp_path: object) -> str:
     return scratch.render_as_string(hide_password=False)
 
 
-def test_upgrade_downgrade_upgrade_round_trip(db_url: str, tmp_path: object, engine: Engine) -> None:
+def test_upgrade_downgrade_upgrade_round_trip(
+    db_url: str, tmp_path: object, engine: Engine
+) -> None:
     url = _scratch_url(db_url, tmp_path)
     migrate.upgrade(url, "head")
     migrate.downgrade(url, "base")

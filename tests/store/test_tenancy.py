@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from strigil.store.models import Base
 
-NOT_CLINICAL = {"clinic", "app_user", "login_session", "api_token", "audit_event", "alembic_version"}
+NOT_CLINICAL = {
+    "clinic",
+    "app_user",
+    "login_session",
+    "api_token",
+    "audit_event",
+    "alembic_version",
+}
 
 
 def test_every_clinical_table_has_a_clinic_id() -> None:
@@ -24,14 +31,29 @@ def test_every_row_has_a_uuid_public_id() -> None:
 
 
 def test_clinical_rows_are_never_deleted_but_marked_in_error() -> None:
-    for name in ("patient", "episode", "visit", "treated_area", "restriction_finding",
-                 "skin_response", "adverse_event", "exercise_prescription",
-                 "outcome_measurement", "screening", "consent"):
+    for name in (
+        "patient",
+        "episode",
+        "visit",
+        "treated_area",
+        "restriction_finding",
+        "skin_response",
+        "adverse_event",
+        "exercise_prescription",
+        "outcome_measurement",
+        "screening",
+        "consent",
+    ):
         assert "entered_in_error_at" in Base.metadata.tables[name].c, name
 
 
 def test_foreign_keys_are_indexed_on_hot_tables() -> None:
-    for name, column in (("visit", "episode_id"), ("treated_area", "visit_id"),
-                         ("discomfort_reading", "treated_area_id"), ("episode", "patient_id"),
-                         ("restriction_finding", "visit_id"), ("visit", "started_at")):
+    for name, column in (
+        ("visit", "episode_id"),
+        ("treated_area", "visit_id"),
+        ("discomfort_reading", "treated_area_id"),
+        ("episode", "patient_id"),
+        ("restriction_finding", "visit_id"),
+        ("visit", "started_at"),
+    ):
         assert Base.metadata.tables[name].c[column].index, f"{name}.{column}"

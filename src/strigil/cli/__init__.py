@@ -36,8 +36,14 @@ def serve(
     """Serve the web app and the API."""
     import uvicorn
 
-    uvicorn.run("strigil.web.app:create_app", factory=True, host=host, port=port,
-                workers=workers, log_level="info")
+    uvicorn.run(
+        "strigil.web.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+    )
 
 
 def main() -> None:

@@ -29,12 +29,24 @@ def load(
             return
         with Progress(transient=True, disable=as_json) as bar:
             task = bar.add_task("loading demo patients", total=patients)
-            summary = demo.load(session=session, patients=patients, seed=seed,
-                                progress=lambda done: bar.update(task, completed=done))
+            summary = demo.load(
+                session=session,
+                patients=patients,
+                seed=seed,
+                progress=lambda done: bar.update(task, completed=done),
+            )
     elapsed = time.perf_counter() - started
     if as_json:
-        typer.echo(json.dumps({"patients": summary.patients, "rows": summary.rows,
-                               "content_hash": summary.content_hash, "seconds": elapsed}))
+        typer.echo(
+            json.dumps(
+                {
+                    "patients": summary.patients,
+                    "rows": summary.rows,
+                    "content_hash": summary.content_hash,
+                    "seconds": elapsed,
+                }
+            )
+        )
         return
     typer.echo(f"loaded {summary.patients} patients ({summary.rows} rows) in {elapsed:.1f} s")
     typer.echo(f"demo sign-in password for every account: {demo.DEMO_PASSWORD}")

@@ -26,6 +26,12 @@ def add(
         if found is None and not create_clinic:
             raise NotFound(f"no clinic named {clinic!r}; pass --create-clinic", field="clinic")
         target = found or clinics.create_clinic(session=session, name=clinic)
-        user = clinics.add_user(session=session, clinic=target, email=email, display_name=name,
-                                role=role, password=password)
+        user = clinics.add_user(
+            session=session,
+            clinic=target,
+            email=email,
+            display_name=name,
+            role=role,
+            password=password,
+        )
         typer.echo(f"added {user.email} ({user.role}) to {target.name}")

@@ -16,7 +16,7 @@ from strigil.evidence.effect_sizes import (
     sd_from_ci,
     sd_from_se,
 )
-from strigil.evidence.heterogeneity import ConvergenceError, Control
+from strigil.evidence.heterogeneity import Control, ConvergenceError
 from strigil.evidence.inputs import EvidenceInputError
 from strigil.evidence.meta import METHODS, TESTS, MetaResult, meta_analyze
 from strigil.evidence.sensitivity import (

@@ -7,9 +7,9 @@ computed here can be checked line by line against the reference package:
   ``J(m) = Γ(m/2) / (√(m/2) Γ((m-1)/2))``, ``m = n1 + n2 - 2`` (Hedges 1981), and the large-sample
   variance ``1/n1 + 1/n2 + g²/(2(n1+n2))`` (escalc ``vtype="LS"``; Hedges & Olkin 1985).
 * ``MD``: raw mean difference with variance ``sd1²/n1 + sd2²/n2`` (no equal-variance assumption).
-* ``RR`` and ``OR``: log risk ratio and log odds ratio; ``RD``: risk difference. When a 2x2 table has
-  a zero cell, 1/2 is added to each of its four cells (escalc ``add=1/2, to="only0"``), so the log
-  and its variance stay finite; tables without a zero are left alone.
+* ``RR`` and ``OR``: log risk ratio and log odds ratio; ``RD``: risk difference. When a 2x2
+  table has a zero cell, 1/2 is added to each of its four cells (escalc ``add=1/2,
+  to="only0"``), so the log and its variance stay finite; tables without a zero are left alone.
 
 The conversion helpers recover a mean and SD from what a paper reports instead: the median with
 the interquartile range or the range (Wan et al. 2014), an SD from a standard error or a

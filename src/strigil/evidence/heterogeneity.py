@@ -105,17 +105,13 @@ def estimate_tau2(method: str, d: Design, control: Control) -> Tau2Estimate:
         "HE": _he,
         "SJ": _sj,
         "PM": _pm,
-        "ML": _fisher_scoring,
-        "REML": _fisher_scoring,
     }
     if method in ("ML", "REML"):
         return _fisher_scoring(d, control, reml=method == "REML")
     return estimators[method](d, control)
 
 
-def _moment_se(
-    scale: float, df: int, pv: FloatArray, pvp: float, pp: float, tau2: float
-) -> float:
+def _moment_se(scale: float, df: int, pv: FloatArray, pvp: float, pp: float, tau2: float) -> float:
     """SE of a quadratic-form τ² estimator: ``scale²/df² (2 tr(PVPV) + 4τ² c + 2τ⁴ tr(PP))``."""
     t = max(tau2, 0.0)
     return float(np.sqrt(scale**2 / df**2 * (2 * np.sum(pv * pv.T) + 4 * t * pvp + 2 * t**2 * pp)))
@@ -155,7 +151,10 @@ def generalised_q(d: Design, tau2: float) -> float:
 
 def _pm(d: Design, control: Control) -> Tau2Estimate:
     target = d.k - d.p
-    f = lambda t: generalised_q(d, t) - target  # noqa: E731
+
+    def f(tau2: float) -> float:
+        return generalised_q(d, tau2) - target
+
     f0 = f(0.0)
     if f0 < 0:
         tau2 = 0.0

@@ -173,11 +173,11 @@ def fit_model(
     est = estimate_tau2(method, d, control or Control())
     w = 1 / (d.v + est.tau2)
     wx = d.X * w[:, None]
-    vb = np.linalg.inv(d.X.T @ wx)
+    vb = np.asarray(np.linalg.inv(d.X.T @ wx), dtype=np.float64)
     beta = vb @ (wx.T @ d.y)
     if test == "knha":
         rss = float(np.sum(w * (d.y - d.X @ beta) ** 2))
-        vb = vb * (0.0 if rss <= EPS else rss / (d.k - d.p))
+        vb = np.asarray(vb * (0.0 if rss <= EPS else rss / (d.k - d.p)), dtype=np.float64)
     q, q_p, i2, h2 = _heterogeneity(d, method, est.tau2)
     return ModelFit(
         k=d.k, p=d.p, method=method, test=test, level=level, beta=beta, vb=vb, tau2=est.tau2,

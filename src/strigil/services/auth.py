@@ -96,9 +96,7 @@ def login(
     now = utcnow()
     user = session.scalar(select(User).where(User.email == email.strip().lower()))
     if user is not None and user.locked_until is not None and user.locked_until > now:
-        raise TooManyRequests(
-            "too many failed sign-ins; try again later", code="account_locked"
-        )
+        raise TooManyRequests("too many failed sign-ins; try again later", code="account_locked")
     if not _verify(user, password) or user is None or not user.active:
         _count_failure(session, user, now, policy)
         raise NotAuthenticated("email or password is not correct", code="bad_credentials")
@@ -117,8 +115,12 @@ def _count_failure(session: Session, user: User | None, now: datetime, policy: P
         user.locked_until = now + policy.lockout
         user.failed_logins = 0
     audit.record(
-        session=session, actor=None, clinic_id=user.clinic_id, action="login_failed",
-        entity_type="user", entity_id=user.external_id,
+        session=session,
+        actor=None,
+        clinic_id=user.clinic_id,
+        action="login_failed",
+        entity_type="user",
+        entity_id=user.external_id,
     )
 
 
@@ -137,8 +139,13 @@ def _open_session(
             client_ip=client_ip,
         )
     )
-    audit.record(session=session, actor=actor_for(user, client_ip=client_ip), action="login",
-                 entity_type="user", entity_id=user.external_id)
+    audit.record(
+        session=session,
+        actor=actor_for(user, client_ip=client_ip),
+        action="login",
+        entity_type="user",
+        entity_id=user.external_id,
+    )
     session.flush()
     return LoginResult(token=token, csrf_token=csrf, user=user)
 
@@ -177,8 +184,13 @@ def logout_everywhere(*, session: Session, actor: Actor) -> int:
         .where(LoginSession.user_id == actor.user_id, LoginSession.revoked_at.is_(None))
         .values(revoked_at=utcnow())
     )
-    audit.record(session=session, actor=actor, action="logout_all", entity_type="user",
-                 entity_id=actor.user_external_id)
+    audit.record(
+        session=session,
+        actor=actor,
+        action="logout_all",
+        entity_type="user",
+        entity_id=actor.user_external_id,
+    )
     return int(getattr(result, "rowcount", 0) or 0)
 
 
@@ -187,11 +199,17 @@ def issue_token(*, session: Session, actor: Actor, name: str) -> tuple[str, ApiT
     if not name.strip():
         raise InvalidInput("a token needs a name", field="name", code="required")
     secret = "stg_" + secrets.token_urlsafe(32)
-    row = ApiToken(user_id=actor.user_id, name=name.strip(), prefix=secret[:12],
-                   token_hash=_digest(secret))
+    row = ApiToken(
+        user_id=actor.user_id, name=name.strip(), prefix=secret[:12], token_hash=_digest(secret)
+    )
     session.add(row)
-    audit.record(session=session, actor=actor, action="create", entity_type="api_token",
-                 entity_id=row.external_id)
+    audit.record(
+        session=session,
+        actor=actor,
+        action="create",
+        entity_type="api_token",
+        entity_id=row.external_id,
+    )
     session.flush()
     return secret, row
 
@@ -204,8 +222,13 @@ def revoke_token(*, session: Session, actor: Actor, token_id: object) -> None:
     if row is None:
         raise InvalidInput("no such token", field="token_id", code="not_found")
     row.revoked_at = utcnow()
-    audit.record(session=session, actor=actor, action="revoke", entity_type="api_token",
-                 entity_id=row.external_id)
+    audit.record(
+        session=session,
+        actor=actor,
+        action="revoke",
+        entity_type="api_token",
+        entity_id=row.external_id,
+    )
 
 
 def user_for_token(*, session: Session, secret: str) -> User:

@@ -56,7 +56,9 @@ def add_user(
     if not display_name.strip():
         raise InvalidInput("a user needs a display name", field="display_name", code="required")
     if session.scalar(select(User.id).where(User.email == email)) is not None:
-        raise Conflict(f"a user with email {email} already exists", field="email", code="email_taken")
+        raise Conflict(
+            f"a user with email {email} already exists", field="email", code="email_taken"
+        )
     user = User(
         clinic_id=clinic.id,
         email=email,
@@ -67,8 +69,13 @@ def add_user(
     session.add(user)
     session.flush()
     if actor is not None:
-        audit.record(session=session, actor=actor, action="create", entity_type="user",
-                     entity_id=user.external_id)
+        audit.record(
+            session=session,
+            actor=actor,
+            action="create",
+            entity_type="user",
+            entity_id=user.external_id,
+        )
     return user
 
 

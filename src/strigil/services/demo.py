@@ -9,6 +9,8 @@ catalogs themselves.
 
 from __future__ import annotations
 
+import functools
+import gc
 import hashlib
 import math
 import random
@@ -23,37 +25,86 @@ from sqlalchemy.orm import Session
 
 from strigil.core import catalog, consent, measures, scoring
 from strigil.services import auth
-from strigil.store.adverse_events import AdverseEvent
-from strigil.store.base import Base
-from strigil.store.clinics import Clinic, User
-from strigil.store.episodes import Consent, Episode, Screening
-from strigil.store.outcomes import OutcomeMeasurement
-from strigil.store.patients import Patient
-from strigil.store.visits import (
-    DiscomfortReading,
-    ExercisePrescription,
-    RestrictionFinding,
-    SkinResponse,
-    TreatedArea,
-    Visit,
-)
+from strigil.store.clinics import Clinic
+from strigil.store.models import Base
 
-DEMO_PASSWORD = "strigil-demo-2026"
+DEMO_PASSWORD = "strigil-demo-2026"  # noqa: S105 - synthetic demo accounts only
 DEFAULT_SEED = 20261126
 CHUNK = 200
 CLINICS = (("Northside Physical Therapy", "northside"), ("Riverside Sports Rehab", "riverside"))
-STAFF = (("admin", "Admin"), ("therapist", "Therapist 1"), ("therapist", "Therapist 2"),
-         ("therapist", "Therapist 3"), ("assistant", "Assistant"), ("researcher", "Researcher"))
-GIVEN = ("Avery", "Briar", "Cato", "Dara", "Ember", "Fenn", "Gale", "Halden", "Ines", "Juno",
-         "Kestrel", "Lark", "Maren", "Nico", "Oona", "Pax", "Quill", "Rowan", "Sable", "Tamsin")
-FAMILY = ("Ashgrove", "Brackwater", "Coldmere", "Dunlin", "Elderby", "Farrowdale", "Glenrock",
-          "Hollowell", "Ivybridge", "Juniper", "Kettlewood", "Larchmont", "Mossbank", "Netherby",
-          "Oakhollow", "Pebblefield", "Quarrybrook", "Rushmere", "Stonecrop", "Thistlewood")
+STAFF = (
+    ("admin", "Admin"),
+    ("therapist", "Therapist 1"),
+    ("therapist", "Therapist 2"),
+    ("therapist", "Therapist 3"),
+    ("assistant", "Assistant"),
+    ("researcher", "Researcher"),
+)
+GIVEN = (
+    "Avery",
+    "Briar",
+    "Cato",
+    "Dara",
+    "Ember",
+    "Fenn",
+    "Gale",
+    "Halden",
+    "Ines",
+    "Juno",
+    "Kestrel",
+    "Lark",
+    "Maren",
+    "Nico",
+    "Oona",
+    "Pax",
+    "Quill",
+    "Rowan",
+    "Sable",
+    "Tamsin",
+)
+FAMILY = (
+    "Ashgrove",
+    "Brackwater",
+    "Coldmere",
+    "Dunlin",
+    "Elderby",
+    "Farrowdale",
+    "Glenrock",
+    "Hollowell",
+    "Ivybridge",
+    "Juniper",
+    "Kettlewood",
+    "Larchmont",
+    "Mossbank",
+    "Netherby",
+    "Oakhollow",
+    "Pebblefield",
+    "Quarrybrook",
+    "Rushmere",
+    "Stonecrop",
+    "Thistlewood",
+)
 # Trajectory kinds and their share: (fraction of baseline badness removed by the end).
-KINDS = (("responder", 0.5, (0.45, 0.7)), ("partial", 0.2, (0.12, 0.22)),
-         ("non_responder", 0.25, (-0.04, 0.06)), ("worse", 0.05, (-0.3, -0.18)))
-CONDITIONS = ("M72.2", "M77.11", "M76.61", "M76.51", "M76.31", "M54.2", "M54.50", "M75.81",
-              "M17.11", "M22.2X1", "G56.01", "M77.01")
+KINDS = (
+    ("responder", 0.5, (0.45, 0.7)),
+    ("partial", 0.2, (0.12, 0.22)),
+    ("non_responder", 0.25, (-0.04, 0.06)),
+    ("worse", 0.05, (-0.3, -0.18)),
+)
+CONDITIONS = (
+    "M72.2",
+    "M77.11",
+    "M76.61",
+    "M76.51",
+    "M76.31",
+    "M54.2",
+    "M54.50",
+    "M75.81",
+    "M17.11",
+    "M22.2X1",
+    "G56.01",
+    "M77.01",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,23 +156,45 @@ def load(
     seed: int = DEFAULT_SEED,
     anchor: date | None = None,
     progress: Callable[[int], None] | None = None,
+    hash_content: bool = False,
 ) -> DemoSummary:
-    """Write the demo clinics, staff and ``patients`` patients with their whole histories."""
+    """Write the demo clinics, staff and ``patients`` patients with their whole histories.
+
+    With ``hash_content`` every row written feeds a SHA-256 digest, so two loads can be
+    proved identical; it costs about a tenth of the load time, so it is off by default.
+    """
     rng = random.Random(seed)
     anchor = anchor or datetime.now(UTC).date()
     digest = hashlib.sha256(f"{seed}:{anchor.isoformat()}:{patients}".encode())
-    ids = _Ids({t.name: _next_id(session, t) for t in Base.metadata.sorted_tables
-                if "id" in t.c and t.name != "audit_event"})
+    if not hash_content:
+        digest = _NoDigest()
+    ids = _Ids(
+        {
+            t.name: _next_id(session, t)
+            for t in Base.metadata.sorted_tables
+            if "id" in t.c and t.name != "audit_event"
+        }
+    )
     staff, logins = _staff(session, rng, ids, digest, anchor)
     gen = _Generator(rng=rng, ids=ids, anchor=anchor)
     total = 0
-    for done, batch in _chunks(gen, staff, patients):
-        total += _write(session, batch, digest)
-        if progress:
-            progress(done)
+    gc.disable()  # millions of short-lived dicts: cyclic GC passes only cost time here
+    try:
+        for done, batch in _chunks(gen, staff, patients):
+            total += _write(session, batch, digest)
+            if progress:
+                progress(done)
+    finally:
+        gc.enable()
     _reset_sequences(session)
-    return DemoSummary(clinics=len(staff), users=len(logins), patients=patients, rows=total,
-                       content_hash=digest.hexdigest(), logins=tuple(logins))
+    return DemoSummary(
+        clinics=len(staff),
+        users=len(logins),
+        patients=patients,
+        rows=total,
+        content_hash=digest.hexdigest(),
+        logins=tuple(logins),
+    )
 
 
 def _next_id(session: Session, table: Table) -> int:
@@ -136,14 +209,26 @@ def _chunks(gen: _Generator, staff: list[_Staff], total: int) -> Iterator[tuple[
         yield min(start + CHUNK, total), batch
 
 
+class _NoDigest:
+    """Stands in for the digest when content hashing is off."""
+
+    def update(self, data: bytes) -> None:
+        del data
+
+    def hexdigest(self) -> str:
+        return ""
+
+
 def _write(session: Session, batch: _Batch, digest: Any) -> int:
     count = 0
+    hashing = not isinstance(digest, _NoDigest)
     for table in Base.metadata.sorted_tables:
         rows = batch.rows.get(table.name)
         if not rows:
             continue
-        for row in rows:
-            digest.update(repr(sorted(row.items())).encode())
+        if hashing:
+            for row in rows:
+                digest.update(repr(sorted(row.items())).encode())
         session.execute(insert(table), rows)
         count += len(rows)
     return count
@@ -155,9 +240,12 @@ def _reset_sequences(session: Session) -> None:
         return
     for table in Base.metadata.sorted_tables:
         if "id" in table.c and table.c.id.autoincrement:
-            session.execute(text(
-                f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
-                f"(SELECT COALESCE(MAX(id), 0) + 1 FROM {table.name}), false)"))
+            session.execute(
+                text(
+                    f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                    f"(SELECT COALESCE(MAX(id), 0) + 1 FROM {table.name}), false)"
+                )
+            )
 
 
 def _staff(
@@ -168,14 +256,33 @@ def _staff(
     staff, logins, batch = [], [], _Batch()
     for name, slug in CLINICS:
         clinic_id = ids.take("clinic")
-        batch.add("clinic", {"id": clinic_id, "external_id": _uuid(rng), "name": name,
-                             "timezone": "UTC", "created_at": created})
+        batch.add(
+            "clinic",
+            {
+                "id": clinic_id,
+                "external_id": _uuid(rng),
+                "name": name,
+                "timezone": "UTC",
+                "created_at": created,
+            },
+        )
         users: dict[str, list[int]] = {}
         for role, label in STAFF:
             user_id = ids.take("app_user")
             email = f"{label.lower().replace(' ', '')}@{slug}.example"
-            batch.add("app_user", _user_row(user_id, rng, clinic_id, email, f"{label} ({name})",
-                                            role, password_hash, created))
+            batch.add(
+                "app_user",
+                _user_row(
+                    user_id,
+                    rng,
+                    clinic_id,
+                    email,
+                    f"{label} ({name})",
+                    role,
+                    password_hash,
+                    created,
+                ),
+            )
             users.setdefault(role, []).append(user_id)
             logins.append((name, role, email))
         staff.append(_Staff(clinic_id, tuple(users["therapist"]), users["assistant"][0]))
@@ -183,13 +290,32 @@ def _staff(
     return staff, logins
 
 
-def _user_row(user_id: int, rng: random.Random, clinic_id: int, email: str, display: str,
-              role: str, password_hash: str, created: datetime) -> dict[str, Any]:
-    return {"id": user_id, "external_id": _uuid(rng), "clinic_id": clinic_id, "email": email,
-            "display_name": display, "role": role, "password_hash": password_hash,
-            "active": True, "failed_logins": 0, "locked_until": None,
-            "password_changed_at": None, "created_at": created, "version": 1,
-            "updated_at": created}
+def _user_row(
+    user_id: int,
+    rng: random.Random,
+    clinic_id: int,
+    email: str,
+    display: str,
+    role: str,
+    password_hash: str,
+    created: datetime,
+) -> dict[str, Any]:
+    return {
+        "id": user_id,
+        "external_id": _uuid(rng),
+        "clinic_id": clinic_id,
+        "email": email,
+        "display_name": display,
+        "role": role,
+        "password_hash": password_hash,
+        "active": True,
+        "failed_logins": 0,
+        "locked_until": None,
+        "password_changed_at": None,
+        "created_at": created,
+        "version": 1,
+        "updated_at": created,
+    }
 
 
 def _uuid(rng: random.Random) -> uuid.UUID:
@@ -214,15 +340,24 @@ class _Generator:
         pid = self.ids.take("patient")
         start = self.anchor - timedelta(days=rng.randint(0, 300))
         created = _at(start, 8)
-        batch.add("patient", {
-            "id": pid, "external_id": _uuid(rng), "clinic_id": staff.clinic_id,
-            "record_number": f"DEMO-{index + 1:06d}", "given_name": rng.choice(GIVEN),
-            "family_name": rng.choice(FAMILY), "birth_date": date(rng.randint(1945, 2006),
-                                                                  rng.randint(1, 12), rng.randint(1, 28)),
-            "sex": rng.choice(("female", "male", "female", "male", "other")), "phone": None,
-            "email": None, "notes": "Synthetic demo patient.", "created_by_id": therapist,
-            **_meta(created),
-        })
+        batch.add(
+            "patient",
+            {
+                "id": pid,
+                "external_id": _uuid(rng),
+                "clinic_id": staff.clinic_id,
+                "record_number": f"DEMO-{index + 1:06d}",
+                "given_name": rng.choice(GIVEN),
+                "family_name": rng.choice(FAMILY),
+                "birth_date": date(rng.randint(1945, 2006), rng.randint(1, 12), rng.randint(1, 28)),
+                "sex": rng.choice(("female", "male", "female", "male", "other")),
+                "phone": None,
+                "email": None,
+                "notes": "Synthetic demo patient.",
+                "created_by_id": therapist,
+                **_meta(created),
+            },
+        )
         episode = _EpisodeBuilder(self, batch, staff, therapist, pid, start)
         episode.build()
 
@@ -232,8 +367,11 @@ def _meta(created: datetime, versioned: bool = True, in_error: bool = True) -> d
     if versioned:
         row |= {"version": 1, "updated_at": created}
     if in_error:
-        row |= {"entered_in_error_at": None, "entered_in_error_reason": None,
-                "entered_in_error_by_id": None}
+        row |= {
+            "entered_in_error_at": None,
+            "entered_in_error_reason": None,
+            "entered_in_error_by_id": None,
+        }
     return row
 
 
@@ -244,8 +382,15 @@ def _at(day: date, hour: int, minute: int = 0) -> datetime:
 class _EpisodeBuilder:
     """One episode: screening, consent, visits with areas, readings and outcomes."""
 
-    def __init__(self, gen: _Generator, batch: _Batch, staff: _Staff, therapist: int,
-                 patient_id: int, start: date) -> None:
+    def __init__(
+        self,
+        gen: _Generator,
+        batch: _Batch,
+        staff: _Staff,
+        therapist: int,
+        patient_id: int,
+        start: date,
+    ) -> None:
         self.gen, self.batch, self.staff = gen, batch, staff
         self.rng, self.ids = gen.rng, gen.ids
         self.therapist, self.patient_id, self.start = therapist, patient_id, start
@@ -254,8 +399,9 @@ class _EpisodeBuilder:
         self.measure = measures.get_measure(self.indication.suggested_measure)
         self.kind, self.delta = _trajectory(self.rng)
         self.baseline = self.rng.uniform(0.45, 0.75)
-        self.approach = self.rng.choices(("iastm", "manual_therapy", "exercise_only"),
-                                         (0.7, 0.15, 0.15))[0]
+        self.approach = self.rng.choices(
+            ("iastm", "manual_therapy", "exercise_only"), (0.7, 0.15, 0.15)
+        )[0]
         self.sites = [s for s in gen.sites if s.region == self.indication.body_region]
 
     def build(self) -> None:
@@ -284,41 +430,74 @@ class _EpisodeBuilder:
         ind = self.indication
         side = {"right": "right", "left": "left"}.get(ind.laterality, "na")
         return {
-            "id": self.episode_id, "external_id": _uuid(self.rng), "clinic_id": self.staff.clinic_id,
-            "patient_id": self.patient_id, "therapist_id": self.therapist,
-            "condition_code": ind.code, "condition_title": ind.title,
-            "condition_group": ind.condition_group, "body_region": ind.body_region, "side": side,
+            "id": self.episode_id,
+            "external_id": _uuid(self.rng),
+            "clinic_id": self.staff.clinic_id,
+            "patient_id": self.patient_id,
+            "therapist_id": self.therapist,
+            "condition_code": ind.code,
+            "condition_title": ind.title,
+            "condition_group": ind.condition_group,
+            "body_region": ind.body_region,
+            "side": side,
             "onset_on": days[0] - timedelta(days=self.rng.randint(20, 200)),
             "chronicity": self.rng.choice(("subacute", "chronic", "chronic")),
             "goals": "Return to daily activities without pain.",
-            "primary_measure": self.measure.code, "approach": self.approach,
-            "status": "discharged" if discharged else "active", "started_on": days[0],
-            "ended_on": days[-1] if discharged else None, **_meta(_at(days[0], 8)),
+            "primary_measure": self.measure.code,
+            "approach": self.approach,
+            "status": "discharged" if discharged else "active",
+            "started_on": days[0],
+            "ended_on": days[-1] if discharged else None,
+            **_meta(_at(days[0], 8)),
         }
 
     def _screening_and_consent(self) -> None:
         rng, when = self.rng, _at(self.start, 8, 5)
         precaution = rng.random() < 0.15
         answers = {"R1": {"present": True, "regions": []}} if precaution else {}
-        self.batch.add("screening", {
-            "id": self.ids.take("screening"), "external_id": _uuid(rng),
-            "clinic_id": self.staff.clinic_id, "patient_id": self.patient_id,
-            "episode_id": self.episode_id, "visit_id": None, "kind": "intake",
-            "rule_set_version": self.gen.rule_set, "answers": answers,
-            "result_status": "precautions" if precaution else "clear",
-            "result": {"precautions": ["R1"] if precaution else []},
-            "reasoning": "Anticoagulated; light pressure only." if precaution else None,
-            "dose_modification": "Gentle intensity, no vigorous strokes." if precaution else None,
-            "screened_by_id": self.therapist, "screened_at": when,
-            **_meta(when, versioned=False)})
-        text_ = consent.build_consent_text(self.indication.title, "IASTM with exercise")
-        self.batch.add("consent", {
-            "id": self.ids.take("consent"), "external_id": _uuid(rng),
-            "clinic_id": self.staff.clinic_id, "patient_id": self.patient_id,
-            "episode_id": self.episode_id, "decision": "granted", "text_version": text_.version,
-            "text_sha256": text_.sha256, "text": text_.text, "recorded_by_id": self.therapist,
-            "decided_at": when, "withdrawn_at": None, "sequence": 1,
-            **_meta(when, versioned=False)})
+        self.batch.add(
+            "screening",
+            {
+                "id": self.ids.take("screening"),
+                "external_id": _uuid(rng),
+                "clinic_id": self.staff.clinic_id,
+                "patient_id": self.patient_id,
+                "episode_id": self.episode_id,
+                "visit_id": None,
+                "kind": "intake",
+                "rule_set_version": self.gen.rule_set,
+                "answers": answers,
+                "result_status": "precautions" if precaution else "clear",
+                "result": {"precautions": ["R1"] if precaution else []},
+                "reasoning": "Anticoagulated; light pressure only." if precaution else None,
+                "dose_modification": "Gentle intensity, no vigorous strokes."
+                if precaution
+                else None,
+                "screened_by_id": self.therapist,
+                "screened_at": when,
+                **_meta(when, versioned=False),
+            },
+        )
+        text_ = _consent_text(self.indication.title)
+        self.batch.add(
+            "consent",
+            {
+                "id": self.ids.take("consent"),
+                "external_id": _uuid(rng),
+                "clinic_id": self.staff.clinic_id,
+                "patient_id": self.patient_id,
+                "episode_id": self.episode_id,
+                "decision": "granted",
+                "text_version": text_.version,
+                "text_sha256": text_.sha256,
+                "text": text_.text,
+                "recorded_by_id": self.therapist,
+                "decided_at": when,
+                "withdrawn_at": None,
+                "sequence": 1,
+                **_meta(when, versioned=False),
+            },
+        )
 
     def _badness(self, number: int, total: int) -> float:
         progress = 1 - math.exp(-(number - 1) / 2.5)
@@ -331,21 +510,34 @@ class _EpisodeBuilder:
         visit_id = self.ids.take("visit")
         badness = self._badness(number, total)
         iastm = self.approach == "iastm"
-        self.batch.add("visit", {
-            "id": visit_id, "external_id": _uuid(rng), "clinic_id": self.staff.clinic_id,
-            "episode_id": self.episode_id, "patient_id": self.patient_id,
-            "therapist_id": self.therapist, "number": number, "started_at": started,
-            "ended_at": None if open_visit else started + timedelta(minutes=45),
-            "status": "in_progress" if open_visit else "signed",
-            "phase": "treat" if open_visit else "document", "tolerance_limit": 6,
-            "reliability_check": False,
-            "techniques": ["iastm"] if iastm else [self.approach],
-            "pre_test": "", "post_test": "",
-            "subjective": f"Reports pain {round(badness * 10)}/10 with daily tasks.",
-            "objective": "See treated areas and measures.", "assessment": "Tolerated treatment.",
-            "plan": "Continue plan of care; home programme as prescribed.",
-            "signed_at": None if open_visit else started + timedelta(minutes=50),
-            "signed_by_id": None if open_visit else self.therapist, **_meta(started)})
+        self.batch.add(
+            "visit",
+            {
+                "id": visit_id,
+                "external_id": _uuid(rng),
+                "clinic_id": self.staff.clinic_id,
+                "episode_id": self.episode_id,
+                "patient_id": self.patient_id,
+                "therapist_id": self.therapist,
+                "number": number,
+                "started_at": started,
+                "ended_at": None if open_visit else started + timedelta(minutes=45),
+                "status": "in_progress" if open_visit else "signed",
+                "phase": "treat" if open_visit else "document",
+                "tolerance_limit": 6,
+                "reliability_check": False,
+                "techniques": ["iastm"] if iastm else [self.approach],
+                "pre_test": "",
+                "post_test": "",
+                "subjective": f"Reports pain {round(badness * 10)}/10 with daily tasks.",
+                "objective": "See treated areas and measures.",
+                "assessment": "Tolerated treatment.",
+                "plan": "Continue plan of care; home programme as prescribed.",
+                "signed_at": None if open_visit else started + timedelta(minutes=50),
+                "signed_by_id": None if open_visit else self.therapist,
+                **_meta(started),
+            },
+        )
         if iastm and not open_visit:
             for area in range(rng.choice((1, 2, 2))):
                 self._area(visit_id, started + timedelta(minutes=10 + 4 * area))
@@ -363,90 +555,174 @@ class _EpisodeBuilder:
             reason = "tolerance_reached"
         elif stop < 0.09:
             reason, note = "patient_request", "Asked to stop."
-        grade = rng.choices(("none", "erythema", "petechiae", "ecchymosis"), (0.2, 0.65, 0.12, 0.03))[0]
+        grade = rng.choices(
+            ("none", "erythema", "petechiae", "ecchymosis"), (0.2, 0.65, 0.12, 0.03)
+        )[0]
         if grade == "petechiae" and reason == "completed":
             reason = "petechiae"
-        self.batch.add("treated_area", {
-            "id": area_id, "external_id": _uuid(rng), "clinic_id": self.staff.clinic_id,
-            "visit_id": visit_id, "body_site": site.code, "body_region": site.region,
-            "side": self.rng.choice(("left", "right")) if site.paired else "midline",
-            "instrument_type": rng.choice(self.gen.instruments), "instrument_id": None,
-            "strokes": rng.sample(self.gen.strokes, 2), "angle_deg": rng.choice((30, 45, 60)),
-            "intensity": rng.choice(("gentle", "moderate")), "seconds": rng.randint(45, 150),
-            "status": "stopped", "stop_reason": reason, "stop_note": note,
-            "stopped_at": when + timedelta(minutes=3), "warnings": [], **_meta(when)})
+        self.batch.add(
+            "treated_area",
+            {
+                "id": area_id,
+                "external_id": _uuid(rng),
+                "clinic_id": self.staff.clinic_id,
+                "visit_id": visit_id,
+                "body_site": site.code,
+                "body_region": site.region,
+                "side": self.rng.choice(("left", "right")) if site.paired else "midline",
+                "instrument_type": rng.choice(self.gen.instruments),
+                "instrument_id": None,
+                "strokes": rng.sample(self.gen.strokes, 2),
+                "angle_deg": rng.choice((30, 45, 60)),
+                "intensity": rng.choice(("gentle", "moderate")),
+                "seconds": rng.randint(45, 150),
+                "status": "stopped",
+                "stop_reason": reason,
+                "stop_note": note,
+                "stopped_at": when + timedelta(minutes=3),
+                "warnings": [],
+                **_meta(when),
+            },
+        )
         for i, value in enumerate(readings):
-            self.batch.add("discomfort_reading", {
-                "id": self.ids.take("discomfort_reading"), "external_id": _uuid(rng),
-                "clinic_id": self.staff.clinic_id, "treated_area_id": area_id,
-                "recorded_by_id": self.therapist, "value": value,
-                "patient_asked_to_stop": reason == "patient_request" and i == len(readings) - 1,
-                "created_at": when + timedelta(seconds=30 * (i + 1))})
+            self.batch.add(
+                "discomfort_reading",
+                {
+                    "id": self.ids.take("discomfort_reading"),
+                    "external_id": _uuid(rng),
+                    "clinic_id": self.staff.clinic_id,
+                    "treated_area_id": area_id,
+                    "recorded_by_id": self.therapist,
+                    "value": value,
+                    "patient_asked_to_stop": reason == "patient_request" and i == len(readings) - 1,
+                    "created_at": when + timedelta(seconds=30 * (i + 1)),
+                },
+            )
         self._finding(visit_id, area_id, site, when)
         self._skin(area_id, grade, when)
 
     def _finding(self, visit_id: int, area_id: int, site: Any, when: datetime) -> None:
         rng = self.rng
         view, pos = ("front", site.front) if site.front else ("back", site.back)
-        self.batch.add("restriction_finding", {
-            "id": self.ids.take("restriction_finding"), "external_id": _uuid(rng),
-            "clinic_id": self.staff.clinic_id, "visit_id": visit_id, "treated_area_id": area_id,
-            "recorded_by_id": self.therapist, "chart_view": view,
-            "x": min(1.0, max(0.0, pos.x + rng.uniform(-0.02, 0.02))),
-            "y": min(1.0, max(0.0, pos.y + rng.uniform(-0.02, 0.02))), "body_site": site.code,
-            "texture": rng.choice(("gravelly", "crumbly", "craggy")),
-            "severity": rng.randint(1, 3), **_meta(when, versioned=False)})
+        self.batch.add(
+            "restriction_finding",
+            {
+                "id": self.ids.take("restriction_finding"),
+                "external_id": _uuid(rng),
+                "clinic_id": self.staff.clinic_id,
+                "visit_id": visit_id,
+                "treated_area_id": area_id,
+                "recorded_by_id": self.therapist,
+                "chart_view": view,
+                "x": min(1.0, max(0.0, pos.x + rng.uniform(-0.02, 0.02))),
+                "y": min(1.0, max(0.0, pos.y + rng.uniform(-0.02, 0.02))),
+                "body_site": site.code,
+                "texture": rng.choice(("gravelly", "crumbly", "craggy")),
+                "severity": rng.randint(1, 3),
+                **_meta(when, versioned=False),
+            },
+        )
 
     def _skin(self, area_id: int, grade: str, when: datetime) -> None:
         rng = self.rng
-        self.batch.add("skin_response", {
-            "id": self.ids.take("skin_response"), "external_id": _uuid(rng),
-            "clinic_id": self.staff.clinic_id, "treated_area_id": area_id,
-            "recorded_by_id": self.therapist, "grade": grade, "notes": None,
-            "resolved_at": when + timedelta(days=3) if grade == "ecchymosis" else None,
-            **_meta(when, versioned=False)})
+        self.batch.add(
+            "skin_response",
+            {
+                "id": self.ids.take("skin_response"),
+                "external_id": _uuid(rng),
+                "clinic_id": self.staff.clinic_id,
+                "treated_area_id": area_id,
+                "recorded_by_id": self.therapist,
+                "grade": grade,
+                "notes": None,
+                "resolved_at": when + timedelta(days=3) if grade == "ecchymosis" else None,
+                **_meta(when, versioned=False),
+            },
+        )
         if grade == "ecchymosis":
-            self.batch.add("adverse_event", {
-                "id": self.ids.take("adverse_event"), "external_id": _uuid(rng),
-                "clinic_id": self.staff.clinic_id, "patient_id": self.patient_id,
-                "visit_id": None, "treated_area_id": area_id, "category": "bruise",
-                "severity": "mild", "description": "Light bruising over the treated area.",
-                "onset_at": when + timedelta(days=1), "referral_made": False,
-                "status": "resolved", "follow_up": "Resolved within days; dose reduced.",
-                "resolved_at": when + timedelta(days=3), "recorded_by_id": self.therapist,
-                **_meta(when)})
+            self.batch.add(
+                "adverse_event",
+                {
+                    "id": self.ids.take("adverse_event"),
+                    "external_id": _uuid(rng),
+                    "clinic_id": self.staff.clinic_id,
+                    "patient_id": self.patient_id,
+                    "visit_id": None,
+                    "treated_area_id": area_id,
+                    "category": "bruise",
+                    "severity": "mild",
+                    "description": "Light bruising over the treated area.",
+                    "onset_at": when + timedelta(days=1),
+                    "referral_made": False,
+                    "status": "resolved",
+                    "follow_up": "Resolved within days; dose reduced.",
+                    "resolved_at": when + timedelta(days=3),
+                    "recorded_by_id": self.therapist,
+                    **_meta(when),
+                },
+            )
 
     def _exercises(self, visit_id: int, when: datetime) -> None:
         rng = self.rng
         region = self.indication.body_region
         choices = [e for e in self.gen.exercises if region in e.regions] or list(self.gen.exercises)
         for ex in rng.sample(choices, min(2, len(choices))):
-            self.batch.add("exercise_prescription", {
-                "id": self.ids.take("exercise_prescription"), "external_id": _uuid(rng),
-                "clinic_id": self.staff.clinic_id, "visit_id": visit_id, "exercise_code": ex.code,
-                "sets": ex.sets or 1, "repetitions": ex.reps, "hold_seconds": ex.hold_seconds,
-                "frequency": ex.frequency or "daily", "notes": None, "details": {},
-                **_meta(when, versioned=False)})
+            self.batch.add(
+                "exercise_prescription",
+                {
+                    "id": self.ids.take("exercise_prescription"),
+                    "external_id": _uuid(rng),
+                    "clinic_id": self.staff.clinic_id,
+                    "visit_id": visit_id,
+                    "exercise_code": ex.code,
+                    "sets": ex.sets or 1,
+                    "repetitions": ex.reps,
+                    "hold_seconds": ex.hold_seconds,
+                    "frequency": ex.frequency or "daily",
+                    "notes": None,
+                    "details": {},
+                    **_meta(when, versioned=False),
+                },
+            )
 
-    def _outcomes(self, visit_id: int, number: int, total: int, when: datetime,
-                  badness: float) -> None:
+    def _outcomes(
+        self, visit_id: int, number: int, total: int, when: datetime, badness: float
+    ) -> None:
         pain = min(10, max(0, round(badness * 10 + self.rng.gauss(0, 0.6))))
         self._measurement(visit_id, "NPRS", [pain], {}, when)
         if number == 1 or number == total or number % 2 == 0:
             answers, options = _answers_for(self.measure, badness, self.rng)
             self._measurement(visit_id, self.measure.code, answers, options, when)
 
-    def _measurement(self, visit_id: int, code: str, answers: list[Any], options: dict[str, Any],
-                     when: datetime) -> None:
+    def _measurement(
+        self, visit_id: int, code: str, answers: list[Any], options: dict[str, Any], when: datetime
+    ) -> None:
         result = scoring.score(code, answers, **options)
-        self.batch.add("outcome_measurement", {
-            "id": self.ids.take("outcome_measurement"), "external_id": _uuid(self.rng),
-            "clinic_id": self.staff.clinic_id, "patient_id": self.patient_id,
-            "episode_id": self.episode_id, "visit_id": visit_id, "measure": code,
-            "registry_version": measures.catalog_version(), "measured_at": when,
-            "answers": answers, "options": options, "score": result.score,
-            "subscores": dict(result.subscores), "recorded_by_id": self.therapist,
-            **_meta(when, versioned=False)})
+        self.batch.add(
+            "outcome_measurement",
+            {
+                "id": self.ids.take("outcome_measurement"),
+                "external_id": _uuid(self.rng),
+                "clinic_id": self.staff.clinic_id,
+                "patient_id": self.patient_id,
+                "episode_id": self.episode_id,
+                "visit_id": visit_id,
+                "measure": code,
+                "registry_version": measures.catalog_version(),
+                "measured_at": when,
+                "answers": answers,
+                "options": options,
+                "score": result.score,
+                "subscores": dict(result.subscores),
+                "recorded_by_id": self.therapist,
+                **_meta(when, versioned=False),
+            },
+        )
+
+
+@functools.cache
+def _consent_text(condition_title: str) -> consent.ConsentText:
+    return consent.build_consent_text(condition_title, "IASTM with active motion and exercise")
 
 
 def _trajectory(rng: random.Random) -> tuple[str, float]:
@@ -456,16 +732,20 @@ def _trajectory(rng: random.Random) -> tuple[str, float]:
     return kind, rng.uniform(low, high)
 
 
-def _answers_for(m: measures.Measure, badness: float,
-                 rng: random.Random) -> tuple[list[Any], dict[str, Any]]:
+def _answers_for(
+    m: measures.Measure, badness: float, rng: random.Random
+) -> tuple[list[Any], dict[str, Any]]:
     """Item answers whose score sits near ``badness`` (0 best, 1 worst) on measure ``m``."""
     options: dict[str, Any] = {"item8_branch": "A"} if any(i.branches for i in m.items) else {}
     higher_better = m.direction == "higher_is_better"
     answers: list[Any] = []
     for item in m.items:
         frac = min(1.0, max(0.0, badness + rng.gauss(0, 0.08)))
-        value = item.max - frac * (item.max - item.min) if higher_better else (
-            item.min + frac * (item.max - item.min))
+        value = (
+            item.max - frac * (item.max - item.min)
+            if higher_better
+            else (item.min + frac * (item.max - item.min))
+        )
         allowed = item.branches.get("A") if item.branches else item.allowed
         if allowed:
             value = min(allowed, key=lambda a: abs(a - value))

@@ -19,8 +19,15 @@ from strigil.store.episodes import APPROACHES, CHRONICITY, SIDES, Episode
 from strigil.store.patients import Patient
 
 EDITABLE = (
-    "condition_code", "body_region", "side", "onset_on", "chronicity", "goals",
-    "primary_measure", "approach", "status",
+    "condition_code",
+    "body_region",
+    "side",
+    "onset_on",
+    "chronicity",
+    "goals",
+    "primary_measure",
+    "approach",
+    "status",
 )
 
 
@@ -40,8 +47,11 @@ class EpisodeInput:
 
 def _one_of(value: str, allowed: Sequence[str], field: str) -> None:
     if value not in allowed:
-        raise InvalidInput(f"{field.replace('_', ' ')} must be one of {', '.join(allowed)}",
-                           field=field, code=f"unknown_{field}")
+        raise InvalidInput(
+            f"{field.replace('_', ' ')} must be one of {', '.join(allowed)}",
+            field=field,
+            code=f"unknown_{field}",
+        )
 
 
 def _validate(data: EpisodeInput) -> icd10.Icd10Code:
@@ -53,7 +63,9 @@ def _validate(data: EpisodeInput) -> icd10.Icd10Code:
     _one_of(data.status, ("active", "discharged"), "status")
     measures.get_measure(data.primary_measure)
     if data.onset_on and data.onset_on > utcnow().date():
-        raise InvalidInput("onset cannot be in the future", field="onset_on", code="onset_in_future")
+        raise InvalidInput(
+            "onset cannot be in the future", field="onset_on", code="onset_in_future"
+        )
     return code
 
 
@@ -97,8 +109,14 @@ def open_episode(
     )
     session.add(episode)
     session.flush()
-    audit.record(session=session, actor=actor, action="create", entity_type="episode",
-                 entity_id=episode.external_id, patient_id=patient.external_id)
+    audit.record(
+        session=session,
+        actor=actor,
+        action="create",
+        entity_type="episode",
+        entity_id=episode.external_id,
+        patient_id=patient.external_id,
+    )
     return episode
 
 
@@ -117,8 +135,14 @@ def update(
     if data.status == "discharged" and episode.ended_on is None:
         episode.ended_on = utcnow().date()
     session.flush()
-    audit.record(session=session, actor=actor, action="update", entity_type="episode",
-                 entity_id=episode.external_id, patient_id=episode.patient.external_id)
+    audit.record(
+        session=session,
+        actor=actor,
+        action="update",
+        entity_type="episode",
+        entity_id=episode.external_id,
+        patient_id=episode.patient.external_id,
+    )
     return episode
 
 
@@ -126,8 +150,14 @@ def get(*, session: Session, actor: Actor, episode_id: object) -> Episode:
     """An episode of the actor's clinic, or NotFound."""
     require(actor, Permission.READ_CLINICAL)
     episode = get_owned(session, Episode, episode_id, actor, field="episode_id")
-    audit.record(session=session, actor=actor, action="read", entity_type="episode",
-                 entity_id=episode.external_id, patient_id=episode.patient.external_id)
+    audit.record(
+        session=session,
+        actor=actor,
+        action="read",
+        entity_type="episode",
+        entity_id=episode.external_id,
+        patient_id=episode.patient.external_id,
+    )
     return episode
 
 
@@ -136,7 +166,10 @@ def list_for_patient(*, session: Session, actor: Actor, patient: Patient) -> Seq
     require(actor, Permission.READ_CLINICAL)
     return session.scalars(
         select(Episode)
-        .where(Episode.patient_id == patient.id, Episode.clinic_id == actor.clinic_id,
-               Episode.entered_in_error_at.is_(None))
+        .where(
+            Episode.patient_id == patient.id,
+            Episode.clinic_id == actor.clinic_id,
+            Episode.entered_in_error_at.is_(None),
+        )
         .order_by(Episode.started_on.desc(), Episode.id.desc())
     ).all()

@@ -39,10 +39,13 @@ def _validate(data: PatientInput) -> None:
         if not value or not value.strip():
             raise InvalidInput(f"{name.replace('_', ' ')} is required", field=name, code="required")
         if len(value) > 100:
-            raise InvalidInput(f"{name} must be at most 100 characters", field=name, code="too_long")
+            raise InvalidInput(
+                f"{name} must be at most 100 characters", field=name, code="too_long"
+            )
     if data.birth_date > utcnow().date():
-        raise InvalidInput("birth date cannot be in the future", field="birth_date",
-                           code="birth_date_in_future")
+        raise InvalidInput(
+            "birth date cannot be in the future", field="birth_date", code="birth_date_in_future"
+        )
     if data.birth_date.year < 1900:
         raise InvalidInput("birth date must be after 1900", field="birth_date", code="out_of_range")
     if data.sex not in SEXES:
@@ -67,8 +70,14 @@ def register(*, session: Session, actor: Actor, data: PatientInput) -> Patient:
     )
     session.add(patient)
     session.flush()
-    audit.record(session=session, actor=actor, action="create", entity_type="patient",
-                 entity_id=patient.external_id, patient_id=patient.external_id)
+    audit.record(
+        session=session,
+        actor=actor,
+        action="create",
+        entity_type="patient",
+        entity_id=patient.external_id,
+        patient_id=patient.external_id,
+    )
     return patient
 
 
@@ -92,8 +101,14 @@ def update(
     for name in EDITABLE:
         setattr(patient, name, _clean(getattr(data, name)))
     session.flush()
-    audit.record(session=session, actor=actor, action="update", entity_type="patient",
-                 entity_id=patient.external_id, patient_id=patient.external_id)
+    audit.record(
+        session=session,
+        actor=actor,
+        action="update",
+        entity_type="patient",
+        entity_id=patient.external_id,
+        patient_id=patient.external_id,
+    )
     return patient
 
 
@@ -101,8 +116,14 @@ def get(*, session: Session, actor: Actor, patient_id: object) -> Patient:
     """A patient of the actor's clinic, or NotFound."""
     require(actor, Permission.READ_CLINICAL)
     patient = get_owned(session, Patient, patient_id, actor, field="patient_id")
-    audit.record(session=session, actor=actor, action="read", entity_type="patient",
-                 entity_id=patient.external_id, patient_id=patient.external_id)
+    audit.record(
+        session=session,
+        actor=actor,
+        action="read",
+        entity_type="patient",
+        entity_id=patient.external_id,
+        patient_id=patient.external_id,
+    )
     return patient
 
 
@@ -125,14 +146,27 @@ def search(
         )
     query = query.order_by(Patient.family_name, Patient.given_name, Patient.id)
     rows = session.scalars(query.limit(min(limit, 100)).offset(offset)).all()
-    audit.record(session=session, actor=actor, action="search", entity_type="patient",
-                 detail={"text": text, "count": len(rows)})
+    audit.record(
+        session=session,
+        actor=actor,
+        action="search",
+        entity_type="patient",
+        detail={"text": text, "count": len(rows)},
+    )
     return rows
 
 
-def mark_in_error(*, session: Session, actor: Actor, patient_id: uuid.UUID | str, reason: str) -> None:
+def mark_in_error(
+    *, session: Session, actor: Actor, patient_id: uuid.UUID | str, reason: str
+) -> None:
     """Mark a patient registered in error (never deleted)."""
     require(actor, Permission.WRITE_PATIENT)
     patient = get_owned(session, Patient, patient_id, actor, field="patient_id")
-    mark_entered_in_error(session, patient, actor, reason=reason, entity_type="patient",
-                          patient_id=patient.external_id)
+    mark_entered_in_error(
+        session,
+        patient,
+        actor,
+        reason=reason,
+        entity_type="patient",
+        patient_id=patient.external_id,
+    )

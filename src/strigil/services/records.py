@@ -52,7 +52,9 @@ def get_owned(
     )
     if row is None or getattr(row, "entered_in_error_at", None) is not None:
         noun = field.removesuffix("_id").replace("_", " ")
-        raise NotFound(f"no {noun} with id {key}", field=field, code=f"{field.removesuffix('_id')}_not_found")
+        raise NotFound(
+            f"no {noun} with id {key}", field=field, code=f"{field.removesuffix('_id')}_not_found"
+        )
     return row
 
 
@@ -82,7 +84,12 @@ def _plain(value: Any) -> Any:
 
 
 def mark_entered_in_error(
-    session: Session, row: Any, actor: Actor, *, reason: str, entity_type: str,
+    session: Session,
+    row: Any,
+    actor: Actor,
+    *,
+    reason: str,
+    entity_type: str,
     patient_id: object | None = None,
 ) -> None:
     """Hide a clinical row from every view without deleting it."""
@@ -93,5 +100,12 @@ def mark_entered_in_error(
     row.entered_in_error_at = utcnow()
     row.entered_in_error_by_id = actor.user_id
     row.entered_in_error_reason = reason.strip()
-    audit.record(session=session, actor=actor, action="entered_in_error", entity_type=entity_type,
-                 entity_id=row.external_id, patient_id=patient_id, detail={"reason": reason})
+    audit.record(
+        session=session,
+        actor=actor,
+        action="entered_in_error",
+        entity_type=entity_type,
+        entity_id=row.external_id,
+        patient_id=patient_id,
+        detail={"reason": reason},
+    )

@@ -18,9 +18,7 @@ class Visit(IdMixin, TenantMixin, VersionedMixin, EnteredInErrorMixin, Base):
     """One clinical encounter (FHIR Encounter); its SOAP note locks when signed."""
 
     __tablename__ = "visit"
-    __table_args__ = (
-        CheckConstraint("tolerance_limit BETWEEN 1 AND 10", name="tolerance_range"),
-    )
+    __table_args__ = (CheckConstraint("tolerance_limit BETWEEN 1 AND 10", name="tolerance_range"),)
 
     episode_id: Mapped[int] = mapped_column(ForeignKey("episode.id"), index=True)
     patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)

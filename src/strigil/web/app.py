@@ -89,8 +89,13 @@ async def _headers_and_timing(
         response.headers["Vary"] = "HX-Request"
     if response.status_code >= 500:
         log.error("request %s %s -> %s", request.method, request.url.path, response.status_code)
-    log.debug("request_id=%s path=%s status=%s ms=%.1f", request_id, request.url.path,
-              response.status_code, elapsed_ms)
+    log.debug(
+        "request_id=%s path=%s status=%s ms=%.1f",
+        request_id,
+        request.url.path,
+        response.status_code,
+        elapsed_ms,
+    )
     return response
 
 
@@ -103,7 +108,13 @@ def healthz(request: Request) -> Response:
         body["database"] = "ok"
     except Exception as exc:  # noqa: BLE001 - any failure means not ready
         log.warning("health check: database unreachable (%s)", type(exc).__name__)
-        return JSONResponse({"status": "unavailable", "database": "unreachable",
-                             "detail": "the database is not reachable", "code": "database_unavailable"},
-                            status_code=503)
+        return JSONResponse(
+            {
+                "status": "unavailable",
+                "database": "unreachable",
+                "detail": "the database is not reachable",
+                "code": "database_unavailable",
+            },
+            status_code=503,
+        )
     return JSONResponse(body)

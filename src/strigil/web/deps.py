@@ -91,15 +91,18 @@ def get_actor(
 def _check_csrf(request: Request, expected: str) -> None:
     sent = request.headers.get("x-csrf-token") or getattr(request.state, "form_csrf", None)
     if sent != expected:
-        raise NotPermitted("the form is out of date; reload the page and try again",
-                           code="csrf_failed")
+        raise NotPermitted(
+            "the form is out of date; reload the page and try again", code="csrf_failed"
+        )
 
 
 def _scope_tenant(db: Session, actor: Actor) -> None:
     """On PostgreSQL, tell row-level security which clinic this transaction may see."""
     if db.get_bind().dialect.name == "postgresql":
-        db.execute(text("SELECT set_config('strigil.clinic_id', :cid, true)"),
-                   {"cid": str(actor.clinic_id)})
+        db.execute(
+            text("SELECT set_config('strigil.clinic_id', :cid, true)"),
+            {"cid": str(actor.clinic_id)},
+        )
 
 
 CurrentActor = Annotated[Actor, Depends(get_actor)]

@@ -30,7 +30,9 @@ def _render(request: Request, error: StrigilError) -> Response:
     templates = request.app.state.templates
     fragment = "hx-request" in request.headers
     response = templates.TemplateResponse(
-        request, "_error_fragment.html" if fragment else "_error.html", {"error": error},
+        request,
+        "_error_fragment.html" if fragment else "_error.html",
+        {"error": error},
         status_code=error.status,
     )
     if fragment:
@@ -60,22 +62,31 @@ async def on_validation_error(request: Request, exc: Exception) -> Response:
 
 
 def _plain(error: dict[str, object]) -> dict[str, object]:
-    return {"loc": [str(p) for p in error.get("loc", ())], "msg": str(error.get("msg")),
-            "type": str(error.get("type"))}
+    return {
+        "loc": [str(p) for p in error.get("loc", ())],
+        "msg": str(error.get("msg")),
+        "type": str(error.get("type")),
+    }
 
 
-async def on_stale(request: Request, exc: Exception) -> Response:
-    return _render(request, Conflict("this record was changed by someone else; reload it",
-                                     code="version_conflict"))
+async def on_stale(request: Request, exc: Exception) -> Response:  # noqa: ARG001
+    return _render(
+        request,
+        Conflict("this record was changed by someone else; reload it", code="version_conflict"),
+    )
 
 
 async def on_db_error(request: Request, exc: Exception) -> Response:
     """A lost database is a 503 the client can retry, not a 500."""
     if isinstance(exc, OperationalError) or getattr(exc, "connection_invalidated", False):
         log.warning("database unavailable: %s", type(exc).__name__)
-        return _render(request, Unavailable(
-            "the database is not reachable right now; please try again shortly",
-            code="database_unavailable"))
+        return _render(
+            request,
+            Unavailable(
+                "the database is not reachable right now; please try again shortly",
+                code="database_unavailable",
+            ),
+        )
     raise exc
 
 

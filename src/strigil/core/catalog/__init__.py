@@ -348,8 +348,9 @@ def _find(items: Iterable[_T], key: Callable[[_T], str], value: str, field: str)
     for item in items:
         if key(item) == value:
             return item
-    raise InvalidInput(f"unknown {field.replace('_', ' ')}: {value!r}", code=f"unknown_{field}",
-                       field=field)
+    raise InvalidInput(
+        f"unknown {field.replace('_', ' ')}: {value!r}", code=f"unknown_{field}", field=field
+    )
 
 
 @cache

@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from strigil.web.api import catalog, episodes, patients, sessions
+from strigil.web.api import care, catalog, episodes, patients, sessions, visits
 
 router = APIRouter()
-for module in (sessions, patients, episodes, catalog):
+for module in (sessions, patients, episodes, care, visits, catalog):
     router.include_router(module.router)

@@ -1,4 +1,4 @@
-"""Read-only clinical catalogs: ICD-10-CM search, body sites, rules, strokes, exercises, measures."""
+"""Read-only clinical catalogs: ICD-10-CM, body sites, rules, strokes, exercises, measures."""
 
 from __future__ import annotations
 
@@ -19,7 +19,8 @@ def _plain(items: Any) -> list[dict[str, Any]]:
 
 @router.get("/icd10")
 def search_icd10(
-    actor: CurrentActor, q: Annotated[str, Query(min_length=1, max_length=80)],
+    actor: CurrentActor,
+    q: Annotated[str, Query(min_length=1, max_length=80)],
     limit: Annotated[int, Query(ge=1, le=50)] = 20,
 ) -> list[dict[str, Any]]:
     """ICD-10-CM codes whose code starts with, or whose title contains, the words typed."""

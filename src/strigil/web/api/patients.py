@@ -49,12 +49,15 @@ def update_patient(
 ) -> PatientRead:
     """Edit a patient; send the version you read (409 with current values if stale)."""
     data = PatientCreate(**body.model_dump(exclude={"version"})).to_input()
-    row = patients.update(session=db, actor=actor, patient_id=patient_id, data=data,
-                          version=body.version)
+    row = patients.update(
+        session=db, actor=actor, patient_id=patient_id, data=data, version=body.version
+    )
     return PatientRead.of(row)
 
 
 @router.post("/{patient_id}/entered-in-error", status_code=204)
-def mark_in_error(patient_id: str, body: EnteredInError, db: DbSession, actor: CurrentActor) -> None:
+def mark_in_error(
+    patient_id: str, body: EnteredInError, db: DbSession, actor: CurrentActor
+) -> None:
     """Mark a patient registered in error; nothing is deleted."""
     patients.mark_in_error(session=db, actor=actor, patient_id=patient_id, reason=body.reason)

@@ -39,32 +39,51 @@ class TokenIssued(Schema):
 
 def set_session_cookie(response: Response, token: str, settings: SettingsDep) -> None:
     response.set_cookie(
-        SESSION_COOKIE, token, httponly=True, samesite="lax", secure=settings.cookie_secure,
-        max_age=settings.session_absolute_hours * 3600, path="/",
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
+        secure=settings.cookie_secure,
+        max_age=settings.session_absolute_hours * 3600,
+        path="/",
     )
 
 
 @router.post("/login", response_model=Me)
-def login(body: LoginBody, request: Request, response: Response, db: DbSession,
-          settings: SettingsDep) -> Me:
+def login(
+    body: LoginBody, request: Request, response: Response, db: DbSession, settings: SettingsDep
+) -> Me:
     """Sign in with email and password; sets the HttpOnly session cookie."""
     ip = request.client.host if request.client else None
     try:
-        result = auth.login(session=db, email=body.email, password=body.password, client_ip=ip,
-                            policy=request.app.state.policy)
+        result = auth.login(
+            session=db,
+            email=body.email,
+            password=body.password,
+            client_ip=ip,
+            policy=request.app.state.policy,
+        )
     except NotAuthenticated:
         db.commit()  # keep the failure count that drives the lockout
         raise
     set_session_cookie(response, result.token, settings)
-    return Me(id=result.user.external_id, display_name=result.user.display_name,
-              role=result.user.role, csrf_token=result.csrf_token)
+    return Me(
+        id=result.user.external_id,
+        display_name=result.user.display_name,
+        role=result.user.role,
+        csrf_token=result.csrf_token,
+    )
 
 
 @router.get("/me", response_model=Me)
 def me(actor: CurrentActor, request: Request) -> Me:
     """Who is signed in, and the CSRF token cookie clients must echo in X-CSRF-Token."""
-    return Me(id=actor.user_external_id, display_name=actor.display_name, role=actor.role.value,
-              csrf_token=getattr(request.state, "csrf_token", None))
+    return Me(
+        id=actor.user_external_id,
+        display_name=actor.display_name,
+        role=actor.role.value,
+        csrf_token=getattr(request.state, "csrf_token", None),
+    )
 
 
 @router.post("/logout", status_code=204)
@@ -94,5 +113,3 @@ def create_token(body: TokenCreate, db: DbSession, actor: CurrentActor) -> Token
 def revoke_token(token_id: str, db: DbSession, actor: CurrentActor) -> None:
     """Revoke one of your API tokens."""
     auth.revoke_token(session=db, actor=actor, token_id=token_id)
-
-

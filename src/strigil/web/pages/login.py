@@ -39,12 +39,21 @@ def login_submit(
 ) -> Response:
     ip = request.client.host if request.client else None
     try:
-        result = auth.login(session=db, email=email, password=password, client_ip=ip,
-                            policy=request.app.state.policy)
+        result = auth.login(
+            session=db,
+            email=email,
+            password=password,
+            client_ip=ip,
+            policy=request.app.state.policy,
+        )
     except (NotAuthenticated, TooManyRequests) as error:
         db.commit()  # keep the failure count that drives the lockout
-        return page(request, "login.html", {"next": _safe_next(next), "error": error.detail,
-                                            "email": email}, status_code=error.status)
+        return page(
+            request,
+            "login.html",
+            {"next": _safe_next(next), "error": error.detail, "email": email},
+            status_code=error.status,
+        )
     response = RedirectResponse(_safe_next(next), status_code=303)
     set_session_cookie(response, result.token, settings)
     return response

@@ -8,8 +8,9 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 
-def page(request: Request, template: str, context: dict[str, Any] | None = None,
-         status_code: int = 200) -> HTMLResponse:
+def page(
+    request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200
+) -> HTMLResponse:
     """Render a template with the request, the actor and the CSRF token in its context."""
     ctx = {
         "actor": getattr(request.state, "actor", None),

@@ -55,5 +55,8 @@ class EpisodeRead(Schema):
     @classmethod
     def of(cls, row: Episode) -> EpisodeRead:
         skip = {"id", "patient_id"}
-        return cls(id=row.external_id, patient_id=row.patient.external_id,
-                   **{k: getattr(row, k) for k in cls.model_fields if k not in skip})
+        return cls(
+            id=row.external_id,
+            patient_id=row.patient.external_id,
+            **{k: getattr(row, k) for k in cls.model_fields if k not in skip},
+        )

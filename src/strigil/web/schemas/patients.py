@@ -44,7 +44,9 @@ class PatientRead(Schema):
 
     @classmethod
     def of(cls, row: Patient) -> PatientRead:
-        return cls(id=row.external_id, **{k: getattr(row, k) for k in cls.model_fields if k != "id"})
+        return cls(
+            id=row.external_id, **{k: getattr(row, k) for k in cls.model_fields if k != "id"}
+        )
 
 
 class PatientPage(Schema):

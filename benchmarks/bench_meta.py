@@ -1,0 +1,166 @@
+"""Benchmark strigil.evidence against statsmodels, PyMARE and (if installed) R's metafor.
+
+Run: .venv/bin/python benchmarks/bench_meta.py [--repeats N]
+
+Times are medians over repeats (the machine is small and noisy). Estimators are compared like
+for like: REML with PyMARE and metafor; statsmodels' ``combine_effects`` has no REML, so it is
+timed with DL (``method_re="chi2"``) and PM (``method_re="iterated"``) against strigil's DL/PM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import statistics
+import subprocess
+import tempfile
+import time
+import warnings
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from strigil.evidence import leave_one_out, meta_analyze
+from strigil.evidence.batch import reml_many
+
+warnings.filterwarnings("ignore")
+Row = tuple[str, str, float, str]
+
+
+def median_time(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
+    times, out = [], None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        out = fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times), out
+
+
+def data(seed: int, fits: int, k: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    v = rng.uniform(0.01, 0.1, (fits, k))
+    y = rng.normal(0.3, np.sqrt(v + 0.1))
+    return y, v
+
+
+def bench_single(repeats: int) -> list[Row]:
+    from pymare import meta_regression
+    from statsmodels.stats.meta_analysis import combine_effects
+
+    y, v = data(1, 1, 20)
+    y0, v0 = y[0], v[0]
+    rows: list[Row] = []
+    t, ours = median_time(lambda: meta_analyze(y0, v0), repeats)
+    rows.append(("single REML k=20", "strigil", t, f"mu={ours.estimate:.6f}"))
+    t, pm = median_time(lambda: meta_regression(y0, v0, method="REML"), repeats)
+    mu = float(np.ravel(pm.fe_params)[0])
+    rows.append(("single REML k=20", "PyMARE", t, f"mu={mu:.6f} d={abs(mu - ours.estimate):.1e}"))
+    for method, sm_name in (("DL", "chi2"), ("PM", "iterated")):
+        t, o = median_time(lambda m=method: meta_analyze(y0, v0, method=m), repeats)
+        rows.append((f"single {method} k=20", "strigil", t, f"mu={o.estimate:.6f}"))
+        t, s = median_time(lambda n=sm_name: combine_effects(y0, v0, method_re=n), repeats)
+        d = abs(s.mean_effect_re - o.estimate)
+        rows.append((f"single {method} k=20", "statsmodels", t, f"d={d:.1e} tau2 d={abs(s.tau2 - o.tau2):.1e}"))
+    return rows
+
+
+def bench_many(repeats: int) -> list[Row]:
+    from pymare import meta_regression
+
+    y, v = data(2, 10_000, 20)
+    rows: list[Row] = []
+    t, ours = median_time(lambda: reml_many(y, v, strict=False), repeats)
+    ok = ours.converged
+    rows.append(("10,000 REML k=20", "strigil batch", t, f"{ok.sum()} converged"))
+    loop_n = 500
+    t, _ = median_time(lambda: [meta_analyze(y[i], v[i]) for i in range(loop_n)], 1)
+    rows.append(("10,000 REML k=20", "strigil loop*", t * 10_000 / loop_n, "extrapolated from 500"))
+    t, pm = median_time(lambda: meta_regression(y.T, v.T, method="REML"), repeats)
+    d = np.nanmax(np.abs(np.ravel(pm.fe_params)[ok] - ours.estimate[ok]))
+    rows.append(("10,000 REML k=20", "PyMARE (vectorised)", t, f"max |d mu|={d:.1e}"))
+    return rows
+
+
+def bench_loo(repeats: int) -> list[Row]:
+    from pymare import meta_regression
+    from statsmodels.stats.meta_analysis import combine_effects
+
+    y, v = data(3, 1, 200)
+    y0, v0 = y[0], v[0]
+    rows: list[Row] = []
+    t, ours = median_time(lambda: leave_one_out(y0, v0), repeats)
+    rows.append(("leave-one-out REML k=200", "strigil", t, f"first mu={ours[0].estimate:.6f}"))
+    keep = [np.arange(200) != i for i in range(200)]
+    t, pm = median_time(lambda: [meta_regression(y0[m], v0[m], method="REML") for m in keep], repeats)
+    d = max(abs(float(np.ravel(p.fe_params)[0]) - r.estimate) for p, r in zip(pm, ours, strict=True))
+    rows.append(("leave-one-out REML k=200", "PyMARE loop", t, f"max |d mu|={d:.1e}"))
+    t, dl = median_time(lambda: leave_one_out(y0, v0, method="DL"), repeats)
+    rows.append(("leave-one-out DL k=200", "strigil", t, ""))
+    t, sm = median_time(lambda: [combine_effects(y0[m], v0[m], method_re="chi2") for m in keep], repeats)
+    d = max(abs(s.mean_effect_re - r.estimate) for s, r in zip(sm, dl, strict=True))
+    rows.append(("leave-one-out DL k=200", "statsmodels loop", t, f"max |d mu|={d:.1e}"))
+    return rows
+
+
+R_SCRIPT = r"""
+suppressPackageStartupMessages(library(metafor))
+args <- commandArgs(trailingOnly = TRUE); d <- read.csv(args[1]); reps <- as.integer(args[2])
+med <- function(expr) median(replicate(reps, system.time(eval(expr))[["elapsed"]]))
+y1 <- d$y1; v1 <- d$v1
+single <- med(quote(rma(y1, v1)))
+Y <- as.matrix(read.csv(args[3])); V <- as.matrix(read.csv(args[4]))
+many <- system.time(for (i in seq_len(nrow(Y))) try(rma(Y[i, ], V[i, ]), silent = TRUE))[["elapsed"]]
+y200 <- d$y200; v200 <- d$v200; fit <- rma(y200, v200)
+loo <- med(quote(leave1out(fit)))
+cat(jsonlite::toJSON(list(single = single, many = many, loo = loo,
+    mu = as.numeric(rma(y1, v1)$beta)), auto_unbox = TRUE, digits = 15))
+"""
+
+
+def bench_metafor(repeats: int) -> list[Row]:
+    if shutil.which("Rscript") is None:
+        return [("metafor", "R not installed", float("nan"), "")]
+    y1, v1 = data(1, 1, 20)
+    y200, v200 = data(3, 1, 200)
+    ym, vm = data(2, 1000, 20)
+    with tempfile.TemporaryDirectory() as tmp:
+        p = Path(tmp)
+        col = np.full(200, np.nan)
+        frame = np.column_stack([col.copy(), col.copy(), y200[0], v200[0]])
+        frame[:20, 0], frame[:20, 1] = y1[0], v1[0]
+        np.savetxt(p / "d.csv", frame, delimiter=",", header="y1,v1,y200,v200", comments="")
+        np.savetxt(p / "Y.csv", ym, delimiter=",", header=",".join(f"c{i}" for i in range(20)), comments="")
+        np.savetxt(p / "V.csv", vm, delimiter=",", header=",".join(f"c{i}" for i in range(20)), comments="")
+        (p / "b.R").write_text(R_SCRIPT.replace("d$y1", "na.omit(d$y1)").replace("d$v1", "na.omit(d$v1)"))
+        out = subprocess.run(
+            ["Rscript", str(p / "b.R"), str(p / "d.csv"), str(repeats), str(p / "Y.csv"), str(p / "V.csv")],
+            capture_output=True, text=True, check=True, timeout=900,
+        )  # fmt: skip
+    res = json.loads(out.stdout)
+    ours = meta_analyze(y1[0], v1[0]).estimate
+    return [
+        ("single REML k=20", "metafor (R)", res["single"], f"d={abs(res['mu'] - ours):.1e}"),
+        ("10,000 REML k=20", "metafor loop*", res["many"] * 10, "extrapolated from 1,000"),
+        ("leave-one-out REML k=200", "metafor leave1out", res["loo"], ""),
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeats", type=int, default=7)
+    args = parser.parse_args()
+    rows = bench_single(args.repeats * 5) + bench_many(args.repeats) + bench_loo(args.repeats)
+    rows += bench_metafor(args.repeats)
+    rows.sort(key=lambda r: r[0])
+    print(f"{'task':<26} {'implementation':<22} {'median':>12}  check")
+    print("-" * 90)
+    for task, impl, secs, note in rows:
+        shown = f"{secs * 1e3:10.2f} ms" if secs == secs else "         n/a"
+        print(f"{task:<26} {impl:<22} {shown}  {note}")
+
+
+if __name__ == "__main__":
+    main()

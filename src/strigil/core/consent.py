@@ -1,0 +1,112 @@
+"""Informed-consent text for IASTM, versioned and hashed.
+
+Why: consent must show what the treatment is, what it feels like, its benefits, risks and
+alternatives, the right to stop, and an honest account of the evidence (DESIGN.md C2). The
+exact text shown is stored with the record as its template version and SHA-256 over the UTF-8
+bytes, so anyone can later prove which words the patient agreed to.
+
+The evidence summary reflects clinical-domain.md §1: short-term benefit on pain and function in
+some studies (S10), small range-of-motion gains of uncertain importance (S13), no clear
+advantage over other treatments (S11), and one payer judging tool-assisted soft-tissue
+mobilization investigational (S29). Changing any wording requires a new ``TEMPLATE_VERSION``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from strigil.errors import InvalidInput
+
+__all__ = ["DEFAULT_EVIDENCE_SUMMARY", "TEMPLATE_VERSION", "ConsentText", "build_consent_text"]
+
+TEMPLATE_VERSION = "iastm-consent-2026.1"
+
+DEFAULT_EVIDENCE_SUMMARY = (
+    "Research on this treatment is mixed. Some studies found that it eased pain and improved "
+    "day-to-day function for a short time (S10). Gains in how far a joint moves are small, "
+    "about 2 to 5 degrees on average, and the certainty of that evidence is low (S13). Reviews "
+    "have not shown it to work better than other treatments such as exercise or hands-on "
+    "therapy (S11), and at least one insurer considers it unproven (S29). It helps some people "
+    "and not others, so we will measure your progress and change the plan if it is not helping."
+)
+
+_TEMPLATE = """\
+Consent to instrument-assisted soft tissue mobilization (IASTM)
+
+Your condition: {condition}
+Planned treatment: {plan}
+
+What it is
+Your therapist glides a smooth, shaped tool, usually stainless steel, over your skin with a \
+little lotion. Light strokes help find stiff or tight areas in the muscle and connective \
+tissue; firmer strokes then work on those areas. It is used together with exercise, not on \
+its own.
+
+What you may feel
+Pressure and scraping, and sometimes discomfort. Before we start we will agree how much \
+discomfort (on a scale of 0 to 10) is acceptable, and we stop an area when you reach it.
+
+Possible benefits
+Less pain, easier movement and better function, usually alongside your exercise programme.
+
+Risks
+- Redness and warmth of the skin, which usually fade within hours.
+- Small red or purple dots on the skin (petechiae); when they appear we stop treating that area.
+- Bruising, which can show a day or two later and usually fades within days.
+- Soreness for a day or two.
+- Pain that is temporarily worse.
+- The treatment may not help you.
+Tell us if bruising spreads or does not fade, or if you notice calf pain or swelling, numbness \
+or weakness.
+
+Alternatives
+Exercise therapy, hands-on manual therapy, education and advice, or no treatment. You can \
+choose any of these instead.
+
+What the research says
+{evidence}
+
+Your right to stop
+You may stop the treatment at any time, for any reason. Say "stop" or raise your hand and we \
+will stop straight away. Stopping will not affect the rest of your care, and you can withdraw \
+this consent at any later visit.
+"""
+
+
+@dataclass(frozen=True)
+class ConsentText:
+    """The exact consent text shown, its template version and SHA-256 (hex) of its UTF-8."""
+
+    version: str
+    text: str
+    sha256: str
+
+    def verify(self) -> bool:
+        """True when ``sha256`` still matches ``text``."""
+        return hashlib.sha256(self.text.encode("utf-8")).hexdigest() == self.sha256
+
+
+def _required(value: str | None, field: str) -> str:
+    text = " ".join((value or "").split())
+    if not text:
+        raise InvalidInput(f"{field.replace('_', ' ')} is required", code="required", field=field)
+    return text
+
+
+def build_consent_text(
+    condition_title: str, plan: str, evidence_summary: str | None = None
+) -> ConsentText:
+    """Fill the template for this patient and hash the result.
+
+    ``evidence_summary`` replaces the default summary (for example one generated from the
+    evidence module); it must not be blank.
+    """
+    evidence = DEFAULT_EVIDENCE_SUMMARY if evidence_summary is None else evidence_summary
+    text = _TEMPLATE.format(
+        condition=_required(condition_title, "condition_title"),
+        plan=_required(plan, "plan"),
+        evidence=_required(evidence, "evidence_summary"),
+    )
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return ConsentText(version=TEMPLATE_VERSION, text=text, sha256=digest)

@@ -1,0 +1,273 @@
+"""Screening: decide where IASTM may be given today, and on what terms.
+
+Why: IASTM scrapes skin and loads tissue, so some conditions forbid it (absolute rules) and
+others allow it only with a reasoned, reduced dose (relative rules) (clinical-domain.md §2,
+DESIGN.md C2). Local rules exclude only the affected body region; systemic rules concern the
+whole patient. Medication and skin rules are asked again at every visit, because both change
+("before each session re-examine skin", S19).
+
+How a rule comes to apply:
+
+* the clinician answers its question ``present=True`` (local rules must name the regions), or
+* the problem list holds an ICD-10-CM code under one of the rule's prefixes (``I82.401`` flags
+  A3), or the medication list holds one of its drug classes (anticoagulant flags R1).
+
+A rule flagged from the record counts as present whatever the answer says: the record is
+evidence the clinician must reconcile, not something a "no" silently hides. A flagged *local*
+rule still needs the affected regions, so evaluation refuses until they are recorded. Every
+rule being evaluated must be answered: an unanswered question is not a "no".
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from strigil.core import catalog
+from strigil.core.catalog import Scope, ScreeningRule, Severity
+from strigil.errors import InvalidInput
+
+__all__ = [
+    "Answer",
+    "Precaution",
+    "ScreeningResult",
+    "ScreeningStatus",
+    "check_region",
+    "evaluate",
+    "require_reasoning",
+    "visit_recheck_rules",
+]
+
+
+class ScreeningStatus(StrEnum):
+    """Overall outcome, from least to most restrictive."""
+
+    CLEAR = "clear"
+    PRECAUTIONS = "precautions"
+    BLOCKED_REGIONS = "blocked_regions"
+    BLOCKED = "blocked"
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The clinician's answer to one rule's question; ``regions`` are body-region codes."""
+
+    present: bool
+    regions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Precaution:
+    """A relative rule that applies: treat only with reasoning and a dose modification."""
+
+    rule_id: str
+    title: str
+    reason: str
+    regions: tuple[str, ...] = ()  # empty for systemic rules
+    flagged_by: tuple[str, ...] = ()  # problem codes or drug classes that raised it
+
+
+@dataclass(frozen=True)
+class ScreeningResult:
+    """What the screening allows; ``blocked_regions`` maps region code → reasons."""
+
+    status: ScreeningStatus
+    blocked_regions: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    systemic_blocks: tuple[str, ...] = ()
+    precautions: tuple[Precaution, ...] = ()
+    flagged_rules: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    applied_rules: tuple[str, ...] = ()
+    rules_version: str = ""
+
+    @property
+    def needs_reasoning(self) -> bool:
+        """True when relative rules apply, so reasoning and a dose modification are required."""
+        return bool(self.precautions)
+
+
+def visit_recheck_rules() -> tuple[ScreeningRule, ...]:
+    """Rules asked again at every visit: medications and skin can change between visits."""
+    return tuple(r for r in catalog.screening_rules() if r.revisit_each_visit)
+
+
+# ---------------------------------------------------------------------------------------------
+# input checks
+
+
+def _check_answers(answers: Mapping[str, Answer], rules: Sequence[ScreeningRule]) -> None:
+    known = {r.id for r in catalog.screening_rules()}
+    unknown = sorted(set(answers) - known)
+    if unknown:
+        raise InvalidInput(
+            f"unknown screening rule(s): {', '.join(unknown)}", code="unknown_rule", field="answers"
+        )
+    missing = [r.id for r in rules if r.id not in answers]
+    if missing:
+        raise InvalidInput(
+            f"screening is incomplete; answer: {', '.join(missing)}",
+            code="screening_incomplete",
+            field="answers",
+            extra={"missing": missing},
+        )
+    for rule in rules:
+        _check_regions(rule, answers[rule.id])
+
+
+def _check_regions(rule: ScreeningRule, answer: Answer) -> None:
+    if not isinstance(answer, Answer):
+        raise InvalidInput(
+            f"answer for {rule.id} is malformed", code="invalid_answer", field=f"answers.{rule.id}"
+        )
+    for region in answer.regions:
+        if region not in {r.code for r in catalog.body_regions()}:
+            raise InvalidInput(
+                f"{rule.id}: unknown body region {region!r}",
+                code="unknown_body_region",
+                field=f"answers.{rule.id}.regions",
+            )
+    if answer.present and rule.scope is Scope.LOCAL and not answer.regions:
+        raise _region_required(rule, "is marked present")
+
+
+def _region_required(rule: ScreeningRule, why: str) -> InvalidInput:
+    return InvalidInput(
+        f"{rule.id} ({rule.title}) {why}: name the affected body region(s)",
+        code="region_required",
+        field=f"answers.{rule.id}.regions",
+    )
+
+
+def _check_drug_classes(drug_classes: Iterable[str]) -> frozenset[str]:
+    known = {d.code for d in catalog.drug_classes()}
+    given = frozenset(drug_classes)
+    unknown = sorted(given - known)
+    if unknown:
+        raise InvalidInput(
+            f"unknown drug class(es): {', '.join(unknown)}",
+            code="unknown_drug_class",
+            field="drug_classes",
+        )
+    return given
+
+
+# ---------------------------------------------------------------------------------------------
+# evaluation
+
+
+def _flags(
+    rule: ScreeningRule, problem_codes: Sequence[str], drugs: frozenset[str]
+) -> tuple[str, ...]:
+    """Problem-list codes and drug classes that raise this rule."""
+    prefixes = [p.replace(".", "") for p in rule.icd10_prefixes]
+    codes = [c for c in problem_codes if any(c.replace(".", "").startswith(p) for p in prefixes)]
+    return tuple(codes) + tuple(d for d in rule.drug_classes if d in drugs)
+
+
+def _reason(rule: ScreeningRule) -> str:
+    return f"{rule.id} {rule.title}: {rule.rationale}"
+
+
+@dataclass
+class _Tally:
+    """What the rules found so far, while evaluating."""
+
+    blocked: dict[str, list[str]] = field(default_factory=dict)
+    systemic: list[str] = field(default_factory=list)
+    precautions: list[Precaution] = field(default_factory=list)
+    flagged: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    applied: list[str] = field(default_factory=list)
+
+    def add(self, rule: ScreeningRule, answer: Answer, hits: tuple[str, ...]) -> None:
+        """Record one rule that applies: a precaution, a systemic block or regional blocks."""
+        regions = answer.regions if rule.scope is Scope.LOCAL else ()
+        if rule.severity is Severity.RELATIVE:
+            self.precautions.append(Precaution(rule.id, rule.title, _reason(rule), regions, hits))
+        elif rule.scope is Scope.SYSTEMIC:
+            self.systemic.append(_reason(rule))
+        else:
+            for region in regions:
+                self.blocked.setdefault(region, []).append(_reason(rule))
+        self.applied.append(rule.id)
+
+
+def evaluate(
+    answers: Mapping[str, Answer],
+    *,
+    rules: Sequence[ScreeningRule] | None = None,
+    problem_codes: Iterable[str] = (),
+    drug_classes: Iterable[str] = (),
+) -> ScreeningResult:
+    """Apply the rules to the answers and the patient's record.
+
+    ``rules`` defaults to the whole rule set; pass ``visit_recheck_rules()`` for the per-visit
+    re-check. Answers for rules outside ``rules`` are ignored (but must name real rules).
+    """
+    active = tuple(catalog.screening_rules() if rules is None else rules)
+    _check_answers(answers, active)
+    drugs = _check_drug_classes(drug_classes)
+    codes = tuple(c.strip().upper() for c in problem_codes)
+    tally = _Tally()
+    for rule in active:
+        answer, hits = answers[rule.id], _flags(rule, codes, drugs)
+        if hits:
+            tally.flagged[rule.id] = hits
+        if rule.scope is Scope.LOCAL and hits and not answer.present:
+            raise _region_required(rule, f"is flagged by {', '.join(hits)}")
+        if answer.present or hits:
+            tally.add(rule, answer, hits)
+    return ScreeningResult(
+        status=_status(tally.blocked, tally.systemic, tally.precautions),
+        blocked_regions={k: tuple(v) for k, v in sorted(tally.blocked.items())},
+        systemic_blocks=tuple(tally.systemic),
+        precautions=tuple(tally.precautions),
+        flagged_rules=tally.flagged,
+        applied_rules=tuple(tally.applied),
+        rules_version=catalog.catalog_versions()["screening_rules.json"],
+    )
+
+
+def _status(
+    blocked: Mapping[str, list[str]], systemic: Sequence[str], precautions: Sequence[Precaution]
+) -> ScreeningStatus:
+    if systemic:
+        return ScreeningStatus.BLOCKED
+    if blocked:
+        return ScreeningStatus.BLOCKED_REGIONS
+    if precautions:
+        return ScreeningStatus.PRECAUTIONS
+    return ScreeningStatus.CLEAR
+
+
+# ---------------------------------------------------------------------------------------------
+# guards used while treating
+
+
+def check_region(result: ScreeningResult, region: str) -> None:
+    """Refuse treatment of ``region`` when screening blocks it (or blocks the patient)."""
+    catalog.body_region(region)
+    reasons = result.systemic_blocks or result.blocked_regions.get(region, ())
+    if reasons:
+        scope = "the patient" if result.systemic_blocks else f"region {region}"
+        raise InvalidInput(
+            f"IASTM is contraindicated for {scope}: {'; '.join(reasons)}",
+            code="region_blocked",
+            field="body_site",
+        )
+
+
+def require_reasoning(
+    result: ScreeningResult, reasoning: str | None, dose_modification: str | None
+) -> None:
+    """When relative rules apply, insist on written reasoning and a dose modification (C2)."""
+    if not result.needs_reasoning:
+        return
+    ids = ", ".join(p.rule_id for p in result.precautions)
+    for name, text in (("reasoning", reasoning), ("dose_modification", dose_modification)):
+        if not (text or "").strip():
+            label = name.replace("_", " ")
+            raise InvalidInput(
+                f"precautions apply ({ids}): record the clinical {label}",
+                code="reasoning_required",
+                field=name,
+            )

@@ -1,0 +1,130 @@
+"""Informed consent: the exact text shown is stored with its version and hash."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from strigil.core import consent as consent_text
+from strigil.errors import Conflict, InvalidInput
+from strigil.services import audit
+from strigil.services.actors import Actor, Permission, require
+from strigil.services.records import get_owned
+from strigil.store.base import utcnow
+from strigil.store.episodes import Consent, Episode
+
+DECISIONS = ("granted", "declined")
+DEFAULT_PLAN = "IASTM to the affected area with active motion, stretching and a home programme"
+
+
+def preview(*, episode: Episode, plan: str | None = None) -> consent_text.ConsentText:
+    """The text the patient will read for this episode."""
+    return consent_text.build_consent_text(episode.condition_title, plan or DEFAULT_PLAN)
+
+
+def record(
+    *,
+    session: Session,
+    actor: Actor,
+    episode_id: object,
+    decision: str,
+    plan: str | None = None,
+    shown_sha256: str | None = None,
+) -> Consent:
+    """Store the patient's decision on the text shown.
+
+    ``shown_sha256`` (from the page the patient read) must match the text being stored, so a
+    template changed in between cannot be recorded as consented.
+
+    Raises:
+        InvalidInput: unknown decision, or the text changed since it was shown.
+    """
+    require(actor, Permission.CONSENT)
+    if decision not in DECISIONS:
+        raise InvalidInput(
+            "decision must be granted or declined", field="decision", code="unknown_decision"
+        )
+    episode = get_owned(session, Episode, episode_id, actor, field="episode_id")
+    text = preview(episode=episode, plan=plan)
+    if shown_sha256 and shown_sha256 != text.sha256:
+        raise InvalidInput(
+            "the consent text changed since it was shown; show it again",
+            field="shown_sha256",
+            code="consent_text_changed",
+        )
+    sequence = (
+        session.scalar(select(func.count(Consent.id)).where(Consent.episode_id == episode.id)) or 0
+    ) + 1
+    row = Consent(
+        clinic_id=actor.clinic_id,
+        patient_id=episode.patient_id,
+        episode_id=episode.id,
+        decision=decision,
+        text_version=text.version,
+        text_sha256=text.sha256,
+        text=text.text,
+        recorded_by_id=actor.user_id,
+        decided_at=utcnow(),
+        sequence=sequence,
+    )
+    session.add(row)
+    session.flush()
+    audit.record(
+        session=session,
+        actor=actor,
+        action="create",
+        entity_type="consent",
+        entity_id=row.external_id,
+        patient_id=episode.patient.external_id,
+        detail={"decision": decision, "text_sha256": text.sha256},
+    )
+    return row
+
+
+def withdraw(*, session: Session, actor: Actor, episode_id: object) -> Consent:
+    """The patient withdraws consent: no further IASTM may be recorded in the episode."""
+    require(actor, Permission.CONSENT)
+    episode = get_owned(session, Episode, episode_id, actor, field="episode_id")
+    current_row = current(session, episode)
+    if current_row is None or current_row.decision != "granted" or current_row.withdrawn_at:
+        raise Conflict("there is no granted consent to withdraw", code="no_consent")
+    current_row.withdrawn_at = utcnow()
+    audit.record(
+        session=session,
+        actor=actor,
+        action="withdraw",
+        entity_type="consent",
+        entity_id=current_row.external_id,
+        patient_id=episode.patient.external_id,
+    )
+    return current_row
+
+
+def current(session: Session, episode: Episode) -> Consent | None:
+    """The latest decision for the episode."""
+    return session.scalar(
+        select(Consent)
+        .where(Consent.episode_id == episode.id, Consent.entered_in_error_at.is_(None))
+        .order_by(Consent.sequence.desc(), Consent.id.desc())
+        .limit(1)
+    )
+
+
+def require_consent(session: Session, episode: Episode) -> None:
+    """Refuse IASTM without a granted, unwithdrawn consent.
+
+    Raises:
+        InvalidInput: no consent, declined, or withdrawn (code ``consent_required``).
+    """
+    row = current(session, episode)
+    if row is None or row.decision != "granted" or row.withdrawn_at is not None:
+        state = (
+            "was withdrawn"
+            if row and row.withdrawn_at
+            else ("was declined" if row else "has not been recorded")
+        )
+        raise InvalidInput(
+            f"IASTM needs the patient's informed consent, which {state}",
+            field="consent",
+            code="consent_required",
+        )

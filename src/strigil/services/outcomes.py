@@ -1,0 +1,241 @@
+"""Outcome measurements and the episode's progress: is IASTM working for this patient?"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from strigil.core import measures, response, scoring
+from strigil.core.response import Classification, ExpectedCourse, ReconsiderPrompt
+from strigil.errors import InvalidInput
+from strigil.services import audit
+from strigil.services.actors import Actor, Permission, require
+from strigil.services.records import get_owned
+from strigil.store.base import utcnow
+from strigil.store.episodes import Episode
+from strigil.store.outcomes import OutcomeMeasurement
+from strigil.store.visits import Visit
+
+MIN_COMPARABLE_EPISODES = 10
+
+
+@dataclass(frozen=True, slots=True)
+class MeasurementInput:
+    measure: str
+    answers: Sequence[float | None]
+    options: Mapping[str, Any]
+    visit_id: object | None = None
+    measured_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    at: datetime
+    visit_number: int | None
+    score: float
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    """One measure's course in an episode, judged against its MCID and MDC."""
+
+    measure: measures.Measure
+    points: tuple[Point, ...]
+    classification: Classification | None
+    prompt: ReconsiderPrompt
+    expected: ExpectedCourse | None
+
+
+def record(
+    *, session: Session, actor: Actor, episode_id: object, data: MeasurementInput
+) -> OutcomeMeasurement:
+    """Score and store a measurement; bad answers store nothing.
+
+    Raises:
+        InvalidInput: unknown measure, an answer out of range, too many missing items, a bad
+            unit, a visit from another episode, or a time in the future.
+    """
+    require(actor, Permission.RECORD_READINGS)
+    episode = get_owned(session, Episode, episode_id, actor, field="episode_id")
+    result = scoring.score(data.measure, list(data.answers), **dict(data.options))
+    visit = _visit(session, actor, episode, data.visit_id)
+    when = data.measured_at or (visit.started_at if visit else utcnow())
+    if when > utcnow():
+        raise InvalidInput(
+            "a measurement cannot be in the future", field="measured_at", code="in_future"
+        )
+    row = OutcomeMeasurement(
+        clinic_id=actor.clinic_id,
+        patient_id=episode.patient_id,
+        episode_id=episode.id,
+        visit_id=visit.id if visit else None,
+        measure=result.measure,
+        registry_version=measures.catalog_version(),
+        measured_at=when,
+        answers=list(data.answers),
+        options=dict(data.options),
+        score=result.score,
+        subscores=dict(result.subscores),
+        recorded_by_id=actor.user_id,
+    )
+    session.add(row)
+    session.flush()
+    audit.record(
+        session=session,
+        actor=actor,
+        action="create",
+        entity_type="outcome_measurement",
+        entity_id=row.external_id,
+        patient_id=episode.patient.external_id,
+    )
+    return row
+
+
+def _visit(session: Session, actor: Actor, episode: Episode, visit_id: object) -> Visit | None:
+    if visit_id is None:
+        return None
+    visit = get_owned(session, Visit, visit_id, actor, field="visit_id")
+    if visit.episode_id != episode.id:
+        raise InvalidInput(
+            "the visit belongs to another episode", field="visit_id", code="wrong_episode"
+        )
+    return visit
+
+
+def list_for_episode(
+    session: Session, episode: Episode, measure: str | None = None
+) -> Sequence[OutcomeMeasurement]:
+    query = select(OutcomeMeasurement).where(
+        OutcomeMeasurement.episode_id == episode.id,
+        OutcomeMeasurement.entered_in_error_at.is_(None),
+    )
+    if measure:
+        query = query.where(OutcomeMeasurement.measure == measure)
+    return session.scalars(
+        query.order_by(OutcomeMeasurement.measured_at, OutcomeMeasurement.id)
+    ).all()
+
+
+def progress(
+    *,
+    session: Session,
+    actor: Actor,
+    episode_id: object,
+    measure: str | None = None,
+    reassess_after: int = 4,
+) -> Progress:
+    """Change from baseline, responder class, reconsider prompt and the expected course."""
+    require(actor, Permission.READ_CLINICAL)
+    episode = get_owned(session, Episode, episode_id, actor, field="episode_id")
+    m = measures.get_measure(measure or episode.primary_measure)
+    numbers = _visit_numbers(session, episode)
+    rows = list_for_episode(session, episode, m.code)
+    points = tuple(Point(r.measured_at, numbers.get(r.visit_id or 0), r.score) for r in rows)
+    classes = _classifications(m, points)
+    prompt = response.reconsider_prompt(len(numbers), classes, threshold_visits=reassess_after)
+    audit.record(
+        session=session,
+        actor=actor,
+        action="read",
+        entity_type="progress",
+        entity_id=episode.external_id,
+        patient_id=episode.patient.external_id,
+    )
+    return Progress(
+        measure=m,
+        points=points,
+        classification=classes[-1] if classes else None,
+        prompt=prompt,
+        expected=expected_course(session, episode, m),
+    )
+
+
+def _visit_numbers(session: Session, episode: Episode) -> dict[int, int]:
+    return dict(
+        session.execute(
+            select(Visit.id, Visit.number).where(
+                Visit.episode_id == episode.id, Visit.entered_in_error_at.is_(None)
+            )
+        )
+        .tuples()
+        .all()
+    )
+
+
+def _classifications(m: measures.Measure, points: Sequence[Point]) -> list[Classification]:
+    if len(points) < 2 or m.change_score or not (m.default_mcid or m.mcid):
+        return []
+    baseline = points[0].score
+    return [response.classify(m, baseline, p.score) for p in points[1:]]
+
+
+def expected_course(
+    session: Session, episode: Episode, m: measures.Measure
+) -> ExpectedCourse | None:
+    """What happened in this clinic's completed episodes of the same condition group."""
+    if m.change_score or episode.condition_group is None:
+        return None
+    rows = (
+        session.execute(
+            select(OutcomeMeasurement.episode_id, Visit.number, OutcomeMeasurement.score)
+            .join(Episode, Episode.id == OutcomeMeasurement.episode_id)
+            .join(Visit, Visit.id == OutcomeMeasurement.visit_id)
+            .where(
+                Episode.clinic_id == episode.clinic_id,
+                Episode.status == "discharged",
+                Episode.condition_group == episode.condition_group,
+                Episode.id != episode.id,
+                Episode.entered_in_error_at.is_(None),
+                OutcomeMeasurement.measure == m.code,
+                OutcomeMeasurement.entered_in_error_at.is_(None),
+            )
+            .order_by(OutcomeMeasurement.episode_id, Visit.number)
+        )
+        .tuples()
+        .all()
+    )
+    histories = _histories(m, rows)
+    return response.expected_course(histories, m, min_episodes=MIN_COMPARABLE_EPISODES)
+
+
+def _histories(
+    m: measures.Measure, rows: Sequence[tuple[int, int, float]]
+) -> list[list[tuple[int, float]]]:
+    by_episode: dict[int, list[tuple[int, float]]] = defaultdict(list)
+    for episode_id, number, score in rows:
+        by_episode[episode_id].append((number, score))
+    histories = []
+    for series in by_episode.values():
+        if len(series) >= 2:
+            base = series[0][1]
+            histories.append([(n, response.change(m, base, s)) for n, s in series])
+    return histories
+
+
+def progress_json(result: Progress) -> dict[str, Any]:
+    """A plain-data view of progress for the API and the chart."""
+    m = result.measure
+    mcid = m.default_mcid
+    return {
+        "measure": m.code,
+        "name": m.name,
+        "unit": m.unit,
+        "min": m.min,
+        "max": m.max,
+        "direction": str(m.direction),
+        "mcid": mcid.value if mcid else None,
+        "mcid_source": mcid.source if mcid else None,
+        "points": [
+            {"at": p.at.isoformat(), "visit": p.visit_number, "score": p.score}
+            for p in result.points
+        ],
+        "classification": asdict(result.classification) if result.classification else None,
+        "prompt": asdict(result.prompt),
+        "expected": asdict(result.expected) if result.expected else None,
+    }

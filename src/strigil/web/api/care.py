@@ -1,0 +1,258 @@
+"""Screening, consent, adverse events and outcome measurements in the JSON API."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from fastapi import APIRouter
+from pydantic import Field
+
+from strigil.services import adverse_events, consents, episodes, outcomes, screenings
+from strigil.store.adverse_events import AdverseEvent
+from strigil.store.episodes import Consent, Screening
+from strigil.store.outcomes import OutcomeMeasurement
+from strigil.web.deps import CurrentActor, DbSession
+from strigil.web.schemas import Schema
+
+router = APIRouter(tags=["care"])
+
+
+class ScreeningCreate(Schema):
+    answers: dict[str, Any] = Field(
+        description='Per rule id: {"present": bool, "regions": [region codes]}'
+    )
+    problem_codes: list[str] = []
+    drug_classes: list[str] = []
+    reasoning: str | None = None
+    dose_modification: str | None = None
+
+
+class ScreeningRead(Schema):
+    id: uuid.UUID
+    kind: str
+    result_status: str
+    result: dict[str, Any]
+    reasoning: str | None
+    dose_modification: str | None
+    screened_at: datetime
+
+    @classmethod
+    def of(cls, row: Screening) -> ScreeningRead:
+        return cls(
+            id=row.external_id,
+            kind=row.kind,
+            result_status=row.result_status,
+            result=row.result,
+            reasoning=row.reasoning,
+            dose_modification=row.dose_modification,
+            screened_at=row.screened_at,
+        )
+
+
+class ConsentText(Schema):
+    version: str
+    sha256: str
+    text: str
+
+
+class ConsentCreate(Schema):
+    decision: str = Field(description="granted or declined")
+    shown_sha256: str | None = Field(default=None, description="Hash of the text the patient read")
+
+
+class ConsentRead(Schema):
+    id: uuid.UUID
+    decision: str
+    text_version: str
+    text_sha256: str
+    decided_at: datetime
+    withdrawn_at: datetime | None
+
+    @classmethod
+    def of(cls, row: Consent) -> ConsentRead:
+        return cls(
+            id=row.external_id,
+            decision=row.decision,
+            text_version=row.text_version,
+            text_sha256=row.text_sha256,
+            decided_at=row.decided_at,
+            withdrawn_at=row.withdrawn_at,
+        )
+
+
+class MeasurementCreate(Schema):
+    measure: str
+    answers: list[float | None]
+    options: dict[str, Any] = {}
+    visit_id: uuid.UUID | None = None
+    measured_at: datetime | None = None
+
+
+class MeasurementRead(Schema):
+    id: uuid.UUID
+    measure: str
+    score: float
+    subscores: dict[str, float]
+    answers: list[Any]
+    measured_at: datetime
+
+    @classmethod
+    def of(cls, row: OutcomeMeasurement) -> MeasurementRead:
+        return cls(
+            id=row.external_id,
+            measure=row.measure,
+            score=row.score,
+            subscores=row.subscores,
+            answers=row.answers,
+            measured_at=row.measured_at,
+        )
+
+
+class EventCreate(Schema):
+    category: str
+    severity: str
+    description: str = Field(max_length=4000)
+    onset_at: datetime | None = None
+    referral_made: bool = False
+    visit_id: uuid.UUID | None = None
+
+
+class EventFollowUp(Schema):
+    note: str = Field(max_length=4000)
+    resolved: bool = False
+    referral_made: bool | None = None
+    version: int
+
+
+class EventRead(Schema):
+    id: uuid.UUID
+    category: str
+    severity: str
+    description: str
+    status: str
+    follow_up: str
+    referral_made: bool
+    onset_at: datetime
+    resolved_at: datetime | None
+    version: int
+
+    @classmethod
+    def of(cls, row: AdverseEvent) -> EventRead:
+        return cls(
+            id=row.external_id, **{k: getattr(row, k) for k in cls.model_fields if k != "id"}
+        )
+
+
+@router.post("/episodes/{episode_id}/screenings", response_model=ScreeningRead, status_code=201)
+def screen(
+    episode_id: str, body: ScreeningCreate, db: DbSession, actor: CurrentActor
+) -> ScreeningRead:
+    """Intake screening: every rule answered; relative rules need reasoning and a dose change."""
+    row = screenings.screen(
+        session=db,
+        actor=actor,
+        episode_id=episode_id,
+        answers=screenings.parse_answers(body.answers),
+        problem_codes=body.problem_codes,
+        drug_classes=body.drug_classes,
+        reasoning=body.reasoning,
+        dose_modification=body.dose_modification,
+    )
+    return ScreeningRead.of(row)
+
+
+@router.get("/episodes/{episode_id}/consent-text", response_model=ConsentText)
+def consent_text(episode_id: str, db: DbSession, actor: CurrentActor) -> ConsentText:
+    """The exact consent text for this episode, with its version and hash."""
+    episode = episodes.get(session=db, actor=actor, episode_id=episode_id)
+    text = consents.preview(episode=episode)
+    return ConsentText(version=text.version, sha256=text.sha256, text=text.text)
+
+
+@router.post("/episodes/{episode_id}/consents", response_model=ConsentRead, status_code=201)
+def record_consent(
+    episode_id: str, body: ConsentCreate, db: DbSession, actor: CurrentActor
+) -> ConsentRead:
+    """Record the patient's decision on the text shown."""
+    row = consents.record(
+        session=db,
+        actor=actor,
+        episode_id=episode_id,
+        decision=body.decision,
+        shown_sha256=body.shown_sha256,
+    )
+    return ConsentRead.of(row)
+
+
+@router.post("/episodes/{episode_id}/consents/withdraw", response_model=ConsentRead)
+def withdraw_consent(episode_id: str, db: DbSession, actor: CurrentActor) -> ConsentRead:
+    """The patient withdraws consent; no more IASTM can be recorded."""
+    return ConsentRead.of(consents.withdraw(session=db, actor=actor, episode_id=episode_id))
+
+
+@router.post("/episodes/{episode_id}/measurements", response_model=MeasurementRead, status_code=201)
+def record_measurement(
+    episode_id: str, body: MeasurementCreate, db: DbSession, actor: CurrentActor
+) -> MeasurementRead:
+    """Score and store an outcome measurement (missing items as null)."""
+    data = outcomes.MeasurementInput(
+        measure=body.measure,
+        answers=body.answers,
+        options=body.options,
+        visit_id=body.visit_id,
+        measured_at=body.measured_at,
+    )
+    return MeasurementRead.of(
+        outcomes.record(session=db, actor=actor, episode_id=episode_id, data=data)
+    )
+
+
+@router.get("/episodes/{episode_id}/measurements", response_model=list[MeasurementRead])
+def list_measurements(
+    episode_id: str, db: DbSession, actor: CurrentActor, measure: str | None = None
+) -> list[MeasurementRead]:
+    episode = episodes.get(session=db, actor=actor, episode_id=episode_id)
+    return [MeasurementRead.of(r) for r in outcomes.list_for_episode(db, episode, measure)]
+
+
+@router.get("/episodes/{episode_id}/progress")
+def progress(
+    episode_id: str, db: DbSession, actor: CurrentActor, measure: str | None = None
+) -> dict[str, Any]:
+    """Change from baseline, responder class, reconsider prompt and the expected course."""
+    result = outcomes.progress(session=db, actor=actor, episode_id=episode_id, measure=measure)
+    return outcomes.progress_json(result)
+
+
+@router.post("/patients/{patient_id}/adverse-events", response_model=EventRead, status_code=201)
+def report_event(
+    patient_id: str, body: EventCreate, db: DbSession, actor: CurrentActor
+) -> EventRead:
+    """Record an adverse event; it stays open until followed up and resolved."""
+    data = adverse_events.EventInput(**body.model_dump())
+    return EventRead.of(
+        adverse_events.report(session=db, actor=actor, patient_id=patient_id, data=data)
+    )
+
+
+@router.post("/adverse-events/{event_id}/follow-ups", response_model=EventRead)
+def follow_up(event_id: str, body: EventFollowUp, db: DbSession, actor: CurrentActor) -> EventRead:
+    """Add a follow-up note; resolve the event when it has settled."""
+    row = adverse_events.follow_up(
+        session=db,
+        actor=actor,
+        event_id=event_id,
+        note=body.note,
+        resolved=body.resolved,
+        version=body.version,
+        referral_made=body.referral_made,
+    )
+    return EventRead.of(row)
+
+
+@router.get("/adverse-events", response_model=list[EventRead])
+def open_events(db: DbSession, actor: CurrentActor) -> list[EventRead]:
+    """The clinic's open adverse events."""
+    return [EventRead.of(r) for r in adverse_events.open_events(session=db, actor=actor)]
