@@ -63,7 +63,14 @@ def bench_single(repeats: int) -> list[Row]:
         rows.append((f"single {method} k=20", "strigil", t, f"mu={o.estimate:.6f}"))
         t, s = median_time(lambda n=sm_name: combine_effects(y0, v0, method_re=n), repeats)
         d = abs(s.mean_effect_re - o.estimate)
-        rows.append((f"single {method} k=20", "statsmodels", t, f"d={d:.1e} tau2 d={abs(s.tau2 - o.tau2):.1e}"))
+        rows.append(
+            (
+                f"single {method} k=20",
+                "statsmodels",
+                t,
+                f"d={d:.1e} tau2 d={abs(s.tau2 - o.tau2):.1e}",
+            )
+        )
     return rows
 
 
@@ -94,12 +101,18 @@ def bench_loo(repeats: int) -> list[Row]:
     t, ours = median_time(lambda: leave_one_out(y0, v0), repeats)
     rows.append(("leave-one-out REML k=200", "strigil", t, f"first mu={ours[0].estimate:.6f}"))
     keep = [np.arange(200) != i for i in range(200)]
-    t, pm = median_time(lambda: [meta_regression(y0[m], v0[m], method="REML") for m in keep], repeats)
-    d = max(abs(float(np.ravel(p.fe_params)[0]) - r.estimate) for p, r in zip(pm, ours, strict=True))
+    t, pm = median_time(
+        lambda: [meta_regression(y0[m], v0[m], method="REML") for m in keep], repeats
+    )
+    d = max(
+        abs(float(np.ravel(p.fe_params)[0]) - r.estimate) for p, r in zip(pm, ours, strict=True)
+    )
     rows.append(("leave-one-out REML k=200", "PyMARE loop", t, f"max |d mu|={d:.1e}"))
     t, dl = median_time(lambda: leave_one_out(y0, v0, method="DL"), repeats)
     rows.append(("leave-one-out DL k=200", "strigil", t, ""))
-    t, sm = median_time(lambda: [combine_effects(y0[m], v0[m], method_re="chi2") for m in keep], repeats)
+    t, sm = median_time(
+        lambda: [combine_effects(y0[m], v0[m], method_re="chi2") for m in keep], repeats
+    )
     d = max(abs(s.mean_effect_re - r.estimate) for s, r in zip(sm, dl, strict=True))
     rows.append(("leave-one-out DL k=200", "statsmodels loop", t, f"max |d mu|={d:.1e}"))
     return rows
@@ -112,7 +125,8 @@ med <- function(expr) median(replicate(reps, system.time(eval(expr))[["elapsed"]
 y1 <- d$y1; v1 <- d$v1
 single <- med(quote(rma(y1, v1)))
 Y <- as.matrix(read.csv(args[3])); V <- as.matrix(read.csv(args[4]))
-many <- system.time(for (i in seq_len(nrow(Y))) try(rma(Y[i, ], V[i, ]), silent = TRUE))[["elapsed"]]
+many <- system.time(for (i in seq_len(nrow(Y)))
+  try(rma(Y[i, ], V[i, ]), silent = TRUE))[["elapsed"]]
 y200 <- d$y200; v200 <- d$v200; fit <- rma(y200, v200)
 loo <- med(quote(leave1out(fit)))
 cat(jsonlite::toJSON(list(single = single, many = many, loo = loo,
@@ -132,11 +146,18 @@ def bench_metafor(repeats: int) -> list[Row]:
         frame = np.column_stack([col.copy(), col.copy(), y200[0], v200[0]])
         frame[:20, 0], frame[:20, 1] = y1[0], v1[0]
         np.savetxt(p / "d.csv", frame, delimiter=",", header="y1,v1,y200,v200", comments="")
-        np.savetxt(p / "Y.csv", ym, delimiter=",", header=",".join(f"c{i}" for i in range(20)), comments="")
-        np.savetxt(p / "V.csv", vm, delimiter=",", header=",".join(f"c{i}" for i in range(20)), comments="")
-        (p / "b.R").write_text(R_SCRIPT.replace("d$y1", "na.omit(d$y1)").replace("d$v1", "na.omit(d$v1)"))
+        np.savetxt(
+            p / "Y.csv", ym, delimiter=",", header=",".join(f"c{i}" for i in range(20)), comments=""
+        )
+        np.savetxt(
+            p / "V.csv", vm, delimiter=",", header=",".join(f"c{i}" for i in range(20)), comments=""
+        )
+        (p / "b.R").write_text(
+            R_SCRIPT.replace("d$y1", "na.omit(d$y1)").replace("d$v1", "na.omit(d$v1)")
+        )
         out = subprocess.run(
-            ["Rscript", str(p / "b.R"), str(p / "d.csv"), str(repeats), str(p / "Y.csv"), str(p / "V.csv")],
+            ["Rscript", str(p / "b.R"), str(p / "d.csv"), str(repeats),
+             str(p / "Y.csv"), str(p / "V.csv")],
             capture_output=True, text=True, check=True, timeout=900,
         )  # fmt: skip
     res = json.loads(out.stdout)

@@ -52,9 +52,17 @@ def test_zero_cell_gets_continuity_correction_only_there() -> None:
     [
         ("XYZ", {}, "unknown measure"),
         ("MD", {"m1i": [1], "sd1i": [1], "n1i": [1]}, "missing"),
-        ("MD", {"m1i": [1, 2], "sd1i": [1], "n1i": [1], "m2i": [1], "sd2i": [1], "n2i": [1]}, "lengths differ"),
+        (
+            "MD",
+            {"m1i": [1, 2], "sd1i": [1], "n1i": [1], "m2i": [1], "sd2i": [1], "n2i": [1]},
+            "lengths differ",
+        ),
         ("RR", {"ai": [-1], "bi": [1], "ci": [1], "di": [1]}, "negative"),
-        ("SMD", {"m1i": [np.nan], "sd1i": [1], "n1i": [5], "m2i": [1], "sd2i": [1], "n2i": [5]}, "NaN"),
+        (
+            "SMD",
+            {"m1i": [np.nan], "sd1i": [1], "n1i": [5], "m2i": [1], "sd2i": [1], "n2i": [5]},
+            "NaN",
+        ),
     ],
 )
 def test_effect_size_rejects_bad_input(measure: str, data: dict, message: str) -> None:
@@ -97,8 +105,16 @@ def test_cohen_kappa_worked_example() -> None:
 def test_fleiss_kappa_worked_example() -> None:
     # Fleiss (1971) style worked example: 10 subjects, 14 raters, 5 categories -> 0.210
     counts = [
-        [0, 0, 0, 0, 14], [0, 2, 6, 4, 2], [0, 0, 3, 5, 6], [0, 3, 9, 2, 0], [2, 2, 8, 1, 1],
-        [7, 7, 0, 0, 0], [3, 2, 6, 3, 0], [2, 5, 3, 2, 2], [6, 5, 2, 1, 0], [0, 2, 2, 3, 7],
+        [0, 0, 0, 0, 14],
+        [0, 2, 6, 4, 2],
+        [0, 0, 3, 5, 6],
+        [0, 3, 9, 2, 0],
+        [2, 2, 8, 1, 1],
+        [7, 7, 0, 0, 0],
+        [3, 2, 6, 3, 0],
+        [2, 5, 3, 2, 2],
+        [6, 5, 2, 1, 0],
+        [0, 2, 2, 3, 7],
     ]
     assert fleiss_kappa_from_counts(counts) == pytest.approx(0.20993, abs=1e-5)
 
@@ -118,5 +134,10 @@ def test_icc_shrout_fleiss_1979_table() -> None:
 
 def test_agreement_bands() -> None:
     assert [agreement_label(k) for k in (-0.1, 0.1, 0.3, 0.5, 0.7, 0.9)] == [
-        "poor", "slight", "fair", "moderate", "substantial", "almost perfect"
+        "poor",
+        "slight",
+        "fair",
+        "moderate",
+        "substantial",
+        "almost perfect",
     ]

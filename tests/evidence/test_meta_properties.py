@@ -154,8 +154,14 @@ ROBUST_METHODS = ["EE", "DL", "HE", "SJ", "PM"]
 
 
 @settings(max_examples=60, deadline=None)
-@given(data=studies_strategy, method=st.sampled_from(ROBUST_METHODS), test=st.sampled_from(["z", "knha"]))
-def test_properties_of_every_fit(data: tuple[list[float], list[float]], method: str, test: str) -> None:
+@given(
+    data=studies_strategy,
+    method=st.sampled_from(ROBUST_METHODS),
+    test=st.sampled_from(["z", "knha"]),
+)
+def test_properties_of_every_fit(
+    data: tuple[list[float], list[float]], method: str, test: str
+) -> None:
     yi, vi = data
     res = meta_analyze(yi, vi, method=method, test=test)
     assert res.tau2 >= 0
@@ -166,7 +172,9 @@ def test_properties_of_every_fit(data: tuple[list[float], list[float]], method: 
 
 @settings(max_examples=40, deadline=None)
 @given(data=studies_strategy, method=st.sampled_from(ROBUST_METHODS), seed=st.integers(0, 10**6))
-def test_permutation_invariance(data: tuple[list[float], list[float]], method: str, seed: int) -> None:
+def test_permutation_invariance(
+    data: tuple[list[float], list[float]], method: str, seed: int
+) -> None:
     yi, vi = np.array(data[0]), np.array(data[1])
     perm = np.random.default_rng(seed).permutation(len(yi))
     a = meta_analyze(yi, vi, method=method)

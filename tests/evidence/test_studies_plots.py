@@ -49,7 +49,12 @@ def test_pool_refuses_without_two_usable_trials() -> None:
 
 
 def test_pool_turns_arm_data_into_smd_favouring_iastm_when_pain_is_lower() -> None:
-    trials = (make_trial(1, 4.0), make_trial(2, 4.5), make_trial(3, 4.2), make_trial(4, 3.0, "sham"))
+    trials = (
+        make_trial(1, 4.0),
+        make_trial(2, 4.5),
+        make_trial(3, 4.2),
+        make_trial(4, 3.0, "sham"),
+    )
     pooled = pool("pain", "hands_on_mfr", evidence=trials)
     assert [s.id for s in pooled.studies] == ["t1", "t2", "t3"]
     assert pooled.result.k == 3
