@@ -226,9 +226,11 @@ def _write(session: Session, batch: _Batch, digest: Any) -> int:
         rows = batch.rows.get(table.name)
         if not rows:
             continue
-        if hashing:
+        if hashing:  # salted password hashes differ by design, so they stay out of the digest
             for row in rows:
-                digest.update(repr(sorted(row.items())).encode())
+                digest.update(
+                    repr(sorted(i for i in row.items() if i[0] != "password_hash")).encode()
+                )
         session.execute(insert(table), rows)
         count += len(rows)
     return count
@@ -333,6 +335,7 @@ class _Generator:
         self.strokes = [s.code for s in catalog.strokes()]
         self.instruments = [t.code for t in catalog.instrument_types()]
         self.rule_set = catalog.catalog_versions()["screening_rules.json"]
+        self.rule_ids = [r.id for r in catalog.screening_rules()]
 
     def patient(self, batch: _Batch, staff: _Staff, index: int) -> None:
         rng = self.rng
@@ -454,7 +457,10 @@ class _EpisodeBuilder:
     def _screening_and_consent(self) -> None:
         rng, when = self.rng, _at(self.start, 8, 5)
         precaution = rng.random() < 0.15
-        answers = {"R1": {"present": True, "regions": []}} if precaution else {}
+        answers = {
+            rule: {"present": rule == "R1" and precaution, "regions": []}
+            for rule in self.gen.rule_ids
+        }
         self.batch.add(
             "screening",
             {
@@ -468,7 +474,12 @@ class _EpisodeBuilder:
                 "rule_set_version": self.gen.rule_set,
                 "answers": answers,
                 "result_status": "precautions" if precaution else "clear",
-                "result": {"precautions": ["R1"] if precaution else []},
+                "result": {
+                    "status": "precautions" if precaution else "clear",
+                    "blocked_regions": {},
+                    "systemic_blocks": [],
+                    "precautions": ["R1"] if precaution else [],
+                },
                 "reasoning": "Anticoagulated; light pressure only." if precaution else None,
                 "dose_modification": "Gentle intensity, no vigorous strokes."
                 if precaution

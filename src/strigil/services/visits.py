@@ -334,3 +334,21 @@ def _area_facts(
         findings_count=len(mine),
         findings_texture=tuple(sorted({f.texture for f in mine})),
     )
+
+
+def list_for_patient(
+    *, session: Session, actor: Actor, patient_id: int, limit: int = 20, offset: int = 0
+) -> Sequence[Visit]:
+    """A patient's visits across episodes, newest first, a page at a time (one query)."""
+    require(actor, Permission.READ_CLINICAL)
+    return session.scalars(
+        select(Visit)
+        .where(
+            Visit.patient_id == patient_id,
+            Visit.clinic_id == actor.clinic_id,
+            Visit.entered_in_error_at.is_(None),
+        )
+        .order_by(Visit.started_at.desc(), Visit.id.desc())
+        .limit(min(limit, 100))
+        .offset(offset)
+    ).all()

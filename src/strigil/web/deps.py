@@ -6,13 +6,13 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from strigil.config import Settings
 from strigil.errors import NotAuthenticated, NotPermitted
 from strigil.services import auth
 from strigil.services.actors import Actor
+from strigil.store import tenancy
 
 SESSION_COOKIE = "strigil_session"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -23,6 +23,7 @@ def get_db(request: Request) -> Iterator[Session]:
     session: Session = request.app.state.sessionmaker()
     try:
         yield session
+        tenancy.leave_clinic(session)
         session.commit()
     except BaseException:
         session.rollback()
@@ -97,12 +98,9 @@ def _check_csrf(request: Request, expected: str) -> None:
 
 
 def _scope_tenant(db: Session, actor: Actor) -> None:
-    """On PostgreSQL, tell row-level security which clinic this transaction may see."""
-    if db.get_bind().dialect.name == "postgresql":
-        db.execute(
-            text("SELECT set_config('strigil.clinic_id', :cid, true)"),
-            {"cid": str(actor.clinic_id)},
-        )
+    """On PostgreSQL, run the rest of the request as the restricted app role, scoped by RLS
+    to the actor's clinic (sign-in itself ran as the connection's own role)."""
+    tenancy.enter_clinic(db, actor.clinic_id)
 
 
 CurrentActor = Annotated[Actor, Depends(get_actor)]

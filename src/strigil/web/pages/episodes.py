@@ -1,0 +1,189 @@
+"""Episode pages: open and edit an episode, find the condition, the episode page."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+from strigil.core import catalog, icd10, measures
+from strigil.errors import Conflict, InvalidInput
+from strigil.services import consents, episodes, patients, screenings, visits
+from strigil.services.actors import Actor
+from strigil.store.episodes import APPROACHES, CHRONICITY, SIDES, Episode
+from strigil.web.deps import CurrentActor, DbSession
+from strigil.web.pages import charts
+from strigil.web.pages.common import PAGE_SIZE, Form, PageNo, errors_of, go, is_hx, text, view
+from strigil.web.pages.render import page
+
+router = APIRouter()
+
+FIELDS = (
+    "condition_code",
+    "body_region",
+    "side",
+    "chronicity",
+    "onset_on",
+    "goals",
+    "primary_measure",
+    "approach",
+    "status",
+)
+
+
+def _choices() -> dict[str, Any]:
+    return {
+        "regions": [(r.code, r.label) for r in catalog.body_regions()],
+        "sides": [(s, s.title() if s != "na" else "Not applicable") for s in SIDES],
+        "chronicities": [(c, c.title()) for c in CHRONICITY],
+        "measures": [(m.code, f"{m.code} · {m.name}") for m in measures.measures()],
+        "approaches": [(a, a.replace("_", " ").capitalize()) for a in APPROACHES],
+    }
+
+
+def _values(form: FormData) -> dict[str, str]:
+    return {name: text(form, name) for name in FIELDS}
+
+
+def _input(values: dict[str, str]) -> episodes.EpisodeInput:
+    onset = None
+    if values["onset_on"]:
+        try:
+            onset = date.fromisoformat(values["onset_on"])
+        except ValueError:
+            raise InvalidInput(
+                "onset must be a date like 2026-01-31", field="onset_on", code="invalid_date"
+            ) from None
+    if not values["condition_code"]:
+        raise InvalidInput(
+            "find the condition by ICD-10-CM code or words",
+            field="condition_code",
+            code="required",
+        )
+    return episodes.EpisodeInput(
+        condition_code=values["condition_code"].split(" ")[0],
+        body_region=values["body_region"],
+        side=values["side"],
+        chronicity=values["chronicity"],
+        primary_measure=values["primary_measure"],
+        goals=values["goals"],
+        onset_on=onset,
+        approach=values["approach"] or "iastm",
+        status=values["status"] or "active",
+    )
+
+
+def _form_page(request: Request, ctx: dict[str, Any], status_code: int = 200) -> HTMLResponse:
+    return page(request, "episodes/form.html", _choices() | ctx, status_code)
+
+
+@router.get("/patients/{patient_id}/episodes/new", response_class=HTMLResponse)
+def new_episode(
+    request: Request, patient_id: str, db: DbSession, actor: CurrentActor
+) -> HTMLResponse:
+    patient = patients.get(session=db, actor=actor, patient_id=patient_id)
+    values = {"side": "right", "chronicity": "chronic", "primary_measure": "NPRS"}
+    return _form_page(request, {"patient": patient, "episode": None, "values": values, "errors": {}})
+
+
+@router.post("/patients/{patient_id}/episodes", response_model=None)
+def create_episode(
+    request: Request, patient_id: str, db: DbSession, actor: CurrentActor, form: Form
+) -> Response:
+    patient = patients.get(session=db, actor=actor, patient_id=patient_id)
+    values = _values(form)
+    try:
+        episode = episodes.open_episode(
+            session=db, actor=actor, patient_id=patient_id, data=_input(values)
+        )
+    except InvalidInput as error:
+        ctx = {"patient": patient, "episode": None, "values": values, "errors": errors_of(error)}
+        return _form_page(request, ctx, 422)
+    return go(request, f"/episodes/{episode.external_id}/screening")
+
+
+@router.get("/episodes/{episode_id}/edit", response_class=HTMLResponse)
+def edit_episode(
+    request: Request, episode_id: str, db: DbSession, actor: CurrentActor
+) -> HTMLResponse:
+    episode = episodes.get(session=db, actor=actor, episode_id=episode_id)
+    values = {n: "" if getattr(episode, n) is None else str(getattr(episode, n)) for n in FIELDS}
+    values["condition_code"] = f"{episode.condition_code} {episode.condition_title}"
+    ctx = {"patient": episode.patient, "episode": episode, "values": values, "errors": {}}
+    return _form_page(request, ctx | {"version": episode.version})
+
+
+@router.post("/episodes/{episode_id}/edit", response_model=None)
+def update_episode(
+    request: Request, episode_id: str, db: DbSession, actor: CurrentActor, form: Form
+) -> Response:
+    episode = episodes.get(session=db, actor=actor, episode_id=episode_id)
+    values = _values(form)
+    version = int(text(form, "version") or 0) or None
+    ctx: dict[str, Any] = {"patient": episode.patient, "episode": episode, "values": values}
+    try:
+        episodes.update(
+            session=db, actor=actor, episode_id=episode_id, data=_input(values), version=version
+        )
+    except Conflict as error:
+        ctx |= {"errors": {}, "conflict": error, "version": error.extra.get("current_version")}
+        return _form_page(request, ctx, 409)
+    except InvalidInput as error:
+        return _form_page(request, ctx | {"errors": errors_of(error), "version": version}, 422)
+    return go(request, f"/episodes/{episode_id}")
+
+
+@router.get("/icd10", response_class=HTMLResponse)
+def icd10_options(request: Request, actor: CurrentActor, condition_code: str = "") -> HTMLResponse:  # noqa: ARG001
+    """``<option>`` elements for the condition picker's datalist."""
+    query = condition_code.strip()
+    found = icd10.search(query, limit=15) if len(query) >= 2 else []
+    return page(request, "episodes/_icd_options.html", {"codes": found})
+
+
+@router.get("/episodes/{episode_id}", response_class=HTMLResponse)
+def episode_page(
+    request: Request, episode_id: str, db: DbSession, actor: CurrentActor
+) -> HTMLResponse:
+    episode = episodes.get(session=db, actor=actor, episode_id=episode_id)
+    return page(request, "episodes/detail.html", _episode_ctx(db, actor, episode, 1))
+
+
+def _episode_ctx(db: Session, actor: Actor, episode: Episode, page_no: int) -> dict[str, Any]:
+    return {
+        "episode": episode,
+        "patient": episode.patient,
+        "screening": screenings.latest(db, episode, "intake"),
+        "consent": consents.current(db, episode),
+        "measures": measures.measures(),
+        **charts.progress_context(db, actor, episode),
+        **_visit_page(db, actor, episode, page_no),
+    }
+
+
+def _visit_page(db: Session, actor: Actor, episode: Episode, page_no: int) -> dict[str, Any]:
+    rows = visits.list_for_episode(
+        session=db,
+        actor=actor,
+        episode=episode,
+        limit=PAGE_SIZE + 1,
+        offset=(page_no - 1) * PAGE_SIZE,
+    )
+    return {"visits": rows[:PAGE_SIZE], "visits_page": page_no, "more": len(rows) > PAGE_SIZE}
+
+
+@router.get("/episodes/{episode_id}/visits", response_class=HTMLResponse)
+def episode_visits(
+    request: Request, episode_id: str, db: DbSession, actor: CurrentActor, page_no: PageNo = 1
+) -> HTMLResponse:
+    """A page of the episode's visits: a fragment for HTMX, the episode page otherwise."""
+    episode = episodes.get(session=db, actor=actor, episode_id=episode_id)
+    if is_hx(request):
+        ctx = {"episode": episode, **_visit_page(db, actor, episode, page_no)}
+    else:
+        ctx = _episode_ctx(db, actor, episode, page_no)
+    return view(request, "episodes/detail.html", "episodes/_visits.html", ctx)

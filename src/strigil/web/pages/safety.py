@@ -1,0 +1,142 @@
+"""Screening and consent pages: nothing is treated until both are done."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from itertools import groupby
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+from starlette.datastructures import FormData
+
+from strigil.core import catalog
+from strigil.core.catalog import ScreeningRule
+from strigil.core.screening import Answer
+from strigil.errors import InvalidInput
+from strigil.services import consents, episodes, screenings
+from strigil.store.episodes import Episode
+from strigil.web.deps import CurrentActor, DbSession
+from strigil.web.pages.common import Form, go, text
+from strigil.web.pages.render import page
+
+router = APIRouter()
+
+
+def grouped(rules: Sequence[ScreeningRule]) -> list[tuple[str, list[ScreeningRule]]]:
+    """Rules by category, absolute rules first within each."""
+    ordered = sorted(rules, key=lambda r: (r.category, r.severity.value, int(r.id[1:])))
+    return [(cat, list(items)) for cat, items in groupby(ordered, key=lambda r: r.category)]
+
+
+def parse_answers(form: FormData, rules: Sequence[ScreeningRule]) -> dict[str, Answer]:
+    """Answers for the rules the clinician answered (unanswered ones are left out)."""
+    answers = {}
+    for rule in rules:
+        value = text(form, f"ans_{rule.id}")
+        if value in ("yes", "no"):
+            regions = tuple(r for r in form.getlist(f"reg_{rule.id}") if isinstance(r, str))
+            answers[rule.id] = Answer(present=value == "yes", regions=regions)
+    return answers
+
+
+def answer_errors(error: InvalidInput, rules: Sequence[ScreeningRule]) -> dict[str, str]:
+    """Field errors keyed by rule id (or by ``reasoning``/``dose_modification``)."""
+    field = error.field or "_form"
+    if field == "answers" and error.extra.get("missing"):
+        missing = error.extra["missing"]
+        out = {rule_id: "answer yes or no" for rule_id in missing}
+        return out | {"_form": f"{len(missing)} question(s) are not answered yet (marked below)"}
+    for rule in rules:
+        if field.startswith(f"answers.{rule.id}"):
+            return {rule.id: error.detail, "_form": error.detail}
+    return {field: error.detail, "_form": error.detail}
+
+
+def questionnaire(
+    rules: Sequence[ScreeningRule], answers: dict[str, Answer], errors: dict[str, str]
+) -> dict[str, Any]:
+    return {
+        "groups": grouped(rules),
+        "answers": answers,
+        "errors": errors,
+        "regions": catalog.body_regions(),
+    }
+
+
+def _screen_page(
+    request: Request, episode: Episode, ctx: dict[str, Any], status_code: int = 200
+) -> HTMLResponse:
+    base = {"episode": episode, "patient": episode.patient, "reasoning": "", "dose": ""}
+    return page(request, "episodes/screening.html", base | ctx, status_code)
+
+
+@router.get("/episodes/{episode_id}/screening", response_class=HTMLResponse)
+def screening_page(
+    request: Request, episode_id: str, db: DbSession, actor: CurrentActor
+) -> HTMLResponse:
+    episode = episodes.get(session=db, actor=actor, episode_id=episode_id)
+    latest = screenings.latest(db, episode, "intake")
+    ctx = {"latest": latest, **questionnaire(catalog.screening_rules(), {}, {})}
+    return _screen_page(request, episode, ctx)
+
+
+@router.post("/episodes/{episode_id}/screening", response_model=None)
+def submit_screening(
+    request: Request, episode_id: str, db: DbSession, actor: CurrentActor, form: Form
+) -> Response:
+    episode = episodes.get(session=db, actor=actor, episode_id=episode_id)
+    rules = catalog.screening_rules()
+    answers = parse_answers(form, rules)
+    reasoning, dose = text(form, "reasoning"), text(form, "dose_modification")
+    try:
+        screenings.screen(
+            session=db,
+            actor=actor,
+            episode_id=episode_id,
+            answers=answers,
+            kind="intake",
+            reasoning=reasoning,
+            dose_modification=dose,
+        )
+    except InvalidInput as error:
+        ctx = questionnaire(rules, answers, answer_errors(error, rules))
+        ctx |= {"latest": None, "reasoning": reasoning, "dose": dose}
+        return _screen_page(request, episode, ctx, 422)
+    return go(request, f"/episodes/{episode_id}/screening#result")
+
+
+@router.get("/episodes/{episode_id}/consent", response_class=HTMLResponse)
+def consent_page(
+    request: Request, episode_id: str, db: DbSession, actor: CurrentActor
+) -> HTMLResponse:
+    episode = episodes.get(session=db, actor=actor, episode_id=episode_id)
+    ctx = {
+        "episode": episode,
+        "patient": episode.patient,
+        "preview": consents.preview(episode=episode),
+        "current": consents.current(db, episode),
+    }
+    return page(request, "episodes/consent.html", ctx)
+
+
+@router.post("/episodes/{episode_id}/consent", response_model=None)
+def record_consent(
+    request: Request, episode_id: str, db: DbSession, actor: CurrentActor, form: Form
+) -> Response:
+    consents.record(
+        session=db,
+        actor=actor,
+        episode_id=episode_id,
+        decision=text(form, "decision"),
+        shown_sha256=text(form, "shown_sha256") or None,
+    )
+    return go(request, f"/episodes/{episode_id}/consent")
+
+
+@router.post("/episodes/{episode_id}/consent/withdraw", response_model=None)
+def withdraw_consent(
+    request: Request, episode_id: str, db: DbSession, actor: CurrentActor
+) -> Response:
+    consents.withdraw(session=db, actor=actor, episode_id=episode_id)
+    return go(request, f"/episodes/{episode_id}/consent")

@@ -1,0 +1,67 @@
+"""The command line: each command honours STRIGIL_DATABASE_URL and reports errors plainly."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, func, select
+from typer.testing import CliRunner
+
+from strigil.cli import app
+from strigil.store import migrate
+from strigil.store.clinics import User
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("STRIGIL_DATABASE_URL", url)
+    return url
+
+
+def test_db_upgrade_then_demo_load_then_user_add(db: str) -> None:
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    result = runner.invoke(app, ["demo", "load", "--patients", "8", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output.strip().splitlines()[-1])["patients"] == 8
+    again = runner.invoke(app, ["demo", "load", "--if-empty"])
+    assert "already has data" in again.output
+    added = runner.invoke(app, ["user", "add", "--email", "new@northside.example", "--name",
+                                "New Therapist", "--clinic", "Northside Physical Therapy",
+                                "--password", "long-enough-pass-1"])
+    assert added.exit_code == 0, added.output
+    engine = create_engine(db)
+    with engine.connect() as conn:
+        assert conn.scalar(select(func.count(User.id)).where(User.email == "new@northside.example")) == 1
+
+
+def test_user_add_with_a_weak_password_fails_and_writes_nothing(db: str) -> None:
+    migrate.upgrade(db)
+    result = runner.invoke(app, ["user", "add", "--email", "x@clinic.example", "--name", "X",
+                                 "--clinic", "Lonely", "--create-clinic", "--password", "short"])
+    assert result.exit_code == 2
+    assert "password must be at least 12 characters" in result.output
+    with create_engine(db).connect() as conn:
+        assert conn.scalar(select(func.count(User.id))) == 0
+
+
+def test_outcomes_score_json(db: str) -> None:
+    result = runner.invoke(app, ["outcomes", "score", "NPRS", "--answers", "7", "--json"])
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.output)
+    assert body["score"] == 7 and body["max"] == 10 and body["direction"]
+
+
+def test_unknown_measure_exits_non_zero(db: str) -> None:
+    result = runner.invoke(app, ["outcomes", "score", "HAPPINESS", "--answers", "1"])
+    assert result.exit_code == 2
+
+
+def test_db_downgrade_and_upgrade(db: str) -> None:
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    assert runner.invoke(app, ["db", "downgrade", "base"]).exit_code == 0
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0

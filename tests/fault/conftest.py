@@ -1,0 +1,189 @@
+"""Fault-injection plumbing: a scratch database, a real server subprocess, a bearer token.
+
+These tests kill processes and cut sockets, so they never touch the shared test database:
+SQLite gets a fresh file per test; PostgreSQL (when STRIGIL_TEST_DATABASE_URL is set, and
+always for the outage test) gets its own scratch database ``<db>_fault``.
+Everything binds to 127.0.0.1 and every wait has a deadline.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from strigil.services import auth, clinics
+from strigil.store import migrate
+from strigil.store.engine import make_engine, make_sessionmaker
+
+PG_ENV = "STRIGIL_TEST_DATABASE_URL"
+PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/strigil_test"
+LOOPBACK = "127.0.0.1"
+PASSWORD = "synthetic-fault-pass-123"  # noqa: S105 - synthetic test account
+EMAIL = "fault.therapist@fault.test"
+
+
+def scratch_pg_url() -> str:
+    """``<db>_fault`` on the server named by STRIGIL_TEST_DATABASE_URL (or the default)."""
+    url = make_url(os.environ.get(PG_ENV) or PG_DEFAULT)
+    return url.set(database=f"{url.database}_fault").render_as_string(hide_password=False)
+
+
+def pg_reachable(url: str, timeout: float = 2.0) -> bool:
+    parsed = make_url(url)
+    try:
+        with socket.create_connection((parsed.host or LOOPBACK, parsed.port or 5432), timeout):
+            return True
+    except OSError:
+        return False
+
+
+def require_pg(url: str) -> None:
+    """Skip without PostgreSQL, except in CI, where a missing server is a failure."""
+    if pg_reachable(url):
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"PostgreSQL at {make_url(url).host}:{make_url(url).port} is unreachable")
+    pytest.skip("PostgreSQL is not reachable on loopback")
+
+
+def recreate_pg(url: str) -> None:
+    """Drop and create the scratch database (never anything but ``*_fault``)."""
+    name = make_url(url).database or ""
+    assert name.endswith("_fault"), name
+    admin = create_engine(make_url(url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin.dispose()
+
+
+def seed_clinic(url: str) -> None:
+    """One clinic with one therapist (EMAIL / PASSWORD)."""
+    engine = make_engine(url)
+    session = make_sessionmaker(engine)()
+    try:
+        clinic = clinics.create_clinic(session=session, name="Fault Clinic")
+        clinics.add_user(
+            session=session,
+            clinic=clinic,
+            email=EMAIL,
+            display_name="Fault Therapist",
+            role="therapist",
+            password=PASSWORD,
+            password_hash=auth.hash_password(PASSWORD),
+        )
+        session.commit()
+    finally:
+        session.close()
+        engine.dispose()
+
+
+@pytest.fixture
+def fault_db_url(tmp_path: Path) -> str:
+    """A freshly migrated database with a clinic and a therapist: SQLite or ``<db>_fault``."""
+    if os.environ.get(PG_ENV):
+        url = scratch_pg_url()
+        require_pg(url)
+        recreate_pg(url)
+    else:
+        url = f"sqlite:///{tmp_path / 'fault.db'}"
+    migrate.upgrade(url, "head")
+    seed_clinic(url)
+    return url
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind((LOOPBACK, 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class Server:
+    """A ``python -m strigil serve`` subprocess in its own process group."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+    log: Path
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{LOOPBACK}:{self.port}"
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        """Signal the whole group (uvicorn and anything it forked) and reap it."""
+        if self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, sig)
+            except ProcessLookupError:
+                pass
+        try:
+            self.process.wait(15)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(15)
+
+
+def start_server(url: str, data_dir: Path, timeout: float = 30.0) -> Server:
+    """Start the real server on a free loopback port; return once /healthz says 200."""
+    port = free_port()
+    env = dict(os.environ)
+    env.update(
+        STRIGIL_DATABASE_URL=url,
+        STRIGIL_DATA_DIR=str(data_dir),
+        STRIGIL_SECRET_KEY="fault-test-secret",
+        STRIGIL_LOG_LEVEL="WARNING",
+    )
+    log = data_dir / f"server-{port}.log"
+    argv = [sys.executable, "-m", "strigil", "serve", "--host", LOOPBACK, "--port", str(port)]
+    with log.open("ab") as out:
+        process = subprocess.Popen(  # noqa: S603
+            argv, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+        )
+    server = Server(process, port, log)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{server.base_url}/healthz", timeout=1.0).status_code == 200:
+                return server
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    server.kill()
+    raise TimeoutError(f"server not healthy within {timeout} s:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture
+def server_factory(tmp_path: Path) -> Iterator[list[Server]]:
+    """Servers started by a test; every one is killed at teardown, whatever happened."""
+    started: list[Server] = []
+    yield started
+    for server in started:
+        server.kill()
+
+
+def bearer_token(base_url: str) -> str:
+    """Sign in as the seeded therapist and issue an API token (no CSRF needed with it)."""
+    with httpx.Client(base_url=base_url, timeout=30) as client:
+        login = client.post("/api/v1/auth/login", json={"email": EMAIL, "password": PASSWORD})
+        assert login.status_code == 200, login.text
+        client.headers["X-CSRF-Token"] = login.json()["csrf_token"]
+        issued = client.post("/api/v1/auth/tokens", json={"name": "fault-test"})
+        assert issued.status_code == 201, issued.text
+        return str(issued.json()["token"])

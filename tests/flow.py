@@ -1,0 +1,39 @@
+"""Builders for a whole clinical flow through the services (synthetic data only)."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from strigil.core import catalog
+from strigil.core.screening import Answer
+from strigil.services import consents, screenings
+from strigil.store.clinics import User
+from strigil.store.episodes import Episode
+from tests.factories import actor
+
+
+def all_clear(**present: tuple[str, ...]) -> dict[str, Answer]:
+    """An answer for every rule: absent, except those given (rule id → affected regions)."""
+    answers = {r.id: Answer(present=False) for r in catalog.screening_rules()}
+    for rule_id, regions in present.items():
+        answers[rule_id] = Answer(present=True, regions=regions)
+    return answers
+
+
+def ready_for_iastm(session: Session, user: User, episode: Episode, **present: tuple[str, ...]) -> None:
+    """Screen (with optional findings) and record granted consent."""
+    who = actor(user)
+    needs_reason = any(r.startswith("R") for r in present)
+    screenings.screen(
+        session=session, actor=who, episode_id=episode.external_id, answers=all_clear(**present),
+        reasoning="Light pressure only; monitor skin." if needs_reason else None,
+        dose_modification="Gentle intensity, shorter time." if needs_reason else None,
+    )
+    consents.record(session=session, actor=who, episode_id=episode.external_id, decision="granted")
+
+
+def recheck_clear() -> dict[str, dict[str, bool]]:
+    """JSON answers to the per-visit re-check rules, all absent."""
+    from strigil.core.screening import visit_recheck_rules
+
+    return {r.id: {"present": False} for r in visit_recheck_rules()}

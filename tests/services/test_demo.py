@@ -1,0 +1,61 @@
+"""The demo clinic: deterministic, synthetic, and rich enough to show every feature."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from strigil.core import response
+from strigil.services import demo
+from strigil.store.clinics import Clinic, User
+from strigil.store.episodes import Episode
+from strigil.store.outcomes import OutcomeMeasurement
+from strigil.store.patients import Patient
+from strigil.store.visits import DiscomfortReading, RestrictionFinding, SkinResponse, Visit
+
+ANCHOR = date(2026, 11, 2)
+
+
+def test_same_seed_gives_the_same_content(session: Session) -> None:
+    first = demo.load(session=session, patients=12, seed=7, anchor=ANCHOR, hash_content=True)
+    session.rollback()
+    second = demo.load(session=session, patients=12, seed=7, anchor=ANCHOR, hash_content=True)
+    session.rollback()
+    other = demo.load(session=session, patients=12, seed=8, anchor=ANCHOR, hash_content=True)
+    assert first.content_hash == second.content_hash
+    assert first.content_hash != other.content_hash
+    assert len(first.content_hash) == 64
+
+
+def test_demo_has_two_clinics_three_therapists_each_and_rich_histories(session: Session) -> None:
+    summary = demo.load(session=session, patients=60, anchor=ANCHOR)
+    assert summary.patients == 60
+    assert session.scalar(select(func.count(Clinic.id))) == 2
+    therapists = Counter(session.scalars(select(User.clinic_id).where(User.role == "therapist")))
+    assert sorted(therapists.values()) == [3, 3]
+    assert session.scalar(select(func.count(Patient.id))) == 60
+    conditions = set(session.scalars(select(Episode.condition_code)))
+    assert len(conditions) >= 8
+    per_episode = Counter(session.scalars(select(Visit.episode_id)))
+    assert min(per_episode.values()) >= 4 and max(per_episode.values()) <= 12
+    for model in (RestrictionFinding, DiscomfortReading, SkinResponse):
+        assert session.scalar(select(func.count()).select_from(model))
+    assert all(p.record_number.startswith("DEMO-") for p in session.scalars(select(Patient)))
+
+
+def test_demo_trajectories_include_responders_and_non_responders(session: Session) -> None:
+    demo.load(session=session, patients=60, anchor=ANCHOR)
+    categories: Counter[str] = Counter()
+    for episode in session.scalars(select(Episode)):
+        rows = session.scalars(
+            select(OutcomeMeasurement)
+            .where(OutcomeMeasurement.episode_id == episode.id,
+                   OutcomeMeasurement.measure == episode.primary_measure)
+            .order_by(OutcomeMeasurement.measured_at)).all()
+        result = response.classify(episode.primary_measure, rows[0].score, rows[-1].score)
+        categories[result.category] += 1
+    assert categories["improved"] >= 10
+    assert categories["unchanged"] + categories["worse"] >= 5
