@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     session_absolute_hours: int = Field(default=12, ge=1)
     login_max_failures: int = Field(default=5, ge=1)
     login_lockout_minutes: int = Field(default=15, ge=1)
+    login_rate_limit: int = Field(
+        default=10, ge=1, description="Sign-in attempts allowed per client address per window"
+    )
+    login_rate_window_seconds: int = Field(default=60, ge=1)
     cookie_secure: bool = Field(default=False, description="Set true behind HTTPS")
     log_level: str = "INFO"
 

@@ -12,10 +12,10 @@ import pytest
 from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
+from tests.factories import make_clinic, make_patient, make_user
 
 from strigil.store import tenancy
 from strigil.store.models import Base
-from tests.factories import make_clinic, make_patient, make_user
 
 pytestmark = pytest.mark.postgres
 

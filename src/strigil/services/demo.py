@@ -165,7 +165,7 @@ def load(
     """
     rng = random.Random(seed)
     anchor = anchor or datetime.now(UTC).date()
-    digest = hashlib.sha256(f"{seed}:{anchor.isoformat()}:{patients}".encode())
+    digest: Any = hashlib.sha256(f"{seed}:{anchor.isoformat()}:{patients}".encode())
     if not hash_content:
         digest = _NoDigest()
     ids = _Ids(

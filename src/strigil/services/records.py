@@ -44,8 +44,8 @@ def get_owned(
             so ids of other clinics reveal nothing).
     """
     key = parse_id(public_id, field=field)
-    row = session.scalar(
-        select(model).where(
+    row: T | None = session.scalar(
+        select(model).where(  # type: ignore[arg-type]
             model.external_id == key,  # type: ignore[attr-defined]
             model.clinic_id == actor.clinic_id,  # type: ignore[attr-defined]
         )

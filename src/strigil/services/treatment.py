@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
@@ -152,7 +153,9 @@ def _area_warnings(
     return warnings
 
 
-def _history(session: Session, visit: Visit, site: str, side: str) -> tuple[object, bool]:
+def _history(
+    session: Session, visit: Visit, site: str, side: str
+) -> tuple[datetime | None, bool]:
     """When this site was last treated in another visit, and whether a bruise is unresolved."""
     same_site = and_(
         TreatedArea.body_site == site,

@@ -28,9 +28,8 @@ def enter_clinic(session: Session, clinic_id: int) -> None:
     if not is_postgres(session):
         return
     session.execute(text(f"SET LOCAL ROLE {APP_ROLE}"))
-    session.execute(
-        text("SELECT set_config(:name, :cid, true)"), {"name": CLINIC_SETTING, "cid": str(clinic_id)}
-    )
+    params = {"name": CLINIC_SETTING, "cid": str(clinic_id)}
+    session.execute(text("SELECT set_config(:name, :cid, true)"), params)
     session.info[_SCOPED] = True
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -29,7 +30,7 @@ def _render(request: Request, error: StrigilError) -> Response:
         return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
     templates = request.app.state.templates
     fragment = "hx-request" in request.headers
-    response = templates.TemplateResponse(
+    response: Response = templates.TemplateResponse(
         request,
         "_error_fragment.html" if fragment else "_error.html",
         {"error": error},
@@ -50,8 +51,8 @@ async def on_validation_error(request: Request, exc: Exception) -> Response:
     """Pydantic's errors become one message naming the first field and its rule."""
     assert isinstance(exc, RequestValidationError)
     errors = exc.errors()
-    first = errors[0] if errors else {"loc": (), "msg": "invalid input"}
-    field = ".".join(str(p) for p in first.get("loc", ())[1:]) or None
+    first: dict[str, Any] = errors[0] if errors else {"loc": (), "msg": "invalid input"}
+    field = ".".join(str(p) for p in tuple(first.get("loc", ()))[1:]) or None
     detail = f"{field}: {first.get('msg')}" if field else str(first.get("msg"))
     error = StrigilError(detail, code="invalid_input", field=field)
     error.status = 422  # type: ignore[misc]
@@ -61,7 +62,7 @@ async def on_validation_error(request: Request, exc: Exception) -> Response:
     return _render(request, error)
 
 
-def _plain(error: dict[str, object]) -> dict[str, object]:
+def _plain(error: dict[str, Any]) -> dict[str, object]:
     return {
         "loc": [str(p) for p in error.get("loc", ())],
         "msg": str(error.get("msg")),

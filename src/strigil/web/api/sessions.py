@@ -9,6 +9,7 @@ from pydantic import Field
 
 from strigil.errors import NotAuthenticated
 from strigil.services import auth
+from strigil.web import ratelimit
 from strigil.web.deps import SESSION_COOKIE, CurrentActor, DbSession, SettingsDep
 from strigil.web.schemas import Schema
 
@@ -53,7 +54,13 @@ def set_session_cookie(response: Response, token: str, settings: SettingsDep) ->
 def login(
     body: LoginBody, request: Request, response: Response, db: DbSession, settings: SettingsDep
 ) -> Me:
-    """Sign in with email and password; sets the HttpOnly session cookie."""
+    """Sign in with email and password; sets the HttpOnly session cookie.
+
+    429 with Retry-After when one address makes too many attempts.
+    """
+    limited = ratelimit.check_login(request)
+    if limited is not None:
+        return ratelimit.json_refusal(limited)  # type: ignore[return-value]
     ip = request.client.host if request.client else None
     try:
         result = auth.login(

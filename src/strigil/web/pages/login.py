@@ -9,6 +9,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from strigil.errors import NotAuthenticated, TooManyRequests
 from strigil.services import auth
+from strigil.web import ratelimit
 from strigil.web.api.sessions import set_session_cookie
 from strigil.web.deps import SESSION_COOKIE, DbSession, SettingsDep
 from strigil.web.pages.render import page
@@ -37,6 +38,16 @@ def login_submit(
     password: Annotated[str, Form(max_length=200)],
     next: Annotated[str, Form()] = "/",  # noqa: A002
 ) -> Response:
+    limited = ratelimit.check_login(request)
+    if limited is not None:
+        refused = page(
+            request,
+            "login.html",
+            {"next": _safe_next(next), "error": limited.detail, "email": email},
+            status_code=limited.status,
+        )
+        refused.headers.update(limited.headers())
+        return refused
     ip = request.client.host if request.client else None
     try:
         result = auth.login(

@@ -63,7 +63,8 @@ def upgrade() -> None:
     op.execute(f"REVOKE ALL ON alembic_version FROM {ROLE}")
     op.execute(f"REVOKE UPDATE ON audit_event FROM {ROLE}")
     op.execute(
-        f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT, INSERT, UPDATE ON TABLES TO {ROLE}"
+        "ALTER DEFAULT PRIVILEGES IN SCHEMA public "
+        f"GRANT SELECT, INSERT, UPDATE ON TABLES TO {ROLE}"
     )
     op.execute(
         f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT USAGE, SELECT ON SEQUENCES TO {ROLE}"

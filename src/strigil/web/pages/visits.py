@@ -1,0 +1,390 @@
+"""The guided visit: start with the re-check, the phases as a stepper, per-area treatment."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
+
+from strigil.core import catalog, protocol, screening
+from strigil.errors import Conflict, InvalidInput
+from strigil.services import adverse_events, episodes, screenings, treatment, visits
+from strigil.services.actors import Actor
+from strigil.store.adverse_events import CATEGORIES
+from strigil.store.visits import TreatedArea, Visit
+from strigil.web.deps import CurrentActor, DbSession
+from strigil.web.pages.common import Form, errors_of, go, is_hx, optional_int, required_int, text
+from strigil.web.pages.render import page
+from strigil.web.pages.safety import answer_errors, parse_answers, questionnaire
+
+router = APIRouter()
+
+
+# ------------------------------------------------------------------------------ start
+
+
+def _start_page(
+    request: Request, episode_id: str, db: DbSession, actor: Actor, ctx: dict[str, Any], status: int
+) -> HTMLResponse:
+    episode = episodes.get(session=db, actor=actor, episode_id=episode_id)
+    base = {
+        "episode": episode,
+        "patient": episode.patient,
+        "tolerance": catalog.thresholds().tolerance_default,
+        "reasoning": "",
+        "dose": "",
+        **questionnaire(screening.visit_recheck_rules(), {}, {}),
+    }
+    return page(request, "visits/start.html", base | ctx, status)
+
+
+@router.get("/episodes/{episode_id}/visits/new", response_class=HTMLResponse)
+def new_visit(request: Request, episode_id: str, db: DbSession, actor: CurrentActor) -> HTMLResponse:
+    return _start_page(request, episode_id, db, actor, {}, 200)
+
+
+@router.post("/episodes/{episode_id}/visits", response_model=None)
+def start_visit(
+    request: Request, episode_id: str, db: DbSession, actor: CurrentActor, form: Form
+) -> Response:
+    rules = screening.visit_recheck_rules()
+    answers = parse_answers(form, rules)
+    reasoning, dose = text(form, "reasoning"), text(form, "dose_modification")
+    try:
+        data = visits.VisitStart(
+            tolerance_limit=required_int(form, "tolerance_limit", "tolerance limit"),
+            recheck=answers,
+            reasoning=reasoning,
+            dose_modification=dose,
+            techniques=[t for t in form.getlist("techniques") if isinstance(t, str)] or ["iastm"],
+        )
+        visit = visits.start(session=db, actor=actor, episode_id=episode_id, data=data)
+    except InvalidInput as error:
+        db.rollback()
+        ctx = questionnaire(rules, answers, answer_errors(error, rules))
+        ctx |= {"reasoning": reasoning, "dose": dose, "tolerance": text(form, "tolerance_limit")}
+        return _start_page(request, episode_id, db, actor, ctx, 422)
+    return go(request, f"/visits/{visit.external_id}")
+
+
+# ------------------------------------------------------------------------------ the visit page
+
+
+def _effective(db: Session, visit: Visit) -> screening.ScreeningResult | None:
+    try:
+        return screenings.effective_result(db, visit.episode, visit)
+    except InvalidInput:
+        return None
+
+
+def _areas_ctx(db: Session, visit: Visit) -> dict[str, Any]:
+    rows = treatment.areas(db, visit)
+    ids = [a.id for a in rows]
+    limits = catalog.thresholds()
+    return {
+        "areas": rows,
+        "readings": treatment.readings(db, ids),
+        "skin": treatment.skin(db, ids),
+        "limits": limits,
+        "sites": {s.code: s for s in catalog.body_sites()},
+    }
+
+
+def _chart_ctx(db: Session, visit: Visit) -> dict[str, Any]:
+    return {
+        "findings": treatment.findings(db, visit),
+        "previous": treatment.previous_findings(db, visit),
+        "sites": {s.code: s for s in catalog.body_sites()},
+    }
+
+
+def _visit_ctx(db: Session, actor: Actor, visit: Visit) -> dict[str, Any]:
+    patient = visit.episode.patient
+    return {
+        "visit": visit,
+        "episode": visit.episode,
+        "patient": patient,
+        "phases": catalog.protocol_phases(),
+        "current_phase": catalog.phase(visit.phase),
+        "next_phases": _next_phases(visit),
+        "effective": _effective(db, visit),
+        "regions": catalog.body_regions(),
+        "site_list": catalog.body_sites(),
+        "instruments": catalog.instrument_types(),
+        "strokes": catalog.strokes(),
+        "stop_reasons": [r.value for r in protocol.StopReason],
+        "textures": treatment.TEXTURES,
+        "prescriptions": treatment.prescriptions(db, visit),
+        "exercises": {e.code: e for e in catalog.exercises()},
+        "billing": visits.billing_summary(db, visit),
+        "addenda": visits.addenda(db, visit),
+        "events": [
+            e
+            for e in adverse_events.for_patient(session=db, actor=actor, patient=patient)
+            if e.visit_id == visit.id
+        ],
+        "categories": CATEGORIES,
+        "severities": adverse_events.SEVERITIES,
+        "add_errors": {},
+        "add_values": {},
+        **_note_ctx(db, actor, visit),
+        **_areas_ctx(db, visit),
+        **_chart_ctx(db, visit),
+    }
+
+
+def _next_phases(visit: Visit) -> list[catalog.Phase]:
+    """The next phase, and when it is optional, the ones that may be skipped to."""
+    out: list[catalog.Phase] = []
+    current: str | None = visit.phase
+    while (nxt := protocol.next_phase(current)) is not None:
+        out.append(nxt)
+        if not nxt.optional:
+            break
+        current = nxt.code
+    return out
+
+
+def _note_ctx(db: Session, actor: Actor, visit: Visit) -> dict[str, Any]:
+    note = {name: getattr(visit, name) for name in visits.NOTE_FIELDS}
+    drafted = False
+    if visit.status != "signed" and not any(note.values()):
+        draft = visits.draft_note(session=db, actor=actor, visit_id=visit.external_id)
+        note = {name: getattr(draft, name) for name in visits.NOTE_FIELDS}
+        drafted = True
+    return {"note": note, "drafted": drafted, "note_version": visit.version}
+
+
+@router.get("/visits/{visit_id}", response_class=HTMLResponse)
+def visit_page(request: Request, visit_id: str, db: DbSession, actor: CurrentActor) -> HTMLResponse:
+    visit = visits.get(session=db, actor=actor, visit_id=visit_id)
+    return page(request, "visits/visit.html", _visit_ctx(db, actor, visit))
+
+
+@router.post("/visits/{visit_id}/phase", response_model=None)
+def set_phase(
+    request: Request, visit_id: str, db: DbSession, actor: CurrentActor, form: Form
+) -> Response:
+    visits.set_phase(
+        session=db,
+        actor=actor,
+        visit_id=visit_id,
+        phase=text(form, "phase"),
+        version=optional_int(form, "version"),
+    )
+    return go(request, f"/visits/{visit_id}#stepper")
+
+
+# ------------------------------------------------------------------------------ areas
+
+
+def _area_input(form: FormData) -> treatment.AreaInput:
+    return treatment.AreaInput(
+        body_site=text(form, "body_site"),
+        side=text(form, "side"),
+        instrument_type=text(form, "instrument_type"),
+        intensity=text(form, "intensity") or "gentle",
+        strokes=[s for s in form.getlist("strokes") if isinstance(s, str)],
+        angle_deg=optional_int(form, "angle_deg", "angle"),
+    )
+
+
+def _areas_fragment(
+    request: Request, db: Session, actor: Actor, visit: Visit, extra: dict[str, Any], status: int
+) -> HTMLResponse:
+    ctx = _visit_ctx(db, actor, visit) | extra
+    return page(request, "visits/_areas.html", ctx, status)
+
+
+@router.post("/visits/{visit_id}/areas", response_model=None)
+def add_area(
+    request: Request, visit_id: str, db: DbSession, actor: CurrentActor, form: Form
+) -> Response:
+    visit = visits.get(session=db, actor=actor, visit_id=visit_id)
+    values = {k: v for k, v in form.items() if isinstance(v, str)}
+    try:
+        treatment.add_area(session=db, actor=actor, visit_id=visit_id, data=_area_input(form))
+    except (InvalidInput, Conflict) as error:
+        db.rollback()
+        if not is_hx(request):
+            raise
+        extra = {"add_errors": errors_of(error), "add_values": values, "add_error": error}
+        return _areas_fragment(request, db, actor, visit, extra, error.status)
+    if not is_hx(request):
+        return go(request, f"/visits/{visit_id}#areas")
+    return _areas_fragment(request, db, actor, visit, {}, 200)
+
+
+def _area_card(request: Request, db: Session, area: TreatedArea, **extra: Any) -> Response:
+    visit = db.get_one(Visit, area.visit_id)
+    if not is_hx(request):
+        return go(request, f"/visits/{visit.external_id}#area-{area.external_id}")
+    ctx = {"visit": visit, "area": area, **_areas_ctx(db, visit), **extra}
+    ctx["stop_reasons"] = [r.value for r in protocol.StopReason]
+    return page(request, "visits/_area.html", ctx)
+
+
+@router.post("/areas/{area_id}/readings", response_model=None)
+def record_reading(
+    request: Request, area_id: str, db: DbSession, actor: CurrentActor, form: Form
+) -> Response:
+    asked = text(form, "ask_stop") == "yes"
+    value = required_int(form, "value", "discomfort")
+    result = treatment.record_reading(
+        session=db, actor=actor, treated_area_id=area_id, value=value, patient_asked_to_stop=asked
+    )
+    return _area_card(request, db, result.area, reading_warning=result.warning)
+
+
+@router.post("/areas/{area_id}/stop", response_model=None)
+def stop_area(
+    request: Request, area_id: str, db: DbSession, actor: CurrentActor, form: Form
+) -> Response:
+    area = treatment.stop_area(
+        session=db,
+        actor=actor,
+        treated_area_id=area_id,
+        reason=text(form, "reason") or None,
+        note=text(form, "note") or None,
+    )
+    return _area_card(request, db, area)
+
+
+@router.post("/areas/{area_id}/skin", response_model=None)
+def grade_skin(
+    request: Request, area_id: str, db: DbSession, actor: CurrentActor, form: Form
+) -> Response:
+    row = treatment.grade_skin(
+        session=db, actor=actor, treated_area_id=area_id, grade=text(form, "grade")
+    )
+    return _area_card(request, db, db.get_one(TreatedArea, row.treated_area_id))
+
+
+@router.post("/areas/{area_id}/dose", response_model=None)
+def update_dose(
+    request: Request, area_id: str, db: DbSession, actor: CurrentActor, form: Form
+) -> Response:
+    """The timer (JSON answer) and the intensity picker (area card) post here."""
+    area = treatment.update_dose(
+        session=db,
+        actor=actor,
+        treated_area_id=area_id,
+        seconds=required_int(form, "seconds"),
+        intensity=text(form, "intensity") or None,
+        version=optional_int(form, "version"),
+    )
+    if text(form, "source") == "timer":
+        body = {"seconds": area.seconds, "version": area.version, "warnings": area.warnings}
+        return JSONResponse(body)
+    return _area_card(request, db, area)
+
+
+# ------------------------------------------------------------------------------ findings
+
+
+def nearest_site(view: str, x: float, y: float) -> str:
+    """The body site drawn closest to a click on the chart (either side)."""
+    best, best_d = "", math.inf
+    for site in catalog.body_sites():
+        for side in ("right", "left"):
+            point = site.position(view, side) if view in site.views else None
+            if point is not None and (d := math.hypot(point.x - x, point.y - y)) < best_d:
+                best, best_d = site.code, d
+    return best
+
+
+def _finding_input(form: FormData) -> treatment.FindingInput:
+    site, view = text(form, "body_site"), text(form, "chart_view") or "front"
+    if text(form, "x") and text(form, "y"):
+        try:
+            x, y = float(text(form, "x")), float(text(form, "y"))
+        except ValueError:
+            raise InvalidInput("click the body chart", field="x", code="not_a_number") from None
+        site = site or nearest_site(view, x, y)
+    else:
+        if not site:
+            raise InvalidInput(
+                "click the body chart or choose the site", field="body_site", code="required"
+            )
+        known = catalog.body_site(site)
+        view = view if view in known.views else known.views[0].value
+        point = known.position(view, text(form, "side") or "right")
+        x, y = (point.x, point.y) if point else (0.5, 0.5)
+    return treatment.FindingInput(
+        chart_view=view,
+        x=x,
+        y=y,
+        body_site=site,
+        texture=text(form, "texture"),
+        severity=required_int(form, "severity"),
+        treated_area_id=text(form, "treated_area_id") or None,
+    )
+
+
+@router.post("/visits/{visit_id}/findings", response_model=None)
+def add_finding(
+    request: Request, visit_id: str, db: DbSession, actor: CurrentActor, form: Form
+) -> Response:
+    visit = visits.get(session=db, actor=actor, visit_id=visit_id)
+    treatment.add_finding(session=db, actor=actor, visit_id=visit_id, data=_finding_input(form))
+    if not is_hx(request):
+        return go(request, f"/visits/{visit_id}#chart")
+    return page(request, "visits/_chart.html", {"visit": visit, **_chart_ctx(db, visit)})
+
+
+# ------------------------------------------------------------------------------ note
+
+
+@router.post("/visits/{visit_id}/note", response_model=None)
+def save_note(
+    request: Request, visit_id: str, db: DbSession, actor: CurrentActor, form: Form
+) -> Response:
+    visit = visits.get(session=db, actor=actor, visit_id=visit_id)
+    note = {name: text(form, name) for name in visits.NOTE_FIELDS}
+    try:
+        visits.save_note(
+            session=db,
+            actor=actor,
+            visit_id=visit_id,
+            note=note,
+            version=optional_int(form, "version"),
+        )
+    except Conflict as error:
+        db.rollback()
+        if error.code != "version_conflict":
+            raise
+        ctx = _visit_ctx(db, actor, visit) | {"note": note, "conflict": error}
+        ctx["note_version"] = error.extra.get("current_version")
+        template = "visits/_note.html" if is_hx(request) else "visits/visit.html"
+        return page(request, template, ctx, 409)
+    if not is_hx(request):
+        return go(request, f"/visits/{visit_id}#note")
+    ctx = _visit_ctx(db, actor, visit) | {"saved": True}
+    return page(request, "visits/_note.html", ctx)
+
+
+@router.post("/visits/{visit_id}/sign", response_model=None)
+def sign(request: Request, visit_id: str, db: DbSession, actor: CurrentActor, form: Form) -> Response:
+    """Save the note as shown (when the form carries it), then sign and lock it."""
+    version = optional_int(form, "version")
+    if any(name in form for name in visits.NOTE_FIELDS):
+        note = {name: text(form, name) for name in visits.NOTE_FIELDS}
+        saved = visits.save_note(
+            session=db, actor=actor, visit_id=visit_id, note=note, version=version
+        )
+        version = saved.version
+    visits.sign(session=db, actor=actor, visit_id=visit_id, version=version)
+    return go(request, f"/visits/{visit_id}#note")
+
+
+@router.post("/visits/{visit_id}/addenda", response_model=None)
+def add_addendum(
+    request: Request, visit_id: str, db: DbSession, actor: CurrentActor, form: Form
+) -> Response:
+    visits.add_addendum(session=db, actor=actor, visit_id=visit_id, text=text(form, "text"))
+    return go(request, f"/visits/{visit_id}#note")
+
