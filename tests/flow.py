@@ -20,12 +20,17 @@ def all_clear(**present: tuple[str, ...]) -> dict[str, Answer]:
     return answers
 
 
-def ready_for_iastm(session: Session, user: User, episode: Episode, **present: tuple[str, ...]) -> None:
+def ready_for_iastm(
+    session: Session, user: User, episode: Episode, **present: tuple[str, ...]
+) -> None:
     """Screen (with optional findings) and record granted consent."""
     who = actor(user)
     needs_reason = any(r.startswith("R") for r in present)
     screenings.screen(
-        session=session, actor=who, episode_id=episode.external_id, answers=all_clear(**present),
+        session=session,
+        actor=who,
+        episode_id=episode.external_id,
+        answers=all_clear(**present),
         reasoning="Light pressure only; monitor skin." if needs_reason else None,
         dose_modification="Gentle intensity, shorter time." if needs_reason else None,
     )
@@ -37,3 +42,10 @@ def recheck_clear() -> dict[str, dict[str, bool]]:
     from strigil.core.screening import visit_recheck_rules
 
     return {r.id: {"present": False} for r in visit_recheck_rules()}
+
+
+def recheck_answers() -> dict[str, Answer]:
+    """Service-level answers to the per-visit re-check rules, all absent."""
+    from strigil.core.screening import visit_recheck_rules
+
+    return {r.id: Answer(present=False) for r in visit_recheck_rules()}

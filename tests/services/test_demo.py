@@ -52,9 +52,12 @@ def test_demo_trajectories_include_responders_and_non_responders(session: Sessio
     for episode in session.scalars(select(Episode)):
         rows = session.scalars(
             select(OutcomeMeasurement)
-            .where(OutcomeMeasurement.episode_id == episode.id,
-                   OutcomeMeasurement.measure == episode.primary_measure)
-            .order_by(OutcomeMeasurement.measured_at)).all()
+            .where(
+                OutcomeMeasurement.episode_id == episode.id,
+                OutcomeMeasurement.measure == episode.primary_measure,
+            )
+            .order_by(OutcomeMeasurement.measured_at)
+        ).all()
         result = response.classify(episode.primary_measure, rows[0].score, rows[-1].score)
         categories[result.category] += 1
     assert categories["improved"] >= 10

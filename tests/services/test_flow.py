@@ -21,7 +21,7 @@ from strigil.store.visits import (
     Visit,
 )
 from tests.factories import actor, make_clinic, make_episode, make_patient, make_user
-from tests.flow import ready_for_iastm
+from tests.flow import ready_for_iastm, recheck_answers as recheck
 
 
 @pytest.fixture
@@ -35,15 +35,29 @@ def world(session: Session) -> dict[str, object]:
 
 def _visit(session: Session, world: dict[str, object], **kw: object) -> Visit:
     ready_for_iastm(session, world["therapist"], world["episode"], **kw)  # type: ignore[arg-type]
-    return visits.start(session=session, actor=actor(world["therapist"]),  # type: ignore[arg-type]
-                        episode_id=world["episode"].external_id,  # type: ignore[attr-defined]
-                        data=visits.VisitStart(tolerance_limit=6))
+    return visits.start(
+        session=session,
+        actor=actor(world["therapist"]),  # type: ignore[arg-type]
+        episode_id=world["episode"].external_id,  # type: ignore[attr-defined]
+        data=visits.VisitStart(tolerance_limit=6, recheck=recheck()),
+    )
 
 
-def _area(session: Session, who: object, visit: Visit, site: str = "lateral_elbow",
-          intensity: str = "gentle") -> TreatedArea:
-    data = treatment.AreaInput(body_site=site, side="right", instrument_type="stainless_steel",
-                               intensity=intensity, strokes=("sweep",), angle_deg=45)
+def _area(
+    session: Session,
+    who: object,
+    visit: Visit,
+    site: str = "lateral_elbow",
+    intensity: str = "gentle",
+) -> TreatedArea:
+    data = treatment.AreaInput(
+        body_site=site,
+        side="right",
+        instrument_type="stainless_steel",
+        intensity=intensity,
+        strokes=("sweep",),
+        angle_deg=45,
+    )
     return treatment.add_area(session=session, actor=who, visit_id=visit.external_id, data=data)  # type: ignore[arg-type]
 
 
@@ -52,28 +66,62 @@ def test_every_entity_round_trips(session: Session, world: dict[str, object]) ->
     visit = _visit(session, world)
     area = _area(session, who, visit)
     treatment.record_reading(session=session, actor=who, treated_area_id=area.external_id, value=3)
-    treatment.add_finding(session=session, actor=who, visit_id=visit.external_id,
-                          data=treatment.FindingInput("back", 0.3, 0.4, "lateral_elbow",
-                                                      "gravelly", 2, area.external_id))
-    treatment.grade_skin(session=session, actor=who, treated_area_id=area.external_id,
-                         grade="erythema")
-    treatment.stop_area(session=session, actor=who, treated_area_id=area.external_id,
-                        reason="completed")
-    treatment.prescribe(session=session, actor=who, visit_id=visit.external_id,
-                        data=treatment.Prescription("wrist_extensor_stretch", 2, None, 30))
-    adverse_events.report(session=session, actor=who, patient_id=world["patient"].external_id,  # type: ignore[attr-defined]
-                          data=adverse_events.EventInput("bruise", "mild", "Small bruise."))
-    outcomes.record(session=session, actor=who, episode_id=world["episode"].external_id,  # type: ignore[attr-defined]
-                    data=outcomes.MeasurementInput("NPRS", [5], {}, visit.external_id))
-    visits.save_note(session=session, actor=who, visit_id=visit.external_id,
-                     note={"assessment": "Tolerated well.", "plan": "Continue."}, version=None)
+    treatment.add_finding(
+        session=session,
+        actor=who,
+        visit_id=visit.external_id,
+        data=treatment.FindingInput(
+            "back", 0.3, 0.4, "lateral_elbow", "gravelly", 2, area.external_id
+        ),
+    )
+    treatment.grade_skin(
+        session=session, actor=who, treated_area_id=area.external_id, grade="erythema"
+    )
+    treatment.stop_area(
+        session=session, actor=who, treated_area_id=area.external_id, reason="completed"
+    )
+    treatment.prescribe(
+        session=session,
+        actor=who,
+        visit_id=visit.external_id,
+        data=treatment.Prescription("wrist_extensor_stretch", 2, None, 30),
+    )
+    adverse_events.report(
+        session=session,
+        actor=who,
+        patient_id=world["patient"].external_id,  # type: ignore[attr-defined]
+        data=adverse_events.EventInput("bruise", "mild", "Small bruise."),
+    )
+    outcomes.record(
+        session=session,
+        actor=who,
+        episode_id=world["episode"].external_id,  # type: ignore[attr-defined]
+        data=outcomes.MeasurementInput("NPRS", [5], {}, visit.external_id),
+    )
+    visits.save_note(
+        session=session,
+        actor=who,
+        visit_id=visit.external_id,
+        note={"assessment": "Tolerated well.", "plan": "Continue."},
+        version=None,
+    )
     visits.sign(session=session, actor=who, visit_id=visit.external_id, version=None)
     visits.add_addendum(session=session, actor=who, visit_id=visit.external_id, text="Called.")
     session.commit()
     session.expire_all()
-    for model in (Screening, Consent, Visit, TreatedArea, DiscomfortReading, RestrictionFinding,
-                  SkinResponse, ExercisePrescription, AdverseEvent, OutcomeMeasurement,
-                  NoteAddendum):
+    for model in (
+        Screening,
+        Consent,
+        Visit,
+        TreatedArea,
+        DiscomfortReading,
+        RestrictionFinding,
+        SkinResponse,
+        ExercisePrescription,
+        AdverseEvent,
+        OutcomeMeasurement,
+        NoteAddendum,
+    ):
         rows = session.scalars(select(model)).all()
         assert rows, model.__name__
         again = session.scalar(select(model).where(model.external_id == rows[-1].external_id))
@@ -87,28 +135,36 @@ def test_reading_at_tolerance_stops_the_area_and_refuses_more(
     who = actor(world["therapist"])  # type: ignore[arg-type]
     visit = _visit(session, world)
     area = _area(session, who, visit)
-    result = treatment.record_reading(session=session, actor=who,
-                                      treated_area_id=area.external_id, value=6)
+    result = treatment.record_reading(
+        session=session, actor=who, treated_area_id=area.external_id, value=6
+    )
     assert result.stopped and area.stop_reason == "tolerance_reached"
     with pytest.raises(Conflict) as err:
-        treatment.record_reading(session=session, actor=who, treated_area_id=area.external_id,
-                                 value=2)
+        treatment.record_reading(
+            session=session, actor=who, treated_area_id=area.external_id, value=2
+        )
     assert err.value.code == "area_stopped"
 
 
 def test_patient_request_stops_the_area(session: Session, world: dict[str, object]) -> None:
     who = actor(world["therapist"])  # type: ignore[arg-type]
     area = _area(session, who, _visit(session, world))
-    result = treatment.record_reading(session=session, actor=who, treated_area_id=area.external_id,
-                                      value=2, patient_asked_to_stop=True)
+    result = treatment.record_reading(
+        session=session,
+        actor=who,
+        treated_area_id=area.external_id,
+        value=2,
+        patient_asked_to_stop=True,
+    )
     assert result.stopped and area.stop_reason == "patient_request"
 
 
 def test_petechiae_end_the_area(session: Session, world: dict[str, object]) -> None:
     who = actor(world["therapist"])  # type: ignore[arg-type]
     area = _area(session, who, _visit(session, world))
-    treatment.grade_skin(session=session, actor=who, treated_area_id=area.external_id,
-                         grade="petechiae")
+    treatment.grade_skin(
+        session=session, actor=who, treated_area_id=area.external_id, grade="petechiae"
+    )
     assert area.status == "stopped" and area.stop_reason == "petechiae"
 
 
@@ -136,23 +192,41 @@ def test_no_iastm_without_consent(session: Session, world: dict[str, object]) ->
     from tests.flow import all_clear
 
     who = actor(world["therapist"])  # type: ignore[arg-type]
-    screenings.screen(session=session, actor=who, episode_id=world["episode"].external_id,  # type: ignore[attr-defined]
-                      answers=all_clear())
+    screenings.screen(
+        session=session,
+        actor=who,
+        episode_id=world["episode"].external_id,  # type: ignore[attr-defined]
+        answers=all_clear(),
+    )
     with pytest.raises(InvalidInput) as err:
-        visits.start(session=session, actor=who, episode_id=world["episode"].external_id,  # type: ignore[attr-defined]
-                     data=visits.VisitStart())
+        visits.start(
+            session=session,
+            actor=who,
+            episode_id=world["episode"].external_id,  # type: ignore[attr-defined]
+            data=visits.VisitStart(),
+        )
     assert err.value.code == "consent_required"
 
 
 def test_signed_note_is_locked(session: Session, world: dict[str, object]) -> None:
     who = actor(world["therapist"])  # type: ignore[arg-type]
     visit = _visit(session, world)
-    visits.save_note(session=session, actor=who, visit_id=visit.external_id,
-                     note={"assessment": "A.", "plan": "P."}, version=None)
+    visits.save_note(
+        session=session,
+        actor=who,
+        visit_id=visit.external_id,
+        note={"assessment": "A.", "plan": "P."},
+        version=None,
+    )
     visits.sign(session=session, actor=who, visit_id=visit.external_id, version=None)
     with pytest.raises(Conflict) as err:
-        visits.save_note(session=session, actor=who, visit_id=visit.external_id,
-                         note={"plan": "changed"}, version=None)
+        visits.save_note(
+            session=session,
+            actor=who,
+            visit_id=visit.external_id,
+            note={"plan": "changed"},
+            version=None,
+        )
     assert err.value.code == "note_signed"
 
 
@@ -160,8 +234,9 @@ def test_assistant_cannot_sign_or_screen(session: Session, world: dict[str, obje
     assistant = make_user(session, world["clinic"], role="assistant")  # type: ignore[arg-type]
     visit = _visit(session, world)
     with pytest.raises(NotPermitted):
-        visits.sign(session=session, actor=actor(assistant), visit_id=visit.external_id,
-                    version=None)
+        visits.sign(
+            session=session, actor=actor(assistant), visit_id=visit.external_id, version=None
+        )
 
 
 def test_other_clinic_cannot_see_the_visit(session: Session, world: dict[str, object]) -> None:
@@ -177,11 +252,21 @@ def test_stale_version_conflict_returns_current_values(
     who = actor(world["therapist"])  # type: ignore[arg-type]
     visit = _visit(session, world)
     first = visit.version
-    visits.save_note(session=session, actor=who, visit_id=visit.external_id,
-                     note={"plan": "Alice's plan"}, version=first)
+    visits.save_note(
+        session=session,
+        actor=who,
+        visit_id=visit.external_id,
+        note={"plan": "Alice's plan"},
+        version=first,
+    )
     with pytest.raises(Conflict) as err:
-        visits.save_note(session=session, actor=who, visit_id=visit.external_id,
-                         note={"plan": "Bob's plan"}, version=first)
+        visits.save_note(
+            session=session,
+            actor=who,
+            visit_id=visit.external_id,
+            note={"plan": "Bob's plan"},
+            version=first,
+        )
     assert err.value.extra["current"]["plan"] == "Alice's plan"
     assert visit.plan == "Alice's plan"
 
@@ -190,13 +275,35 @@ def test_retreatment_within_48h_warns(session: Session, world: dict[str, object]
     who = actor(world["therapist"])  # type: ignore[arg-type]
     first = _visit(session, world)
     area = _area(session, who, first)
-    treatment.stop_area(session=session, actor=who, treated_area_id=area.external_id,
-                        reason="completed")
-    visits.save_note(session=session, actor=who, visit_id=first.external_id,
-                     note={"assessment": "A.", "plan": "P."}, version=None)
+    treatment.stop_area(
+        session=session, actor=who, treated_area_id=area.external_id, reason="completed"
+    )
+    visits.save_note(
+        session=session,
+        actor=who,
+        visit_id=first.external_id,
+        note={"assessment": "A.", "plan": "P."},
+        version=None,
+    )
     visits.sign(session=session, actor=who, visit_id=first.external_id, version=None)
-    second = visits.start(session=session, actor=who, episode_id=world["episode"].external_id,  # type: ignore[attr-defined]
-                          data=visits.VisitStart())
+    second = visits.start(
+        session=session,
+        actor=who,
+        episode_id=world["episode"].external_id,  # type: ignore[attr-defined]
+        data=visits.VisitStart(recheck=recheck()),
+    )
     again = _area(session, who, second)
     assert any("48 h" in w for w in again.warnings)
     assert treatment.previous_findings(session, second) == []
+
+
+def test_iastm_visit_needs_the_medication_and_skin_recheck(
+    session: Session, world: dict[str, object]
+) -> None:
+    ready_for_iastm(session, world["therapist"], world["episode"])  # type: ignore[arg-type]
+    with pytest.raises(InvalidInput) as err:
+        visits.start(session=session, actor=actor(world["therapist"]),  # type: ignore[arg-type]
+                     episode_id=world["episode"].external_id,  # type: ignore[attr-defined]
+                     data=visits.VisitStart())
+    assert err.value.field == "recheck"
+    assert session.scalar(select(Visit.id)) is None

@@ -79,6 +79,7 @@ class Study:
     control: Arm | None = None
     lower_is_better: bool = True
     effect: Effect | None = None
+    source_note: str = ""
 
     @property
     def usable(self) -> bool:
@@ -111,6 +112,7 @@ def _study(raw: dict[str, Any]) -> Study:
         control=Arm(**arms["control"]) if "control" in arms else None,
         lower_is_better=arms.get("lower_is_better", True),
         effect=Effect(**effect) if effect else None,
+        source_note=raw.get("source_note", ""),
     )  # fmt: skip
 
 

@@ -26,6 +26,7 @@ from strigil.store.base import utcnow
 from strigil.store.clinics import Clinic, Instrument, User
 
 AUDIT_PAGE_LIMIT = 500
+AUDIT_EXPORT_LIMIT = 10_000
 CSV_COLUMNS = (
     "at",
     "user",
@@ -203,7 +204,7 @@ def search_audit(
         end = datetime.combine(query.until + timedelta(days=1), time(), UTC)
         stmt = stmt.where(AuditEvent.at < end)
     stmt = stmt.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-    rows = session.scalars(stmt.limit(min(limit, AUDIT_PAGE_LIMIT)).offset(offset)).all()
+    rows = session.scalars(stmt.limit(min(limit, AUDIT_EXPORT_LIMIT)).offset(offset)).all()
     audit.record(
         session=session,
         actor=actor,

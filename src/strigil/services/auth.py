@@ -12,9 +12,10 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from strigil.errors import InvalidInput, NotAuthenticated, TooManyRequests
+from strigil.errors import InvalidInput, NotAuthenticated, NotFound, TooManyRequests
 from strigil.services import audit
 from strigil.services.actors import Actor, Role
+from strigil.services.records import parse_id
 from strigil.store.base import utcnow
 from strigil.store.clinics import ApiToken, LoginSession, User
 
@@ -215,12 +216,13 @@ def issue_token(*, session: Session, actor: Actor, name: str) -> tuple[str, ApiT
 
 
 def revoke_token(*, session: Session, actor: Actor, token_id: object) -> None:
-    """Revoke one of the actor's own tokens."""
+    """Revoke one of the actor's own tokens (someone else's is not found, as in other clinics)."""
+    key = parse_id(token_id, field="token_id")
     row = session.scalar(
-        select(ApiToken).where(ApiToken.external_id == token_id, ApiToken.user_id == actor.user_id)
+        select(ApiToken).where(ApiToken.external_id == key, ApiToken.user_id == actor.user_id)
     )
     if row is None:
-        raise InvalidInput("no such token", field="token_id", code="not_found")
+        raise NotFound("no such token", field="token_id", code="token_not_found")
     row.revoked_at = utcnow()
     audit.record(
         session=session,

@@ -153,9 +153,7 @@ def _area_warnings(
     return warnings
 
 
-def _history(
-    session: Session, visit: Visit, site: str, side: str
-) -> tuple[datetime | None, bool]:
+def _history(session: Session, visit: Visit, site: str, side: str) -> tuple[datetime | None, bool]:
     """When this site was last treated in another visit, and whether a bruise is unresolved."""
     same_site = and_(
         TreatedArea.body_site == site,

@@ -73,6 +73,13 @@ def start(
     if "iastm" in data.techniques:
         screenings.effective_result(session, episode, None)
         consents.require_consent(session, episode)
+        if data.recheck is None:
+            raise InvalidInput(
+                "ask again about medication and skin changes before IASTM (answer every "
+                "re-check rule)",
+                field="recheck",
+                code="recheck_required",
+            )
     visit = Visit(
         clinic_id=actor.clinic_id,
         episode_id=episode.id,

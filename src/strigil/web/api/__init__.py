@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from strigil.web.api import care, catalog, episodes, patients, sessions, visits
+from strigil.web.api import admin, care, catalog, episodes, patients, sessions, visits
 
 router = APIRouter()
-for module in (sessions, patients, episodes, care, visits, catalog):
+for module in (sessions, patients, episodes, care, visits, catalog, admin):
     router.include_router(module.router)

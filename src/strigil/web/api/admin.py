@@ -154,16 +154,14 @@ def export_audit(
     since: date | None = None,
     until: date | None = None,
 ) -> Response:
-    """The matching audit rows as CSV (up to the page limit)."""
+    """The matching audit rows as CSV, newest first (at most the export limit)."""
     query = admin.AuditQuery(patient_id=patient_id, action=action, since=since, until=until)
     return csv_response(db, actor, query)
 
 
 def csv_response(db: DbSession, actor: CurrentActor, query: admin.AuditQuery) -> Response:
     """Shared by the API and the admin page: a CSV download of the audit search."""
-    rows = admin.search_audit(
-        session=db, actor=actor, query=query, limit=admin.AUDIT_PAGE_LIMIT
-    )
+    rows = admin.search_audit(session=db, actor=actor, query=query, limit=admin.AUDIT_EXPORT_LIMIT)
     body = admin.audit_csv(rows, admin.user_names(session=db, actor=actor))
     return Response(
         body,

@@ -2,8 +2,19 @@
 
 from fastapi import APIRouter
 
-from strigil.web.pages import home, login
+from strigil.web.pages import (
+    admin,
+    aftercare,
+    episodes,
+    home,
+    login,
+    outcomes,
+    patients,
+    safety,
+    visits,
+)
 
 router = APIRouter(include_in_schema=False)
-for module in (login, home):
+router.include_router(admin.router)
+for module in (login, home, patients, episodes, safety, visits, outcomes, aftercare):
     router.include_router(module.router)

@@ -36,7 +36,9 @@ def progress_context(db: Session, actor: Actor, episode: Episode) -> dict[str, A
 
 
 def _xs(result: outcomes.Progress) -> list[int]:
-    return [p.visit_number if p.visit_number is not None else i + 1 for i, p in enumerate(result.points)]
+    return [
+        p.visit_number if p.visit_number is not None else i + 1 for i, p in enumerate(result.points)
+    ]
 
 
 def chart(result: outcomes.Progress) -> dict[str, Any] | None:
@@ -47,7 +49,9 @@ def chart(result: outcomes.Progress) -> dict[str, Any] | None:
     xs = _xs(result)
     expected = result.expected.by_visit if result.expected else ()
     scale = Scale(max([*xs, *(v.visit for v in expected), 1]) + 1, float(m.min), float(m.max))
-    points = [(scale.x(x), scale.y(p.score), p.score) for x, p in zip(xs, result.points, strict=True)]
+    points = [
+        (scale.x(x), scale.y(p.score), p.score) for x, p in zip(xs, result.points, strict=True)
+    ]
     return {
         "width": WIDTH,
         "height": HEIGHT,

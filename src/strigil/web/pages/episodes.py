@@ -87,7 +87,9 @@ def new_episode(
 ) -> HTMLResponse:
     patient = patients.get(session=db, actor=actor, patient_id=patient_id)
     values = {"side": "right", "chronicity": "chronic", "primary_measure": "NPRS"}
-    return _form_page(request, {"patient": patient, "episode": None, "values": values, "errors": {}})
+    return _form_page(
+        request, {"patient": patient, "episode": None, "values": values, "errors": {}}
+    )
 
 
 @router.post("/patients/{patient_id}/episodes", response_model=None)

@@ -83,13 +83,18 @@ def measure_form(
 
 @router.post("/episodes/{episode_id}/measure-score", response_class=HTMLResponse)
 def measure_score(
-    request: Request, episode_id: str, actor: CurrentActor, form: Form  # noqa: ARG001
+    request: Request,
+    episode_id: str,
+    actor: CurrentActor,
+    form: Form,  # noqa: ARG001
 ) -> HTMLResponse:
     """The live score of the answers so far, or what is wrong with each item."""
     m = measures.get_measure(text(form, "measure"))
     answers, errors = _answers(m, form)
     result, more = score_all(m, answers, _options(m, form))
-    return page(request, "outcomes/_score.html", {"m": m, "result": result, "errors": errors | more})
+    return page(
+        request, "outcomes/_score.html", {"m": m, "result": result, "errors": errors | more}
+    )
 
 
 @router.post("/episodes/{episode_id}/measurements", response_model=None)

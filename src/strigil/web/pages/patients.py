@@ -61,9 +61,7 @@ def _input(values: dict[str, str]) -> patients.PatientInput:
 
 
 @router.post("/patients", response_model=None)
-def create_patient(
-    request: Request, db: DbSession, actor: CurrentActor, form: Form
-) -> Response:
+def create_patient(request: Request, db: DbSession, actor: CurrentActor, form: Form) -> Response:
     values = _values(form)
     try:
         patient = patients.register(session=db, actor=actor, data=_input(values))

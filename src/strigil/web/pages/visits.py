@@ -43,7 +43,9 @@ def _start_page(
 
 
 @router.get("/episodes/{episode_id}/visits/new", response_class=HTMLResponse)
-def new_visit(request: Request, episode_id: str, db: DbSession, actor: CurrentActor) -> HTMLResponse:
+def new_visit(
+    request: Request, episode_id: str, db: DbSession, actor: CurrentActor
+) -> HTMLResponse:
     return _start_page(request, episode_id, db, actor, {}, 200)
 
 
@@ -228,10 +230,29 @@ def _area_card(request: Request, db: Session, area: TreatedArea, **extra: Any) -
     return page(request, "visits/_area.html", ctx)
 
 
+def _sync_time(db: Session, actor: Actor, area_id: str, form: FormData) -> None:
+    """Keep the timer's running seconds when a reading, stop or skin grade ends the area."""
+    elapsed = optional_int(form, "elapsed_seconds")
+    if elapsed is None:
+        return
+    try:
+        treatment.update_dose(
+            session=db,
+            actor=actor,
+            treated_area_id=area_id,
+            seconds=elapsed,
+            intensity=None,
+            version=None,
+        )
+    except Conflict:
+        return
+
+
 @router.post("/areas/{area_id}/readings", response_model=None)
 def record_reading(
     request: Request, area_id: str, db: DbSession, actor: CurrentActor, form: Form
 ) -> Response:
+    _sync_time(db, actor, area_id, form)
     asked = text(form, "ask_stop") == "yes"
     value = required_int(form, "value", "discomfort")
     result = treatment.record_reading(
@@ -244,6 +265,7 @@ def record_reading(
 def stop_area(
     request: Request, area_id: str, db: DbSession, actor: CurrentActor, form: Form
 ) -> Response:
+    _sync_time(db, actor, area_id, form)
     area = treatment.stop_area(
         session=db,
         actor=actor,
@@ -258,6 +280,7 @@ def stop_area(
 def grade_skin(
     request: Request, area_id: str, db: DbSession, actor: CurrentActor, form: Form
 ) -> Response:
+    _sync_time(db, actor, area_id, form)
     row = treatment.grade_skin(
         session=db, actor=actor, treated_area_id=area_id, grade=text(form, "grade")
     )
@@ -368,7 +391,9 @@ def save_note(
 
 
 @router.post("/visits/{visit_id}/sign", response_model=None)
-def sign(request: Request, visit_id: str, db: DbSession, actor: CurrentActor, form: Form) -> Response:
+def sign(
+    request: Request, visit_id: str, db: DbSession, actor: CurrentActor, form: Form
+) -> Response:
     """Save the note as shown (when the form carries it), then sign and lock it."""
     version = optional_int(form, "version")
     if any(name in form for name in visits.NOTE_FIELDS):
@@ -387,4 +412,3 @@ def add_addendum(
 ) -> Response:
     visits.add_addendum(session=db, actor=actor, visit_id=visit_id, text=text(form, "text"))
     return go(request, f"/visits/{visit_id}#note")
-

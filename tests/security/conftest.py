@@ -1,0 +1,111 @@
+"""Two clinics, each with a user of every role and one of every clinical object.
+
+The role matrix and the audit walk fill route path parameters from these real rows; the
+second clinic supplies the ids another clinic must never reach.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from dataclasses import dataclass, field
+
+import pytest
+from sqlalchemy.orm import Session
+from tests.factories import actor, make_clinic, make_episode, make_patient, make_user
+
+from strigil.core import catalog
+from strigil.core.screening import Answer
+from strigil.services import admin, adverse_events, auth, consents, screenings, treatment, visits
+from strigil.services.actors import Role
+from strigil.store.clinics import Clinic, User
+
+_seq = itertools.count(1)
+
+
+@dataclass
+class Site:
+    """One clinic: its users by role, their API token ids, and ids of its clinical rows."""
+
+    clinic: Clinic
+    users: dict[Role, User]
+    ids: dict[str, str] = field(default_factory=dict)
+    tokens: dict[Role, str] = field(default_factory=dict)
+
+
+@dataclass
+class World:
+    home: Site
+    other: Site
+
+
+def all_clear() -> dict[str, Answer]:
+    """Every screening rule answered 'absent' (synthetic patient, nothing to report)."""
+    return {r.id: Answer(present=False) for r in catalog.screening_rules()}
+
+
+def build_site(session: Session) -> Site:
+    """A clinic with one user per role and a treatable episode with an open visit and area."""
+    clinic = make_clinic(session)
+    users = {role: make_user(session, clinic, role=role.value) for role in Role}
+    site = Site(clinic=clinic, users=users)
+    for role, user in users.items():
+        _, token = auth.issue_token(session=session, actor=actor(user), name=f"t{next(_seq)}")
+        site.tokens[role] = str(token.external_id)
+    therapist = users[Role.THERAPIST]
+    who = actor(therapist)
+    patient = make_patient(session, therapist)
+    episode = make_episode(session, therapist, patient)
+    screenings.screen(
+        session=session, actor=who, episode_id=episode.external_id, answers=all_clear()
+    )
+    consents.record(session=session, actor=who, episode_id=episode.external_id, decision="granted")
+    visit = visits.start(
+        session=session,
+        actor=who,
+        episode_id=episode.external_id,
+        data=visits.VisitStart(tolerance_limit=6),
+    )
+    area = treatment.add_area(
+        session=session,
+        actor=who,
+        visit_id=visit.external_id,
+        data=treatment.AreaInput(
+            body_site="lateral_elbow",
+            side="right",
+            instrument_type="stainless_steel",
+            intensity="gentle",
+            strokes=("sweep",),
+            angle_deg=45,
+        ),
+    )
+    event = adverse_events.report(
+        session=session,
+        actor=who,
+        patient_id=patient.external_id,
+        data=adverse_events.EventInput("bruise", "mild", "Small bruise after treatment."),
+    )
+    instrument = admin.add_instrument(
+        session=session,
+        actor=actor(users[Role.ADMIN]),
+        data=admin.InstrumentInput(label=f"Blade {next(_seq)}", type_code="stainless_steel"),
+    )
+    site.ids = {
+        "patient_id": str(patient.external_id),
+        "episode_id": str(episode.external_id),
+        "visit_id": str(visit.external_id),
+        "area_id": str(area.external_id),
+        "event_id": str(event.external_id),
+        "instrument_id": str(instrument.external_id),
+    }
+    session.flush()
+    return site
+
+
+@pytest.fixture
+def world(session: Session) -> World:
+    return World(home=build_site(session), other=build_site(session))
+
+
+def unique_email() -> str:
+    return f"new{next(_seq)}-{uuid.uuid4().hex[:6]}@clinic.test"

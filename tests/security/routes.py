@@ -1,0 +1,285 @@
+"""Every route of the app, classified: the permission it needs and a valid request for it.
+
+A route missing here fails the role matrix, so each new route must be classified on purpose.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from tests.security.conftest import Site, unique_email
+
+from strigil.core import catalog
+from strigil.services.actors import Permission
+from strigil.store.adverse_events import AdverseEvent
+from strigil.store.base import Base
+from strigil.store.episodes import Episode
+from strigil.store.patients import Patient
+from strigil.store.visits import Visit
+
+P = Permission
+ANY = None  # any signed-in user
+EXCLUDED_PREFIXES = ("/static", "/login", "/logout", "/healthz", "/api/v1/openapi", "/api/v1/docs")
+EXCLUDED_PATHS = frozenset({"/docs/oauth2-redirect", "/api/v1/auth/login"})
+CLINICAL = frozenset(
+    {P.READ_CLINICAL, P.WRITE_PATIENT, P.SCREEN, P.CONSENT, P.TREAT, P.RECORD_READINGS, P.SIGN}
+)
+
+
+@dataclass(frozen=True)
+class Call:
+    """What the runner needs to make one request: the site, the session and the role's token."""
+
+    site: Site
+    session: Session
+
+    def version(self, model: type[Base], param: str) -> int:
+        """The row's current version, so optimistic locking accepts the write."""
+        key = self.site.ids[param]
+        row = self.session.execute(
+            select(model.version).where(model.external_id == key)  # type: ignore[attr-defined]
+        ).scalar_one()
+        return int(row)
+
+
+Body = Callable[[Call], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    permission: Permission | None
+    json: Body | None = None
+    form: Body | None = None
+    late: int = 0  # run after the others, in this order (state-changing, e.g. sign or stop)
+    relogin: bool = False  # the route ends the login session
+    patient_data: bool | None = None  # default: the permission is clinical
+
+    @property
+    def reads_or_writes_patient_data(self) -> bool:
+        if self.patient_data is not None:
+            return self.patient_data
+        return self.permission in CLINICAL
+
+
+def _patient(c: Call) -> dict[str, Any]:
+    return {
+        "given_name": "Bea",
+        "family_name": "Synthetic",
+        "birth_date": "1975-03-02",
+        "sex": "female",
+    }
+
+
+def _episode(c: Call) -> dict[str, Any]:
+    return {
+        "condition_code": "M77.11",
+        "body_region": "elbow_forearm",
+        "side": "right",
+        "chronicity": "chronic",
+        "primary_measure": "PRTEE",
+        "goals": "Carry shopping",
+    }
+
+
+def _answers(c: Call) -> dict[str, Any]:
+    return {"answers": {r.id: {"present": False} for r in catalog.screening_rules()}}
+
+
+def _v(model: type[Base], param: str, **extra: Any) -> Body:
+    return lambda c: {**extra, "version": c.version(model, param)}
+
+
+def _const(**values: Any) -> Body:
+    return lambda c: dict(values)
+
+
+def _new_user(c: Call) -> dict[str, Any]:
+    return {
+        "email": unique_email(),
+        "display_name": "New Colleague",
+        "role": "assistant",
+        "password": "synthetic-pass-456",
+    }
+
+
+API = "/api/v1"
+FINDING = {
+    "chart_view": "back",
+    "x": 0.3,
+    "y": 0.4,
+    "body_site": "lateral_elbow",
+    "texture": "gravelly",
+    "severity": 2,
+}
+AREA = {"body_site": "lateral_elbow", "side": "left", "instrument_type": "stainless_steel"}
+RX = {"exercise_code": "wrist_extensor_stretch", "sets": 2, "hold_seconds": 30}
+
+RULES: dict[tuple[str, str], Rule] = {
+    # sign-in housekeeping: any signed-in user, on their own session and tokens
+    ("GET", f"{API}/auth/me"): Rule(ANY),
+    ("POST", f"{API}/auth/tokens"): Rule(ANY, json=_const(name="integration")),
+    ("DELETE", f"{API}/auth/tokens/{{token_id}}"): Rule(ANY, late=7),
+    ("POST", f"{API}/auth/logout-everywhere"): Rule(ANY, late=8, relogin=True),
+    ("POST", f"{API}/auth/logout"): Rule(ANY, late=9, relogin=True),
+    # read-only catalogs: any signed-in user, no patient data
+    ("GET", f"{API}/catalog/icd10"): Rule(ANY),
+    ("GET", f"{API}/catalog/body-sites"): Rule(ANY),
+    ("GET", f"{API}/catalog/screening-rules"): Rule(ANY),
+    ("GET", f"{API}/catalog/strokes"): Rule(ANY),
+    ("GET", f"{API}/catalog/exercises"): Rule(ANY),
+    ("GET", f"{API}/catalog/measures"): Rule(ANY),
+    # patients
+    ("GET", f"{API}/patients"): Rule(P.READ_CLINICAL),
+    ("POST", f"{API}/patients"): Rule(P.WRITE_PATIENT, json=_patient),
+    ("GET", f"{API}/patients/{{patient_id}}"): Rule(P.READ_CLINICAL),
+    ("PUT", f"{API}/patients/{{patient_id}}"): Rule(
+        P.WRITE_PATIENT, json=lambda c: {**_patient(c), "version": c.version(Patient, "patient_id")}
+    ),
+    ("POST", f"{API}/patients/{{patient_id}}/entered-in-error"): Rule(
+        P.WRITE_PATIENT, json=_const(reason="Registered twice"), late=6
+    ),
+    # episodes, screening, consent, outcomes
+    ("GET", f"{API}/patients/{{patient_id}}/episodes"): Rule(P.READ_CLINICAL),
+    ("POST", f"{API}/patients/{{patient_id}}/episodes"): Rule(P.TREAT, json=_episode),
+    ("GET", f"{API}/episodes/{{episode_id}}"): Rule(P.READ_CLINICAL),
+    ("PUT", f"{API}/episodes/{{episode_id}}"): Rule(
+        P.TREAT, json=lambda c: {**_episode(c), "version": c.version(Episode, "episode_id")}
+    ),
+    ("POST", f"{API}/episodes/{{episode_id}}/screenings"): Rule(P.SCREEN, json=_answers),
+    ("GET", f"{API}/episodes/{{episode_id}}/consent-text"): Rule(P.READ_CLINICAL),
+    ("POST", f"{API}/episodes/{{episode_id}}/consents"): Rule(
+        P.CONSENT, json=_const(decision="granted")
+    ),
+    ("POST", f"{API}/episodes/{{episode_id}}/consents/withdraw"): Rule(P.CONSENT, late=3),
+    ("POST", f"{API}/episodes/{{episode_id}}/measurements"): Rule(
+        P.RECORD_READINGS, json=_const(measure="NPRS", answers=[5])
+    ),
+    ("GET", f"{API}/episodes/{{episode_id}}/measurements"): Rule(P.READ_CLINICAL),
+    ("GET", f"{API}/episodes/{{episode_id}}/progress"): Rule(P.READ_CLINICAL),
+    ("POST", f"{API}/patients/{{patient_id}}/adverse-events"): Rule(
+        P.RECORD_READINGS,
+        json=_const(category="bruise", severity="mild", description="Small bruise."),
+    ),
+    ("POST", f"{API}/adverse-events/{{event_id}}/follow-ups"): Rule(
+        P.RECORD_READINGS, json=_v(AdverseEvent, "event_id", note="Settling well.")
+    ),
+    ("GET", f"{API}/adverse-events"): Rule(P.READ_CLINICAL),
+    # the guided visit
+    ("POST", f"{API}/episodes/{{episode_id}}/visits"): Rule(
+        P.TREAT, json=_const(tolerance_limit=6)
+    ),
+    ("GET", f"{API}/episodes/{{episode_id}}/visits"): Rule(P.READ_CLINICAL),
+    ("GET", f"{API}/visits/{{visit_id}}"): Rule(P.READ_CLINICAL),
+    ("PUT", f"{API}/visits/{{visit_id}}/phase"): Rule(P.TREAT, json=_const(phase="warm_up")),
+    ("GET", f"{API}/visits/{{visit_id}}/note-draft"): Rule(P.READ_CLINICAL),
+    ("PUT", f"{API}/visits/{{visit_id}}/note"): Rule(
+        P.RECORD_READINGS, json=_v(Visit, "visit_id", assessment="Tolerated well.")
+    ),
+    ("POST", f"{API}/visits/{{visit_id}}/sign"): Rule(P.SIGN, json=_v(Visit, "visit_id"), late=4),
+    ("POST", f"{API}/visits/{{visit_id}}/addenda"): Rule(
+        P.SIGN, json=_const(text="Phoned the patient."), late=5
+    ),
+    ("GET", f"{API}/visits/{{visit_id}}/billing"): Rule(P.READ_CLINICAL),
+    ("POST", f"{API}/visits/{{visit_id}}/areas"): Rule(P.TREAT, json=_const(**AREA)),
+    ("PUT", f"{API}/areas/{{area_id}}/dose"): Rule(P.TREAT, json=_const(seconds=60)),
+    ("POST", f"{API}/areas/{{area_id}}/readings"): Rule(P.RECORD_READINGS, json=_const(value=2)),
+    ("POST", f"{API}/areas/{{area_id}}/stop"): Rule(
+        P.RECORD_READINGS, json=_const(reason="completed"), late=2
+    ),
+    ("POST", f"{API}/areas/{{area_id}}/skin"): Rule(
+        P.RECORD_READINGS, json=_const(grade="erythema"), late=1
+    ),
+    ("POST", f"{API}/visits/{{visit_id}}/findings"): Rule(
+        P.RECORD_READINGS, json=_const(**FINDING)
+    ),
+    ("POST", f"{API}/visits/{{visit_id}}/prescriptions"): Rule(P.TREAT, json=_const(**RX)),
+    # administration
+    ("GET", f"{API}/admin/users"): Rule(P.MANAGE_USERS),
+    ("POST", f"{API}/admin/users"): Rule(P.MANAGE_USERS, json=_new_user),
+    ("GET", f"{API}/admin/instruments"): Rule(P.MANAGE_INSTRUMENTS),
+    ("POST", f"{API}/admin/instruments"): Rule(
+        P.MANAGE_INSTRUMENTS, json=_const(label="Blade X", type_code="aluminium")
+    ),
+    ("POST", f"{API}/admin/instruments/{{instrument_id}}/retire"): Rule(
+        P.MANAGE_INSTRUMENTS, json=_const(), late=6
+    ),
+    ("GET", f"{API}/admin/audit"): Rule(P.READ_AUDIT),
+    ("GET", f"{API}/admin/audit.csv"): Rule(P.READ_AUDIT),
+    # pages
+    ("GET", "/"): Rule(ANY, patient_data=False),
+    ("GET", "/admin"): Rule(P.READ_AUDIT),
+    ("GET", "/admin/audit"): Rule(P.READ_AUDIT),
+    ("GET", "/admin/audit.csv"): Rule(P.READ_AUDIT),
+    ("GET", "/admin/users"): Rule(P.MANAGE_USERS),
+    ("POST", "/admin/users"): Rule(P.MANAGE_USERS, form=_new_user),
+    ("GET", "/admin/instruments"): Rule(P.MANAGE_INSTRUMENTS),
+    ("POST", "/admin/instruments"): Rule(
+        P.MANAGE_INSTRUMENTS, form=_const(label="Blade Y", type_code="plastic_composite")
+    ),
+    ("POST", "/admin/instruments/{instrument_id}/retire"): Rule(
+        P.MANAGE_INSTRUMENTS, form=_const(), late=6
+    ),
+}
+
+# Query strings some routes require.
+QUERIES: dict[str, dict[str, str]] = {f"{API}/catalog/icd10": {"q": "M77"}}
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+
+    @property
+    def params(self) -> list[str]:
+        return [part[1:-1] for part in self.path.split("/") if part.startswith("{")]
+
+    def url(self, ids: dict[str, str]) -> str:
+        """The path with every parameter filled; a parameter we cannot fill is a failure."""
+        out = self.path
+        for name in self.params:
+            if name not in ids:
+                raise AssertionError(
+                    f"{self.method} {self.path}: no real object for path parameter {name!r}; "
+                    "add it to tests/security/conftest.py"
+                )
+            out = out.replace("{" + name + "}", ids[name])
+        return out
+
+
+def _flatten(routes: list[Any]) -> Iterator[tuple[str, set[str]]]:
+    """(path, methods) of every route, looking inside included routers."""
+    for route in routes:
+        candidates = getattr(route, "effective_candidates", None)
+        if candidates is not None:
+            yield from _flatten(list(candidates()))
+            continue
+        original = getattr(route, "original_route", route)
+        path = getattr(route, "path", None) or getattr(original, "path", None)
+        methods = getattr(original, "methods", None) or set()
+        if path is not None:
+            yield path, set(methods)
+
+
+def app_routes(app: FastAPI) -> list[Route]:
+    """Every method+path the app answers right now, minus sign-in, static files and docs."""
+    out: set[Route] = set()
+    for path, methods in _flatten(list(app.routes)):
+        if path in EXCLUDED_PATHS or path.startswith(EXCLUDED_PREFIXES):
+            continue
+        out |= {Route(m, path) for m in methods if m != "HEAD"}
+    return sorted(out, key=lambda r: (r.path, r.method))
+
+
+def ordered(routes: list[Route]) -> list[Route]:
+    """Harmless routes first, then state-changing ones (stop, sign, logout...) in order."""
+    return sorted(routes, key=lambda r: (RULES[(r.method, r.path)].late, r.path, r.method))
+
+
+def unclassified(routes: list[Route]) -> list[str]:
+    return [f"{r.method} {r.path}" for r in routes if (r.method, r.path) not in RULES]
