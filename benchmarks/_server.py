@@ -303,6 +303,13 @@ def screening_answers() -> dict[str, Any]:
     return {"answers": {r.id: {"present": False} for r in catalog.screening_rules()}}
 
 
+def recheck_answers() -> dict[str, Any]:
+    """Every per-visit re-check rule (medication, skin) answered "absent"."""
+    from strigil.core import screening
+
+    return {r.id: {"present": False} for r in screening.visit_recheck_rules()}
+
+
 @dataclass
 class Timed:
     """Latencies (ms) by label and the errors seen, from one client thread."""
@@ -357,7 +364,7 @@ def open_visit(client: httpx.Client, timed: Timed, tolerance: int = 8) -> dict[s
         return None
     visit = timed.call(
         client, "start visit", "POST", f"/api/v1/episodes/{eid}/visits",
-        json={"tolerance_limit": tolerance},
+        json={"tolerance_limit": tolerance, "recheck": recheck_answers()},
     )  # fmt: skip
     return visit  # type: ignore[no-any-return]
 

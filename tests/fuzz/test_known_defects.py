@@ -1,5 +1,7 @@
 """Defects the fuzzers found in src/, pinned until fixed (strict xfail: a fix turns them red).
 
+Fixed ones stay as plain regression tests.
+
 Each test states the behaviour the API promises; remove the xfail mark with the fix, and the
 matching entry of ``KNOWN`` in test_openapi_fuzz.py.
 """
@@ -31,7 +33,6 @@ def assert_clean_4xx(response: object) -> None:
     assert isinstance(body.get("detail"), str) and isinstance(body.get("code"), str), body
 
 
-@pytest.mark.xfail(strict=True, reason="services.auth.revoke_token does not parse_id the id")
 def test_revoking_a_malformed_token_id_is_a_4xx(api: TestClient) -> None:
     assert_clean_4xx(api.delete("/api/v1/auth/tokens/0.1.0"))
 
@@ -48,3 +49,10 @@ def test_undecodable_json_body_has_detail_and_code(api: TestClient) -> None:
         "/api/v1/patients", content=b"\xa1_k\x8e", headers={"Content-Type": "application/json"}
     )
     assert_clean_4xx(response)
+
+
+@pytest.mark.xfail(strict=True, reason="parse_answers iterates regions without a type check")
+def test_non_list_regions_are_a_4xx(api: TestClient, fuzz_target: FuzzTarget) -> None:
+    episode = fuzz_target.ids["episode_id"][0]
+    body = {"answers": {"A1": {"present": False, "regions": 5}}}
+    assert_clean_4xx(api.post(f"/api/v1/episodes/{episode}/screenings", json=body))

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from tests.factories import actor, make_clinic, make_episode, make_patient, make_user
 
 from strigil.core import catalog
-from strigil.core.screening import Answer
+from strigil.core.screening import Answer, visit_recheck_rules
 from strigil.services import admin, adverse_events, auth, consents, screenings, treatment, visits
 from strigil.services.actors import Role
 from strigil.store.clinics import Clinic, User
@@ -44,6 +44,11 @@ def all_clear() -> dict[str, Answer]:
     return {r.id: Answer(present=False) for r in catalog.screening_rules()}
 
 
+def recheck_clear() -> dict[str, Answer]:
+    """The per-visit re-check (medications, skin) answered 'no change'."""
+    return {r.id: Answer(present=False) for r in visit_recheck_rules()}
+
+
 def build_site(session: Session) -> Site:
     """A clinic with one user per role and a treatable episode with an open visit and area."""
     clinic = make_clinic(session)
@@ -64,7 +69,7 @@ def build_site(session: Session) -> Site:
         session=session,
         actor=who,
         episode_id=episode.external_id,
-        data=visits.VisitStart(tolerance_limit=6),
+        data=visits.VisitStart(tolerance_limit=6, recheck=recheck_clear()),
     )
     area = treatment.add_area(
         session=session,

@@ -5,6 +5,7 @@ A route missing here fails the role matrix, so each new route must be classified
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -15,12 +16,14 @@ from sqlalchemy.orm import Session
 from tests.security.conftest import Site, unique_email
 
 from strigil.core import catalog
-from strigil.services.actors import Permission
+from strigil.core.screening import visit_recheck_rules
+from strigil.services import auth, treatment
+from strigil.services.actors import Permission, Role
 from strigil.store.adverse_events import AdverseEvent
 from strigil.store.base import Base
 from strigil.store.episodes import Episode
 from strigil.store.patients import Patient
-from strigil.store.visits import Visit
+from strigil.store.visits import TreatedArea, Visit
 
 P = Permission
 ANY = None  # any signed-in user
@@ -40,7 +43,7 @@ class Call:
 
     def version(self, model: type[Base], param: str) -> int:
         """The row's current version, so optimistic locking accepts the write."""
-        key = self.site.ids[param]
+        key = uuid.UUID(self.site.ids[param])
         row = self.session.execute(
             select(model.version).where(model.external_id == key)  # type: ignore[attr-defined]
         ).scalar_one()
@@ -48,6 +51,22 @@ class Call:
 
 
 Body = Callable[[Call], dict[str, Any]]
+
+
+def stop_all_areas(c: Call) -> None:
+    """Signing needs every treated area stopped; the matrix added one more area earlier."""
+    visit = c.session.scalar(
+        select(Visit).where(Visit.external_id == uuid.UUID(c.site.ids["visit_id"]))
+    )
+    assert visit is not None
+    who = auth.actor_for(c.site.users[Role.THERAPIST])
+    for area in c.session.scalars(
+        select(TreatedArea).where(TreatedArea.visit_id == visit.id, TreatedArea.status == "active")
+    ):
+        treatment.stop_area(
+            session=c.session, actor=who, treated_area_id=area.external_id, reason="completed"
+        )
+    c.session.flush()
 
 
 @dataclass(frozen=True)
@@ -58,6 +77,7 @@ class Rule:
     late: int = 0  # run after the others, in this order (state-changing, e.g. sign or stop)
     relogin: bool = False  # the route ends the login session
     patient_data: bool | None = None  # default: the permission is clinical
+    prepare: Callable[[Call], None] | None = None  # set-up done directly before the request
 
     @property
     def reads_or_writes_patient_data(self) -> bool:
@@ -171,16 +191,23 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", f"{API}/adverse-events"): Rule(P.READ_CLINICAL),
     # the guided visit
     ("POST", f"{API}/episodes/{{episode_id}}/visits"): Rule(
-        P.TREAT, json=_const(tolerance_limit=6)
+        P.TREAT,
+        json=lambda c: {
+            "tolerance_limit": 6,
+            "recheck": {r.id: {"present": False} for r in visit_recheck_rules()},
+        },
     ),
     ("GET", f"{API}/episodes/{{episode_id}}/visits"): Rule(P.READ_CLINICAL),
     ("GET", f"{API}/visits/{{visit_id}}"): Rule(P.READ_CLINICAL),
     ("PUT", f"{API}/visits/{{visit_id}}/phase"): Rule(P.TREAT, json=_const(phase="warm_up")),
     ("GET", f"{API}/visits/{{visit_id}}/note-draft"): Rule(P.READ_CLINICAL),
     ("PUT", f"{API}/visits/{{visit_id}}/note"): Rule(
-        P.RECORD_READINGS, json=_v(Visit, "visit_id", assessment="Tolerated well.")
+        P.RECORD_READINGS,
+        json=_v(Visit, "visit_id", assessment="Tolerated well.", plan="Continue twice weekly."),
     ),
-    ("POST", f"{API}/visits/{{visit_id}}/sign"): Rule(P.SIGN, json=_v(Visit, "visit_id"), late=4),
+    ("POST", f"{API}/visits/{{visit_id}}/sign"): Rule(
+        P.SIGN, json=_v(Visit, "visit_id"), late=4, prepare=stop_all_areas
+    ),
     ("POST", f"{API}/visits/{{visit_id}}/addenda"): Rule(
         P.SIGN, json=_const(text="Phoned the patient."), late=5
     ),

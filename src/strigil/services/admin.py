@@ -224,7 +224,7 @@ def user_names(*, session: Session, actor: Actor) -> dict[int, str]:
     rows = session.execute(
         select(User.id, User.display_name).where(User.clinic_id == actor.clinic_id)
     )
-    return dict(rows.tuples().all())
+    return {row.id: row.display_name for row in rows}
 
 
 def audit_csv(rows: Iterable[AuditEvent], names: dict[int, str]) -> str:

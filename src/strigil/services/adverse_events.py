@@ -120,15 +120,16 @@ def follow_up(
         action="update",
         entity_type="adverse_event",
         entity_id=row.external_id,
+        patient_id=session.scalar(select(Patient.external_id).where(Patient.id == row.patient_id)),
         detail={"resolved": resolved},
     )
     return row
 
 
 def open_events(*, session: Session, actor: Actor, limit: int = 50) -> Sequence[AdverseEvent]:
-    """The clinic's unresolved adverse events, oldest first."""
+    """The clinic's unresolved adverse events, oldest first (the listing is audited)."""
     require(actor, Permission.READ_CLINICAL)
-    return session.scalars(
+    rows = session.scalars(
         select(AdverseEvent)
         .where(
             AdverseEvent.clinic_id == actor.clinic_id,
@@ -138,6 +139,14 @@ def open_events(*, session: Session, actor: Actor, limit: int = 50) -> Sequence[
         .order_by(AdverseEvent.onset_at)
         .limit(limit)
     ).all()
+    audit.record(
+        session=session,
+        actor=actor,
+        action="list",
+        entity_type="adverse_event",
+        detail={"count": len(rows)},
+    )
+    return rows
 
 
 def for_patient(*, session: Session, actor: Actor, patient: Patient) -> Sequence[AdverseEvent]:

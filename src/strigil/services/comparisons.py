@@ -149,7 +149,10 @@ def changes(
     """First-to-last change of every completed episode of the clinic (≥ 2 measurements)."""
     rows = session.execute(
         select(
-            Episode.id, Episode.patient_id, Episode.therapist_id, Episode.approach,
+            Episode.id,
+            Episode.patient_id,
+            Episode.therapist_id,
+            Episode.approach,
             OutcomeMeasurement.score,
         )  # fmt: skip
         .join(OutcomeMeasurement, OutcomeMeasurement.episode_id == Episode.id)
@@ -164,8 +167,8 @@ def changes(
             OutcomeMeasurement.measure == m.code,
         )
         .order_by(Episode.id, OutcomeMeasurement.measured_at, OutcomeMeasurement.id)
-    ).tuples().all()
-    return _first_last(m, rows)
+    ).all()
+    return _first_last(m, [(r[0], r[1], r[2], r[3], float(r[4])) for r in rows])
 
 
 Row = tuple[int, int, int, str, float]

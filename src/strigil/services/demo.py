@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import gc
 import hashlib
+import json
 import math
 import random
 import uuid
@@ -20,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import Table, func, insert, select, text
+from sqlalchemy import JSON, Table, func, insert, select, text
 from sqlalchemy.orm import Session
 
 from strigil.core import catalog, consent, measures, scoring
@@ -176,6 +177,7 @@ def load(
         }
     )
     staff, logins = _staff(session, rng, ids, digest, anchor)
+    _bulk_mode(session)
     gen = _Generator(rng=rng, ids=ids, anchor=anchor)
     total = 0
     gc.disable()  # millions of short-lived dicts: cyclic GC passes only cost time here
@@ -231,9 +233,43 @@ def _write(session: Session, batch: _Batch, digest: Any) -> int:
                 digest.update(
                     repr(sorted(i for i in row.items() if i[0] != "password_hash")).encode()
                 )
-        session.execute(insert(table), rows)
+        if session.get_bind().dialect.name == "postgresql":
+            _copy(session, table, rows)
+        else:
+            session.execute(insert(table), rows)
         count += len(rows)
     return count
+
+
+def _bulk_mode(session: Session) -> None:
+    """On PostgreSQL, skip per-row foreign-key triggers for this transaction, as pg_restore's
+    --disable-triggers does: the generator builds every reference from rows it has just written
+    (and the SQLite load, which keeps foreign keys on, proves it in the tests). Needs a
+    superuser; without one the load simply runs with the checks."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    is_super = session.scalar(text("SELECT rolsuper FROM pg_roles WHERE rolname = current_user"))
+    if is_super:
+        session.execute(text("SET LOCAL session_replication_role = replica"))
+
+
+def _copy(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
+    """PostgreSQL's COPY: an order of magnitude faster than INSERT for bulk synthetic rows."""
+    columns = list(rows[0])
+    as_json = {c for c in columns if isinstance(table.c[c].type, JSON)}
+    driver = session.connection().connection.driver_connection
+    names = ", ".join(f'"{c}"' for c in columns)
+    with (
+        driver.cursor() as cursor,
+        cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy,
+    ):
+        for row in rows:
+            copy.write_row(
+                [
+                    json.dumps(row[c]) if c in as_json and row[c] is not None else row[c]
+                    for c in columns
+                ]
+            )
 
 
 def _reset_sequences(session: Session) -> None:

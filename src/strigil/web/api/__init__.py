@@ -3,7 +3,9 @@
 from fastapi import APIRouter
 
 from strigil.web.api import admin, care, catalog, episodes, patients, sessions, visits
+from strigil.web.api import evidence as evidence_api
 
 router = APIRouter()
 for module in (sessions, patients, episodes, care, visits, catalog, admin):
     router.include_router(module.router)
+router.include_router(evidence_api.router)

@@ -13,8 +13,10 @@ from strigil.web.pages import (
     safety,
     visits,
 )
+from strigil.web.pages import evidence as evidence_pages
 
 router = APIRouter(include_in_schema=False)
 router.include_router(admin.router)
 for module in (login, home, patients, episodes, safety, visits, outcomes, aftercare):
     router.include_router(module.router)
+router.include_router(evidence_pages.router)

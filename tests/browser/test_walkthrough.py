@@ -1,0 +1,225 @@
+"""A new therapist's first day, in a real Chromium against a real server.
+
+log in → new patient → episode → screening with a precaution → consent → a visit with two
+areas (the second stopped at the tolerance limit) → skin response → after-care → sign →
+a second visit that shows the earlier findings faded and the 48-hour warning.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+REASONING = "On apixaban for atrial fibrillation; INR not applicable, no bruising history"
+DOSE = "Gentle to moderate only, shorter time per area, check skin every minute"
+
+
+def snap(page: Any, shots: Path, name: str) -> None:
+    page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+
+
+def sign_in(page: Any, live_server: Any, shots: Path) -> None:
+    page.goto(f"{live_server.url}/login")
+    page.get_by_label("Email").fill(live_server.email)
+    page.get_by_label("Password").fill(live_server.password)
+    snap(page, shots, "01-login")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(f"{live_server.url}/")
+
+
+def new_patient(page: Any, shots: Path) -> None:
+    page.get_by_role("link", name="New patient").first.click()
+    page.get_by_label("Given name").fill("Rowan")
+    page.get_by_label("Family name").fill("Walkthrough")
+    page.get_by_label("Date of birth").fill("1979-03-14")
+    page.get_by_label("Sex").select_option("female")
+    snap(page, shots, "02-new-patient")
+    page.get_by_role("button", name="Register patient").click()
+    page.wait_for_url("**/patients/*-*")
+
+
+def new_episode(page: Any, shots: Path) -> None:
+    page.get_by_role("link", name="New episode of care").click()
+    condition = page.get_by_label("Condition")
+    condition.press_sequentially("lateral epicondylitis", delay=20)
+    page.wait_for_timeout(600)
+    condition.fill("M77.11")
+    page.get_by_label("Body region").select_option("elbow_forearm")
+    page.get_by_label("Side").select_option("right")
+    page.get_by_label("Primary outcome measure").select_option("PRTEE")
+    page.get_by_label("Goals").fill("Carry the shopping without elbow pain")
+    snap(page, shots, "03-episode")
+    page.get_by_role("button", name="Open episode and screen").click()
+    page.get_by_role("heading", name="Contraindication screening").wait_for()
+
+
+def answer_questionnaire(page: Any, scope: Any) -> None:
+    """R1 (blood thinners) yes with reasoning; every other question no."""
+    scope.locator('input[name="ans_R1"][value="yes"]').check()
+    scope.get_by_test_id("all-no").click()
+    scope.get_by_label("Clinical reasoning").fill(REASONING)
+    scope.get_by_label("Dose modification").fill(DOSE)
+
+
+def screen(page: Any, shots: Path) -> None:
+    form = page.get_by_test_id("screening-form")
+    form.locator('input[name="ans_R1"][value="yes"]').check()
+    form.get_by_test_id("all-no").click()
+    form.get_by_role("button", name="Save screening").click()
+    error = page.locator('[data-field="reasoning"]')
+    error.wait_for()
+    snap(page, shots, "04-screening-needs-reasoning")
+    answer_questionnaire(page, page.get_by_test_id("screening-form"))
+    page.get_by_test_id("screening-form").get_by_role("button", name="Save screening").click()
+    result = page.get_by_test_id("screening-result")
+    result.wait_for()
+    assert "Precautions apply" in result.inner_text()
+    snap(page, shots, "05-screening-result")
+
+
+def consent(page: Any, shots: Path) -> None:
+    page.get_by_role("link", name="Next: consent").click()
+    text = page.get_by_test_id("consent-text").inner_text()
+    assert "What the research says" in text and "Alternatives" in text
+    snap(page, shots, "06-consent")
+    page.get_by_role("button", name="Patient consents").click()
+    assert "consented" in page.get_by_test_id("consent-state").inner_text()
+
+
+def start_visit(page: Any, shots: Path, name: str) -> None:
+    page.locator(".nrs-choice", has_text="6").first.click()
+    answer_questionnaire(page, page.get_by_test_id("start-visit"))
+    snap(page, shots, name)
+    page.get_by_role("button", name="Start visit").click()
+    page.get_by_test_id("tolerance").wait_for()
+
+
+def add_area(page: Any, site: str, intensity: str, stroke: str) -> Any:
+    form = page.get_by_test_id("add-area")
+    form.get_by_label("Body site").select_option(site)
+    form.get_by_label("Intensity").select_option(intensity)
+    form.get_by_label(stroke).check()
+    before = page.get_by_test_id("area").count()
+    form.get_by_role("button", name="Start this area").click()
+    page.wait_for_function(f"document.querySelectorAll('[data-testid=area]').length > {before}")
+    return page.get_by_test_id("area").nth(before)
+
+
+def place_finding(page: Any, x: float, y: float) -> None:
+    chart = page.locator('svg.body-chart[data-view="front"]')
+    box = chart.bounding_box()
+    chart.click(position={"x": box["width"] * x, "y": box["height"] * y})
+    form = page.get_by_test_id("finding-form")
+    form.get_by_label("gravelly").check()
+    form.get_by_label("2").check()
+    before = page.get_by_test_id("finding").count()
+    form.get_by_role("button", name="Add finding").click()
+    page.wait_for_function(
+        f"document.querySelectorAll('[data-testid=finding]').length > {before}"
+    )
+
+
+def first_area(page: Any, shots: Path) -> None:
+    area = add_area(page, "lateral_elbow", "gentle", "Sweep")
+    area.get_by_role("button", name="Start timer").click()
+    page.wait_for_timeout(2200)
+    area.get_by_role("button", name="Pause timer").click()
+    area.get_by_role("button", name="Discomfort 3", exact=True).click()
+    page.wait_for_timeout(300)
+    place_finding(page, 0.31, 0.37)
+    area = page.get_by_test_id("area").nth(0)
+    area.get_by_role("button", name="Redness (erythema)").click()
+    area.get_by_test_id("skin-grade").filter(has_text="erythema").wait_for()
+    area = page.get_by_test_id("area").nth(0)
+    area.locator("summary", has_text="Stop this area").click()
+    area.get_by_label("Why").select_option("completed")
+    area.get_by_role("button", name="Stop area").click()
+    page.get_by_test_id("area").nth(0).get_by_test_id("stopped").wait_for()
+    snap(page, shots, "08-first-area")
+
+
+def second_area(page: Any, shots: Path) -> None:
+    area = add_area(page, "forearm_extensors", "moderate", "Fan")
+    area.get_by_role("button", name="Discomfort 6 — stops this area").click()
+    stopped = page.get_by_test_id("area").nth(1).get_by_test_id("stopped")
+    stopped.wait_for()
+    assert "tolerance reached" in stopped.inner_text()
+    assert page.get_by_test_id("area").nth(1).locator(".nrs-btn").count() == 0
+    page.get_by_test_id("area").nth(1).get_by_role("button", name="Redness (erythema)").click()
+    page.get_by_test_id("area").nth(1).get_by_test_id("skin-grade").filter(
+        has_text="erythema"
+    ).wait_for()
+    snap(page, shots, "09-second-area-stopped")
+
+
+def aftercare(page: Any, shots: Path) -> None:
+    page.get_by_role("link", name="Prescribe exercises").click()
+    page.get_by_test_id("library").locator("button", has_text="Prescribe").first.click()
+    page.get_by_test_id("prescriptions").wait_for()
+    snap(page, shots, "10-aftercare")
+    page.get_by_role("link", name="Patient sheet (print)").click()
+    assert "24 to 48 hours" in page.get_by_test_id("sheet").inner_text()
+    snap(page, shots, "11-patient-sheet")
+    page.get_by_role("link", name="Back to the visit").click()
+
+
+def sign(page: Any, shots: Path) -> None:
+    form = page.get_by_test_id("note-form")
+    for name in ("Assessment", "Plan"):
+        box = form.get_by_label(name)
+        if not box.input_value().strip():
+            box.fill(f"{name} written by the therapist")
+    snap(page, shots, "12-note")
+    form.get_by_test_id("sign").click()
+    page.get_by_test_id("signed").wait_for()
+    assert page.get_by_test_id("note-form").count() == 0
+    snap(page, shots, "13-signed")
+
+
+def second_visit(page: Any, shots: Path) -> None:
+    page.get_by_role("link", name="Visit 1", exact=False).first.wait_for()
+    page.locator("nav.crumbs a").nth(1).click()
+    page.get_by_role("link", name="Start a visit").click()
+    start_visit(page, shots, "14-second-visit-start")
+    assert page.get_by_test_id("previous-finding").count() >= 1
+    area = add_area(page, "lateral_elbow", "gentle", "Sweep")
+    warnings = area.get_by_test_id("area-warnings").inner_text()
+    assert "48 h" in warnings
+    snap(page, shots, "15-second-visit-warning")
+    page.set_viewport_size({"width": 768, "height": 1024})
+    snap(page, shots, "16-second-visit-768")
+
+
+def walk(page: Any, live_server: Any, shots: Path) -> None:
+    sign_in(page, live_server, shots)
+    new_patient(page, shots)
+    new_episode(page, shots)
+    screen(page, shots)
+    consent(page, shots)
+    page.get_by_role("link", name="Start a visit").click()
+    start_visit(page, shots, "07-visit-start")
+    first_area(page, shots)
+    second_area(page, shots)
+    aftercare(page, shots)
+    sign(page, shots)
+    second_visit(page, shots)
+
+
+def test_first_day_walkthrough(browser: Any, live_server: Any, shots: Path) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    try:
+        walk(page, live_server, shots)
+    except Exception:
+        snap(page, shots, "failure")
+        raise
+    page.goto(f"{live_server.url}/")
+    snap(page, shots, "17-dashboard")
+    context.close()
+    assert not errors, errors

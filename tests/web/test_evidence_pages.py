@@ -1,0 +1,179 @@
+"""Evidence pages and API: they render, have the documented shapes, pool when two trials allow,
+say so plainly when they do not, and show a clinic only its own aggregates."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+from tests.factories import login, make_clinic, make_user
+from tests.services.test_comparisons import build
+
+from strigil.evidence import studies as studies_module
+from strigil.evidence.studies import Arm, EvidenceBase, Study
+from strigil.services import evidence as evidence_service
+from strigil.store.clinics import Clinic, User
+
+
+def trial(i: int, mean: float) -> Study:
+    return Study(
+        id=f"synthetic{i}", citation=f"Synthetic{i} A. A made-up trial.", year=2000 + i,
+        design="RCT", condition="test condition", intervention="iastm",
+        comparison="hands_on_mfr", outcome="pain", timepoint="4 weeks", doi=None,
+        note="synthetic", iastm=Arm(30, mean, 1.5), control=Arm(30, 4.5, 1.5),
+    )  # fmt: skip
+
+
+@pytest.fixture
+def synthetic(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Three synthetic trials instead of the bundled file (its own version keys the plot cache)."""
+    trials = (trial(1, 4.0), trial(2, 3.8), trial(3, 4.4))
+    base = EvidenceBase("synthetic-test", ("synthetic",), trials)
+    monkeypatch.setattr(studies_module, "studies", lambda: trials)
+    monkeypatch.setattr(evidence_service, "load_evidence", lambda: base)
+
+
+@pytest.fixture
+def clinic(session: Session) -> Clinic:
+    return make_clinic(session)
+
+
+@pytest.fixture
+def therapist(session: Session, client: TestClient, clinic: Clinic) -> User:
+    user = make_user(session, clinic)
+    session.commit()
+    login(client, user)
+    return user
+
+
+def test_evidence_page_says_plainly_when_too_few_trials(
+    client: TestClient, therapist: User
+) -> None:
+    response = client.get("/evidence")
+    assert response.status_code == 200
+    html = response.text
+    assert "IASTM compared with hands-on myofascial release or massage: pain" in html
+    assert "at least 2 are needed to combine results" in html
+    assert "El-Hafez HM" in html and "doi.org/10.1016/j.jtumed.2020.01.006" in html
+    assert "style=" not in html and "<script>" not in html  # CSP: classes only
+
+
+def test_evidence_page_pools_and_links_the_forest_plot(
+    client: TestClient, therapist: User, synthetic: None
+) -> None:
+    html = client.get("/evidence").text
+    assert 'src="/evidence/forest/hands_on_mfr/pain.svg?method=REML&amp;test=z"' in html
+    assert "Prediction interval" in html and "I²" in html and "τ²" in html
+    assert "Compared with hands-on myofascial release or massage, IASTM may" in html
+    plot = client.get("/evidence/forest/hands_on_mfr/pain.svg")
+    assert plot.status_code == 200
+    assert plot.headers["content-type"].startswith("image/svg+xml")
+    assert plot.text.lstrip().startswith("<?xml") and "<svg" in plot.text
+
+
+def test_forest_plot_of_unpoolable_comparison_is_422(client: TestClient, therapist: User) -> None:
+    response = client.get("/evidence/forest/sham/pain.svg")
+    assert response.status_code == 422
+
+
+def test_study_list_page(client: TestClient, therapist: User) -> None:
+    response = client.get("/evidence/studies")
+    assert response.status_code == 200
+    assert (
+        "randomised trial" in response.text
+        and "https://doi.org/10.1186/s12998-016-0096-9" in response.text
+    )
+
+
+def test_pages_need_sign_in(client: TestClient) -> None:
+    response = client.get("/api/v1/evidence/studies")
+    assert response.status_code == 401
+
+
+def test_api_studies_shape(client: TestClient, therapist: User) -> None:
+    body = client.get("/api/v1/evidence/studies").json()
+    assert body["version"]
+    elhafez = next(s for s in body["studies"] if s["id"] == "elhafez2020")
+    assert elhafez["usable"] is True
+    assert elhafez["arms"]["iastm"] == {"n": 20, "mean": 3.45, "sd": 1.09}
+    assert elhafez["source_note"]
+    shewail = next(s for s in body["studies"] if s["id"] == "shewail2023")
+    assert shewail["arms"] is None and shewail["usable"] is False
+
+
+def test_api_pool_refuses_one_trial(client: TestClient, therapist: User) -> None:
+    response = client.get(
+        "/api/v1/evidence/pool", params={"outcome": "pain", "comparison": "hands_on_mfr"}
+    )
+    assert response.status_code == 422
+    assert "at least 2" in response.json()["detail"]
+
+
+def test_api_pool_shape(client: TestClient, therapist: User, synthetic: None) -> None:
+    params = {"outcome": "pain", "comparison": "hands_on_mfr", "method": "DL", "test": "knha"}
+    body = client.get("/api/v1/evidence/pool", params=params).json()
+    assert body["k"] == 3 and body["method"] == "DL" and body["test"] == "knha"
+    for key in ("estimate", "ci_low", "ci_high", "tau2", "i2", "q", "pi_low", "pi_high"):
+        assert isinstance(body[key], float)
+    assert body["estimate"] > 0  # less pain with IASTM in the synthetic trials
+    assert body["certainty"] in ("very low", "low", "moderate", "high")
+    assert body["summary"].startswith("Compared with hands-on myofascial release or massage")
+
+
+def test_api_pool_unknown_method_names_the_field(client: TestClient, therapist: User) -> None:
+    params = {"outcome": "pain", "comparison": "sham", "method": "XX"}
+    response = client.get("/api/v1/evidence/pool", params=params)
+    assert response.status_code == 422 and response.json()["field"] == "method"
+
+
+def test_clinic_page_without_data(client: TestClient, therapist: User) -> None:
+    response = client.get("/evidence/clinic")
+    assert response.status_code == 200 and "No completed episodes yet" in response.text
+
+
+def test_clinic_page_and_api_show_only_aggregates(
+    client: TestClient, session: Session, clinic: Clinic
+) -> None:
+    staff = build(session, clinic, 24, 2.0)
+    researcher = make_user(session, clinic, role="researcher")
+    build(session, make_clinic(session), 30, -4.0, seed=5)
+    session.commit()
+    login(client, researcher)
+    html = client.get("/evidence/clinic").text
+    assert 'data-testid="adjusted"' in html and "confounding by indication" in html
+    assert "Testperson" not in html and staff[0].display_name not in html
+    params = {"condition_group": "lateral_elbow", "measure": "NPRS"}
+    body = client.get("/api/v1/evidence/clinic-comparison", params=params).json()
+    assert body["fitted"] is True and body["estimate"] > 0
+    assert [a["n"] for a in body["arms"]] == [12, 12]
+    assert set(body) >= {"ci_low", "ci_high", "pvalue", "model", "caveat", "n_therapists"}
+
+
+def test_clinic_comparison_too_small_via_api(
+    client: TestClient, session: Session, clinic: Clinic
+) -> None:
+    staff = build(session, clinic, 4, 2.0)
+    session.commit()
+    login(client, staff[0])
+    params = {"condition_group": "lateral_elbow", "measure": "NPRS"}
+    body = client.get("/api/v1/evidence/clinic-comparison", params=params).json()
+    assert body["fitted"] is False and "Too few" in body["message"]
+
+
+def test_assistant_gets_403_for_clinic_data(
+    client: TestClient, session: Session, clinic: Clinic
+) -> None:
+    assistant = make_user(session, clinic, role="assistant")
+    session.commit()
+    login(client, assistant)
+    assert client.get("/api/v1/evidence/reliability").status_code == 403
+    assert client.get("/evidence/clinic").status_code == 403
+
+
+def test_reliability_page_and_api(client: TestClient, therapist: User) -> None:
+    response = client.get("/evidence/reliability")
+    assert response.status_code == 200
+    assert "how can it be treated?" in response.text and "Landis" in response.text
+    assert 'data-testid="no-checks"' in response.text
+    body = client.get("/api/v1/evidence/reliability").json()
+    assert body["visits"] == [] and body["pooled_kappa"] is None and body["message"]
