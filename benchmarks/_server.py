@@ -88,6 +88,7 @@ def server_env(url: str, data_dir: Path) -> dict[str, str]:
         STRIGIL_SECRET_KEY=SECRET,
         STRIGIL_LOG_LEVEL="WARNING",
         STRIGIL_LOGIN_MAX_FAILURES="1000",
+        STRIGIL_LOGIN_RATE_LIMIT="100000",  # 50 therapists sign in from one address
     )
     return env
 
@@ -269,7 +270,12 @@ def login_client(base_url: str, email: str, timeout: float = 30.0) -> httpx.Clie
 
 # ----------------------------------------------------------------------------- the visit flow
 
-PATIENT = {"given_name": "Bench", "family_name": "Person", "birth_date": "1980-05-17", "sex": "female"}
+PATIENT = {
+    "given_name": "Bench",
+    "family_name": "Person",
+    "birth_date": "1980-05-17",
+    "sex": "female",
+}
 EPISODE = {
     "condition_code": "M77.11",
     "body_region": "elbow_forearm",
@@ -334,6 +340,21 @@ class Timed:
             return None
         return response.json() if response.content else {}
 
+    def call_text(self, client: httpx.Client, label: str, path: str) -> str | None:
+        """GET an HTML page; time it; a non-2xx is an error."""
+        started = time.perf_counter()
+        try:
+            response = client.get(path, headers={"Accept": "text/html"})
+        except httpx.HTTPError as exc:
+            self.errors.append(f"{label}: {type(exc).__name__}")
+            return None
+        self.requests += 1
+        self.samples.setdefault(label, []).append((time.perf_counter() - started) * 1000)
+        if response.status_code >= 300:
+            self.errors.append(f"{label}: {response.status_code}")
+            return None
+        return response.text
+
     def merge(self, other: Timed) -> None:
         for label, values in other.samples.items():
             self.samples.setdefault(label, []).extend(values)
@@ -352,9 +373,16 @@ def open_visit(client: httpx.Client, timed: Timed, tolerance: int = 8) -> dict[s
     if episode is None:
         return None
     eid = episode["id"]
-    if timed.call(
-        client, "screening", "POST", f"/api/v1/episodes/{eid}/screenings", json=screening_answers()
-    ) is None:
+    if (
+        timed.call(
+            client,
+            "screening",
+            "POST",
+            f"/api/v1/episodes/{eid}/screenings",
+            json=screening_answers(),
+        )
+        is None
+    ):
         return None
     consent = timed.call(client, "consent text", "GET", f"/api/v1/episodes/{eid}/consent-text")
     if consent is None:
@@ -434,4 +462,6 @@ def latency_row(label: str, values: list[float]) -> str:
     )
 
 
-LATENCY_HEADER = f"{'operation':<28} {'n':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8}"
+LATENCY_HEADER = (
+    f"{'operation':<28} {'n':>7} {'p50 ms':>8} {'p95 ms':>8} {'p99 ms':>8} {'max ms':>8}"
+)

@@ -105,7 +105,7 @@ def add_area(page: Any, site: str, intensity: str, stroke: str) -> Any:
     form.get_by_label(stroke).check()
     before = page.get_by_test_id("area").count()
     form.get_by_role("button", name="Start this area").click()
-    page.wait_for_function(f"document.querySelectorAll('[data-testid=area]').length > {before}")
+    page.get_by_test_id("area").nth(before).wait_for()
     return page.get_by_test_id("area").nth(before)
 
 
@@ -118,9 +118,7 @@ def place_finding(page: Any, x: float, y: float) -> None:
     form.get_by_label("2").check()
     before = page.get_by_test_id("finding").count()
     form.get_by_role("button", name="Add finding").click()
-    page.wait_for_function(
-        f"document.querySelectorAll('[data-testid=finding]').length > {before}"
-    )
+    page.get_by_test_id("finding").nth(before).wait_for()
 
 
 def first_area(page: Any, shots: Path) -> None:

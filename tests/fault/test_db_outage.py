@@ -165,7 +165,12 @@ def test_database_outage_gives_503_and_recovers(
     proxy.cut()
     _assert_unavailable(client, "GET", "/healthz")
     _assert_unavailable(client, "GET", "/api/v1/patients")
-    patient = {"given_name": "Ana", "family_name": "Down", "birth_date": "1990-01-01", "sex": "female"}
+    patient = {
+        "given_name": "Ana",
+        "family_name": "Down",
+        "birth_date": "1990-01-01",
+        "sex": "female",
+    }
     _assert_unavailable(client, "POST", "/api/v1/patients", json=patient)
     _assert_unavailable(client, "GET", "/healthz")  # still down, still a clean answer
 

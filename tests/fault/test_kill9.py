@@ -98,9 +98,7 @@ def _writer(base_url: str, token: str, areas: list[str], acks: Acks, index: int)
             area = areas[(index + n) % len(areas)]
             try:
                 if n % 2:
-                    response = client.post(
-                        f"/api/v1/areas/{area}/readings", json={"value": n % 5}
-                    )
+                    response = client.post(f"/api/v1/areas/{area}/readings", json={"value": n % 5})
                 else:
                     body = {
                         "given_name": f"Burst{index}",
@@ -204,7 +202,3 @@ def test_acknowledged_writes_survive_kill9(
     lost = {a: n - readings.get(a, 0) for a, n in acks.readings.items() if readings.get(a, 0) < n}
     assert not lost, f"acknowledged readings missing per area: {lost}"
     assert _integrity_problems(fault_db_url) == []
-    print(
-        f"kill -9 after {len(acks.patients)} patients and {sum(acks.readings.values())} "
-        f"readings acknowledged; all present after restart"
-    )

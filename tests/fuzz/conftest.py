@@ -84,8 +84,9 @@ def _seed_records(client: TestClient) -> dict[str, list[str]]:
         )  # fmt: skip
         _created(client, f"/api/v1/episodes/{eid}/screenings", {"answers": answers})
         sha = client.get(f"/api/v1/episodes/{eid}/consent-text").json()["sha256"]
-        _created(client, f"/api/v1/episodes/{eid}/consents", {"decision": "granted",
-                                                               "shown_sha256": sha})
+        _created(
+            client, f"/api/v1/episodes/{eid}/consents", {"decision": "granted", "shown_sha256": sha}
+        )
         recheck = {r.id: {"present": False} for r in screening.visit_recheck_rules()}
         vid = _created(
             client, f"/api/v1/episodes/{eid}/visits", {"tolerance_limit": 8, "recheck": recheck}

@@ -15,8 +15,8 @@ from typing import Any
 
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
-from hypothesis.errors import Unsatisfiable
 from hypothesis import strategies as st
+from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
 from .conftest import FuzzTarget
@@ -69,7 +69,9 @@ def _seeded(case: Any, target: FuzzTarget, pick: int) -> None:
             case.path_parameters[name] = options[pick % len(options)]
 
 
-def _fuzz(operation: Any, mode: GenerationMode, examples: int, target: FuzzTarget, tally: Tally) -> None:
+def _fuzz(
+    operation: Any, mode: GenerationMode, examples: int, target: FuzzTarget, tally: Tally
+) -> None:
     strategy = st.tuples(operation.as_strategy(generation_mode=mode), st.integers(0, 3))
 
     @settings(
@@ -121,6 +123,5 @@ def test_every_operation_answers_well(fuzz_target: FuzzTarget, fuzz_counts: dict
             _fuzz(operation, mode, examples, fuzz_target, tally)
     fuzz_counts["schemathesis (openapi)"] = tally.cases
     fuzz_counts["schemathesis (openapi), known-defect hits among them"] = tally.known
-    print(f"schemathesis: {tally.cases} cases over {tally.operations} operations")
     assert tally.operations >= 30
     assert not tally.problems, f"{len(tally.problems)} problems:\n" + "\n".join(tally.problems)

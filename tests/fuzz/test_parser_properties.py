@@ -35,18 +35,25 @@ JSON_SCALARS = (
 )
 JSON = st.recursive(
     JSON_SCALARS,
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=12,
 )
 RULE_IDS = st.sampled_from(["A1", "A4", "R1", "R20", "Z9", ""]) | st.text(max_size=6)
 # Non-iterable "regions" (true, 5) crash parse_answers: pinned in test_known_defects.py.
-ITERABLE_JSON = st.none() | st.text(max_size=8) | st.lists(JSON, max_size=4) | st.dictionaries(
-    st.text(max_size=8), JSON, max_size=3
+ITERABLE_JSON = (
+    st.none()
+    | st.text(max_size=8)
+    | st.lists(JSON, max_size=4)
+    | st.dictionaries(st.text(max_size=8), JSON, max_size=3)
 )
 ANSWER = JSON | st.fixed_dictionaries(
     {"present": st.booleans()}, optional={"regions": ITERABLE_JSON | st.lists(st.text(max_size=10))}
 )
-CODES = st.sampled_from(["M77.11", "m72.2", "M6281", "S83.2", "Z00", "A00.0"]) | st.text(max_size=10)
+CODES = st.sampled_from(["M77.11", "m72.2", "M6281", "S83.2", "Z00", "A00.0"]) | st.text(
+    max_size=10
+)
 MEASURES = st.sampled_from([m.code for m in measures.measures()]) | st.text(max_size=6)
 NUMBERS = st.none() | st.integers(-5, 200) | st.floats(-10, 200) | st.floats(allow_nan=True)
 OPTIONS = st.dictionaries(
@@ -60,9 +67,9 @@ FAST = settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize
 @pytest.fixture(scope="module", autouse=True)
 def _count(fuzz_counts: dict[str, int]) -> Iterator[None]:
     yield
-    fuzz_counts["hypothesis parser properties"] = fuzz_counts.get(
-        "hypothesis parser properties", 0
-    ) + EXAMPLES * 7
+    fuzz_counts["hypothesis parser properties"] = (
+        fuzz_counts.get("hypothesis parser properties", 0) + EXAMPLES * 7
+    )
 
 
 @FAST

@@ -78,6 +78,7 @@ class Rule:
     relogin: bool = False  # the route ends the login session
     patient_data: bool | None = None  # default: the permission is clinical
     prepare: Callable[[Call], None] | None = None  # set-up done directly before the request
+    loads_path_record: bool = True  # False: the id in the path is not read (no 404 expected)
 
     @property
     def reads_or_writes_patient_data(self) -> bool:
@@ -251,10 +252,87 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/admin/instruments/{instrument_id}/retire"): Rule(
         P.MANAGE_INSTRUMENTS, form=_const(), late=6
     ),
+    # clinical pages (forms carry the same fields as the API, as the pages name them)
+    ("GET", "/patients"): Rule(P.READ_CLINICAL),
+    ("GET", "/patients/new"): Rule(P.WRITE_PATIENT, patient_data=False),
+    ("POST", "/patients"): Rule(P.WRITE_PATIENT, form=_patient),
+    ("GET", "/patients/{patient_id}"): Rule(P.READ_CLINICAL),
+    ("GET", "/patients/{patient_id}/edit"): Rule(P.WRITE_PATIENT),
+    ("POST", "/patients/{patient_id}/edit"): Rule(
+        P.WRITE_PATIENT, form=lambda c: {**_patient(c), "version": c.version(Patient, "patient_id")}
+    ),
+    ("GET", "/patients/{patient_id}/visits"): Rule(P.READ_CLINICAL),
+    ("POST", "/patients/{patient_id}/adverse-events"): Rule(
+        P.RECORD_READINGS,
+        form=_const(category="bruise", severity="mild", description="Small bruise."),
+    ),
+    ("POST", "/adverse-events/{event_id}/follow-up"): Rule(
+        P.RECORD_READINGS, form=_v(AdverseEvent, "event_id", note="Better today.")
+    ),
+    ("GET", "/patients/{patient_id}/episodes/new"): Rule(P.TREAT),
+    ("POST", "/patients/{patient_id}/episodes"): Rule(P.TREAT, form=_episode),
+    ("GET", "/episodes/{episode_id}"): Rule(P.READ_CLINICAL),
+    ("GET", "/episodes/{episode_id}/edit"): Rule(P.TREAT),
+    ("POST", "/episodes/{episode_id}/edit"): Rule(
+        P.TREAT, form=lambda c: {**_episode(c), "version": c.version(Episode, "episode_id")}
+    ),
+    ("GET", "/episodes/{episode_id}/visits"): Rule(P.READ_CLINICAL),
+    ("GET", "/icd10"): Rule(ANY, patient_data=False),
+    ("GET", "/episodes/{episode_id}/screening"): Rule(P.SCREEN),
+    ("POST", "/episodes/{episode_id}/screening"): Rule(
+        P.SCREEN, form=lambda c: {f"ans_{r.id}": "no" for r in catalog.screening_rules()}
+    ),
+    ("GET", "/episodes/{episode_id}/consent"): Rule(P.READ_CLINICAL),
+    ("POST", "/episodes/{episode_id}/consent"): Rule(P.CONSENT, form=_const(decision="granted")),
+    ("POST", "/episodes/{episode_id}/consent/withdraw"): Rule(P.CONSENT, form=_const(), late=3),
+    ("GET", "/episodes/{episode_id}/measure-form"): Rule(P.RECORD_READINGS),
+    ("POST", "/episodes/{episode_id}/measure-score"): Rule(
+        ANY, form=_const(measure="NPRS", item_1="4"), patient_data=False, loads_path_record=False
+    ),
+    ("POST", "/episodes/{episode_id}/measurements"): Rule(
+        P.RECORD_READINGS, form=_const(measure="NPRS", item_1="4")
+    ),
+    ("GET", "/episodes/{episode_id}/visits/new"): Rule(P.TREAT),
+    ("POST", "/episodes/{episode_id}/visits"): Rule(
+        P.TREAT,
+        form=lambda c: {
+            "tolerance_limit": "6",
+            **{f"ans_{r.id}": "no" for r in visit_recheck_rules()},
+        },
+    ),
+    ("GET", "/visits/{visit_id}"): Rule(P.READ_CLINICAL),
+    ("POST", "/visits/{visit_id}/phase"): Rule(P.TREAT, form=_const(phase="warm_up")),
+    ("POST", "/visits/{visit_id}/areas"): Rule(P.TREAT, form=_const(**AREA)),
+    ("POST", "/areas/{area_id}/dose"): Rule(P.TREAT, form=_const(seconds="90")),
+    ("POST", "/areas/{area_id}/readings"): Rule(P.RECORD_READINGS, form=_const(value="3")),
+    ("POST", "/areas/{area_id}/stop"): Rule(
+        P.RECORD_READINGS, form=_const(reason="completed"), late=2
+    ),
+    ("POST", "/areas/{area_id}/skin"): Rule(
+        P.RECORD_READINGS, form=_const(grade="erythema"), late=1
+    ),
+    ("POST", "/visits/{visit_id}/findings"): Rule(
+        P.RECORD_READINGS, form=lambda c: {k: str(v) for k, v in FINDING.items()}
+    ),
+    ("POST", "/visits/{visit_id}/prescriptions"): Rule(
+        P.TREAT, form=lambda c: {k: str(v) for k, v in RX.items()}
+    ),
+    ("POST", "/visits/{visit_id}/note"): Rule(
+        P.RECORD_READINGS,
+        form=_v(Visit, "visit_id", assessment="Tolerated well.", plan="Continue twice weekly."),
+    ),
+    ("POST", "/visits/{visit_id}/sign"): Rule(
+        P.SIGN, form=_v(Visit, "visit_id"), late=4, prepare=stop_all_areas
+    ),
+    ("POST", "/visits/{visit_id}/addenda"): Rule(
+        P.SIGN, form=_const(text="Phoned the patient."), late=5
+    ),
+    ("GET", "/visits/{visit_id}/aftercare"): Rule(P.READ_CLINICAL),
+    ("GET", "/visits/{visit_id}/sheet"): Rule(P.READ_CLINICAL),
 }
 
 # Query strings some routes require.
-QUERIES: dict[str, dict[str, str]] = {f"{API}/catalog/icd10": {"q": "M77"}}
+QUERIES: dict[str, dict[str, str]] = {f"{API}/catalog/icd10": {"q": "M77"}, "/icd10": {"q": "M77"}}
 
 
 @dataclass(frozen=True)

@@ -62,3 +62,18 @@ def test_demo_trajectories_include_responders_and_non_responders(session: Sessio
         categories[result.category] += 1
     assert categories["improved"] >= 10
     assert categories["unchanged"] + categories["worse"] >= 5
+
+
+def test_demo_has_two_therapist_reliability_checks(session: Session) -> None:
+    demo.load(session=session, anchor=ANCHOR)
+    checks = session.scalars(select(Visit.id).where(Visit.reliability_check)).all()
+    assert checks
+    raters = session.execute(
+        select(
+            RestrictionFinding.visit_id,
+            func.count(func.distinct(RestrictionFinding.recorded_by_id)),
+        )
+        .where(RestrictionFinding.visit_id.in_(checks))
+        .group_by(RestrictionFinding.visit_id)
+    ).all()
+    assert raters and all(n == 2 for _, n in raters)

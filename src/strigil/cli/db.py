@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
-from strigil.cli.common import settings
+from strigil.cli.common import reported, settings
+from strigil.services import backups
 from strigil.store import migrate
 
 app = typer.Typer(help="Database migrations, backup and restore.", no_args_is_help=True)
@@ -22,3 +25,50 @@ def downgrade(revision: str = typer.Argument("-1")) -> None:
     """Migrate the database down to REVISION (default: one step)."""
     migrate.downgrade(settings().resolved_database_url, revision)
     typer.echo(f"database at {revision}")
+
+
+def _print_report(report: backups.BackupReport) -> None:
+    typer.echo(f"backup written: {report.path} ({report.size_bytes} bytes)")
+    typer.echo("verification (restored into a scratch database):")
+    for check in report.tables:
+        mark = "ok  " if check.ok else "FAIL"
+        typer.echo(
+            f"  {mark} {check.table:<28} rows {check.source_rows:>7} -> {check.restored_rows:<7}"
+            f" sha256 {check.restored_sha256[:12]}"
+        )
+    for problem in report.problems:
+        typer.secho(f"  problem: {problem}", err=True, fg="red")
+
+
+@app.command()
+def backup(
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="Backup file (default: <data dir>/backups/strigil-<time>)"
+    ),
+) -> None:
+    """Back up the database and verify the copy by restoring it into a scratch database."""
+    conf = settings()
+    url = conf.resolved_database_url
+    with reported():
+        report = backups.backup(url, output or backups.default_path(conf.data_dir, url))
+    _print_report(report)
+    if not report.verified:
+        typer.secho("backup verification FAILED", err=True, fg="red")
+        raise typer.Exit(1)
+    typer.echo(f"backup verified: {len(report.tables)} tables match")
+
+
+@app.command()
+def restore(
+    path: Path = typer.Argument(..., help="A backup made by `strigil db backup`"),
+    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation"),
+) -> None:
+    """Replace the database with a backup (stop the app first)."""
+    url = settings().resolved_database_url
+    if not yes:
+        typer.confirm(f"Replace the database with {path}? Everything since is lost", abort=True)
+    with reported():
+        tables = backups.restore(url, path)
+    for table, (rows, digest) in sorted(tables.items()):
+        typer.echo(f"  {table:<28} rows {rows:>7} sha256 {digest[:12]}")
+    typer.echo(f"restored {len(tables)} tables from {path}")

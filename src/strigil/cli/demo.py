@@ -16,7 +16,7 @@ app = typer.Typer(help="The synthetic demo clinic.", no_args_is_help=True)
 
 @app.command("load")
 def load(
-    patients: int = typer.Option(60, min=1, max=200_000, help="How many synthetic patients"),
+    patients: int = typer.Option(240, min=1, max=200_000, help="How many synthetic patients"),
     seed: int = typer.Option(demo.DEFAULT_SEED, help="Same seed, same content"),
     if_empty: bool = typer.Option(False, "--if-empty", help="Only when the database is empty"),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON"),

@@ -106,6 +106,10 @@ CONDITIONS = (
     "G56.01",
     "M77.01",
 )
+# Common presentations come first and more often, so each clinic has enough completed episodes
+# per condition for the expected course and the practice comparison to have something to show.
+CONDITION_WEIGHTS = (16, 16, 8, 6, 6, 14, 16, 6, 4, 3, 3, 2)
+RELIABILITY_SHARE = 0.05  # share of IASTM visits run as two-therapist reliability checks
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +157,7 @@ def is_empty(*, session: Session) -> bool:
 def load(
     *,
     session: Session,
-    patients: int = 60,
+    patients: int = 240,
     seed: int = DEFAULT_SEED,
     anchor: date | None = None,
     progress: Callable[[int], None] | None = None,
@@ -433,7 +437,7 @@ class _EpisodeBuilder:
         self.gen, self.batch, self.staff = gen, batch, staff
         self.rng, self.ids = gen.rng, gen.ids
         self.therapist, self.patient_id, self.start = therapist, patient_id, start
-        code = self.rng.choice(CONDITIONS)
+        code = self.rng.choices(CONDITIONS, CONDITION_WEIGHTS)[0]
         self.indication = gen.indications[code]
         self.measure = measures.get_measure(self.indication.suggested_measure)
         self.kind, self.delta = _trajectory(self.rng)
@@ -557,6 +561,7 @@ class _EpisodeBuilder:
         visit_id = self.ids.take("visit")
         badness = self._badness(number, total)
         iastm = self.approach == "iastm"
+        check = iastm and not open_visit and rng.random() < RELIABILITY_SHARE
         self.batch.add(
             "visit",
             {
@@ -572,7 +577,7 @@ class _EpisodeBuilder:
                 "status": "in_progress" if open_visit else "signed",
                 "phase": "treat" if open_visit else "document",
                 "tolerance_limit": 6,
-                "reliability_check": False,
+                "reliability_check": check,
                 "techniques": ["iastm"] if iastm else [self.approach],
                 "pre_test": "",
                 "post_test": "",
@@ -587,11 +592,11 @@ class _EpisodeBuilder:
         )
         if iastm and not open_visit:
             for area in range(rng.choice((1, 2, 2))):
-                self._area(visit_id, started + timedelta(minutes=10 + 4 * area))
+                self._area(visit_id, started + timedelta(minutes=10 + 4 * area), check)
         self._exercises(visit_id, started)
         self._outcomes(visit_id, number, total, started, badness)
 
-    def _area(self, visit_id: int, when: datetime) -> None:
+    def _area(self, visit_id: int, when: datetime, check: bool) -> None:
         rng, site = self.rng, self.rng.choice(self.sites)
         area_id = self.ids.take("treated_area")
         readings = [rng.randint(1, 4), rng.randint(2, 6)]
@@ -645,10 +650,16 @@ class _EpisodeBuilder:
                     "created_at": when + timedelta(seconds=30 * (i + 1)),
                 },
             )
-        self._finding(visit_id, area_id, site, when)
+        self._finding(visit_id, area_id, site, when, self.therapist)
+        if check:  # a colleague examines independently; they agree on the site most of the time
+            other = next(t for t in self.staff.therapists if t != self.therapist)
+            second = site if rng.random() < 0.7 else rng.choice(self.sites)
+            self._finding(visit_id, area_id, second, when, other)
         self._skin(area_id, grade, when)
 
-    def _finding(self, visit_id: int, area_id: int, site: Any, when: datetime) -> None:
+    def _finding(
+        self, visit_id: int, area_id: int, site: Any, when: datetime, recorded_by: int
+    ) -> None:
         rng = self.rng
         view, pos = ("front", site.front) if site.front else ("back", site.back)
         self.batch.add(
@@ -659,7 +670,7 @@ class _EpisodeBuilder:
                 "clinic_id": self.staff.clinic_id,
                 "visit_id": visit_id,
                 "treated_area_id": area_id,
-                "recorded_by_id": self.therapist,
+                "recorded_by_id": recorded_by,
                 "chart_view": view,
                 "x": min(1.0, max(0.0, pos.x + rng.uniform(-0.02, 0.02))),
                 "y": min(1.0, max(0.0, pos.y + rng.uniform(-0.02, 0.02))),

@@ -21,6 +21,7 @@ from strigil.evidence import METHODS, TESTS
 from strigil.evidence.inputs import EvidenceInputError
 from strigil.evidence.plots import ForestStyle, forest_plot
 from strigil.evidence.studies import (
+    EvidenceBase,
     Pooled,
     Study,
     certainty,
@@ -37,6 +38,7 @@ COMPARISON_LABELS = {
     "mixed_controls": "a mix of other treatments",
     "other_treatment_alone": "the same other treatment without IASTM",
 }
+SHORT_LABELS = {"hands_on_mfr": "hands-on MFR/massage", "spinal_manipulation": "manipulation"}
 OUTCOME_LABELS = {"pain": "pain", "function": "function", "rom": "range of motion"}
 DESIGN_LABELS = {
     "RCT": "randomised trial",
@@ -47,12 +49,25 @@ DESIGN_LABELS = {
 }
 
 
+def bundled() -> EvidenceBase:
+    """The bundled evidence base (its version keys the plot cache)."""
+    return load_evidence()
+
+
 def comparison_label(code: str) -> str:
     return COMPARISON_LABELS.get(code, code.replace("_", " "))
 
 
 def outcome_label(code: str) -> str:
     return OUTCOME_LABELS.get(code, code.replace("_", " "))
+
+
+def short_ref(study: Study) -> str:
+    """ "Surname et al. Year" from the citation's first author, for lists and plot labels."""
+    first = study.citation.split(",")[0].split(".")[0]
+    surname = first.split(" et al")[0].split()[0] if first.split() else study.id
+    year = f" {study.year}" if study.year else ""
+    return f"{surname} et al.{year}"
 
 
 @dataclass(frozen=True)
@@ -116,10 +131,16 @@ def _panel(
 def _too_few(group: tuple[Study, ...]) -> str:
     usable = _usable(list(group))
     trials = sum(1 for s in group if s.design == "RCT")
-    if usable == 0:
+    if trials == 0:
         return (
-            f"None of the {trials} randomised trial(s) here reports numbers we could use, "
-            "so nothing can be combined. What each study found is listed below."
+            "There are no randomised trials here, only reviews, so nothing is combined. "
+            "What each review reported is listed below."
+        )
+    if usable == 0:
+        which = "The only randomised trial" if trials == 1 else f"None of the {trials} trials"
+        return (
+            f"{which} here reports numbers we could use, so nothing can be combined. "
+            "What each study found is listed below."
         )
     return (
         f"Only {usable} of the {trials} randomised trial(s) here reports usable numbers; "
@@ -132,10 +153,10 @@ def _too_few(group: tuple[Study, ...]) -> str:
 def _svg(comparison: str, outcome: str, method: str, test: str, version: str) -> str:  # noqa: ARG001
     """Draw the forest plot once per key; ``version`` invalidates it with a new evidence base."""
     pooled = pool(outcome, comparison, method=method, test=test)
-    labels = [f"{s.citation.split(',')[0]} {s.year or ''}".strip() for s in pooled.studies]
+    labels = [short_ref(s) for s in pooled.studies]
     style = ForestStyle(
         xlabel="Standardised mean difference (positive favours IASTM)",
-        favours_left=f"Favours {comparison_label(comparison)}",
+        favours_left=f"Favours {SHORT_LABELS.get(comparison, comparison.replace('_', ' '))}",
         favours_right="Favours IASTM",
         title=f"IASTM vs {comparison_label(comparison)}: {outcome_label(outcome)}",
     )

@@ -183,7 +183,7 @@ def _load(session: Session, clinic_id: int) -> list[tuple[Visit, str, list[Restr
 def clinic_reliability(*, session: Session, actor: Actor) -> Reliability:
     """Agreement of the actor's clinic's therapists on restriction findings, visit by visit."""
     require(actor, Permission.ANALYTICS)
-    rows = []
+    rows: list[VisitAgreement] = []
     for visit, region, findings in _load(session, actor.clinic_id):
         tables = visit_tables(visit, region, findings)
         if tables is not None:

@@ -17,7 +17,7 @@ router = APIRouter(prefix="/evidence", tags=["evidence"])
 @router.get("/studies")
 def list_studies(actor: CurrentActor) -> dict[str, Any]:  # noqa: ARG001 - signed-in only
     """Every bundled study with its numbers exactly as stored (unsourced numbers are null)."""
-    base = evidence.load_evidence()
+    base = evidence.bundled()
     return {"version": base.version, "studies": [evidence.study_json(s) for s in base.studies]}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlsplit
 
 from fastapi import Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -36,6 +37,10 @@ def view(
 def go(request: Request, url: str) -> Response:
     """After a successful POST: a 303 for plain forms, ``HX-Redirect`` for HTMX."""
     if is_hx(request):
+        # A redirect to the page already shown that differs only by #anchor would not reload.
+        current = urlsplit(request.headers.get("hx-current-url", ""))
+        if current.path == urlsplit(url).path:
+            return Response(status_code=204, headers={"HX-Refresh": "true"})
         return Response(status_code=204, headers={"HX-Redirect": url})
     return RedirectResponse(url, status_code=303)
 

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 from strigil.core import catalog, measures
 from strigil.errors import InvalidInput
 from strigil.services import comparisons, evidence, reliability
-from strigil.services.actors import Actor, Permission, require
+from strigil.services.actors import Permission, require
 from strigil.web.deps import CurrentActor, DbSession
 from strigil.web.pages.render import page
 
@@ -18,19 +18,18 @@ router = APIRouter()
 
 @router.get("/evidence", response_class=HTMLResponse)
 def evidence_home(
-    request: Request, actor: CurrentActor, method: str = "REML", test: str = "z"
+    request: Request,
+    actor: CurrentActor,  # noqa: ARG001 - signed-in users only
+    method: str = "REML",
+    test: str = "z",
 ) -> HTMLResponse:
     """Every comparison × outcome in the bundled evidence: pooled, or honestly too few."""
     panels = evidence.panels(method, test)
     return page(
         request,
         "evidence/index.html",
-        {"panels": panels, "method": method, "test": test, "can_analyse": _can(actor)},
+        {"panels": panels, "method": method, "test": test, "ref": evidence.short_ref},
     )
-
-
-def _can(actor: Actor) -> bool:
-    return actor.can(Permission.ANALYTICS)
 
 
 @router.get("/evidence/forest/{comparison}/{outcome}.svg")
@@ -49,11 +48,16 @@ def forest(
 
 @router.get("/evidence/studies", response_class=HTMLResponse)
 def study_list(request: Request, actor: CurrentActor) -> HTMLResponse:  # noqa: ARG001
-    rows = sorted(evidence.load_evidence().studies, key=lambda s: (-(s.year or 0), s.id))
+    rows = sorted(evidence.bundled().studies, key=lambda s: (-(s.year or 0), s.id))
     return page(
         request,
         "evidence/studies.html",
-        {"studies": rows, "designs": evidence.DESIGN_LABELS, "label": evidence.comparison_label},
+        {
+            "studies": rows,
+            "designs": evidence.DESIGN_LABELS,
+            "label": evidence.comparison_label,
+            "ref": evidence.short_ref,
+        },
     )
 
 
