@@ -1,9 +1,7 @@
-"""Defects the fuzzers found in src/, pinned until fixed (strict xfail: a fix turns them red).
+"""Defects the fuzzers found, now fixed; each test states the behaviour the API promises.
 
-Fixed ones stay as plain regression tests.
-
-Each test states the behaviour the API promises; remove the xfail mark with the fix, and the
-matching entry of ``KNOWN`` in test_openapi_fuzz.py.
+A new defect found by fuzzing gets a test here (strict xfail until fixed) and an entry in
+``KNOWN`` in test_openapi_fuzz.py; the fix removes both.
 """
 
 from __future__ import annotations
@@ -37,13 +35,11 @@ def test_revoking_a_malformed_token_id_is_a_4xx(api: TestClient) -> None:
     assert_clean_4xx(api.delete("/api/v1/auth/tokens/0.1.0"))
 
 
-@pytest.mark.xfail(strict=True, reason="visit list limit/offset have no Query(ge=, le=) bounds")
 def test_huge_visit_list_offset_is_a_4xx(api: TestClient, fuzz_target: FuzzTarget) -> None:
     episode = fuzz_target.ids["episode_id"][0]
     assert_clean_4xx(api.get(f"/api/v1/episodes/{episode}/visits", params={"offset": 10**24}))
 
 
-@pytest.mark.xfail(strict=True, reason="starlette HTTPException has no handler in problems.py")
 def test_undecodable_json_body_has_detail_and_code(api: TestClient) -> None:
     response = api.post(
         "/api/v1/patients", content=b"\xa1_k\x8e", headers={"Content-Type": "application/json"}
@@ -51,7 +47,6 @@ def test_undecodable_json_body_has_detail_and_code(api: TestClient) -> None:
     assert_clean_4xx(response)
 
 
-@pytest.mark.xfail(strict=True, reason="parse_answers iterates regions without a type check")
 def test_non_list_regions_are_a_4xx(api: TestClient, fuzz_target: FuzzTarget) -> None:
     episode = fuzz_target.ids["episode_id"][0]
     body = {"answers": {"A1": {"present": False, "regions": 5}}}

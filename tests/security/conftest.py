@@ -102,6 +102,8 @@ def build_site(session: Session) -> Site:
         "area_id": str(area.external_id),
         "event_id": str(event.external_id),
         "instrument_id": str(instrument.external_id),
+        "comparison": "hands_on_mfr",  # not records: literature keys for the forest plot
+        "outcome": "pain",
     }
     session.flush()
     return site

@@ -5,6 +5,7 @@ A route missing here fails the role matrix, so each new route must be classified
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -16,8 +17,8 @@ from sqlalchemy.orm import Session
 from tests.security.conftest import Site, unique_email
 
 from strigil.core import catalog
-from strigil.core.screening import visit_recheck_rules
-from strigil.services import auth, treatment
+from strigil.core.screening import Answer, visit_recheck_rules
+from strigil.services import auth, consents, treatment, visits
 from strigil.services.actors import Permission, Role
 from strigil.store.adverse_events import AdverseEvent
 from strigil.store.base import Base
@@ -53,6 +54,64 @@ class Call:
 Body = Callable[[Call], dict[str, Any]]
 
 
+def _therapist(c: Call) -> Any:
+    return auth.actor_for(c.site.users[Role.THERAPIST])
+
+
+def fresh_area(c: Call) -> None:
+    """The API route stopped the shared area; the page route gets one of its own."""
+    area = treatment.add_area(
+        session=c.session,
+        actor=_therapist(c),
+        visit_id=uuid.UUID(c.site.ids["visit_id"]),
+        data=treatment.AreaInput(
+            body_site="lateral_elbow",
+            side="bilateral",
+            instrument_type="stainless_steel",
+            intensity="gentle",
+            strokes=("sweep",),
+            angle_deg=45,
+        ),
+    )
+    c.session.flush()
+    c.site.ids["area_id"] = str(area.external_id)
+
+
+def consent_again(c: Call) -> None:
+    """The API route withdrew consent; grant it again so the page route can withdraw it."""
+    consents.record(
+        session=c.session,
+        actor=_therapist(c),
+        episode_id=uuid.UUID(c.site.ids["episode_id"]),
+        decision="granted",
+    )
+    c.session.flush()
+
+
+def fresh_visit_to_sign(c: Call) -> None:
+    """The API route signed the shared visit; the page route signs a second, written one."""
+    episode_id = uuid.UUID(c.site.ids["episode_id"])
+    consents.record(
+        session=c.session, actor=_therapist(c), episode_id=episode_id, decision="granted"
+    )
+    recheck = {r.id: Answer(present=False) for r in visit_recheck_rules()}
+    visit = visits.start(
+        session=c.session,
+        actor=_therapist(c),
+        episode_id=episode_id,
+        data=visits.VisitStart(tolerance_limit=6, recheck=recheck),
+    )
+    visits.save_note(
+        session=c.session,
+        actor=_therapist(c),
+        visit_id=visit.external_id,
+        note={"assessment": "Fine.", "plan": "Review."},
+        version=None,
+    )
+    c.session.flush()
+    c.site.ids["visit_id"] = str(visit.external_id)
+
+
 def stop_all_areas(c: Call) -> None:
     """Signing needs every treated area stopped; the matrix added one more area earlier."""
     visit = c.session.scalar(
@@ -79,6 +138,7 @@ class Rule:
     patient_data: bool | None = None  # default: the permission is clinical
     prepare: Callable[[Call], None] | None = None  # set-up done directly before the request
     loads_path_record: bool = True  # False: the id in the path is not read (no 404 expected)
+    expect_success: bool = True  # False: a valid request may still be refused (e.g. k < 2)
 
     @property
     def reads_or_writes_patient_data(self) -> bool:
@@ -254,7 +314,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ),
     # clinical pages (forms carry the same fields as the API, as the pages name them)
     ("GET", "/patients"): Rule(P.READ_CLINICAL),
-    ("GET", "/patients/new"): Rule(P.WRITE_PATIENT, patient_data=False),
+    ("GET", "/patients/new"): Rule(ANY, patient_data=False),  # an empty form; POST is checked
     ("POST", "/patients"): Rule(P.WRITE_PATIENT, form=_patient),
     ("GET", "/patients/{patient_id}"): Rule(P.READ_CLINICAL),
     ("GET", "/patients/{patient_id}/edit"): Rule(P.WRITE_PATIENT),
@@ -269,30 +329,38 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/adverse-events/{event_id}/follow-up"): Rule(
         P.RECORD_READINGS, form=_v(AdverseEvent, "event_id", note="Better today.")
     ),
-    ("GET", "/patients/{patient_id}/episodes/new"): Rule(P.TREAT),
+    ("GET", "/patients/{patient_id}/episodes/new"): Rule(
+        P.READ_CLINICAL
+    ),  # shows the record; the POST needs TREAT
     ("POST", "/patients/{patient_id}/episodes"): Rule(P.TREAT, form=_episode),
     ("GET", "/episodes/{episode_id}"): Rule(P.READ_CLINICAL),
-    ("GET", "/episodes/{episode_id}/edit"): Rule(P.TREAT),
+    ("GET", "/episodes/{episode_id}/edit"): Rule(
+        P.READ_CLINICAL
+    ),  # shows the record; the POST needs TREAT
     ("POST", "/episodes/{episode_id}/edit"): Rule(
         P.TREAT, form=lambda c: {**_episode(c), "version": c.version(Episode, "episode_id")}
     ),
     ("GET", "/episodes/{episode_id}/visits"): Rule(P.READ_CLINICAL),
     ("GET", "/icd10"): Rule(ANY, patient_data=False),
-    ("GET", "/episodes/{episode_id}/screening"): Rule(P.SCREEN),
+    ("GET", "/episodes/{episode_id}/screening"): Rule(P.READ_CLINICAL),  # the POST needs SCREEN
     ("POST", "/episodes/{episode_id}/screening"): Rule(
         P.SCREEN, form=lambda c: {f"ans_{r.id}": "no" for r in catalog.screening_rules()}
     ),
     ("GET", "/episodes/{episode_id}/consent"): Rule(P.READ_CLINICAL),
     ("POST", "/episodes/{episode_id}/consent"): Rule(P.CONSENT, form=_const(decision="granted")),
-    ("POST", "/episodes/{episode_id}/consent/withdraw"): Rule(P.CONSENT, form=_const(), late=3),
+    ("POST", "/episodes/{episode_id}/consent/withdraw"): Rule(
+        P.CONSENT, form=_const(), late=3, prepare=consent_again
+    ),
     ("GET", "/episodes/{episode_id}/measure-form"): Rule(P.RECORD_READINGS),
     ("POST", "/episodes/{episode_id}/measure-score"): Rule(
-        ANY, form=_const(measure="NPRS", item_1="4"), patient_data=False, loads_path_record=False
+        P.READ_CLINICAL, form=_const(measure="NPRS", item_1="4")
     ),
     ("POST", "/episodes/{episode_id}/measurements"): Rule(
         P.RECORD_READINGS, form=_const(measure="NPRS", item_1="4")
     ),
-    ("GET", "/episodes/{episode_id}/visits/new"): Rule(P.TREAT),
+    ("GET", "/episodes/{episode_id}/visits/new"): Rule(
+        P.READ_CLINICAL
+    ),  # shows the record; the POST needs TREAT
     ("POST", "/episodes/{episode_id}/visits"): Rule(
         P.TREAT,
         form=lambda c: {
@@ -301,12 +369,12 @@ RULES: dict[tuple[str, str], Rule] = {
         },
     ),
     ("GET", "/visits/{visit_id}"): Rule(P.READ_CLINICAL),
-    ("POST", "/visits/{visit_id}/phase"): Rule(P.TREAT, form=_const(phase="warm_up")),
+    ("POST", "/visits/{visit_id}/phase"): Rule(P.TREAT, form=_const(phase="emollient")),
     ("POST", "/visits/{visit_id}/areas"): Rule(P.TREAT, form=_const(**AREA)),
     ("POST", "/areas/{area_id}/dose"): Rule(P.TREAT, form=_const(seconds="90")),
     ("POST", "/areas/{area_id}/readings"): Rule(P.RECORD_READINGS, form=_const(value="3")),
     ("POST", "/areas/{area_id}/stop"): Rule(
-        P.RECORD_READINGS, form=_const(reason="completed"), late=2
+        P.RECORD_READINGS, form=_const(reason="completed"), late=2, prepare=fresh_area
     ),
     ("POST", "/areas/{area_id}/skin"): Rule(
         P.RECORD_READINGS, form=_const(grade="erythema"), late=1
@@ -322,17 +390,35 @@ RULES: dict[tuple[str, str], Rule] = {
         form=_v(Visit, "visit_id", assessment="Tolerated well.", plan="Continue twice weekly."),
     ),
     ("POST", "/visits/{visit_id}/sign"): Rule(
-        P.SIGN, form=_v(Visit, "visit_id"), late=4, prepare=stop_all_areas
+        P.SIGN, form=_v(Visit, "visit_id"), late=4, prepare=fresh_visit_to_sign
     ),
     ("POST", "/visits/{visit_id}/addenda"): Rule(
         P.SIGN, form=_const(text="Phoned the patient."), late=5
     ),
     ("GET", "/visits/{visit_id}/aftercare"): Rule(P.READ_CLINICAL),
+    ("GET", "/visits/{visit_id}/note-draft"): Rule(P.READ_CLINICAL),
     ("GET", "/visits/{visit_id}/sheet"): Rule(P.READ_CLINICAL),
+    # evidence: bundled literature for everyone signed in; the clinic's own data for analytics
+    ("GET", f"{API}/evidence/studies"): Rule(ANY),
+    ("GET", f"{API}/evidence/pool"): Rule(ANY, expect_success=False),
+    ("GET", f"{API}/evidence/clinic-comparison"): Rule(P.ANALYTICS, expect_success=False),
+    ("GET", f"{API}/evidence/reliability"): Rule(P.ANALYTICS),
+    ("GET", "/evidence"): Rule(ANY),
+    ("GET", "/evidence/studies"): Rule(ANY),
+    ("GET", "/evidence/clinic"): Rule(P.ANALYTICS, expect_success=False),
+    ("GET", "/evidence/reliability"): Rule(P.ANALYTICS),
+    ("GET", "/evidence/forest/{comparison}/{outcome}.svg"): Rule(
+        ANY, loads_path_record=False, expect_success=False
+    ),
 }
 
 # Query strings some routes require.
-QUERIES: dict[str, dict[str, str]] = {f"{API}/catalog/icd10": {"q": "M77"}, "/icd10": {"q": "M77"}}
+QUERIES: dict[str, dict[str, str]] = {
+    f"{API}/evidence/pool": {"outcome": "pain", "comparison": "hands_on_mfr"},
+    f"{API}/evidence/clinic-comparison": {"condition_group": "lateral_elbow", "measure": "PRTEE"},
+    f"{API}/catalog/icd10": {"q": "M77"},
+    "/icd10": {"q": "M77"},
+}
 
 
 @dataclass(frozen=True)
@@ -342,7 +428,7 @@ class Route:
 
     @property
     def params(self) -> list[str]:
-        return [part[1:-1] for part in self.path.split("/") if part.startswith("{")]
+        return re.findall(r"\{([a-z_]+)\}", self.path)
 
     def url(self, ids: dict[str, str]) -> str:
         """The path with every parameter filled; a parameter we cannot fill is a failure."""

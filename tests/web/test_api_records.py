@@ -8,15 +8,24 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from tests.factories import login, make_clinic, make_episode, make_patient, make_user
 
 from strigil.store.episodes import Episode
 from strigil.store.patients import Patient
-from tests.factories import login, make_clinic, make_episode, make_patient, make_user
 
-PATIENT = {"given_name": "Ada", "family_name": "Testperson", "birth_date": "1980-01-02",
-           "sex": "female"}
-EPISODE = {"condition_code": "M77.11", "body_region": "elbow_forearm", "side": "right",
-           "chronicity": "chronic", "primary_measure": "PRTEE"}
+PATIENT = {
+    "given_name": "Ada",
+    "family_name": "Testperson",
+    "birth_date": "1980-01-02",
+    "sex": "female",
+}
+EPISODE = {
+    "condition_code": "M77.11",
+    "body_region": "elbow_forearm",
+    "side": "right",
+    "chronicity": "chronic",
+    "primary_measure": "PRTEE",
+}
 
 
 def _count(session: Session, model: type) -> int:
@@ -61,8 +70,12 @@ def test_create_and_read_patient(client: TestClient, therapist: object) -> None:
 
 @pytest.mark.parametrize(
     ("change", "field"),
-    [({"birth_date": "2999-01-01"}, "birth_date"), ({"sex": "robot"}, "sex"),
-     ({"given_name": ""}, "given_name"), ({"birth_date": "not-a-date"}, "birth_date")],
+    [
+        ({"birth_date": "2999-01-01"}, "birth_date"),
+        ({"sex": "robot"}, "sex"),
+        ({"given_name": ""}, "given_name"),
+        ({"birth_date": "not-a-date"}, "birth_date"),
+    ],
 )
 def test_bad_patient_input_is_refused_and_writes_nothing(
     client: TestClient, session: Session, therapist: object, change: dict[str, str], field: str
@@ -77,13 +90,19 @@ def test_bad_patient_input_is_refused_and_writes_nothing(
 
 @pytest.mark.parametrize(
     ("change", "field", "code"),
-    [({"condition_code": "Q99.999"}, "condition_code", "unknown_icd10_code"),
-     ({"body_region": "tail"}, "body_region", "unknown_body_region"),
-     ({"primary_measure": "HAPPINESS"}, "measure", "unknown_measure"),
-     ({"side": "up"}, "side", "unknown_side")],
+    [
+        ({"condition_code": "Q99.999"}, "condition_code", "unknown_icd10_code"),
+        ({"body_region": "tail"}, "body_region", "unknown_body_region"),
+        ({"primary_measure": "HAPPINESS"}, "measure", "unknown_measure"),
+        ({"side": "up"}, "side", "unknown_side"),
+    ],
 )
 def test_bad_episode_input_is_refused_and_writes_nothing(
-    client: TestClient, session: Session, therapist: object, change: dict[str, str], field: str,
+    client: TestClient,
+    session: Session,
+    therapist: object,
+    change: dict[str, str],
+    field: str,
     code: str,
 ) -> None:
     patient = client.post("/api/v1/patients", json=PATIENT).json()
@@ -97,8 +116,11 @@ def test_bad_episode_input_is_refused_and_writes_nothing(
 def test_malformed_uuid_names_the_field(client: TestClient, therapist: object) -> None:
     response = client.get("/api/v1/patients/not-a-uuid")
     assert response.status_code == 422
-    assert response.json() == {"detail": "patient_id must be a UUID", "code": "malformed_id",
-                               "field": "patient_id"}
+    assert response.json() == {
+        "detail": "patient_id must be a UUID",
+        "code": "malformed_id",
+        "field": "patient_id",
+    }
 
 
 def test_another_clinics_patient_is_not_found(

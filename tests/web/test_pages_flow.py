@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
+from tests.factories import actor, login, make_clinic, make_episode, make_patient, make_user
 
 from strigil.core import catalog, screening
 from strigil.core.screening import Answer
@@ -15,7 +16,6 @@ from strigil.store.clinics import User
 from strigil.store.episodes import Episode
 from strigil.store.patients import Patient
 from strigil.store.visits import TreatedArea, Visit
-from tests.factories import actor, login, make_clinic, make_episode, make_patient, make_user
 
 HX = {"HX-Request": "true"}
 
@@ -121,6 +121,7 @@ def test_another_clinics_ids_answer_404(client: TestClient, session: Session) ->
         "/episodes/{e}/visits",
         "/episodes/{e}/measure-form",
         "/visits/{v}/aftercare",
+        "/visits/{v}/note-draft",
     ],
 )
 def test_fragment_and_full_page_from_one_url(client: TestClient, world: World, path: str) -> None:
@@ -240,9 +241,7 @@ def test_sign_locks_the_note_and_later_edits_conflict(client: TestClient, world:
     v = world.visit.external_id
     client.post(f"/areas/{world.area.external_id}/stop", data={"reason": "completed"})
     note = {"subjective": "s", "objective": "o", "assessment": "a", "plan": "p"}
-    signed = client.post(
-        f"/visits/{v}/sign", data=note | {"version": "1"}, follow_redirects=False
-    )
+    signed = client.post(f"/visits/{v}/sign", data=note | {"version": "1"}, follow_redirects=False)
     assert signed.status_code == 303
     page = client.get(f"/visits/{v}").text
     assert 'data-testid="note-readonly"' in page and 'data-testid="note-form"' not in page
@@ -295,7 +294,10 @@ def test_prescribe_and_print_sheet(client: TestClient, world: World) -> None:
     v = world.visit.external_id
     code = catalog.exercises_for_region("elbow_forearm")[0].code
     data = {"exercise_code": code, "sets": "2", "repetitions": "10", "frequency": "daily"}
-    assert client.post(f"/visits/{v}/prescriptions", data=data, follow_redirects=False).status_code == 303
+    assert (
+        client.post(f"/visits/{v}/prescriptions", data=data, follow_redirects=False).status_code
+        == 303
+    )
     sheet = client.get(f"/visits/{v}/sheet").text
     assert "24 to 48 hours" in sheet and catalog.exercise(code).name in sheet
 

@@ -15,14 +15,16 @@ from __future__ import annotations
 import bisect
 import heapq
 import re
+import subprocess
+import sys
 import threading
+from array import array
 from dataclasses import dataclass
 from functools import cache
-from types import ModuleType
 
 from strigil.errors import InvalidInput
 
-__all__ = ["Icd10Code", "lookup", "normalize", "search"]
+__all__ = ["Icd10Code", "lookup", "normalize", "search", "warm"]
 
 _CODE_SHAPE = re.compile(r"^[A-Z][0-9][0-9A-Z]{0,5}$")
 _CODE_QUERY = re.compile(r"^[A-Z][0-9][0-9A-Z.]*$")
@@ -39,11 +41,40 @@ class Icd10Code:
     billable: bool
 
 
-@cache
-def _icd() -> ModuleType:
-    import simple_icd_10_cm
+# The code set is read in a child process and handed over as compact text: importing the
+# package's full tree costs ~170 MB that a long-running server would otherwise keep for good.
+_EXTRACT = r"""
+import sys
+import simple_icd_10_cm as icd
+out = sys.stdout
+for code in icd.get_all_codes(True):
+    if code[0].isalpha() and "-" not in code:
+        title = " ".join(icd.get_description(code).split())
+        out.write(code + "\t" + ("1" if icd.is_leaf(code) else "0") + "\t" + title + "\n")
+"""
+_table_lock = threading.Lock()
 
-    return simple_icd_10_cm
+
+@cache
+def _read_table() -> dict[str, Icd10Code]:
+    done = subprocess.run(  # noqa: S603 - our own interpreter running our own fixed script
+        [sys.executable, "-c", _EXTRACT], capture_output=True, check=True, encoding="utf-8"
+    )
+    table: dict[str, Icd10Code] = {}
+    for line in done.stdout.splitlines():
+        code, leaf, title = line.split("\t", 2)
+        table[normalize(code)] = Icd10Code(code=code, title=title, billable=leaf == "1")
+    return table
+
+
+def _table() -> dict[str, Icd10Code]:
+    with _table_lock:  # concurrent first requests must not each start a child process
+        return _read_table()
+
+
+def warm() -> None:
+    """Load the code set and the search index now (servers call this at start-up)."""
+    _index()
 
 
 def normalize(code: str) -> str:
@@ -65,12 +96,10 @@ def lookup(code: str) -> Icd10Code:
     bare = normalize(code) if isinstance(code, str) else ""
     if not _CODE_SHAPE.match(bare):
         raise _unknown(str(code))
-    icd = _icd()
-    if not icd.is_valid_item(bare):
+    found = _table().get(bare)
+    if found is None:
         raise _unknown(code)
-    return Icd10Code(
-        code=icd.add_dot(bare), title=icd.get_description(bare), billable=icd.is_leaf(bare)
-    )
+    return found
 
 
 @dataclass(frozen=True)
@@ -78,7 +107,7 @@ class _Index:
     codes: tuple[Icd10Code, ...]  # in code order
     bare: tuple[str, ...]  # normalised codes, sorted, parallel to ``codes``
     words: tuple[str, ...]  # sorted distinct title words
-    postings: tuple[frozenset[int], ...]  # positions in ``codes`` per word
+    postings: tuple[array[int], ...]  # positions in ``codes`` per word (compact ints)
 
 
 _index_lock = threading.Lock()
@@ -86,13 +115,9 @@ _index_lock = threading.Lock()
 
 @cache
 def _build_index() -> _Index:
-    icd = _icd()
-    entries = sorted(
-        (normalize(c), c) for c in icd.get_all_codes(True) if c[0].isalpha() and "-" not in c
-    )
-    codes = tuple(
-        Icd10Code(code=c, title=icd.get_description(c), billable=icd.is_leaf(c)) for _, c in entries
-    )
+    table = _table()
+    bare = tuple(sorted(table))
+    codes = tuple(table[b] for b in bare)
     by_word: dict[str, set[int]] = {}
     for pos, item in enumerate(codes):
         for word in set(_WORD.findall(item.title.lower())):
@@ -100,9 +125,9 @@ def _build_index() -> _Index:
     words = tuple(sorted(by_word))
     return _Index(
         codes=codes,
-        bare=tuple(b for b, _ in entries),
+        bare=bare,
         words=words,
-        postings=tuple(frozenset(by_word[w]) for w in words),
+        postings=tuple(array("i", sorted(by_word[w])) for w in words),
     )
 
 
@@ -125,13 +150,13 @@ def _by_code(index: _Index, query: str, limit: int) -> list[Icd10Code]:
 def _by_words(index: _Index, words: list[str], limit: int) -> list[Icd10Code]:
     """Codes matching every word, best first: whole-word matches, then shorter titles."""
     matched: set[int] | None = None
-    exact: list[frozenset[int]] = []
+    exact: list[set[int]] = []
     for word in sorted(set(words), key=len, reverse=True):  # longest (rarest) word first
         positions: set[int] = set()
         for w in _prefix_range(index.words, word):
-            positions |= index.postings[w]
+            positions.update(index.postings[w])
             if index.words[w] == word:
-                exact.append(index.postings[w])
+                exact.append(set(index.postings[w]))
         matched = positions if matched is None else matched & positions
         if not matched:
             return []

@@ -29,14 +29,16 @@ import warnings
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
-import statsmodels.formula.api as smf
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from strigil.core import catalog, measures, response
+
+if TYPE_CHECKING:  # statsmodels and pandas load only when a comparison is computed
+    import pandas as pd
 from strigil.errors import InvalidInput
 from strigil.services import audit
 from strigil.services.actors import Actor, Permission, require
@@ -211,6 +213,8 @@ def _too_small(arms: tuple[Arm, ...]) -> str | None:
 
 
 def _frame(data: list[EpisodeChange]) -> pd.DataFrame:
+    import pandas as pd
+
     return pd.DataFrame(
         {
             "change": [r.change for r in data],
@@ -238,6 +242,8 @@ def fit(data: list[EpisodeChange]) -> tuple[float, float, float, float, str]:
 
 def _mixed(frame: pd.DataFrame, repeat_patients: bool) -> tuple[float, float, float, float, str]:
     vc = {"patient": "0 + C(patient)"} if repeat_patients else None
+    import statsmodels.formula.api as smf
+
     model = smf.mixedlm(
         "change ~ iastm + baseline", frame, groups=frame["therapist"], vc_formula=vc
     )
@@ -253,6 +259,8 @@ def _mixed(frame: pd.DataFrame, repeat_patients: bool) -> tuple[float, float, fl
 
 
 def _ols(frame: pd.DataFrame, desc: str) -> tuple[float, float, float, float, str]:
+    import statsmodels.formula.api as smf
+
     result = smf.ols("change ~ iastm + baseline", frame).fit()
     lo, hi = result.conf_int().loc["iastm"]
     return float(result.params["iastm"]), float(lo), float(hi), float(result.pvalues["iastm"]), desc

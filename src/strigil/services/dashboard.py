@@ -11,6 +11,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
+from typing import Any, cast
 
 from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
@@ -95,8 +96,8 @@ def overview(
     )
 
 
-def _visits(actor: Actor) -> Select[tuple[object, ...]]:
-    return (
+def _visits(actor: Actor) -> Select[Any]:
+    query = (
         select(
             Visit.external_id,
             Patient.external_id,
@@ -118,12 +119,13 @@ def _visits(actor: Actor) -> Select[tuple[object, ...]]:
         .order_by(Visit.started_at.desc())
         .limit(25)
     )
+    return cast(Select[Any], query)
 
 
-def _visit_rows(session: Session, query: Select[tuple[object, ...]]) -> list[VisitRow]:
+def _visit_rows(session: Session, query: Select[Any]) -> list[VisitRow]:
     return [
-        VisitRow(vid, pid, f"{given} {family}", rn, num, at, status, cond)  # type: ignore[arg-type]
-        for vid, pid, given, family, rn, num, at, status, cond in session.execute(query)
+        VisitRow(r[0], r[1], f"{r[2]} {r[3]}", r[4], r[5], r[6], r[7], r[8])
+        for r in session.execute(query)
     ]
 
 
@@ -255,7 +257,7 @@ def _visits_since_measured(session: Session, ids: list[object]) -> dict[object, 
         )
         .group_by(Visit.episode_id)
     )
-    return {episode_id: count for episode_id, count in rows}
+    return dict(rows.tuples().all())
 
 
 def _flag(

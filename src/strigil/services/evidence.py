@@ -19,7 +19,6 @@ from typing import Any
 from strigil.errors import InvalidInput
 from strigil.evidence import METHODS, TESTS
 from strigil.evidence.inputs import EvidenceInputError
-from strigil.evidence.plots import ForestStyle, forest_plot
 from strigil.evidence.studies import (
     EvidenceBase,
     Pooled,
@@ -154,6 +153,8 @@ def _svg(comparison: str, outcome: str, method: str, test: str, version: str) ->
     """Draw the forest plot once per key; ``version`` invalidates it with a new evidence base."""
     pooled = pool(outcome, comparison, method=method, test=test)
     labels = [short_ref(s) for s in pooled.studies]
+    from strigil.evidence.plots import ForestStyle, forest_plot  # matplotlib loads on demand
+
     style = ForestStyle(
         xlabel="Standardised mean difference (positive favours IASTM)",
         favours_left=f"Favours {SHORT_LABELS.get(comparison, comparison.replace('_', ' '))}",

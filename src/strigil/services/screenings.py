@@ -36,7 +36,7 @@ def parse_answers(raw: Mapping[str, Any]) -> dict[str, Answer]:
                 code="answer_shape",
             )
         regions = value.get("regions") or ()
-        if isinstance(regions, str) or not all(isinstance(r, str) for r in regions):
+        if not isinstance(regions, list | tuple) or not all(isinstance(r, str) for r in regions):
             raise InvalidInput(
                 f"regions of {rule_id} must be a list of region codes",
                 field=f"answers.{rule_id}.regions",

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from importlib.resources import files
 from typing import Any
@@ -18,8 +20,9 @@ from sqlalchemy import Engine
 
 from strigil import __version__
 from strigil.config import Settings, get_settings
+from strigil.core import icd10
 from strigil.services.auth import Policy
-from strigil.store.engine import make_engine, make_sessionmaker
+from strigil.store.engine import is_sqlite, make_engine, make_sessionmaker
 from strigil.web import problems
 from strigil.web.api import router as api_router
 from strigil.web.pages import router as pages_router
@@ -42,6 +45,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app for ``settings`` (default: from the environment)."""
     settings = settings or get_settings()
     app = FastAPI(
+        lifespan=_lifespan,
         title="Strigil",
         version=__version__,
         description="Clinical workbench for instrument-assisted soft tissue mobilization.",
@@ -53,6 +57,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
+    # SQLite has one writer and every request writes (the audit trail), so requests queue on
+    # an in-process lock rather than in SQLite's sleep-and-retry busy handler, whose growing
+    # back-off turns a short queue into seconds of latency.
+    app.state.write_lock = threading.Lock() if is_sqlite(engine.url.render_as_string()) else None
     app.state.policy = Policy(
         idle=timedelta(minutes=settings.session_idle_minutes),
         absolute=timedelta(hours=settings.session_absolute_hours),
@@ -67,6 +75,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pages_router)
     app.add_api_route("/healthz", healthz, methods=["GET"], tags=["operations"])
     return app
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    """Load the ICD-10-CM code set in the background so the first search is not slow."""
+    threading.Thread(target=icd10.warm, name="icd10-warm", daemon=True).start()
+    yield
+    app.state.engine.dispose()
 
 
 def _templates() -> Jinja2Templates:

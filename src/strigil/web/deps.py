@@ -20,6 +20,9 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 def get_db(request: Request) -> Iterator[Session]:
     """One transaction per request: committed when the handler returns, else rolled back."""
+    lock = request.app.state.write_lock
+    if lock is not None:
+        lock.acquire()
     session: Session = request.app.state.sessionmaker()
     try:
         yield session
@@ -30,6 +33,8 @@ def get_db(request: Request) -> Iterator[Session]:
         raise
     finally:
         session.close()
+        if lock is not None:
+            lock.release()
 
 
 DbSession = Annotated[Session, Depends(get_db, scope="function")]

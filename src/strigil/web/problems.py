@@ -10,6 +10,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from strigil.errors import Conflict, NotAuthenticated, StrigilError, Unavailable
 
@@ -91,8 +92,20 @@ async def on_db_error(request: Request, exc: Exception) -> Response:
     raise exc
 
 
+async def on_http_error(request: Request, exc: Exception) -> Response:
+    """Framework errors (unparseable body, unknown route) keep the same body shape."""
+    assert isinstance(exc, StarletteHTTPException)
+    error = StrigilError(str(exc.detail), code=f"http_{exc.status_code}")
+    error.status = exc.status_code  # type: ignore[misc]
+    response = _render(request, error)
+    for name, value in (exc.headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
 def install(app: FastAPI) -> None:
     app.add_exception_handler(StrigilError, on_strigil_error)
+    app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StaleDataError, on_stale)
     app.add_exception_handler(DBAPIError, on_db_error)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 from dataclasses import asdict
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import Field
 
 from strigil.services import episodes, screenings, treatment, visits
@@ -194,7 +194,11 @@ def start_visit(
 
 @router.get("/episodes/{episode_id}/visits", response_model=list[VisitRead])
 def list_visits(
-    episode_id: str, db: DbSession, actor: CurrentActor, limit: int = 20, offset: int = 0
+    episode_id: str,
+    db: DbSession,
+    actor: CurrentActor,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[VisitRead]:
     """An episode's visits, newest first, paginated."""
     episode = episodes.get(session=db, actor=actor, episode_id=episode_id)

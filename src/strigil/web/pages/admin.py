@@ -60,11 +60,12 @@ def audit_page(request: Request, db: DbSession, actor: CurrentActor) -> HTMLResp
         query = _audit_query(request)
         rows = admin.search_audit(session=db, actor=actor, query=query)
     except InvalidInput as error:
-        ctx = {"rows": [], "names": {}, "values": values, "errors": errors_of(error)}
+        ctx: dict[str, Any] = {"rows": [], "names": {}, "values": values}
+        ctx["errors"] = errors_of(error)
         return page(request, "admin/audit.html", ctx, status_code=error.status)
     names = admin.user_names(session=db, actor=actor)
-    ctx = {"rows": rows, "names": names, "values": values, "errors": {}, "query": query}
-    return page(request, "admin/audit.html", ctx)
+    found: dict[str, Any] = {"rows": rows, "names": names, "values": values, "errors": {}}
+    return page(request, "admin/audit.html", found)
 
 
 @router.get("/audit.csv", response_class=Response)

@@ -85,10 +85,12 @@ def measure_form(
 def measure_score(
     request: Request,
     episode_id: str,
+    db: DbSession,
     actor: CurrentActor,
-    form: Form,  # noqa: ARG001
+    form: Form,
 ) -> HTMLResponse:
     """The live score of the answers so far, or what is wrong with each item."""
+    episodes.get(session=db, actor=actor, episode_id=episode_id)
     m = measures.get_measure(text(form, "measure"))
     answers, errors = _answers(m, form)
     result, more = score_all(m, answers, _options(m, form))

@@ -45,7 +45,7 @@ def answer_errors(error: InvalidInput, rules: Sequence[ScreeningRule]) -> dict[s
     field = error.field or "_form"
     if field == "answers" and error.extra.get("missing"):
         missing = error.extra["missing"]
-        out = {rule_id: "answer yes or no" for rule_id in missing}
+        out = dict.fromkeys(missing, "answer yes or no")
         return out | {"_form": f"{len(missing)} question(s) are not answered yet (marked below)"}
     for rule in rules:
         if field.startswith(f"answers.{rule.id}"):

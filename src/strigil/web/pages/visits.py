@@ -17,7 +17,16 @@ from strigil.services.actors import Actor
 from strigil.store.adverse_events import CATEGORIES
 from strigil.store.visits import TreatedArea, Visit
 from strigil.web.deps import CurrentActor, DbSession
-from strigil.web.pages.common import Form, errors_of, go, is_hx, optional_int, required_int, text
+from strigil.web.pages.common import (
+    Form,
+    errors_of,
+    go,
+    is_hx,
+    optional_int,
+    required_int,
+    text,
+    view,
+)
 from strigil.web.pages.render import page
 from strigil.web.pages.safety import answer_errors, parse_answers, questionnaire
 
@@ -101,6 +110,7 @@ def _chart_ctx(db: Session, visit: Visit) -> dict[str, Any]:
         "findings": treatment.findings(db, visit),
         "previous": treatment.previous_findings(db, visit),
         "sites": {s.code: s for s in catalog.body_sites()},
+        "textures": treatment.TEXTURES,
     }
 
 
@@ -388,6 +398,18 @@ def save_note(
         return go(request, f"/visits/{visit_id}#note")
     ctx = _visit_ctx(db, actor, visit) | {"saved": True}
     return page(request, "visits/_note.html", ctx)
+
+
+@router.get("/visits/{visit_id}/note-draft", response_class=HTMLResponse)
+def redraft_note(
+    request: Request, visit_id: str, db: DbSession, actor: CurrentActor
+) -> HTMLResponse:
+    """A fresh SOAP draft from everything recorded so far (the saved note is not changed)."""
+    visit = visits.get(session=db, actor=actor, visit_id=visit_id)
+    draft = visits.draft_note(session=db, actor=actor, visit_id=visit_id)
+    ctx = _visit_ctx(db, actor, visit) | {"drafted": True}
+    ctx["note"] = {name: getattr(draft, name) for name in visits.NOTE_FIELDS}
+    return view(request, "visits/visit.html", "visits/_note.html", ctx)
 
 
 @router.post("/visits/{visit_id}/sign", response_model=None)
