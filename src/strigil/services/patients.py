@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -64,7 +65,7 @@ def register(*, session: Session, actor: Actor, data: PatientInput) -> Patient:
     _validate(data)
     patient = Patient(
         clinic_id=actor.clinic_id,
-        record_number=data.record_number or _next_record_number(session, actor.clinic_id),
+        record_number=data.record_number or _new_record_number(),
         created_by_id=actor.user_id,
         **{name: _clean(getattr(data, name)) for name in EDITABLE},
     )
@@ -85,9 +86,10 @@ def _clean(value: object) -> object:
     return value.strip() if isinstance(value, str) else value
 
 
-def _next_record_number(session: Session, clinic_id: int) -> str:
-    count = session.scalar(select(func.count(Patient.id)).where(Patient.clinic_id == clinic_id))
-    return f"P{(count or 0) + 1:06d}"
+def _new_record_number() -> str:
+    """A random clinic record number: counting rows would hand two concurrent sign-ups the
+    same number; 40 random bits make a clash vanishingly rare and the unique key catches it."""
+    return f"P-{secrets.token_hex(5).upper()}"
 
 
 def update(

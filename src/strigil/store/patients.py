@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from sqlalchemy import Date, ForeignKey, Index, String, Text
+from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from strigil.store.base import Base, EnteredInErrorMixin, IdMixin, TenantMixin, VersionedMixin
@@ -14,7 +14,10 @@ class Patient(IdMixin, TenantMixin, VersionedMixin, EnteredInErrorMixin, Base):
     """A person under the clinic's care."""
 
     __tablename__ = "patient"
-    __table_args__ = (Index("ix_patient_clinic_family_name", "clinic_id", "family_name"),)
+    __table_args__ = (
+        Index("ix_patient_clinic_family_name", "clinic_id", "family_name"),
+        UniqueConstraint("clinic_id", "record_number", name="uq_patient_clinic_record_number"),
+    )
 
     record_number: Mapped[str] = mapped_column(String(40))
     given_name: Mapped[str] = mapped_column(String(100))

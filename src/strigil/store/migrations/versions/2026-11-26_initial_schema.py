@@ -188,6 +188,9 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_patient")),
         sa.UniqueConstraint("external_id", name=op.f("uq_patient_external_id")),
+        sa.UniqueConstraint(
+            "clinic_id", "record_number", name=op.f("uq_patient_clinic_record_number")
+        ),
     )
     with op.batch_alter_table("patient", schema=None) as batch_op:
         batch_op.create_index(
