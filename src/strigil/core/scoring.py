@@ -87,6 +87,9 @@ def _options(m: Measure, options: Mapping[str, Any]) -> _Options:
                 code="unknown_option",
                 field=name,
             )
+    for name, value in options.items():
+        if value is not None and not isinstance(value, str):
+            raise InvalidInput(f"{name} must be text", code="invalid_option", field=name)
     unit = options.get("unit") or m.unit
     if unit not in m.units:
         raise InvalidInput(

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from strigil.errors import NotAuthenticated, TooManyRequests
+from strigil.errors import NotAuthenticated, NotPermitted, TooManyRequests
 from strigil.services import auth
 from strigil.web import ratelimit
 from strigil.web.api.sessions import set_session_cookie
@@ -71,10 +72,22 @@ def login_submit(
 
 
 @router.post("/logout")
-def logout(request: Request, db: DbSession) -> Response:
+def logout(
+    request: Request, db: DbSession, csrf_token: Annotated[str, Form(max_length=200)] = ""
+) -> Response:
+    """Sign out; the form's CSRF token must match, so another site cannot sign a user out."""
     cookie = request.cookies.get(SESSION_COOKIE)
     if cookie:
-        auth.logout(session=db, token=cookie)
+        try:
+            login = auth.resume(session=db, token=cookie, policy=request.app.state.policy)
+        except NotAuthenticated:
+            login = None
+        if login is not None:
+            if not secrets.compare_digest(csrf_token, login.csrf_token):
+                raise NotPermitted(
+                    "the form is out of date; reload the page and try again", code="csrf_failed"
+                )
+            auth.logout(session=db, token=cookie)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
