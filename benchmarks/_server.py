@@ -7,6 +7,7 @@ benchmark fail fast instead of hanging ``make bench``.
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import statistics
@@ -323,9 +324,16 @@ class Timed:
     samples: dict[str, list[float]] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     requests: int = 0
+    think: float = 0.0  # mean pause before each request, seconds (a person between actions)
+
+    def pause(self) -> None:
+        """Wait like a therapist between two entries: uniform 0.5-1.5 x the mean think time."""
+        if self.think > 0:
+            time.sleep(self.think * random.uniform(0.5, 1.5))  # noqa: S311 - pacing, not crypto
 
     def call(self, client: httpx.Client, label: str, method: str, path: str, **kw: Any) -> Any:
         """Send one request; time it; note a non-2xx as an error; return its JSON or None."""
+        self.pause()
         started = time.perf_counter()
         try:
             response = client.request(method, path, **kw)
@@ -342,6 +350,7 @@ class Timed:
 
     def call_text(self, client: httpx.Client, label: str, path: str) -> str | None:
         """GET an HTML page; time it; a non-2xx is an error."""
+        self.pause()
         started = time.perf_counter()
         try:
             response = client.get(path, headers={"Accept": "text/html"})
@@ -401,6 +410,10 @@ def add_area(client: httpx.Client, timed: Timed, visit_id: str) -> str | None:
     """One treated area on the visit; its id or None."""
     area = timed.call(client, "add area", "POST", f"/api/v1/visits/{visit_id}/areas", json=AREA)
     return None if area is None else str(area["id"])
+
+
+# A therapist enters something every few seconds at most; 1 s on average is deliberately brisk.
+THINK_SECONDS = float(os.environ.get("BENCH_THINK_SECONDS", "1.0"))
 
 
 def full_flow(client: httpx.Client, timed: Timed) -> bool:

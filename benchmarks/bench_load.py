@@ -4,6 +4,8 @@ Each flow: patient → episode → screening → consent → visit → 2 areas �
 stop) → finding → note → sign. Reports requests/s, flows/min, latency percentiles, errors
 and the server's peak RSS (sampled from /proc). Targets: p95 < 100 ms, 0 errors,
 RSS < 300 MB. SQLite runs with 1 uvicorn worker; PostgreSQL with 1 and with 2 workers.
+Each simulated therapist pauses between entries (BENCH_THINK_SECONDS, mean 1 s, uniform
+0.5-1.5x) as a person at a tablet does; BENCH_THINK_SECONDS=0 measures saturation instead.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 import httpx
 from _server import (
     LATENCY_HEADER,
+    THINK_SECONDS,
     RssSampler,
     Timed,
     fresh_database,
@@ -65,7 +68,7 @@ def run(kind: str, workers: int, workdir: Path) -> Outcome:
         warm = Timed()
         full_flow(clients[0], warm)  # first ICD-10 lookup loads the code index
         barrier = threading.Barrier(THERAPISTS + 1)
-        results = [Timed() for _ in clients]
+        results = [Timed(think=THINK_SECONDS) for _ in clients]
         counts = [[0] for _ in clients]
         threads = [
             threading.Thread(target=_therapist, args=(c, barrier, r, n))

@@ -5,6 +5,8 @@ the API, then alternates "open the visit" (GET /api/v1/visits/{id}, and the HTML
 when the app has one) and "record a reading" (POST /api/v1/areas/{id}/readings). Readings
 stay below the tolerance limit (values 1-4, limit 8) so areas are not stopped.
 Target: p95 < 50 ms and no errors, on SQLite and PostgreSQL.
+Each simulated therapist pauses between entries (BENCH_THINK_SECONDS, mean 1 s, uniform
+0.5-1.5x) as a person at a tablet does; BENCH_THINK_SECONDS=0 measures saturation instead.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from pathlib import Path
 import httpx
 from _server import (
     LATENCY_HEADER,
+    THINK_SECONDS,
     Timed,
     add_area,
     fresh_database,
@@ -75,7 +78,7 @@ def run(kind: str, workdir: Path) -> tuple[Timed, bool]:
             probe = clients[0].get(f"/visits/{setups[0][0]}", headers={"Accept": "text/html"})
             html = probe.status_code == 200
             barrier = threading.Barrier(THERAPISTS)
-            results = [Timed() for _ in clients]
+            results = [Timed(think=THINK_SECONDS) for _ in clients]
             threads = [
                 threading.Thread(target=_therapist, args=(c, v, a, html, barrier, r))
                 for c, (v, a), r in zip(clients, setups, results, strict=True)

@@ -137,8 +137,7 @@ def test_libpq_settings_keep_the_password_out_of_argv() -> None:
 
 @pytest.mark.postgres
 def test_postgres_backup_and_restore(db_url: str, is_postgres: bool, tmp_path: Path) -> None:
-    if not is_postgres:
-        pytest.skip("pg_dump/pg_restore need the PostgreSQL server (this run uses SQLite)")
+    assert is_postgres, "deselected from the SQLite pass; must run against PostgreSQL"
     base = make_url(db_url)
     url = base.set(database=f"{base.database}_backup_src").render_as_string(hide_password=False)
     admin = create_engine(base.set(database="postgres"), isolation_level="AUTOCOMMIT")

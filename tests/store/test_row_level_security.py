@@ -22,9 +22,9 @@ pytestmark = pytest.mark.postgres
 
 @pytest.fixture(autouse=True)
 def _postgres_only(is_postgres: bool) -> None:
-    """SQLite has no roles or RLS; everywhere else these tests must run, never skip."""
-    if not is_postgres:
-        pytest.skip("row-level security exists only on PostgreSQL (this run uses SQLite)")
+    """SQLite has no roles or RLS: the SQLite pass deselects these (tests/conftest.py), so
+    reaching here on SQLite is a wiring mistake and fails."""
+    assert is_postgres, "row-level security tests must run against PostgreSQL"
 
 
 @pytest.fixture
