@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
+from tests.factories import actor
 
 from strigil.core import catalog
 from strigil.core.screening import Answer
 from strigil.services import consents, screenings
 from strigil.store.clinics import User
 from strigil.store.episodes import Episode
-from tests.factories import actor
 
 
 def all_clear(**present: tuple[str, ...]) -> dict[str, Answer]:

@@ -30,19 +30,48 @@ def test_db_upgrade_then_demo_load_then_user_add(db: str) -> None:
     assert json.loads(result.output.strip().splitlines()[-1])["patients"] == 8
     again = runner.invoke(app, ["demo", "load", "--if-empty"])
     assert "already has data" in again.output
-    added = runner.invoke(app, ["user", "add", "--email", "new@northside.example", "--name",
-                                "New Therapist", "--clinic", "Northside Physical Therapy",
-                                "--password", "long-enough-pass-1"])
+    added = runner.invoke(
+        app,
+        [
+            "user",
+            "add",
+            "--email",
+            "new@northside.example",
+            "--name",
+            "New Therapist",
+            "--clinic",
+            "Northside Physical Therapy",
+            "--password",
+            "long-enough-pass-1",
+        ],
+    )
     assert added.exit_code == 0, added.output
     engine = create_engine(db)
     with engine.connect() as conn:
-        assert conn.scalar(select(func.count(User.id)).where(User.email == "new@northside.example")) == 1
+        assert (
+            conn.scalar(select(func.count(User.id)).where(User.email == "new@northside.example"))
+            == 1
+        )
 
 
 def test_user_add_with_a_weak_password_fails_and_writes_nothing(db: str) -> None:
     migrate.upgrade(db)
-    result = runner.invoke(app, ["user", "add", "--email", "x@clinic.example", "--name", "X",
-                                 "--clinic", "Lonely", "--create-clinic", "--password", "short"])
+    result = runner.invoke(
+        app,
+        [
+            "user",
+            "add",
+            "--email",
+            "x@clinic.example",
+            "--name",
+            "X",
+            "--clinic",
+            "Lonely",
+            "--create-clinic",
+            "--password",
+            "short",
+        ],
+    )
     assert result.exit_code == 2
     assert "password must be at least 12 characters" in result.output
     with create_engine(db).connect() as conn:

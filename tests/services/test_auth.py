@@ -5,12 +5,12 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from tests.factories import PASSWORD, actor, make_clinic, make_user
 
 from strigil.errors import InvalidInput, NotAuthenticated, TooManyRequests
 from strigil.services import audit, auth
 from strigil.store.audit import AuditEvent
 from strigil.store.clinics import ApiToken, Instrument, LoginSession
-from tests.factories import PASSWORD, actor, make_clinic, make_user
 
 POLICY = auth.Policy(max_failures=3)
 

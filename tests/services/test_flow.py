@@ -5,6 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from tests.factories import actor, make_clinic, make_episode, make_patient, make_user
+from tests.flow import ready_for_iastm
+from tests.flow import recheck_answers as recheck
 
 from strigil.errors import Conflict, InvalidInput, NotFound, NotPermitted
 from strigil.services import adverse_events, outcomes, treatment, visits
@@ -20,8 +23,6 @@ from strigil.store.visits import (
     TreatedArea,
     Visit,
 )
-from tests.factories import actor, make_clinic, make_episode, make_patient, make_user
-from tests.flow import ready_for_iastm, recheck_answers as recheck
 
 
 @pytest.fixture
@@ -188,8 +189,9 @@ def test_blocked_region_is_refused_with_the_reason(
 
 
 def test_no_iastm_without_consent(session: Session, world: dict[str, object]) -> None:
-    from strigil.services import screenings
     from tests.flow import all_clear
+
+    from strigil.services import screenings
 
     who = actor(world["therapist"])  # type: ignore[arg-type]
     screenings.screen(
@@ -302,8 +304,11 @@ def test_iastm_visit_needs_the_medication_and_skin_recheck(
 ) -> None:
     ready_for_iastm(session, world["therapist"], world["episode"])  # type: ignore[arg-type]
     with pytest.raises(InvalidInput) as err:
-        visits.start(session=session, actor=actor(world["therapist"]),  # type: ignore[arg-type]
-                     episode_id=world["episode"].external_id,  # type: ignore[attr-defined]
-                     data=visits.VisitStart())
+        visits.start(
+            session=session,
+            actor=actor(world["therapist"]),  # type: ignore[arg-type]
+            episode_id=world["episode"].external_id,  # type: ignore[attr-defined]
+            data=visits.VisitStart(),
+        )
     assert err.value.field == "recheck"
     assert session.scalar(select(Visit.id)) is None

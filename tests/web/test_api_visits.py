@@ -8,10 +8,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-
-from strigil.store.visits import DiscomfortReading, TreatedArea
 from tests.factories import login, make_clinic, make_episode, make_patient, make_user
 from tests.flow import ready_for_iastm, recheck_clear
+
+from strigil.store.visits import DiscomfortReading, TreatedArea
 
 AREA = {
     "body_site": "lateral_elbow",

@@ -262,6 +262,7 @@ def _copy(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
     columns = list(rows[0])
     as_json = {c for c in columns if isinstance(table.c[c].type, JSON)}
     driver = session.connection().connection.driver_connection
+    assert driver is not None, "a live PostgreSQL connection"
     names = ", ".join(f'"{c}"' for c in columns)
     with (
         driver.cursor() as cursor,
