@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -20,7 +21,14 @@ from strigil.store.base import utcnow
 from strigil.store.clinics import ApiToken, LoginSession, User
 
 _HASHER = PasswordHasher()  # argon2-cffi defaults are Argon2id (RFC 9106 low-memory profile)
-_DUMMY_HASH = _HASHER.hash("timing-equaliser")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """A hash to verify against for unknown emails, so timing does not reveal which exist."""
+    return _HASHER.hash("timing-equaliser")
+
+
 MIN_PASSWORD_LENGTH = 12
 
 
@@ -80,7 +88,9 @@ def actor_for(user: User, *, client_ip: str | None = None, route: str | None = N
 
 def _verify(user: User | None, password: str) -> bool:
     try:
-        return _HASHER.verify(user.password_hash if user else _DUMMY_HASH, password) and bool(user)
+        return _HASHER.verify(user.password_hash if user else _dummy_hash(), password) and bool(
+            user
+        )
     except (VerificationError, InvalidHashError):
         return False
 

@@ -17,6 +17,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from strigil.core import catalog, measures, response
+from strigil.services import audit
 from strigil.services.actors import Actor, Permission, require
 from strigil.store.adverse_events import AdverseEvent
 from strigil.store.base import utcnow
@@ -87,6 +88,7 @@ def overview(
     moment = now or utcnow()
     limits = thresholds or catalog.thresholds()
     start = datetime.combine(moment.astimezone(UTC).date(), time.min, tzinfo=UTC)
+    audit.record(session=session, actor=actor, action="read", entity_type="dashboard")
     return Overview(
         today=_visit_rows(session, _visits(actor).where(Visit.started_at >= start)),
         recent=recent_patients(session, actor),

@@ -27,9 +27,11 @@ def enter_clinic(session: Session, clinic_id: int) -> None:
     """Drop to the app role and scope this transaction to one clinic (PostgreSQL only)."""
     if not is_postgres(session):
         return
-    session.execute(text(f"SET LOCAL ROLE {APP_ROLE}"))
-    params = {"name": CLINIC_SETTING, "cid": str(clinic_id)}
-    session.execute(text("SELECT set_config(:name, :cid, true)"), params)
+    # One round trip: set_config('role', …, true) is SET LOCAL ROLE.
+    params = {"role": APP_ROLE, "name": CLINIC_SETTING, "cid": str(clinic_id)}
+    session.execute(
+        text("SELECT set_config('role', :role, true), set_config(:name, :cid, true)"), params
+    )
     session.info[_SCOPED] = True
 
 
@@ -41,5 +43,7 @@ def leave_clinic(session: Session) -> None:
     if not session.info.pop(_SCOPED, False):
         return
     session.flush()
-    session.execute(text("RESET ROLE"))
-    session.execute(text("SELECT set_config(:name, '', true)"), {"name": CLINIC_SETTING})
+    session.execute(
+        text("SELECT set_config('role', 'none', true), set_config(:name, '', true)"),
+        {"name": CLINIC_SETTING},
+    )

@@ -4,12 +4,19 @@ reliability of restriction findings. Clinic data leave only as de-identified agg
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter
 
-from strigil.services import comparisons, evidence, reliability
 from strigil.web.deps import CurrentActor, DbSession
+from strigil.web.lazy import lazy
+
+if TYPE_CHECKING:
+    from strigil.services import comparisons, evidence, reliability
+else:  # the statistics stack loads when an evidence page is first opened
+    comparisons = lazy("strigil.services.comparisons")
+    evidence = lazy("strigil.services.evidence")
+    reliability = lazy("strigil.services.reliability")
 
 router = APIRouter(prefix="/evidence", tags=["evidence"])
 

@@ -3,15 +3,24 @@ therapists agree on where the tight tissue is."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from strigil.core import catalog, measures
 from strigil.errors import InvalidInput
-from strigil.services import comparisons, evidence, reliability
 from strigil.services.actors import Permission, require
 from strigil.web.deps import CurrentActor, DbSession
+from strigil.web.lazy import lazy
 from strigil.web.pages.render import page
+
+if TYPE_CHECKING:
+    from strigil.services import comparisons, evidence, reliability
+else:  # the statistics stack loads when an evidence page is first opened
+    comparisons = lazy("strigil.services.comparisons")
+    evidence = lazy("strigil.services.evidence")
+    reliability = lazy("strigil.services.reliability")
 
 router = APIRouter()
 
