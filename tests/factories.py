@@ -72,3 +72,25 @@ def login(client: TestClient, user: User) -> str:
     token: str = response.json()["csrf_token"]
     client.headers["X-CSRF-Token"] = token
     return token
+
+
+def seed_clinic_with_therapist(url: str, *, clinic: str, email: str, password: str) -> None:
+    """A clinic and one therapist written straight to a database (for tests that run a server)."""
+    from strigil.store.engine import make_engine, make_sessionmaker
+
+    engine = make_engine(url)
+    session = make_sessionmaker(engine)()
+    try:
+        created = clinics.create_clinic(session=session, name=clinic)
+        clinics.add_user(
+            session=session,
+            clinic=created,
+            email=email,
+            display_name=f"{clinic} Therapist",
+            role="therapist",
+            password=password,
+        )
+        session.commit()
+    finally:
+        session.close()
+        engine.dispose()

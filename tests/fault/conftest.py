@@ -22,10 +22,9 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from tests.factories import seed_clinic_with_therapist
 
-from strigil.services import auth, clinics
 from strigil.store import migrate
-from strigil.store.engine import make_engine, make_sessionmaker
 
 PG_ENV = "STRIGIL_TEST_DATABASE_URL"
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/strigil_test"
@@ -73,23 +72,7 @@ def recreate_pg(url: str) -> None:
 
 def seed_clinic(url: str) -> None:
     """One clinic with one therapist (EMAIL / PASSWORD)."""
-    engine = make_engine(url)
-    session = make_sessionmaker(engine)()
-    try:
-        clinic = clinics.create_clinic(session=session, name="Fault Clinic")
-        clinics.add_user(
-            session=session,
-            clinic=clinic,
-            email=EMAIL,
-            display_name="Fault Therapist",
-            role="therapist",
-            password=PASSWORD,
-            password_hash=auth.hash_password(PASSWORD),
-        )
-        session.commit()
-    finally:
-        session.close()
-        engine.dispose()
+    seed_clinic_with_therapist(url, clinic="Fault Clinic", email=EMAIL, password=PASSWORD)
 
 
 @pytest.fixture

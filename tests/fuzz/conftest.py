@@ -16,12 +16,11 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from tests.factories import seed_clinic_with_therapist
 
 from strigil.config import Settings
 from strigil.core import catalog, screening
-from strigil.services import auth, clinics
 from strigil.store import migrate
-from strigil.store.engine import make_engine, make_sessionmaker
 from strigil.web.app import create_app
 
 EMAIL = "fuzz.therapist@fuzz.test"
@@ -39,23 +38,7 @@ class FuzzTarget:
 
 
 def _seed_user(url: str) -> None:
-    engine = make_engine(url)
-    session = make_sessionmaker(engine)()
-    try:
-        clinic = clinics.create_clinic(session=session, name="Fuzz Clinic")
-        clinics.add_user(
-            session=session,
-            clinic=clinic,
-            email=EMAIL,
-            display_name="Fuzz Therapist",
-            role="therapist",
-            password=PASSWORD,
-            password_hash=auth.hash_password(PASSWORD),
-        )
-        session.commit()
-    finally:
-        session.close()
-        engine.dispose()
+    seed_clinic_with_therapist(url, clinic="Fuzz Clinic", email=EMAIL, password=PASSWORD)
 
 
 def _created(client: TestClient, path: str, body: dict[str, Any]) -> str:
