@@ -18,18 +18,28 @@ from dataclasses import dataclass
 
 from strigil.errors import InvalidInput
 
-__all__ = ["DEFAULT_EVIDENCE_SUMMARY", "TEMPLATE_VERSION", "ConsentText", "build_consent_text"]
+__all__ = [
+    "DEFAULT_EVIDENCE_SUMMARY",
+    "EVIDENCE_SOURCES",
+    "TEMPLATE_VERSION",
+    "ConsentText",
+    "build_consent_text",
+]
 
-TEMPLATE_VERSION = "iastm-consent-2026.1"
+TEMPLATE_VERSION = "iastm-consent-2026.2"
 
 DEFAULT_EVIDENCE_SUMMARY = (
     "Research on this treatment is mixed. Some studies found that it eased pain and improved "
-    "day-to-day function for a short time (S10). Gains in how far a joint moves are small, "
-    "about 2 to 5 degrees on average, and the certainty of that evidence is low (S13). Reviews "
-    "have not shown it to work better than other treatments such as exercise or hands-on "
-    "therapy (S11), and at least one insurer considers it unproven (S29). It helps some people "
-    "and not others, so we will measure your progress and change the plan if it is not helping."
+    "day-to-day function for a short time (a 2019 review of trials). Gains in how far a joint "
+    "moves are small, about 2 to 5 degrees on average, and the certainty of that evidence is "
+    "low (a 2024 review). Reviews have not shown it to work better than other treatments such "
+    "as exercise or hands-on therapy (a 2016 review), and at least one health insurer considers "
+    "it unproven. It helps some people and not others, so we will measure your progress and "
+    "change the plan if it is not helping."
 )
+# Where each sentence comes from (clinical-domain.md §9): the patient reads plain words, the
+# record keeps the keys.
+EVIDENCE_SOURCES = ("S10", "S13", "S11", "S29")
 
 _TEMPLATE = """\
 Consent to instrument-assisted soft tissue mobilization (IASTM)
