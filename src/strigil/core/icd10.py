@@ -32,7 +32,7 @@ _WORD = re.compile(r"[a-z0-9]+")
 _MAX_LIMIT = 200
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Icd10Code:
     """A code with its official title; ``billable`` is true for leaf (reportable) codes."""
 
@@ -73,8 +73,9 @@ def _table() -> dict[str, Icd10Code]:
 
 
 def warm() -> None:
-    """Load the code set and the search index now (servers call this at start-up)."""
-    _index()
+    """Load the code set now (servers call this at start-up); the word index, which costs
+    about as much memory again, is built by the first search."""
+    _table()
 
 
 def normalize(code: str) -> str:
