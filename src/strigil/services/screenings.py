@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from strigil.core import catalog, screening
@@ -132,22 +132,23 @@ def effective_result(session: Session, episode: Episode, visit: Visit | None) ->
     Raises:
         InvalidInput: the episode has no intake screening yet.
     """
-    intake = latest(session, episode, "intake")
+    wanted = Screening.kind == "intake"
+    if visit is not None:
+        wanted = or_(wanted, Screening.visit_id == visit.id)
+    candidates = session.scalars(  # the newest intake and this visit's re-check, one query
+        select(Screening)
+        .where(Screening.episode_id == episode.id, Screening.entered_in_error_at.is_(None), wanted)
+        .order_by(Screening.screened_at.desc(), Screening.id.desc())
+    ).all()
+    intake = next((r for r in candidates if r.kind == "intake"), None)
     if intake is None:
         raise InvalidInput(
             "screen the patient for contraindications before IASTM",
             field="screening",
             code="screening_required",
         )
-    rows = [intake]
-    if visit is not None:
-        recheck = session.scalar(
-            select(Screening)
-            .where(Screening.visit_id == visit.id, Screening.entered_in_error_at.is_(None))
-            .order_by(Screening.id.desc())
-            .limit(1)
-        )
-        rows += [recheck] if recheck else []
+    recheck = next((r for r in candidates if visit and r.visit_id == visit.id), None)
+    rows = [intake] + ([recheck] if recheck else [])
     return _merge([_from_json(r.result) for r in rows])
 
 

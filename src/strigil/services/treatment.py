@@ -444,8 +444,8 @@ def findings(session: Session, visit: Visit) -> Sequence[RestrictionFinding]:
 
 
 def previous_findings(session: Session, visit: Visit) -> Sequence[RestrictionFinding]:
-    """Findings of the episode's previous visit, shown faded on the body chart."""
-    prev = session.scalar(
+    """Findings of the episode's previous visit, shown faded on the body chart (one query)."""
+    previous = (
         select(Visit.id)
         .where(
             Visit.episode_id == visit.episode_id,
@@ -454,12 +454,12 @@ def previous_findings(session: Session, visit: Visit) -> Sequence[RestrictionFin
         )
         .order_by(Visit.number.desc())
         .limit(1)
+        .scalar_subquery()
     )
-    if prev is None:
-        return []
     return session.scalars(
         select(RestrictionFinding).where(
-            RestrictionFinding.visit_id == prev, RestrictionFinding.entered_in_error_at.is_(None)
+            RestrictionFinding.visit_id == previous,
+            RestrictionFinding.entered_in_error_at.is_(None),
         )
     ).all()
 

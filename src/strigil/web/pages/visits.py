@@ -116,6 +116,7 @@ def _chart_ctx(db: Session, visit: Visit) -> dict[str, Any]:
 
 def _visit_ctx(db: Session, actor: Actor, visit: Visit) -> dict[str, Any]:
     patient = visit.episode.patient
+    areas = _areas_ctx(db, visit)
     return {
         "visit": visit,
         "episode": visit.episode,
@@ -132,7 +133,6 @@ def _visit_ctx(db: Session, actor: Actor, visit: Visit) -> dict[str, Any]:
         "textures": treatment.TEXTURES,
         "prescriptions": treatment.prescriptions(db, visit),
         "exercises": {e.code: e for e in catalog.exercises()},
-        "billing": visits.billing_summary(db, visit),
         "addenda": visits.addenda(db, visit),
         "events": [
             e
@@ -144,7 +144,8 @@ def _visit_ctx(db: Session, actor: Actor, visit: Visit) -> dict[str, Any]:
         "add_errors": {},
         "add_values": {},
         **_note_ctx(db, actor, visit),
-        **_areas_ctx(db, visit),
+        **areas,
+        "billing": visits.billing_summary(db, visit, areas["areas"]),
         **_chart_ctx(db, visit),
     }
 
