@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from strigil.evidence import METHODS, TESTS
-from strigil.evidence.plots import ForestStyle, forest_plot
-from strigil.evidence.studies import Pooled, certainty, load_evidence, plain_language_summary, pool
+from strigil.web.lazy import lazy
+
+if TYPE_CHECKING:
+    from strigil import evidence
+    from strigil.evidence import plots, studies
+    from strigil.evidence.studies import Pooled
+else:  # scipy, statsmodels and matplotlib load only when an evidence command runs
+    evidence = lazy("strigil.evidence")
+    plots = lazy("strigil.evidence.plots")
+    studies = lazy("strigil.evidence.studies")
 
 app = typer.Typer(help="Evidence synthesis")
 
@@ -27,7 +34,7 @@ def list_studies(
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output"),
 ) -> None:
     """List the bundled studies and whether they carry usable numbers."""
-    base = load_evidence()
+    base = studies.load_evidence()
     if as_json:
         rows = [
             {"id": s.id, "year": s.year, "design": s.design, "comparison": s.comparison,
@@ -45,26 +52,26 @@ def list_studies(
 
 
 def _pool(outcome: str, comparison: str, method: str, test: str) -> Pooled:
-    if method not in METHODS:
-        raise _fail(f"unknown method {method!r}; choose from {', '.join(METHODS)}")
-    if test not in TESTS:
-        raise _fail(f"unknown test {test!r}; choose from {', '.join(TESTS)}")
+    if method not in evidence.METHODS:
+        raise _fail(f"unknown method {method!r}; choose from {', '.join(evidence.METHODS)}")
+    if test not in evidence.TESTS:
+        raise _fail(f"unknown test {test!r}; choose from {', '.join(evidence.TESTS)}")
     try:
-        return pool(outcome, comparison, method=method, test=test)
+        return studies.pool(outcome, comparison, method=method, test=test)
     except ValueError as exc:
         raise _fail(str(exc)) from exc
 
 
 def _plot(pooled: Pooled, path: Path, comparison: str) -> None:
     labels = [f"{s.id} ({s.year})" for s in pooled.studies]
-    style = ForestStyle(
+    style = plots.ForestStyle(
         xlabel="Standardised mean difference (positive favours IASTM)",
         favours_left=comparison.replace("_", " "),
         favours_right="IASTM",
         title=f"IASTM vs {comparison.replace('_', ' ')}: {pooled.outcome}",
     )
     try:
-        forest_plot(pooled.result, labels, path, style)
+        plots.forest_plot(pooled.result, labels, path, style)
     except ValueError as exc:
         raise _fail(str(exc)) from exc
 
@@ -75,9 +82,11 @@ def _summary(pooled: Pooled) -> dict[str, Any]:
         "outcome": pooled.outcome, "comparison": pooled.comparison, "k": r.k,
         "method": r.method, "test": r.test, "estimate": r.estimate, "ci_low": r.ci_low,
         "ci_high": r.ci_high, "pvalue": r.pvalue, "tau2": r.tau2, "i2": r.i2,
-        "pi_low": r.pi_low, "pi_high": r.pi_high, "certainty": certainty(r),
+        "pi_low": r.pi_low, "pi_high": r.pi_high, "certainty": studies.certainty(r),
         "studies": [s.id for s in pooled.studies],
-        "summary": plain_language_summary(r, pooled.comparison.replace("_", " "), pooled.outcome),
+        "summary": studies.plain_language_summary(
+            r, pooled.comparison.replace("_", " "), pooled.outcome
+        ),
     }  # fmt: skip
 
 

@@ -1,27 +1,24 @@
 """Import heavy modules on first use, not at start-up.
 
-The statistics behind the evidence pages (scipy, statsmodels, matplotlib) add about 130 MB
-and several seconds to a server that may never show those pages; loading them when a page
-first needs them keeps the resident size of a clinic's server small.
+The statistics behind the evidence pages and commands (scipy, statsmodels, matplotlib) add
+about 130 MB and a few seconds to a server or a command that may never use them; loading them
+when first needed keeps the server small and every other command quick.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import sys
+import importlib
 from types import ModuleType
+from typing import Any
+
+
+class _Deferred(ModuleType):
+    """Stands in for a module and imports it when an attribute is first read."""
+
+    def __getattr__(self, attr: str) -> Any:
+        return getattr(importlib.import_module(self.__name__), attr)
 
 
 def lazy(name: str) -> ModuleType:
-    """A module object that executes its code when an attribute is first read."""
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.find_spec(name)
-    if spec is None or spec.loader is None:
-        raise ImportError(name)
-    loader = importlib.util.LazyLoader(spec.loader)
-    spec.loader = loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    loader.exec_module(module)
-    return module
+    """A stand-in for module ``name`` (nothing is imported, not even its parent package)."""
+    return _Deferred(name)
