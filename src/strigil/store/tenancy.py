@@ -42,6 +42,8 @@ def leave_clinic(session: Session) -> None:
     """
     if not session.info.pop(_SCOPED, False):
         return
+    if not session.connection().in_nested_transaction():
+        return  # SET LOCAL ends with this transaction; only a shared outer one needs undoing
     session.flush()
     session.execute(
         text("SELECT set_config('role', 'none', true), set_config(:name, '', true)"),
