@@ -31,7 +31,8 @@ run: install
 
 # Debian's Chromium drives the browser tests; R's metafor re-checks the evidence engine live.
 test-deps: install
-	@if [ ! -x /usr/bin/chromium ] || { [ "$$CI" = "true" ] && ! command -v Rscript >/dev/null; }; then \
+	@if [ ! -x /usr/bin/chromium ] || ! command -v Rscript >/dev/null \
+	    || ! Rscript -e 'library(metafor)' >/dev/null 2>&1; then \
 	  apt-get update -qq && apt-get install -y -qq chromium r-cran-metafor >/dev/null; fi
 
 test: test-deps test-sqlite test-postgres
