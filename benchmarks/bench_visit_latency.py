@@ -101,7 +101,8 @@ def main() -> int:
     # 1 and with 2 workers (one per core), the deployment choice a clinic on PostgreSQL makes.
     plans = [("sqlite", 1)] + ([("postgresql", 1), ("postgresql", 2)] if pg_available() else [])
     print(
-        f"{THERAPISTS} concurrent therapists, loopback (target p95 < {TARGET_P95_MS:.0f} ms, 0 errors)"
+        f"{THERAPISTS} concurrent therapists, loopback "
+        f"(target p95 < {TARGET_P95_MS:.0f} ms, 0 errors)"
     )
     with tempfile.TemporaryDirectory(prefix="strigil-bench-") as tmp:
         for kind, workers in plans:
