@@ -292,23 +292,55 @@ def _audit_write(
     )
 
 
-def draft_note(*, session: Session, actor: Actor, visit_id: object) -> notes.SoapDraft:
-    """Draft a SOAP note from what the visit recorded (nothing is invented)."""
+@dataclass(frozen=True, slots=True)
+class VisitRecord:
+    """What a visit recorded, loaded once and shared by the page and the note draft."""
+
+    areas: Sequence[TreatedArea]
+    readings: Mapping[int, Sequence[Any]]
+    skin: Mapping[int, Any]
+    findings: Sequence[Any]
+    prescriptions: Sequence[Any]
+
+
+def load_record(session: Session, visit: Visit) -> VisitRecord:
+    """Everything recorded in a visit, in a fixed number of queries."""
     from strigil.services import treatment  # treatment builds on this module
 
-    visit = get(session=session, actor=actor, visit_id=visit_id)
     rows = treatment.areas(session, visit)
     ids = [a.id for a in rows]
-    readings = treatment.readings(session, ids)
-    skin = treatment.skin(session, ids)
-    found = treatment.findings(session, visit)
+    return VisitRecord(
+        areas=rows,
+        readings=treatment.readings(session, ids),
+        skin=treatment.skin(session, ids),
+        findings=treatment.findings(session, visit),
+        prescriptions=treatment.prescriptions(session, visit),
+    )
+
+
+def draft_note(
+    *, session: Session, actor: Actor, visit_id: object, record: VisitRecord | None = None
+) -> notes.SoapDraft:
+    """Draft a SOAP note from what the visit recorded (nothing is invented).
+
+    Pass ``record`` when the caller has already loaded it, to avoid loading it twice.
+    """
+    visit = get(session=session, actor=actor, visit_id=visit_id)
+    return draft_from(visit, record or load_record(session, visit))
+
+
+def draft_from(visit: Visit, record: VisitRecord) -> notes.SoapDraft:
+    """The SOAP draft for a visit whose record is loaded."""
     facts = notes.VisitFacts(
         patient_display_name=visit.episode.patient.display_name,
         visit_date=visit.started_at.date(),
         visit_number=visit.number,
         condition_title=visit.episode.condition_title,
         subjective=visit.subjective,
-        areas=tuple(_area_facts(a, readings[a.id], skin.get(a.id), found, visit) for a in rows),
+        areas=tuple(
+            _area_facts(a, record.readings[a.id], record.skin.get(a.id), record.findings, visit)
+            for a in record.areas
+        ),
         exercises=tuple(
             notes.PrescribedExercise(
                 exercise=p.exercise_code,
@@ -317,7 +349,7 @@ def draft_note(*, session: Session, actor: Actor, visit_id: object) -> notes.Soa
                 hold_seconds=p.hold_seconds,
                 frequency=p.frequency,
             )
-            for p in treatment.prescriptions(session, visit)
+            for p in record.prescriptions
         ),
         plan=visit.plan,
         functional_goal=visit.episode.goals,

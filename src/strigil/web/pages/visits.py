@@ -92,22 +92,24 @@ def _effective(db: Session, visit: Visit) -> screening.ScreeningResult | None:
         return None
 
 
-def _areas_ctx(db: Session, visit: Visit) -> dict[str, Any]:
-    rows = treatment.areas(db, visit)
-    ids = [a.id for a in rows]
-    limits = catalog.thresholds()
+def _areas_ctx(
+    db: Session, visit: Visit, record: visits.VisitRecord | None = None
+) -> dict[str, Any]:
+    record = record or visits.load_record(db, visit)
     return {
-        "areas": rows,
-        "readings": treatment.readings(db, ids),
-        "skin": treatment.skin(db, ids),
-        "limits": limits,
+        "areas": record.areas,
+        "readings": record.readings,
+        "skin": record.skin,
+        "limits": catalog.thresholds(),
         "sites": {s.code: s for s in catalog.body_sites()},
     }
 
 
-def _chart_ctx(db: Session, visit: Visit) -> dict[str, Any]:
+def _chart_ctx(
+    db: Session, visit: Visit, record: visits.VisitRecord | None = None
+) -> dict[str, Any]:
     return {
-        "findings": treatment.findings(db, visit),
+        "findings": record.findings if record else treatment.findings(db, visit),
         "previous": treatment.previous_findings(db, visit),
         "sites": {s.code: s for s in catalog.body_sites()},
         "textures": treatment.TEXTURES,
@@ -116,7 +118,8 @@ def _chart_ctx(db: Session, visit: Visit) -> dict[str, Any]:
 
 def _visit_ctx(db: Session, actor: Actor, visit: Visit) -> dict[str, Any]:
     patient = visit.episode.patient
-    areas = _areas_ctx(db, visit)
+    record = visits.load_record(db, visit)
+    areas = _areas_ctx(db, visit, record)
     return {
         "visit": visit,
         "episode": visit.episode,
@@ -131,7 +134,7 @@ def _visit_ctx(db: Session, actor: Actor, visit: Visit) -> dict[str, Any]:
         "strokes": catalog.strokes(),
         "stop_reasons": [r.value for r in protocol.StopReason],
         "textures": treatment.TEXTURES,
-        "prescriptions": treatment.prescriptions(db, visit),
+        "prescriptions": record.prescriptions,
         "exercises": {e.code: e for e in catalog.exercises()},
         "addenda": visits.addenda(db, visit),
         "events": [
@@ -143,10 +146,10 @@ def _visit_ctx(db: Session, actor: Actor, visit: Visit) -> dict[str, Any]:
         "severities": adverse_events.SEVERITIES,
         "add_errors": {},
         "add_values": {},
-        **_note_ctx(db, actor, visit),
+        **_note_ctx(visit, record),
         **areas,
-        "billing": visits.billing_summary(db, visit, areas["areas"]),
-        **_chart_ctx(db, visit),
+        "billing": visits.billing_summary(db, visit, record.areas),
+        **_chart_ctx(db, visit, record),
     }
 
 
@@ -162,11 +165,11 @@ def _next_phases(visit: Visit) -> list[catalog.Phase]:
     return out
 
 
-def _note_ctx(db: Session, actor: Actor, visit: Visit) -> dict[str, Any]:
+def _note_ctx(visit: Visit, record: visits.VisitRecord) -> dict[str, Any]:
     note = {name: getattr(visit, name) for name in visits.NOTE_FIELDS}
     drafted = False
     if visit.status != "signed" and not any(note.values()):
-        draft = visits.draft_note(session=db, actor=actor, visit_id=visit.external_id)
+        draft = visits.draft_from(visit, record)
         note = {name: getattr(draft, name) for name in visits.NOTE_FIELDS}
         drafted = True
     return {"note": note, "drafted": drafted, "note_version": visit.version}
