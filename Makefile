@@ -55,9 +55,9 @@ bench: install
 
 # Refresh the pinned versions after changing pyproject.toml dependencies.
 lock:
-	rm -rf /tmp/strigil-lock && $(PYTHON) -m venv /tmp/strigil-lock
-	/tmp/strigil-lock/bin/pip install -q '.[dev]'
-	/tmp/strigil-lock/bin/pip freeze --exclude-editable | grep -v '^strigil' > constraints.txt
+	@tmp=$$(mktemp -d) && $(PYTHON) -m venv $$tmp && $$tmp/bin/pip install -q '.[dev]' \
+	  && $$tmp/bin/pip freeze --exclude-editable | grep -v '^strigil' > constraints.txt \
+	  && rm -rf $$tmp
 
 clean:
 	rm -rf $(VENV) node_modules $(dir $(ASSETS)) .pytest_cache
