@@ -1,11 +1,11 @@
 """Informed-consent text for IASTM, versioned and hashed.
 
 Why: consent must show what the treatment is, what it feels like, its benefits, risks and
-alternatives, the right to stop, and an honest account of the evidence (DESIGN.md C2). The
+alternatives, the right to stop, and an honest account of the evidence. The
 exact text shown is stored with the record as its template version and SHA-256 over the UTF-8
 bytes, so anyone can later prove which words the patient agreed to.
 
-The evidence summary reflects clinical-domain.md §1: short-term benefit on pain and function in
+The evidence summary reflects docs/sources.md: short-term benefit on pain and function in
 some studies (S10), small range-of-motion gains of uncertain importance (S13), no clear
 advantage over other treatments (S11), and one payer judging tool-assisted soft-tissue
 mobilization investigational (S29). Changing any wording requires a new ``TEMPLATE_VERSION``.
@@ -37,7 +37,7 @@ DEFAULT_EVIDENCE_SUMMARY = (
     "it unproven. It helps some people and not others, so we will measure your progress and "
     "change the plan if it is not helping."
 )
-# Where each sentence comes from (clinical-domain.md §9): the patient reads plain words, the
+# Where each sentence comes from (docs/sources.md): the patient reads plain words, the
 # record keeps the keys.
 EVIDENCE_SOURCES = ("S10", "S13", "S11", "S29")
 

@@ -1,7 +1,7 @@
 """ICD-10-CM look-up and search against the real code set.
 
-Why: an episode's condition must be a real ICD-10-CM code (DESIGN.md C1), and screening matches
-problem-list codes by prefix (clinical-domain.md §2). The code set is the April 2026 release
+Why: an episode's condition must be a real ICD-10-CM code, and screening matches
+problem-list codes by prefix (docs/sources.md). The code set is the April 2026 release
 bundled in ``simple-icd-10-cm`` (S48). Importing that package takes over a second, so it is
 imported on first use, and the search index is built once, lazily, on the first search.
 

@@ -2,7 +2,7 @@
 
 The facts live in ``core/catalog/measures.json`` (versioned, one source per fact) so that a
 clinician can review them without reading code; this module only loads and types them.
-MCID/MDC values depend on population, anchor and baseline (clinical-domain.md §5, S47), so each
+MCID/MDC values depend on population, anchor and baseline (S47, docs/sources.md), so each
 measure carries a list of thresholds with their population and source, one marked default.
 Scoring itself lives in :mod:`strigil.core.scoring`; the response rules in
 :mod:`strigil.core.response`.

@@ -2,7 +2,7 @@
 
 Why: the therapist signs a note after every visit (C3), and payers look for the elements that
 show a skilled service: regions and tissues treated, instrument, stroke types, minutes, the
-functional goal, the objective response and the plan (clinical-domain.md §6, S28). Drafting
+functional goal, the objective response and the plan (S28, docs/sources.md). Drafting
 from the recorded facts saves typing and keeps the note consistent with the record.
 
 The draft states only what the facts say: a missing fact is either left out or reported as

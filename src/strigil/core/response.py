@@ -1,6 +1,6 @@
 """Is IASTM working for this patient? Change, responder class, reconsider prompt, expected course.
 
-The decision logic follows clinical-domain.md §5 ("Decision support"): a responder changes by at
+The decision logic (keys in docs/sources.md): a responder changes by at
 least the MCID on the primary measure, a partial responder by at least the MDC but less than
 the MCID, and a patient who deteriorates by at least the MCID is flagged as worse. With no
 MCID-level change after a configured number of visits (default 4; a response is expected by
@@ -167,7 +167,7 @@ def classify(
     mcid_percent: float | None = None,
     mdc_percent: float | None = None,
 ) -> Classification:
-    """Classify a change as improved, partial, unchanged or worse (clinical-domain.md §5).
+    """Classify a change as improved, partial, unchanged or worse (docs/sources.md).
 
     improved: improvement >= MCID, or >= the MCID's percent of baseline where the source
     defines one (e.g. ODI 30 %, Ostelo 2008; PRTEE 37 %, Poltawski & Watson 2011);

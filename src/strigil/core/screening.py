@@ -1,8 +1,8 @@
 """Screening: decide where IASTM may be given today, and on what terms.
 
 Why: IASTM scrapes skin and loads tissue, so some conditions forbid it (absolute rules) and
-others allow it only with a reasoned, reduced dose (relative rules) (clinical-domain.md §2,
-DESIGN.md C2). Local rules exclude only the affected body region; systemic rules concern the
+others allow it only with a reasoned, reduced dose (relative rules; S1-S5, S21, S51). Local
+rules exclude only the affected body region; systemic rules concern the
 whole patient. Medication and skin rules are asked again at every visit, because both change
 ("before each session re-examine skin", S19).
 

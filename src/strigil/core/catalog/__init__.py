@@ -1,10 +1,10 @@
 """The domain catalogue: versioned data files of clinical facts, loaded once and typed.
 
 Why data files: indications, screening rules, instruments, strokes, body sites, exercises,
-thresholds and protocol phases are domain knowledge that clinicians review and sources revise
-(DESIGN.md, "Data that is domain knowledge ... lives in versioned data files"). Every file has a
+thresholds and protocol phases are domain knowledge that clinicians review and sources revise,
+so they live as data a clinician can read without reading code. Every file has a
 top-level ``version`` and every fact carries its source keys (S1...S54 from
-``reference/clinical-domain.md`` §9, or ``GK`` for general knowledge to verify).
+``docs/sources.md``, or ``GK`` for general knowledge to verify).
 
 Loading is cached per process (``functools.cache``); the returned dataclasses are frozen, so
 callers cannot change the shared copy. Unknown codes raise ``InvalidInput`` naming the field.
@@ -82,7 +82,7 @@ _T = TypeVar("_T")
 
 
 class Severity(StrEnum):
-    """How strongly a screening rule restricts IASTM (clinical-domain.md §2)."""
+    """How strongly a screening rule restricts IASTM (docs/sources.md)."""
 
     ABSOLUTE = "absolute"
     RELATIVE = "relative"
@@ -619,7 +619,7 @@ def _default_thresholds() -> Thresholds:
 def thresholds(overrides: Mapping[str, float] | None = None) -> Thresholds:
     """The packaged thresholds, optionally with deployment overrides applied and validated.
 
-    Overrides let a clinic configure limits (clinical-domain.md: "every threshold ... must stay
+    Overrides let a clinic configure limits (docs/sources.md: "every threshold ... must stay
     configurable"); each value must lie within the spec's bounds and keep the set consistent.
     """
     base = _default_thresholds()
