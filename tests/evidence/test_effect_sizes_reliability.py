@@ -141,3 +141,9 @@ def test_agreement_bands() -> None:
         "substantial",
         "almost perfect",
     ]
+
+
+def test_icc_of_identical_ratings_is_undefined_not_a_crash() -> None:
+    """Two therapists who grade every site the same leave no variance: 0/0, said plainly."""
+    with pytest.raises(ValueError, match="ICC is undefined"):
+        icc(np.array([[2, 2], [2, 2], [2, 2]]))

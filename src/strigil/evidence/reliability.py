@@ -102,8 +102,13 @@ def icc(ratings: ArrayLike) -> ICCResult:
     ss_cols = n * float(np.sum((x.mean(axis=0) - grand) ** 2))
     ss_err = float(np.sum((x - grand) ** 2)) - ss_rows - ss_cols
     bms, jms, ems = ss_rows / (n - 1), ss_cols / (k - 1), ss_err / ((n - 1) * (k - 1))
-    single = (bms - ems) / (bms + (k - 1) * ems + k * (jms - ems) / n)
-    average = (bms - ems) / (bms + (jms - ems) / n)
+    denominator_single = bms + (k - 1) * ems + k * (jms - ems) / n
+    denominator_average = bms + (jms - ems) / n
+    if denominator_single <= 0 or denominator_average <= 0:
+        # Every rating equal (or no between-subject spread): the ICC is 0/0, not a number.
+        raise EvidenceInputError("ratings do not vary, so the ICC is undefined")
+    single = (bms - ems) / denominator_single
+    average = (bms - ems) / denominator_average
     return ICCResult(float(single), float(average), n, k, bms, jms, ems)
 
 
