@@ -94,3 +94,11 @@ def test_db_downgrade_and_upgrade(db: str) -> None:
     assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
     assert runner.invoke(app, ["db", "downgrade", "base"]).exit_code == 0
     assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+
+
+def test_make_run_prints_the_demo_logins_every_time(db: str) -> None:
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    first = runner.invoke(app, ["demo", "load", "--patients", "4", "--if-empty"])
+    again = runner.invoke(app, ["demo", "load", "--if-empty"])
+    for output in (first.output, again.output):
+        assert "therapist1@northside.example" in output and "strigil-demo-2026" in output

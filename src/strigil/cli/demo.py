@@ -26,6 +26,7 @@ def load(
     with reported(), session_scope() as session:
         if if_empty and not demo.is_empty(session=session):
             typer.echo("database already has data; demo not loaded")
+            _print_logins(demo.logins(session=session))
             return
         with Progress(transient=True, disable=as_json) as bar:
             task = bar.add_task("loading demo patients", total=patients)
@@ -49,7 +50,14 @@ def load(
         )
         return
     typer.echo(f"loaded {summary.patients} patients ({summary.rows} rows) in {elapsed:.1f} s")
-    typer.echo(f"demo sign-in password for every account: {demo.DEMO_PASSWORD}")
-    for clinic, role, email in summary.logins:
+    _print_logins(list(summary.logins))
+
+
+def _print_logins(accounts: list[tuple[str, str, str]]) -> None:
+    """The demo accounts a person can sign in with (synthetic clinics only)."""
+    if not accounts:
+        return
+    typer.echo(f"demo sign-in password for every demo account: {demo.DEMO_PASSWORD}")
+    for clinic, role, email in accounts:
         if role in ("therapist", "admin"):
             typer.echo(f"  {role:<10} {email:<40} {clinic}")

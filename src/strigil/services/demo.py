@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from strigil.core import catalog, consent, measures, scoring
 from strigil.services import auth
-from strigil.store.clinics import Clinic
+from strigil.store.clinics import Clinic, User
 from strigil.store.models import Base
 
 DEMO_PASSWORD = "strigil-demo-2026"  # noqa: S105 - synthetic demo accounts only
@@ -147,6 +147,17 @@ class _Staff:
     clinic_id: int
     therapists: tuple[int, ...]
     assistant: int
+
+
+def logins(*, session: Session) -> list[tuple[str, str, str]]:
+    """The demo accounts present in the database: (clinic, role, email)."""
+    domains = tuple(f"@{slug}.example" for _, slug in CLINICS)
+    rows = session.execute(
+        select(Clinic.name, User.role, User.email)
+        .join(Clinic, Clinic.id == User.clinic_id)
+        .order_by(Clinic.id, User.id)
+    ).tuples()
+    return [(c, r, e) for c, r, e in rows if e.endswith(domains)]
 
 
 def is_empty(*, session: Session) -> bool:
