@@ -11,7 +11,6 @@ import random
 import signal
 import socket
 import statistics
-import subprocess
 import sys
 import threading
 import time
@@ -25,7 +24,11 @@ import httpx
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-LOOPBACK = "127.0.0.1"
+# The live-server helpers are shared with the fault tests (tests/liveserver.py).
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests import liveserver  # noqa: E402
+from tests.liveserver import LOOPBACK, Server  # noqa: E402
+
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 DEMO_PASSWORD = "strigil-demo-2026"  # noqa: S105 - synthetic demo accounts only
 SECRET = "bench-secret-key-not-for-production"  # noqa: S105
@@ -97,83 +100,16 @@ def server_env(url: str, data_dir: Path) -> dict[str, str]:
 # ----------------------------------------------------------------------------- the server
 
 
-def free_port() -> int:
-    """A currently free loopback TCP port."""
-    with socket.socket() as s:
-        s.bind((LOOPBACK, 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class Server:
-    """A running ``strigil serve`` subprocess."""
-
-    process: subprocess.Popen[bytes]
-    port: int
-    log_path: Path
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{LOOPBACK}:{self.port}"
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-
-def start_server(
-    url: str, data_dir: Path, *, workers: int = 1, timeout: float = 30.0, port: int | None = None
-) -> Server:
-    """Start ``python -m strigil serve`` on a free loopback port and wait for /healthz."""
-    port = port or free_port()
-    log_path = data_dir / f"server-{port}.log"
-    command = [PYTHON, "-m", "strigil", "serve", "--host", LOOPBACK, "--port", str(port)]
-    command += ["--workers", str(workers)]
-    with log_path.open("ab") as log:
-        process = subprocess.Popen(  # noqa: S603 - fixed argv, our own interpreter
-            command,
-            env=server_env(url, data_dir),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    server = Server(process, port, log_path)
-    try:
-        wait_healthy(server, timeout)
-    except BaseException:
-        stop_server(server)
-        raise
-    return server
-
-
-def wait_healthy(server: Server, timeout: float) -> None:
-    """Poll /healthz until 200, the process dies, or the deadline passes."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise RuntimeError(f"server exited early:\n{server.log_path.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{server.base_url}/healthz", timeout=1.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise TimeoutError(f"server not healthy in {timeout} s:\n{server.log_path.read_text()[-3000:]}")
+def start_server(url: str, data_dir: Path, *, workers: int = 1, timeout: float = 30.0) -> Server:
+    """Start ``python -m strigil serve`` against ``url`` and wait for /healthz."""
+    return liveserver.start_server(
+        server_env(url, data_dir), data_dir, workers=workers, timeout=timeout
+    )
 
 
 def stop_server(server: Server, *, hard: bool = False, timeout: float = 15.0) -> None:
     """SIGTERM (or SIGKILL when ``hard``) the server's process group and reap it."""
-    if server.process.poll() is None:
-        sig = signal.SIGKILL if hard else signal.SIGTERM
-        try:
-            os.killpg(server.process.pid, sig)
-        except ProcessLookupError:
-            pass
-        try:
-            server.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.process.pid, signal.SIGKILL)
-            server.process.wait(timeout)
+    server.kill(signal.SIGKILL if hard else signal.SIGTERM, timeout)
 
 
 @contextmanager

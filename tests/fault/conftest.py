@@ -9,26 +9,22 @@ Everything binds to 127.0.0.1 and every wait has a deadline.
 from __future__ import annotations
 
 import os
-import signal
 import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from tests import liveserver
 from tests.factories import seed_clinic_with_therapist
+from tests.liveserver import LOOPBACK, Server
 
 from strigil.store import migrate
 
 PG_ENV = "STRIGIL_TEST_DATABASE_URL"
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/strigil_test"
-LOOPBACK = "127.0.0.1"
 PASSWORD = "synthetic-fault-pass-123"  # noqa: S105 - synthetic test account
 EMAIL = "fault.therapist@fault.test"
 
@@ -87,41 +83,8 @@ def fault_db_url(tmp_path: Path) -> str:
     return url
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((LOOPBACK, 0))
-        return int(s.getsockname()[1])
-
-
-@dataclass
-class Server:
-    """A ``python -m strigil serve`` subprocess in its own process group."""
-
-    process: subprocess.Popen[bytes]
-    port: int
-    log: Path
-
-    @property
-    def base_url(self) -> str:
-        return f"http://{LOOPBACK}:{self.port}"
-
-    def kill(self, sig: int = signal.SIGKILL) -> None:
-        """Signal the whole group (uvicorn and anything it forked) and reap it."""
-        if self.process.poll() is None:
-            try:
-                os.killpg(self.process.pid, sig)
-            except ProcessLookupError:
-                pass
-        try:
-            self.process.wait(15)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(15)
-
-
 def start_server(url: str, data_dir: Path, timeout: float = 30.0) -> Server:
-    """Start the real server on a free loopback port; return once /healthz says 200."""
-    port = free_port()
+    """Start the real server against ``url``; return once /healthz says 200."""
     env = dict(os.environ)
     env.update(
         STRIGIL_DATABASE_URL=url,
@@ -129,25 +92,7 @@ def start_server(url: str, data_dir: Path, timeout: float = 30.0) -> Server:
         STRIGIL_SECRET_KEY="fault-test-secret",
         STRIGIL_LOG_LEVEL="WARNING",
     )
-    log = data_dir / f"server-{port}.log"
-    argv = [sys.executable, "-m", "strigil", "serve", "--host", LOOPBACK, "--port", str(port)]
-    with log.open("ab") as out:
-        process = subprocess.Popen(  # noqa: S603
-            argv, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
-    server = Server(process, port, log)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{server.base_url}/healthz", timeout=1.0).status_code == 200:
-                return server
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    server.kill()
-    raise TimeoutError(f"server not healthy within {timeout} s:\n{log.read_text()[-3000:]}")
+    return liveserver.start_server(env, data_dir, timeout=timeout)
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from tests.factories import actor, make_clinic, make_episode, make_patient, make_user
-from tests.flow import ready_for_iastm
+from tests.flow import ready_for_iastm, write_and_sign
 from tests.flow import recheck_answers as recheck
 
 from strigil.errors import Conflict, InvalidInput, NotFound, NotPermitted
@@ -213,14 +213,7 @@ def test_no_iastm_without_consent(session: Session, world: dict[str, object]) ->
 def test_signed_note_is_locked(session: Session, world: dict[str, object]) -> None:
     who = actor(world["therapist"])  # type: ignore[arg-type]
     visit = _visit(session, world)
-    visits.save_note(
-        session=session,
-        actor=who,
-        visit_id=visit.external_id,
-        note={"assessment": "A.", "plan": "P."},
-        version=None,
-    )
-    visits.sign(session=session, actor=who, visit_id=visit.external_id, version=None)
+    write_and_sign(session, who, visit.external_id)
     with pytest.raises(Conflict) as err:
         visits.save_note(
             session=session,
@@ -280,14 +273,7 @@ def test_retreatment_within_48h_warns(session: Session, world: dict[str, object]
     treatment.stop_area(
         session=session, actor=who, treated_area_id=area.external_id, reason="completed"
     )
-    visits.save_note(
-        session=session,
-        actor=who,
-        visit_id=first.external_id,
-        note={"assessment": "A.", "plan": "P."},
-        version=None,
-    )
-    visits.sign(session=session, actor=who, visit_id=first.external_id, version=None)
+    write_and_sign(session, who, first.external_id)
     second = visits.start(
         session=session,
         actor=who,

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Connection, event
 from sqlalchemy.orm import Session
 from tests.factories import actor, login, make_clinic, make_episode, make_patient, make_user
-from tests.flow import ready_for_iastm, recheck_answers
+from tests.flow import ready_for_iastm, recheck_answers, write_and_sign
 
 from strigil.services import treatment, visits
 from strigil.store.clinics import User
@@ -56,14 +56,7 @@ def _history(session: Session, user: User, episode: Episode, n: int) -> str:
             treatment.stop_area(
                 session=session, actor=who, treated_area_id=area.external_id, reason="completed"
             )
-        visits.save_note(
-            session=session,
-            actor=who,
-            visit_id=visit.external_id,
-            note={"assessment": "A.", "plan": "P."},
-            version=None,
-        )
-        visits.sign(session=session, actor=who, visit_id=visit.external_id, version=None)
+        write_and_sign(session, who, visit.external_id)
         last = str(visit.external_id)
     return last
 
