@@ -47,8 +47,31 @@ def test_pool_writes_json_and_plot(tmp_path: Path, synthetic_evidence: None) -> 
     assert result.exit_code == 0, result.output
     info = json.loads(result.stdout)
     assert info["k"] == 3 and info["test"] == "knha"
-    assert "Compared with sham" in info["summary"]
+    assert info["pooled"] is True
+    assert "Compared with a sham (placebo) treatment" in info["summary"]
     assert plot.exists()
+
+
+def test_pool_of_the_bundled_single_trial_says_it_is_not_pooled(tmp_path: Path) -> None:
+    plot = tmp_path / "forest.png"
+    result = runner.invoke(app, ["pool", "--comparison", "hands_on_mfr", "--plot", str(plot)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("1 trial, not pooled (elhafez2020): SMD -0.37 [-1.00, 0.25]")
+    assert "heterogeneity not estimable" in result.stdout
+    assert plot.stat().st_size > 1000
+    as_json = runner.invoke(app, ["pool", "--comparison", "hands_on_mfr", "--json",
+                                  "--plot", str(tmp_path / "f.svg")])  # fmt: skip
+    info = json.loads(as_json.stdout)
+    assert info["pooled"] is False and info["i2"] is None and info["k"] == 1
+
+
+def test_studies_says_which_numbers_can_be_pooled() -> None:
+    lines = runner.invoke(app, ["studies"]).stdout.splitlines()
+    row = {line.split()[0]: line for line in lines[2:]}
+    assert row["elhafez2020"].endswith("poolable")
+    assert row["lee2016_pain"].endswith("not randomised")
+    assert row["tang2025_pain"].endswith("review estimate")
+    assert row["shewail2023"].endswith("none")
 
 
 def test_forest_only_writes_plot(tmp_path: Path, synthetic_evidence: None) -> None:
@@ -71,7 +94,7 @@ def test_pool_default_plot_path_is_in_cwd(
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["pool", "--comparison", "hands_on_mfr"], "at least 2"),
+        (["pool", "--comparison", "hands_on_mfr"], "no trial with usable data"),
         (["pool", "--comparison", "sham", "--method", "XX"], "unknown method"),
         (["pool", "--comparison", "sham", "--test", "t"], "unknown test"),
         (["forest", "--comparison", "sham", "--plot", "out.pdf"], ".svg or .png"),

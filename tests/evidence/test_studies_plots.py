@@ -43,9 +43,32 @@ def test_unsourced_numbers_stay_null() -> None:
     assert williams.effect is None and williams.iastm is None
 
 
-def test_pool_refuses_without_two_usable_trials() -> None:
-    with pytest.raises(ValueError, match="at least 2"):
-        pool("pain", "hands_on_mfr")
+def test_pool_refuses_without_any_usable_trial() -> None:
+    with pytest.raises(ValueError, match="no trial with usable data"):
+        pool("pain", "spinal_manipulation")
+
+
+def test_single_trial_is_reported_alone_with_metafor_numbers() -> None:
+    """El-Hafez 2020 on its own; reference values from metafor 3.8.1: escalc("SMD") then rma()
+    (k = 1, τ² = 0), sign flipped so that positive favours IASTM."""
+    single = pool("pain", "hands_on_mfr", method="REML", test="knha")
+    assert single.single and [s.id for s in single.studies] == ["elhafez2020"]
+    r = single.result
+    assert (r.method, r.test, r.k) == ("EE", "z", 1)
+    assert r.estimate == pytest.approx(-0.371368355370, rel=1e-9)
+    assert r.se == pytest.approx(0.318941892344, rel=1e-9)
+    assert (r.ci_low, r.ci_high) == pytest.approx((-0.996482977526, 0.253746266786), rel=1e-9)
+    assert r.pvalue == pytest.approx(0.244271579745, rel=1e-9)
+    assert certainty(r) == "very low"
+    text = plain_language_summary(r, "hands-on myofascial release", "pain")
+    assert "based on one small trial" in text and "little or no difference" in text
+
+
+def test_non_randomised_numbers_are_listed_never_pooled() -> None:
+    lee = next(s for s in studies() if s.id == "lee2016_pain")
+    assert lee.has_numbers and not lee.usable
+    with pytest.raises(ValueError, match="no trial with usable data"):
+        pool("pain", "control")
 
 
 def test_pool_turns_arm_data_into_smd_favouring_iastm_when_pain_is_lower() -> None:

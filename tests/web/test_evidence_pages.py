@@ -1,5 +1,6 @@
 """Evidence pages and API: they render, have the documented shapes, pool when two trials allow,
-say so plainly when they do not, and show a clinic only its own aggregates."""
+show a single trial on its own, say so plainly when no trial has numbers, and show a clinic only
+its own aggregates."""
 
 from __future__ import annotations
 
@@ -46,16 +47,40 @@ def therapist(session: Session, client: TestClient, clinic: Clinic) -> User:
     return user
 
 
-def test_evidence_page_says_plainly_when_too_few_trials(
+def test_evidence_page_shows_a_single_trial_without_calling_it_pooled(
     client: TestClient, therapist: User
 ) -> None:
     response = client.get("/evidence")
     assert response.status_code == 200
     html = response.text
+    panel = html.split('id="hands_on_mfr-pain"')[1].split("</section>")[0]
     assert "IASTM compared with hands-on myofascial release or massage: pain" in html
-    assert "at least 2 are needed to combine results" in html
-    assert "El-Hafez et al. 2020" in html and "doi.org/10.1016/j.jtumed.2020.01.006" in html
+    assert "One trial, shown on its own (nothing to pool)" in panel
+    assert "-0.37 (-1.00 to 0.25)" in panel  # El-Hafez 2020, checked against metafor
+    assert "Pooled SMD" not in panel and "Prediction interval" not in panel
+    assert 'src="/evidence/forest/hands_on_mfr/pain.svg?method=REML&amp;test=z"' in panel
+    assert "based on one small trial" in panel
+    assert "El-Hafez et al. 2020" in panel and "doi.org/10.1016/j.jtumed.2020.01.006" in panel
     assert "style=" not in html and "<script>" not in html  # CSP: classes only
+
+
+def test_evidence_page_says_plainly_when_no_trial_has_numbers(
+    client: TestClient, therapist: User
+) -> None:
+    html = client.get("/evidence").text
+    panel = html.split('id="spinal_manipulation-pain"')[1].split("</section>")[0]
+    assert "reports numbers we could use, so nothing can be combined" in panel
+    assert "<img" not in panel
+
+
+def test_single_trial_forest_plot_has_no_pooled_diamond(
+    client: TestClient, therapist: User
+) -> None:
+    plot = client.get("/evidence/forest/hands_on_mfr/pain.svg")
+    assert plot.status_code == 200
+    assert "El-Hafez et al. 2020" in plot.text
+    assert "One study only: nothing pooled" in plot.text
+    assert "Random effects" not in plot.text and "Common effect" not in plot.text
 
 
 def test_evidence_page_pools_and_links_the_forest_plot(
@@ -101,18 +126,32 @@ def test_api_studies_shape(client: TestClient, therapist: User) -> None:
     assert shewail["arms"] is None and shewail["usable"] is False
 
 
-def test_api_pool_refuses_one_trial(client: TestClient, therapist: User) -> None:
+def test_api_pool_of_one_trial_is_the_trial_not_a_pooled_result(
+    client: TestClient, therapist: User
+) -> None:
     response = client.get(
         "/api/v1/evidence/pool", params={"outcome": "pain", "comparison": "hands_on_mfr"}
     )
+    assert response.status_code == 200
+    body = response.json()
+    assert body["k"] == 1 and body["pooled"] is False and body["studies"] == ["elhafez2020"]
+    assert body["estimate"] == pytest.approx(-0.371368355370, rel=1e-9)
+    assert body["tau2"] is None and body["i2"] is None and body["pi_low"] is None
+
+
+def test_api_pool_without_usable_trial_is_422(client: TestClient, therapist: User) -> None:
+    response = client.get(
+        "/api/v1/evidence/pool", params={"outcome": "pain", "comparison": "spinal_manipulation"}
+    )
     assert response.status_code == 422
-    assert "at least 2" in response.json()["detail"]
+    assert "no trial with usable data" in response.json()["detail"]
 
 
 def test_api_pool_shape(client: TestClient, therapist: User, synthetic: None) -> None:
     params = {"outcome": "pain", "comparison": "hands_on_mfr", "method": "DL", "test": "knha"}
     body = client.get("/api/v1/evidence/pool", params=params).json()
     assert body["k"] == 3 and body["method"] == "DL" and body["test"] == "knha"
+    assert body["pooled"] is True
     for key in ("estimate", "ci_low", "ci_high", "tau2", "i2", "q", "pi_low", "pi_high"):
         assert isinstance(body[key], float)
     assert body["estimate"] > 0  # less pain with IASTM in the synthetic trials

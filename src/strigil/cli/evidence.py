@@ -14,10 +14,12 @@ if TYPE_CHECKING:
     from strigil import evidence
     from strigil.evidence import plots, studies
     from strigil.evidence.studies import Pooled
+    from strigil.services import evidence as published
 else:  # scipy, statsmodels and matplotlib load only when an evidence command runs
     evidence = lazy("strigil.evidence")
     plots = lazy("strigil.evidence.plots")
     studies = lazy("strigil.evidence.studies")
+    published = lazy("strigil.services.evidence")
 
 app = typer.Typer(help="Evidence synthesis")
 
@@ -33,22 +35,32 @@ def _fail(message: str) -> typer.Exit:
 def list_studies(
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output"),
 ) -> None:
-    """List the bundled studies and whether they carry usable numbers."""
+    """List the bundled studies and whether their numbers can be pooled."""
     base = studies.load_evidence()
     if as_json:
         rows = [
             {"id": s.id, "year": s.year, "design": s.design, "comparison": s.comparison,
-             "outcome": s.outcome, "usable": s.usable, "doi": s.doi}
+             "outcome": s.outcome, "has_numbers": s.has_numbers, "usable": s.usable,
+             "doi": s.doi}
             for s in base.studies
         ]  # fmt: skip
         typer.echo(json.dumps({"version": base.version, "studies": rows}, indent=2))
         return
     typer.echo(f"IASTM evidence base, version {base.version}")
+    typer.echo(f"  {'id':<27} {'year':<5} {'design':<21} {'comparison':<22} numbers")
     for s in base.studies:
-        flag = "data" if s.usable else "no data"
         typer.echo(
-            f"  {s.id:<30} {s.year or '----'}  {s.design:<18} {s.comparison or '-':<22} {flag}"
+            f"  {s.id:<27} {s.year or '-':<5} {s.design:<21} {s.comparison or '-':<22} "
+            f"{_numbers_flag(s)}"
         )
+
+
+def _numbers_flag(study: studies.Study) -> str:
+    if study.usable:
+        return "poolable"
+    if not study.has_numbers:
+        return "none"
+    return "review estimate" if study.design.endswith(("review", "analysis")) else "not randomised"
 
 
 def _pool(outcome: str, comparison: str, method: str, test: str) -> Pooled:
@@ -63,31 +75,25 @@ def _pool(outcome: str, comparison: str, method: str, test: str) -> Pooled:
 
 
 def _plot(pooled: Pooled, path: Path, comparison: str) -> None:
-    labels = [f"{s.id} ({s.year})" for s in pooled.studies]
-    style = plots.ForestStyle(
-        xlabel="Standardised mean difference (positive favours IASTM)",
-        favours_left=comparison.replace("_", " "),
-        favours_right="IASTM",
-        title=f"IASTM vs {comparison.replace('_', ' ')}: {pooled.outcome}",
-    )
+    labels = [published.short_ref(s) for s in pooled.studies]
+    style = published.forest_style(comparison, pooled.outcome)
     try:
         plots.forest_plot(pooled.result, labels, path, style)
     except ValueError as exc:
         raise _fail(str(exc)) from exc
 
 
-def _summary(pooled: Pooled) -> dict[str, Any]:
-    r = pooled.result
-    return {
-        "outcome": pooled.outcome, "comparison": pooled.comparison, "k": r.k,
-        "method": r.method, "test": r.test, "estimate": r.estimate, "ci_low": r.ci_low,
-        "ci_high": r.ci_high, "pvalue": r.pvalue, "tau2": r.tau2, "i2": r.i2,
-        "pi_low": r.pi_low, "pi_high": r.pi_high, "certainty": studies.certainty(r),
-        "studies": [s.id for s in pooled.studies],
-        "summary": studies.plain_language_summary(
-            r, pooled.comparison.replace("_", " "), pooled.outcome
-        ),
-    }  # fmt: skip
+def _headline(info: dict[str, Any]) -> str:
+    numbers = f"SMD {info['estimate']:.2f} [{info['ci_low']:.2f}, {info['ci_high']:.2f}]"
+    if not info["pooled"]:
+        return (
+            f"1 trial, not pooled ({info['studies'][0]}): {numbers}, heterogeneity not "
+            f"estimable, certainty {info['certainty']}"
+        )
+    return (
+        f"{info['k']} trials, {info['method']}/{info['test']}: {numbers}, "
+        f"I² {info['i2']:.0f}%, certainty {info['certainty']}"
+    )
 
 
 @app.command("pool")
@@ -99,18 +105,17 @@ def pool_command(
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output"),
     plot: Path = typer.Option(DEFAULT_PLOT, help="Forest plot path (.svg or .png)"),
 ) -> None:
-    """Pool the trials of one comparison, print the result and write a forest plot."""
+    """Pool the trials of one comparison, print the result and write a forest plot.
+
+    A comparison with one usable trial prints that trial on its own (not pooled).
+    """
     pooled = _pool(outcome, comparison, method, test)
     _plot(pooled, plot, comparison)
-    info = _summary(pooled)
+    info = published.pooled_json(pooled)
     if as_json:
-        typer.echo(json.dumps(info, indent=2))
+        typer.echo(json.dumps({**info, "plot": str(plot)}, indent=2))
         return
-    typer.echo(
-        f"{info['k']} trials, {method}/{test}: SMD {info['estimate']:.2f} "
-        f"[{info['ci_low']:.2f}, {info['ci_high']:.2f}], I² {info['i2']:.0f}%, "
-        f"certainty {info['certainty']}"
-    )
+    typer.echo(_headline(info))
     typer.echo(info["summary"])
     typer.echo(f"forest plot: {plot}")
 

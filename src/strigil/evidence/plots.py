@@ -76,7 +76,8 @@ def forest_plot(
     ax = fig.add_axes((0.30, 0.20, 0.42, 0.68))
     rows = np.arange(res.k, dtype=np.float64)[::-1] + 2.0
     _draw_studies(ax, res, rows)
-    _draw_pooled(ax, res)
+    if res.k > 1:  # one study is shown on its own: no diamond, nothing was pooled
+        _draw_pooled(ax, res)
     _decorate(ax, res, style)
     _draw_table(fig, ax, res, labels, rows, style)
     fig.savefig(out, bbox_inches="tight")
@@ -106,7 +107,7 @@ def _decorate(ax: Axes, res: MetaResult, style: ForestStyle) -> None:
     hi = max(float(np.max(res.yi + crit * se)), res.pi_high, 0.0)
     pad = 0.06 * (hi - lo)
     ax.set_xlim(lo - pad, hi + pad)
-    ax.set_ylim(-0.2, res.k + 2.6)
+    ax.set_ylim(_bottom(res), res.k + 2.6)
     ax.axvline(0.0, color=_INK, linewidth=1.0)
     for side in ("top", "right", "left"):
         ax.spines[side].set_visible(False)
@@ -126,6 +127,11 @@ def _decorate(ax: Axes, res: MetaResult, style: ForestStyle) -> None:
                         fontsize=9, color=_MUTED)  # fmt: skip
     if style.title:
         ax.set_title(style.title, fontsize=12, loc="left", pad=14, x=-0.7)
+
+
+def _bottom(res: MetaResult) -> float:
+    """Room for the pooled row below the studies; none when a single study is shown."""
+    return -0.2 if res.k > 1 else 1.2
 
 
 def _ratio_ticks(lo: float, hi: float) -> list[float]:
@@ -158,6 +164,19 @@ def _draw_table(
         ax.text(right1, row, f"{w:.1f}%", transform=tr, va="center", fontsize=9.5)
         ci = f"{_fmt(y, s.exp)} [{_fmt(y - crit * e, s.exp)}, {_fmt(y + crit * e, s.exp)}]"
         ax.text(right2, row, ci, transform=tr, va="center", fontsize=9.5, family="monospace")
+    if res.k > 1:
+        _draw_pooled_row(ax, res, s, (left, right1, right2))
+    # Below the axis label, whatever the row height: points, not data units.
+    ax.annotate(_footnote(res, s), xy=(left, 0.0), xycoords="axes fraction", xytext=(0, -62),
+                textcoords="offset points", va="top", fontsize=8.5, color=_MUTED)  # fmt: skip
+    del fig
+
+
+def _draw_pooled_row(
+    ax: Axes, res: MetaResult, s: ForestStyle, columns: tuple[float, float, float]
+) -> None:
+    left, right1, right2 = columns
+    tr = ax.get_yaxis_transform()
     pooled = (f"{_fmt(res.estimate, s.exp)} [{_fmt(res.ci_low, s.exp)}, "
               f"{_fmt(res.ci_high, s.exp)}]")  # fmt: skip
     ax.text(left, 0.6, _pooled_label(res), transform=tr, va="center", fontsize=9.5,
@@ -165,11 +184,15 @@ def _draw_table(
     ax.text(right1, 0.6, "100%", transform=tr, va="center", fontsize=9.5, fontweight="bold")
     ax.text(right2, 0.6, pooled, transform=tr, va="center", fontsize=9.5, family="monospace",
             fontweight="bold")  # fmt: skip
+
+
+def _footnote(res: MetaResult, s: ForestStyle) -> str:
+    if res.k == 1:
+        return "One study only: nothing pooled; heterogeneity cannot be assessed."
     note = f"I² = {res.i2:.0f}%, τ² = {res.tau2:.3g}"
     if res.method != "EE":
         note += f"; prediction interval {_fmt(res.pi_low, s.exp)} to {_fmt(res.pi_high, s.exp)}"
-    ax.text(left, -0.9, note, transform=tr, va="center", fontsize=8.5, color=_MUTED)
-    del fig
+    return note
 
 
 def funnel_plot(

@@ -2,7 +2,10 @@
 
 ``data/studies.json`` is versioned; every number in it comes from a cited source and missing
 numbers stay ``null``. :func:`pool` combines only primary trials (design ``"RCT"``) so that a
-trial is never counted twice through a review that includes it.
+trial is never counted twice through a review that includes it. A comparison with a single usable
+trial is not pooled: that trial's own SMD and CI are reported (a common-effect fit of k = 1 is
+exactly the trial; metafor's ``rma()`` gives the same numbers for k = 1, with τ² fixed at 0), and
+heterogeneity is reported as not estimable.
 
 Effect sizes are put on one scale where **positive favours the intervention** (IASTM): arm data
 become Hedges' g (``effect_size("SMD")``), sign-flipped when lower scores are better (pain);
@@ -10,8 +13,9 @@ reported estimates with a CI use ``SE = (upper - lower) / (2 z₀.₉₇₅)`` (
 
 :func:`certainty` is a deliberately simple GRADE-like heuristic (Guyatt et al. 2008), not a
 GRADE assessment: start at "high" for randomised trials, then go down one level each for
-(1) k < 3 studies, (2) imprecision — the CI includes no effect or is wider than 1 SMD,
-(3) inconsistency — I² > 50 %. Risk of bias, indirectness and publication bias are not judged.
+(1) k < 3 studies, and once more for a single trial, whose consistency cannot be judged,
+(2) imprecision — the CI includes no effect or is wider than 1 SMD, (3) inconsistency —
+I² > 50 %. Risk of bias, indirectness and publication bias are not judged.
 """
 
 from __future__ import annotations
@@ -75,6 +79,7 @@ class Study:
     timepoint: str | None
     doi: str | None
     note: str
+    label: str | None = None
     iastm: Arm | None = None
     control: Arm | None = None
     lower_is_better: bool = True
@@ -82,15 +87,20 @@ class Study:
     source_note: str = ""
 
     @property
-    def usable(self) -> bool:
-        """A primary trial with complete arm data or a reported estimate with CI."""
+    def has_numbers(self) -> bool:
+        """Complete arm data or a reported estimate with CI, whatever the design."""
         arms_ok = (
             self.iastm is not None
             and self.control is not None
             and self.iastm.complete
             and self.control.complete
         )
-        return self.design == "RCT" and (arms_ok or self.effect is not None)
+        return arms_ok or self.effect is not None
+
+    @property
+    def usable(self) -> bool:
+        """A randomised primary trial with numbers: the only kind :func:`pool` combines."""
+        return self.design == "RCT" and self.has_numbers
 
 
 @dataclass(frozen=True)
@@ -108,7 +118,7 @@ def _study(raw: dict[str, Any]) -> Study:
         condition=raw["condition"], intervention=raw["intervention"],
         comparison=raw.get("comparison"), outcome=raw.get("outcome"),
         timepoint=raw.get("timepoint"), doi=raw.get("doi"), note=raw.get("note", ""),
-        iastm=Arm(**arms["iastm"]) if "iastm" in arms else None,
+        label=raw.get("label"), iastm=Arm(**arms["iastm"]) if "iastm" in arms else None,
         control=Arm(**arms["control"]) if "control" in arms else None,
         lower_is_better=arms.get("lower_is_better", True),
         effect=Effect(**effect) if effect else None,
@@ -148,12 +158,17 @@ def _yi_vi(study: Study) -> tuple[float, float]:
 
 @dataclass(frozen=True, eq=False)
 class Pooled:
-    """A pooled comparison: the studies used and the meta-analysis result."""
+    """A comparison's trials and their meta-analysis (k = 1: the single trial, not pooled)."""
 
     outcome: str
     comparison: str
     studies: tuple[Study, ...]
     result: MetaResult
+
+    @property
+    def single(self) -> bool:
+        """One trial only: no pooled estimate and no heterogeneity to report."""
+        return self.result.k == 1
 
 
 def pool(
@@ -166,19 +181,20 @@ def pool(
 ) -> Pooled:
     """Meta-analyse the primary trials of ``outcome`` against ``comparison``.
 
-    Raises ``ValueError`` when fewer than two trials have usable numbers (a random-effects
-    model needs k >= 2; one trial is reported on its own, not "pooled").
+    With exactly one usable trial the result is that trial alone (common-effect model, z test,
+    whatever ``method`` was asked for). Raises ``ValueError`` when no trial has usable numbers.
     """
     chosen = tuple(
         s
         for s in (evidence if evidence is not None else studies())
         if s.outcome == outcome and s.comparison == comparison and s.usable
     )
-    if len(chosen) < 2:
+    if not chosen:
         raise EvidenceInputError(
-            f"only {len(chosen)} trial(s) with usable data for outcome={outcome!r}, "
-            f"comparison={comparison!r}; at least 2 are needed to pool"
+            f"no trial with usable data for outcome={outcome!r}, comparison={comparison!r}"
         )
+    if len(chosen) == 1:
+        method, test = "EE", "z"
     pairs = [_yi_vi(s) for s in chosen]
     yi, vi = np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs])
     return Pooled(outcome, comparison, chosen, meta_analyze(yi, vi, method=method, test=test))
@@ -188,6 +204,8 @@ def certainty(result: MetaResult) -> str:
     """GRADE-like certainty label from k, imprecision and inconsistency (see module docs)."""
     downgrades = 0
     if result.k < 3:
+        downgrades += 1
+    if result.k == 1:
         downgrades += 1
     crosses_null = result.ci_low <= 0 <= result.ci_high
     if crosses_null or (result.ci_high - result.ci_low) > WIDE_CI:
@@ -223,10 +241,10 @@ def plain_language_summary(result: MetaResult, comparison_label: str, outcome: s
             f"compared with {comparison_label}, IASTM may give {_size_word(result.estimate)} "
             f"difference in {outcome} ({direction} with IASTM)"
         )
-    noun = "study" if result.k == 1 else "studies"
     small = "small " if result.k < 5 else ""
     level = certainty(result)
-    caveat = f"based on {result.k} {small}{noun}, the certainty of this evidence is {level}"
+    basis = f"one {small}trial" if result.k == 1 else f"{result.k} {small}studies"
+    caveat = f"based on {basis}, the certainty of this evidence is {level}"
     if level in ("low", "very low"):
         caveat += " and further research could well change it"
     return f"{finding[0].upper()}{finding[1:]}. This is {caveat}."

@@ -259,7 +259,7 @@ def _visits_since_measured(session: Session, ids: list[object]) -> dict[object, 
         )
         .group_by(Visit.episode_id)
     )
-    return dict(rows.tuples().all())
+    return dict(rows.all())
 
 
 def _flag(

@@ -156,7 +156,7 @@ def logins(*, session: Session) -> list[tuple[str, str, str]]:
         select(Clinic.name, User.role, User.email)
         .join(Clinic, Clinic.id == User.clinic_id)
         .order_by(Clinic.id, User.id)
-    ).tuples()
+    ).all()
     return [(c, r, e) for c, r, e in rows if e.endswith(domains)]
 
 

@@ -1,8 +1,9 @@
 """The published evidence for pages and the API: studies, pooled comparisons, forest plots.
 
 A thin layer over :mod:`strigil.evidence.studies`: it groups the bundled studies by comparison
-and outcome, pools those with at least two usable trials, and says plainly when there are too
-few — listing what each study reported instead. Forest plots are drawn once per
+and outcome, pools those with at least two usable trials, shows a single usable trial on its own
+(never called "pooled"), and says plainly when no trial has numbers — listing what each study
+reported instead. Forest plots are drawn once per
 (comparison, outcome, method, test, evidence version) and kept in memory as SVG text, since the
 evidence base only changes with a release.
 """
@@ -14,12 +15,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from strigil.errors import InvalidInput
 from strigil.evidence import METHODS, TESTS
 from strigil.evidence.inputs import EvidenceInputError
 from strigil.evidence.studies import (
+    Arm,
     EvidenceBase,
     Pooled,
     Study,
@@ -29,6 +31,9 @@ from strigil.evidence.studies import (
     pool,
 )
 
+if TYPE_CHECKING:
+    from strigil.evidence.plots import ForestStyle
+
 COMPARISON_LABELS = {
     "hands_on_mfr": "hands-on myofascial release or massage",
     "spinal_manipulation": "spinal manipulation",
@@ -36,11 +41,13 @@ COMPARISON_LABELS = {
     "usual_care": "usual physiotherapy care",
     "mixed_controls": "a mix of other treatments",
     "other_treatment_alone": "the same other treatment without IASTM",
+    "control": "a control group",
 }
 SHORT_LABELS = {"hands_on_mfr": "hands-on MFR/massage", "spinal_manipulation": "manipulation"}
 OUTCOME_LABELS = {"pain": "pain", "function": "function", "rom": "range of motion"}
 DESIGN_LABELS = {
     "RCT": "randomised trial",
+    "controlled_trial": "controlled trial, randomisation not confirmed",
     "non_randomised_trial": "non-randomised trial",
     "meta_analysis": "meta-analysis",
     "systematic_review": "systematic review",
@@ -63,6 +70,8 @@ def outcome_label(code: str) -> str:
 
 def short_ref(study: Study) -> str:
     """ "Surname et al. Year" from the citation's first author, for lists and plot labels."""
+    if study.label:
+        return study.label
     first = study.citation.split(",")[0].split(".")[0]
     surname = first.split(" et al")[0].split()[0] if first.split() else study.id
     year = f" {study.year}" if study.year else ""
@@ -71,7 +80,8 @@ def short_ref(study: Study) -> str:
 
 @dataclass(frozen=True)
 class Panel:
-    """One comparison × outcome: pooled when k ≥ 2 usable trials, else the studies listed."""
+    """One comparison × outcome: pooled when k ≥ 2 usable trials, one trial shown on its own,
+    or (none usable) the studies listed with the reason."""
 
     comparison: str
     outcome: str
@@ -88,6 +98,25 @@ class Panel:
     @property
     def outcome_text(self) -> str:
         return outcome_label(self.outcome)
+
+
+def reported(study: Study) -> str | None:
+    """What a study reported, in words, exactly as stored (``None`` when no number was read)."""
+    if study.effect is not None:
+        e = study.effect
+        unit = f" {e.unit}" if e.unit else ""
+        k = f", {e.k} trials" if e.k else ""
+        return f"{e.measure} {e.estimate:g}{unit} ({e.ci_low:g} to {e.ci_high:g}){k}"
+    a, c = study.iastm, study.control
+    if a is None or c is None or a.mean is None or c.mean is None:
+        return None
+    return f"After treatment: IASTM {_arm(a)} vs comparison {_arm(c)}"
+
+
+def _arm(arm: Arm) -> str:
+    spread = f" ± {arm.sd:g}" if arm.sd is not None else " (SD not reported)"
+    size = f", n = {arm.n}" if arm.n is not None else ""
+    return f"{arm.mean:g}{spread}{size}"
 
 
 def check_method(method: str, test: str) -> None:
@@ -128,23 +157,32 @@ def _panel(
 
 
 def _too_few(group: tuple[Study, ...]) -> str:
-    usable = _usable(list(group))
     trials = sum(1 for s in group if s.design == "RCT")
     if trials == 0:
         return (
-            "There are no randomised trials here, only reviews, so nothing is combined. "
-            "What each review reported is listed below."
+            "There are no randomised trials with usable numbers here, so nothing is combined. "
+            "What each study reported is listed below."
         )
-    if usable == 0:
-        which = "The only randomised trial" if trials == 1 else f"None of the {trials} trials"
-        return (
-            f"{which} here reports numbers we could use, so nothing can be combined. "
-            "What each study found is listed below."
-        )
+    which = (
+        "The only randomised trial here does not report"
+        if trials == 1
+        else f"None of the {trials} randomised trials here reports"
+    )
     return (
-        f"Only {usable} of the {trials} randomised trial(s) here reports usable numbers; "
-        "at least 2 are needed to combine results, so no pooled answer is given. "
+        f"{which} numbers we could use, so nothing can be combined. "
         "What each study found is listed below."
+    )
+
+
+def forest_style(comparison: str, outcome: str) -> ForestStyle:
+    """Axis labels and title of a comparison's forest plot (pages and CLI alike)."""
+    from strigil.evidence.plots import ForestStyle  # matplotlib loads on demand
+
+    return ForestStyle(
+        xlabel="Standardised mean difference (positive favours IASTM)",
+        favours_left=f"Favours {SHORT_LABELS.get(comparison, comparison.replace('_', ' '))}",
+        favours_right="Favours IASTM",
+        title=f"IASTM vs {comparison_label(comparison)}: {outcome_label(outcome)}",
     )
 
 
@@ -153,16 +191,12 @@ def _svg(comparison: str, outcome: str, method: str, test: str, version: str) ->
     """Draw the forest plot once per key; ``version`` invalidates it with a new evidence base."""
     pooled = pool(outcome, comparison, method=method, test=test)
     labels = [short_ref(s) for s in pooled.studies]
-    from strigil.evidence.plots import ForestStyle, forest_plot  # matplotlib loads on demand
+    from strigil.evidence.plots import forest_plot
 
-    style = ForestStyle(
-        xlabel="Standardised mean difference (positive favours IASTM)",
-        favours_left=f"Favours {SHORT_LABELS.get(comparison, comparison.replace('_', ' '))}",
-        favours_right="Favours IASTM",
-        title=f"IASTM vs {comparison_label(comparison)}: {outcome_label(outcome)}",
-    )
     with tempfile.TemporaryDirectory() as tmp:
-        path = forest_plot(pooled.result, labels, Path(tmp) / "forest.svg", style)
+        path = forest_plot(
+            pooled.result, labels, Path(tmp) / "forest.svg", forest_style(comparison, outcome)
+        )
         return path.read_text()
 
 
@@ -192,21 +226,28 @@ def study_json(study: Study) -> dict[str, Any]:
 
 
 def pooled_json(pooled: Pooled) -> dict[str, Any]:
-    """A pooled comparison with heterogeneity, certainty and the patient summary."""
+    """A comparison's result with heterogeneity, certainty and the patient summary.
+
+    ``pooled`` is false for a single trial, whose heterogeneity figures are null (not
+    estimable) rather than the zeros a k = 1 fit produces.
+    """
     r = pooled.result
     label = comparison_label(pooled.comparison)
+    spread: dict[str, float | None] = {"tau2": r.tau2, "i2": r.i2, "q": r.q, "q_pvalue": r.q_pvalue,
+              "pi_low": r.pi_low, "pi_high": r.pi_high}  # fmt: skip
+    if pooled.single:
+        spread = dict.fromkeys(spread)
     return {
         "outcome": pooled.outcome, "comparison": pooled.comparison, "k": r.k,
-        "method": r.method, "test": r.test, "measure": "SMD (positive favours IASTM)",
-        "estimate": r.estimate, "ci_low": r.ci_low, "ci_high": r.ci_high, "pvalue": r.pvalue,
-        "tau2": r.tau2, "i2": r.i2, "q": r.q, "q_pvalue": r.q_pvalue,
-        "pi_low": r.pi_low, "pi_high": r.pi_high, "certainty": certainty(r),
-        "studies": [s.id for s in pooled.studies],
+        "pooled": not pooled.single, "method": r.method, "test": r.test,
+        "measure": "SMD (positive favours IASTM)", "estimate": r.estimate,
+        "ci_low": r.ci_low, "ci_high": r.ci_high, "pvalue": r.pvalue, **spread,
+        "certainty": certainty(r), "studies": [s.id for s in pooled.studies],
         "summary": plain_language_summary(r, label, outcome_label(pooled.outcome)),
     }  # fmt: skip
 
 
 def pool_json(outcome: str, comparison: str, method: str, test: str) -> dict[str, Any]:
-    """Pool for the API; too few trials is a 422 that says how many there are."""
+    """Pool for the API; no usable trial is a 422 that names the comparison."""
     check_method(method, test)
     return pooled_json(pool(outcome, comparison, method=method, test=test))

@@ -163,7 +163,6 @@ def _visit_numbers(session: Session, episode: Episode) -> dict[int, int]:
                 Visit.episode_id == episode.id, Visit.entered_in_error_at.is_(None)
             )
         )
-        .tuples()
         .all()
     )
 
@@ -197,7 +196,6 @@ def expected_course(
             )
             .order_by(OutcomeMeasurement.episode_id, Visit.number)
         )
-        .tuples()
         .all()
     )
     histories = _histories(m, rows)

@@ -37,7 +37,14 @@ def evidence_home(
     return page(
         request,
         "evidence/index.html",
-        {"panels": panels, "method": method, "test": test, "ref": evidence.short_ref},
+        {
+            "panels": panels,
+            "method": method,
+            "test": test,
+            "ref": evidence.short_ref,
+            "reported": evidence.reported,
+            "designs": evidence.DESIGN_LABELS,
+        },
     )
 
 
@@ -66,6 +73,7 @@ def study_list(request: Request, actor: CurrentActor) -> HTMLResponse:  # noqa: 
             "designs": evidence.DESIGN_LABELS,
             "label": evidence.comparison_label,
             "ref": evidence.short_ref,
+            "reported": evidence.reported,
         },
     )
 
