@@ -69,7 +69,7 @@ def test_evidence_page_says_plainly_when_no_trial_has_numbers(
 ) -> None:
     html = client.get("/evidence").text
     panel = html.split('id="spinal_manipulation-pain"')[1].split("</section>")[0]
-    assert "reports numbers we could use, so nothing can be combined" in panel
+    assert "The only randomised trial here does not report numbers we could use" in panel
     assert "<img" not in panel
 
 
