@@ -238,8 +238,8 @@ def meta_analyze(
 def result_from_fit(fit: ModelFit, y: FloatArray, v: FloatArray) -> MetaResult:
     """Summarise an intercept-only :class:`ModelFit` the way ``summary``/``predict`` do."""
     est, se, crit = float(fit.beta[0]), float(fit.se[0]), fit.crit()
-    with np.errstate(divide="ignore", invalid="ignore"):
-        zval = est / se
+    with np.errstate(divide="ignore", invalid="ignore"):  # se = 0 (knha, equal yi): inf/NaN
+        zval = np.float64(est) / np.float64(se)
     pi_half = crit * np.sqrt(se**2 + fit.tau2)
     return MetaResult(
         k=fit.k, method=fit.method, test=fit.test, level=fit.level, estimate=est, se=se,

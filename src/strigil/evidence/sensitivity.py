@@ -24,6 +24,7 @@ from scipy import stats
 
 from strigil.evidence.heterogeneity import Control, Design
 from strigil.evidence.inputs import EvidenceInputError, FloatArray
+from strigil.evidence.loo import LooArrays, leave_one_out_arrays
 from strigil.evidence.meta import MetaResult, fit_model, meta_analyze, result_from_fit, validate
 
 
@@ -79,14 +80,43 @@ def leave_one_out(
     level: float = 0.95,
     control: Control | None = None,
 ) -> list[SequenceRow]:
-    """Refit the model k times, each time omitting one study (row i omits study i)."""
+    """Refit the model k times, each time omitting one study (row i omits study i).
+
+    EE, DL, HE and REML fits are computed together (:mod:`strigil.evidence.loo`); the other
+    estimators refit one subset at a time. Both give the same numbers.
+    """
     y, v, canonical = validate(yi, vi, method, test, level)
     names = _labels(labels, len(y))
+    batched = leave_one_out_arrays(y, v, canonical, test, level, control)
+    if batched is not None:
+        return _rows_from_arrays(names, batched)
     rows = []
     for i in range(len(y)):
         keep = np.arange(len(y)) != i
         rows.append(_row(names[i], _refit(y[keep], v[keep], canonical, test, level, control)))
     return rows
+
+
+def _rows_from_arrays(names: list[str], a: LooArrays) -> list[SequenceRow]:
+    k = len(names) - 1
+    return [
+        SequenceRow(
+            label=name,
+            k=k,
+            estimate=float(a.estimate[i]),
+            se=float(a.se[i]),
+            zval=float(a.zval[i]),
+            pvalue=float(a.pvalue[i]),
+            ci_low=float(a.ci_low[i]),
+            ci_high=float(a.ci_high[i]),
+            q=float(a.q[i]),
+            q_pvalue=float(a.q_pvalue[i]),
+            tau2=float(a.tau2[i]),
+            i2=float(a.i2[i]),
+            h2=float(a.h2[i]),
+        )  # fmt: skip
+        for i, name in enumerate(names)
+    ]
 
 
 def cumulative(
