@@ -162,8 +162,7 @@ def _visit_numbers(session: Session, episode: Episode) -> dict[int, int]:
             select(Visit.id, Visit.number).where(
                 Visit.episode_id == episode.id, Visit.entered_in_error_at.is_(None)
             )
-        )
-        .all()
+        ).all()
     )
 
 
@@ -180,24 +179,21 @@ def expected_course(
     """What happened in this clinic's completed episodes of the same condition group."""
     if m.change_score or episode.condition_group is None:
         return None
-    rows = (
-        session.execute(
-            select(OutcomeMeasurement.episode_id, Visit.number, OutcomeMeasurement.score)
-            .join(Episode, Episode.id == OutcomeMeasurement.episode_id)
-            .join(Visit, Visit.id == OutcomeMeasurement.visit_id)
-            .where(
-                Episode.clinic_id == episode.clinic_id,
-                Episode.status == "discharged",
-                Episode.condition_group == episode.condition_group,
-                Episode.id != episode.id,
-                Episode.entered_in_error_at.is_(None),
-                OutcomeMeasurement.measure == m.code,
-                OutcomeMeasurement.entered_in_error_at.is_(None),
-            )
-            .order_by(OutcomeMeasurement.episode_id, Visit.number)
+    rows = session.execute(
+        select(OutcomeMeasurement.episode_id, Visit.number, OutcomeMeasurement.score)
+        .join(Episode, Episode.id == OutcomeMeasurement.episode_id)
+        .join(Visit, Visit.id == OutcomeMeasurement.visit_id)
+        .where(
+            Episode.clinic_id == episode.clinic_id,
+            Episode.status == "discharged",
+            Episode.condition_group == episode.condition_group,
+            Episode.id != episode.id,
+            Episode.entered_in_error_at.is_(None),
+            OutcomeMeasurement.measure == m.code,
+            OutcomeMeasurement.entered_in_error_at.is_(None),
         )
-        .all()
-    )
+        .order_by(OutcomeMeasurement.episode_id, Visit.number)
+    ).all()
     histories = _histories(m, rows)
     return response.expected_course(histories, m, min_episodes=MIN_COMPARABLE_EPISODES)
 
