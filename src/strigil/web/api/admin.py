@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import date, datetime
 from typing import Annotated, Any
 
@@ -12,29 +11,17 @@ from pydantic import Field
 
 from strigil.services import admin
 from strigil.store.audit import AuditEvent
-from strigil.store.clinics import Instrument, User
 from strigil.web.deps import CurrentActor, DbSession
-from strigil.web.schemas import Schema
+from strigil.web.schemas import RecordRead, Schema
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
 
-class UserRead(Schema):
-    id: uuid.UUID
+class UserRead(RecordRead):
     email: str
     display_name: str
     role: str
     active: bool
-
-    @classmethod
-    def of(cls, row: User) -> UserRead:
-        return cls(
-            id=row.external_id,
-            email=row.email,
-            display_name=row.display_name,
-            role=row.role,
-            active=row.active,
-        )
 
 
 class UserCreate(Schema):
@@ -44,19 +31,13 @@ class UserCreate(Schema):
     password: str = Field(max_length=200, description="At least 12 characters, letter and digit")
 
 
-class InstrumentRead(Schema):
-    id: uuid.UUID
+class InstrumentRead(RecordRead):
     label: str
     type_code: str
     family: str | None
     notes: str | None
     retired_at: datetime | None
     version: int
-
-    @classmethod
-    def of(cls, row: Instrument) -> InstrumentRead:
-        fields = {k: getattr(row, k) for k in cls.model_fields if k != "id"}
-        return cls(id=row.external_id, **fields)
 
 
 class InstrumentCreate(Schema):

@@ -10,11 +10,8 @@ from fastapi import APIRouter
 from pydantic import Field
 
 from strigil.services import adverse_events, consents, episodes, outcomes, screenings
-from strigil.store.adverse_events import AdverseEvent
-from strigil.store.episodes import Consent, Screening
-from strigil.store.outcomes import OutcomeMeasurement
 from strigil.web.deps import CurrentActor, DbSession
-from strigil.web.schemas import Schema
+from strigil.web.schemas import RecordRead, Schema
 
 router = APIRouter(tags=["care"])
 
@@ -29,26 +26,13 @@ class ScreeningCreate(Schema):
     dose_modification: str | None = None
 
 
-class ScreeningRead(Schema):
-    id: uuid.UUID
+class ScreeningRead(RecordRead):
     kind: str
     result_status: str
     result: dict[str, Any]
     reasoning: str | None
     dose_modification: str | None
     screened_at: datetime
-
-    @classmethod
-    def of(cls, row: Screening) -> ScreeningRead:
-        return cls(
-            id=row.external_id,
-            kind=row.kind,
-            result_status=row.result_status,
-            result=row.result,
-            reasoning=row.reasoning,
-            dose_modification=row.dose_modification,
-            screened_at=row.screened_at,
-        )
 
 
 class ConsentText(Schema):
@@ -62,24 +46,12 @@ class ConsentCreate(Schema):
     shown_sha256: str | None = Field(default=None, description="Hash of the text the patient read")
 
 
-class ConsentRead(Schema):
-    id: uuid.UUID
+class ConsentRead(RecordRead):
     decision: str
     text_version: str
     text_sha256: str
     decided_at: datetime
     withdrawn_at: datetime | None
-
-    @classmethod
-    def of(cls, row: Consent) -> ConsentRead:
-        return cls(
-            id=row.external_id,
-            decision=row.decision,
-            text_version=row.text_version,
-            text_sha256=row.text_sha256,
-            decided_at=row.decided_at,
-            withdrawn_at=row.withdrawn_at,
-        )
 
 
 class MeasurementCreate(Schema):
@@ -90,24 +62,12 @@ class MeasurementCreate(Schema):
     measured_at: datetime | None = None
 
 
-class MeasurementRead(Schema):
-    id: uuid.UUID
+class MeasurementRead(RecordRead):
     measure: str
     score: float
     subscores: dict[str, float]
     answers: list[Any]
     measured_at: datetime
-
-    @classmethod
-    def of(cls, row: OutcomeMeasurement) -> MeasurementRead:
-        return cls(
-            id=row.external_id,
-            measure=row.measure,
-            score=row.score,
-            subscores=row.subscores,
-            answers=row.answers,
-            measured_at=row.measured_at,
-        )
 
 
 class EventCreate(Schema):
@@ -126,8 +86,7 @@ class EventFollowUp(Schema):
     version: int
 
 
-class EventRead(Schema):
-    id: uuid.UUID
+class EventRead(RecordRead):
     category: str
     severity: str
     description: str
@@ -137,12 +96,6 @@ class EventRead(Schema):
     onset_at: datetime
     resolved_at: datetime | None
     version: int
-
-    @classmethod
-    def of(cls, row: AdverseEvent) -> EventRead:
-        return cls(
-            id=row.external_id, **{k: getattr(row, k) for k in cls.model_fields if k != "id"}
-        )
 
 
 @router.post("/episodes/{episode_id}/screenings", response_model=ScreeningRead, status_code=201)

@@ -11,9 +11,9 @@ from fastapi import APIRouter, Query
 from pydantic import Field
 
 from strigil.services import episodes, screenings, treatment, visits
-from strigil.store.visits import RestrictionFinding, TreatedArea, Visit
+from strigil.store.visits import Visit
 from strigil.web.deps import CurrentActor, DbSession
-from strigil.web.schemas import Schema
+from strigil.web.schemas import RecordRead, Schema
 
 router = APIRouter(tags=["visits"])
 
@@ -29,8 +29,7 @@ class VisitCreate(Schema):
     techniques: list[str] = ["iastm"]
 
 
-class VisitRead(Schema):
-    id: uuid.UUID
+class VisitRead(RecordRead):
     episode_id: uuid.UUID
     number: int
     status: str
@@ -47,13 +46,9 @@ class VisitRead(Schema):
     version: int
 
     @classmethod
-    def of(cls, row: Visit) -> VisitRead:
-        skip = {"id", "episode_id"}
-        return cls(
-            id=row.external_id,
-            episode_id=row.episode.external_id,
-            **{k: getattr(row, k) for k in cls.model_fields if k not in skip},
-        )
+    def of(cls, row: Visit, **given: Any) -> VisitRead:
+        """``episode_id`` is the episode's public id, not the foreign key of the same name."""
+        return super().of(row, episode_id=row.episode.external_id, **given)
 
 
 class PhaseUpdate(Schema):
@@ -89,8 +84,7 @@ class AreaCreate(Schema):
     seconds: int = Field(default=0, ge=0, le=3600)
 
 
-class AreaRead(Schema):
-    id: uuid.UUID
+class AreaRead(RecordRead):
     body_site: str
     body_region: str
     side: str
@@ -104,12 +98,6 @@ class AreaRead(Schema):
     stop_note: str | None
     warnings: list[str]
     version: int
-
-    @classmethod
-    def of(cls, row: TreatedArea) -> AreaRead:
-        return cls(
-            id=row.external_id, **{k: getattr(row, k) for k in cls.model_fields if k != "id"}
-        )
 
 
 class DoseUpdate(Schema):
@@ -150,20 +138,13 @@ class FindingCreate(Schema):
     treated_area_id: uuid.UUID | None = None
 
 
-class FindingRead(Schema):
-    id: uuid.UUID
+class FindingRead(RecordRead):
     chart_view: str
     x: float
     y: float
     body_site: str
     texture: str
     severity: int
-
-    @classmethod
-    def of(cls, row: RestrictionFinding) -> FindingRead:
-        return cls(
-            id=row.external_id, **{k: getattr(row, k) for k in cls.model_fields if k != "id"}
-        )
 
 
 class PrescriptionCreate(Schema):
