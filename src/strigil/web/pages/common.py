@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any, TypeVar
 from urllib.parse import urlsplit
 
 from fastapi import Depends, Query, Request
@@ -14,6 +15,16 @@ from strigil.web.pages.render import page
 
 PAGE_SIZE = 20
 PageNo = Annotated[int, Query(alias="page", ge=1, le=1_000_000)]
+Row = TypeVar("Row")
+
+
+def paged(fetch: Callable[[int, int], Sequence[Row]], page_no: int) -> tuple[list[Row], bool]:
+    """One page of rows from ``fetch(limit, offset)`` and whether another page follows.
+
+    One row more than a page is asked for, so "more" costs no count query.
+    """
+    rows = fetch(PAGE_SIZE + 1, (max(page_no, 1) - 1) * PAGE_SIZE)
+    return list(rows[:PAGE_SIZE]), len(rows) > PAGE_SIZE
 
 
 def is_hx(request: Request) -> bool:

@@ -17,7 +17,7 @@ from strigil.services.actors import Actor
 from strigil.store.episodes import APPROACHES, CHRONICITY, SIDES, Episode
 from strigil.web.deps import CurrentActor, DbSession
 from strigil.web.pages import charts
-from strigil.web.pages.common import PAGE_SIZE, Form, PageNo, errors_of, go, is_hx, text, view
+from strigil.web.pages.common import Form, PageNo, errors_of, go, is_hx, paged, text, view
 from strigil.web.pages.render import page
 
 router = APIRouter()
@@ -168,14 +168,13 @@ def _episode_ctx(db: Session, actor: Actor, episode: Episode, page_no: int) -> d
 
 
 def _visit_page(db: Session, actor: Actor, episode: Episode, page_no: int) -> dict[str, Any]:
-    rows = visits.list_for_episode(
-        session=db,
-        actor=actor,
-        episode=episode,
-        limit=PAGE_SIZE + 1,
-        offset=(page_no - 1) * PAGE_SIZE,
+    rows, more = paged(
+        lambda limit, offset: visits.list_for_episode(
+            session=db, actor=actor, episode=episode, limit=limit, offset=offset
+        ),
+        page_no,
     )
-    return {"visits": rows[:PAGE_SIZE], "visits_page": page_no, "more": len(rows) > PAGE_SIZE}
+    return {"visits": rows, "visits_page": page_no, "more": more}
 
 
 @router.get("/episodes/{episode_id}/visits", response_class=HTMLResponse)

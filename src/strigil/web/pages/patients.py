@@ -16,7 +16,7 @@ from strigil.services.actors import Actor
 from strigil.store.adverse_events import CATEGORIES
 from strigil.store.patients import Patient
 from strigil.web.deps import CurrentActor, DbSession
-from strigil.web.pages.common import PAGE_SIZE, Form, PageNo, errors_of, go, is_hx, text, view
+from strigil.web.pages.common import Form, PageNo, errors_of, go, is_hx, paged, text, view
 from strigil.web.pages.render import page
 
 router = APIRouter()
@@ -26,9 +26,13 @@ router = APIRouter()
 def patient_list(
     request: Request, db: DbSession, actor: CurrentActor, q: str = "", page_no: PageNo = 1
 ) -> HTMLResponse:
-    offset = (max(page_no, 1) - 1) * PAGE_SIZE
-    rows = patients.search(session=db, actor=actor, text=q, limit=PAGE_SIZE + 1, offset=offset)
-    ctx = {"rows": rows[:PAGE_SIZE], "q": q, "page_no": page_no, "more": len(rows) > PAGE_SIZE}
+    rows, more = paged(
+        lambda limit, offset: patients.search(
+            session=db, actor=actor, text=q, limit=limit, offset=offset
+        ),
+        page_no,
+    )
+    ctx = {"rows": rows, "q": q, "page_no": page_no, "more": more}
     return view(request, "patients/list.html", "patients/_rows.html", ctx)
 
 
@@ -127,14 +131,13 @@ def _detail(db: Session, actor: Actor, patient: Patient, page_no: int) -> dict[s
 
 def _visit_page(db: Session, actor: Actor, patient: Patient, page_no: int) -> dict[str, Any]:
     page_no = max(page_no, 1)
-    rows = visits.list_for_patient(
-        session=db,
-        actor=actor,
-        patient_id=patient.id,
-        limit=PAGE_SIZE + 1,
-        offset=(page_no - 1) * PAGE_SIZE,
+    rows, more = paged(
+        lambda limit, offset: visits.list_for_patient(
+            session=db, actor=actor, patient_id=patient.id, limit=limit, offset=offset
+        ),
+        page_no,
     )
-    return {"visits": rows[:PAGE_SIZE], "visits_page": page_no, "more": len(rows) > PAGE_SIZE}
+    return {"visits": rows, "visits_page": page_no, "more": more}
 
 
 @router.get("/patients/{patient_id}/visits", response_class=HTMLResponse)
