@@ -16,14 +16,14 @@ app = typer.Typer(help="Database migrations, backup and restore.", no_args_is_he
 @app.command()
 def upgrade(revision: str = typer.Argument("head")) -> None:
     """Migrate the database up to REVISION (default: the newest)."""
-    migrate.upgrade(settings().resolved_database_url, revision)
+    migrate.upgrade(settings().resolved_admin_database_url, revision)
     typer.echo(f"database at {revision}")
 
 
 @app.command()
 def downgrade(revision: str = typer.Argument("-1")) -> None:
     """Migrate the database down to REVISION (default: one step)."""
-    migrate.downgrade(settings().resolved_database_url, revision)
+    migrate.downgrade(settings().resolved_admin_database_url, revision)
     typer.echo(f"database at {revision}")
 
 
@@ -48,7 +48,7 @@ def backup(
 ) -> None:
     """Back up the database and verify the copy by restoring it into a scratch database."""
     conf = settings()
-    url = conf.resolved_database_url
+    url = conf.resolved_admin_database_url
     with reported():
         report = backups.backup(url, output or backups.default_path(conf.data_dir, url))
     _print_report(report)
@@ -64,7 +64,7 @@ def restore(
     yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation"),
 ) -> None:
     """Replace the database with a backup (stop the app first)."""
-    url = settings().resolved_database_url
+    url = settings().resolved_admin_database_url
     if not yes:
         typer.confirm(f"Replace the database with {path}? Everything since is lost", abort=True)
     with reported():

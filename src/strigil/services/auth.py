@@ -17,6 +17,7 @@ from strigil.errors import InvalidInput, NotAuthenticated, NotFound, TooManyRequ
 from strigil.services import audit
 from strigil.services.actors import Actor, Role
 from strigil.services.records import parse_id
+from strigil.store import clinics as clinics_store
 from strigil.store.base import utcnow
 from strigil.store.clinics import ApiToken, LoginSession, User
 
@@ -105,7 +106,7 @@ def login(
         TooManyRequests: the account is temporarily locked after repeated failures.
     """
     now = utcnow()
-    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    user = clinics_store.find_user_by_email(session, email.strip().lower())
     if user is not None and user.locked_until is not None and user.locked_until > now:
         raise TooManyRequests("too many failed sign-ins; try again later", code="account_locked")
     if not _verify(user, password) or user is None or not user.active:
@@ -168,7 +169,7 @@ def resume(*, session: Session, token: str, policy: Policy) -> LoginSession:
         NotAuthenticated: no such session, revoked, or timed out.
     """
     now = utcnow()
-    row = session.scalar(select(LoginSession).where(LoginSession.token_hash == _digest(token)))
+    row = clinics_store.find_login(session, _digest(token))
     if row is None or row.revoked_at is not None or not row.user.active:
         raise NotAuthenticated("please sign in", code="not_signed_in")
     if row.expires_at <= now or row.last_seen_at + policy.idle <= now:
@@ -181,6 +182,7 @@ def resume(*, session: Session, token: str, policy: Policy) -> LoginSession:
 
 def logout(*, session: Session, token: str) -> None:
     """End one login session."""
+    clinics_store.find_login(session, _digest(token))  # scopes the session to its clinic
     session.execute(
         update(LoginSession)
         .where(LoginSession.token_hash == _digest(token), LoginSession.revoked_at.is_(None))
@@ -249,7 +251,7 @@ def user_for_token(*, session: Session, secret: str) -> User:
     Raises:
         NotAuthenticated: unknown or revoked token.
     """
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(secret)))
+    row = clinics_store.find_token(session, _digest(secret))
     if row is None or row.revoked_at is not None or not row.user.active:
         raise NotAuthenticated("the API token is not valid", code="bad_token")
     row.last_used_at = utcnow()

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, bindparam, select, text
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from strigil.store import tenancy
 from strigil.store.base import Base, IdMixin, TenantMixin, VersionedMixin
 
 ROLES = ("admin", "therapist", "assistant", "researcher")
@@ -80,3 +81,58 @@ class Instrument(IdMixin, TenantMixin, VersionedMixin, Base):
     family: Mapped[str | None] = mapped_column(String(100), default=None)
     notes: Mapped[str | None] = mapped_column(Text, default=None)
     retired_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+# ------------------------------------------------------------------ sign-in lookups
+# Before the clinic is known, a restricted session sees no user, login or token. These three
+# ask the database's sign-in directory (functions that return only a clinic number) which
+# clinic a key belongs to, scope the session to it, and then read the row under that scope.
+
+_DIRECTORY = {
+    "email": (
+        "strigil_clinic_of_email",
+        select(User.clinic_id).where(User.email == bindparam("k")),
+    ),
+    "login": (
+        "strigil_clinic_of_login",
+        select(User.clinic_id)
+        .join(LoginSession, LoginSession.user_id == User.id)
+        .where(LoginSession.token_hash == bindparam("k")),
+    ),
+    "token": (
+        "strigil_clinic_of_token",
+        select(User.clinic_id)
+        .join(ApiToken, ApiToken.user_id == User.id)
+        .where(ApiToken.token_hash == bindparam("k")),
+    ),
+}
+
+
+def _enter_clinic_of(session: Session, kind: str, key: str) -> None:
+    if not tenancy.is_restricted(session):
+        return  # the owner and SQLite read every clinic's rows directly
+    function, query = _DIRECTORY[kind]
+    if tenancy.is_postgres(session):
+        clinic_id = session.scalar(text(f"SELECT {function}(:k)"), {"k": key})
+    else:
+        clinic_id = session.scalar(query, {"k": key})
+    if clinic_id is not None:
+        tenancy.enter_clinic(session, clinic_id)
+
+
+def find_user_by_email(session: Session, email: str) -> User | None:
+    """The user signing in with ``email``, if any; the session is scoped to their clinic."""
+    _enter_clinic_of(session, "email", email)
+    return session.scalar(select(User).where(User.email == email))
+
+
+def find_login(session: Session, token_hash: str) -> LoginSession | None:
+    """The login session with this token hash; the session is scoped to its clinic."""
+    _enter_clinic_of(session, "login", token_hash)
+    return session.scalar(select(LoginSession).where(LoginSession.token_hash == token_hash))
+
+
+def find_token(session: Session, token_hash: str) -> ApiToken | None:
+    """The API token with this hash; the session is scoped to its clinic."""
+    _enter_clinic_of(session, "token", token_hash)
+    return session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash))
