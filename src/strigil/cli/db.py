@@ -8,7 +8,7 @@ import typer
 
 from strigil.cli.common import reported, settings
 from strigil.services import backups
-from strigil.store import migrate
+from strigil.store import migrate, tenancy
 
 app = typer.Typer(help="Database migrations, backup and restore.", no_args_is_help=True)
 
@@ -72,3 +72,36 @@ def restore(
     for table, (rows, digest) in sorted(tables.items()):
         typer.echo(f"  {table:<28} rows {rows:>7} sha256 {digest[:12]}")
     typer.echo(f"restored {len(tables)} tables from {path}")
+
+
+@app.command("app-login")
+def app_login(
+    name: str = typer.Argument("strigil_web", help="Login role the application connects as"),
+    password_env: str | None = typer.Option(
+        None, help="Environment variable holding the role's password (none: trust/peer auth)"
+    ),
+) -> None:
+    """Create the PostgreSQL login role the application connects as (run as the owner).
+
+    The role is a member of strigil_app only: row-level security applies to it, it cannot
+    delete clinical or audit rows, and it cannot become the owner.
+    """
+    import os
+
+    from sqlalchemy import create_engine
+
+    url = settings().resolved_admin_database_url
+    password = os.environ.get(password_env) if password_env else None
+    if password_env and not password:
+        typer.secho(f"error: {password_env} is empty or unset", err=True, fg="red")
+        raise typer.Exit(2)
+    engine = create_engine(url)
+    if engine.dialect.name != "postgresql":
+        typer.echo("SQLite has no roles; nothing to do")
+        return
+    try:
+        with engine.begin() as conn:
+            new = tenancy.create_login_role(conn, name, password)
+    finally:
+        engine.dispose()
+    typer.echo(f"login role {name} {'created' if new else 'updated'}; connect the app as it")

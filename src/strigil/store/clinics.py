@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, bindparam, select, text
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from strigil.store import tenancy
@@ -89,33 +89,16 @@ class Instrument(IdMixin, TenantMixin, VersionedMixin, Base):
 # clinic a key belongs to, scope the session to it, and then read the row under that scope.
 
 _DIRECTORY = {
-    "email": (
-        "strigil_clinic_of_email",
-        select(User.clinic_id).where(User.email == bindparam("k")),
-    ),
-    "login": (
-        "strigil_clinic_of_login",
-        select(User.clinic_id)
-        .join(LoginSession, LoginSession.user_id == User.id)
-        .where(LoginSession.token_hash == bindparam("k")),
-    ),
-    "token": (
-        "strigil_clinic_of_token",
-        select(User.clinic_id)
-        .join(ApiToken, ApiToken.user_id == User.id)
-        .where(ApiToken.token_hash == bindparam("k")),
-    ),
+    "email": "strigil_clinic_of_email",
+    "login": "strigil_clinic_of_login",
+    "token": "strigil_clinic_of_token",
 }
 
 
 def _enter_clinic_of(session: Session, kind: str, key: str) -> None:
-    if not tenancy.is_restricted(session):
+    if not tenancy.is_restricted(session) or not tenancy.is_postgres(session):
         return  # the owner and SQLite read every clinic's rows directly
-    function, query = _DIRECTORY[kind]
-    if tenancy.is_postgres(session):
-        clinic_id = session.scalar(text(f"SELECT {function}(:k)"), {"k": key})
-    else:
-        clinic_id = session.scalar(query, {"k": key})
+    clinic_id = session.scalar(text(f"SELECT {_DIRECTORY[kind]}(:k)"), {"k": key})
     if clinic_id is not None:
         tenancy.enter_clinic(session, clinic_id)
 

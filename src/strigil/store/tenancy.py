@@ -109,3 +109,27 @@ def leave_clinic(session: Session) -> None:
     if is_postgres(session):
         session.flush()
         session.connection().execute(_CLEAR, {"name": CLINIC_SETTING})
+
+
+def create_login_role(connection: Connection, name: str, password: str | None = None) -> bool:
+    """Create (or update) the login role the application connects as: a member of the app
+    role and nothing else, so it can never become the owner. Returns whether it was new.
+
+    Run as the owner (``strigil db app-login``); PostgreSQL only.
+    """
+    if not name.replace("_", "").isalnum() or not name[:1].isalpha():
+        raise ValueError(
+            "a role name has letters, digits and underscores, and starts with a letter"
+        )
+    exists = connection.scalar(text("SELECT 1 FROM pg_roles WHERE rolname = :n"), {"n": name})
+    verb = "ALTER" if exists else "CREATE"
+    secret = " PASSWORD " + _literal(connection, password) if password else ""
+    connection.execute(text(f'{verb} ROLE "{name}" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE'
+                            f" NOBYPASSRLS{secret}"))  # fmt: skip
+    connection.execute(text(f'GRANT {APP_ROLE} TO "{name}"'))
+    return not exists
+
+
+def _literal(connection: Connection, value: str) -> str:
+    quoted = connection.scalar(text("SELECT quote_literal(:v)"), {"v": value})
+    return str(quoted)

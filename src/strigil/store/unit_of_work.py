@@ -52,6 +52,16 @@ class UnitOfWork:
         if self._session is not None:
             self._session.rollback()
 
+    def end(self, *, commit: bool) -> None:
+        """Commit (or roll back) and release the connection, in one step."""
+        try:
+            if commit:
+                self.commit()
+            else:
+                self.rollback()
+        finally:
+            self.close()
+
     def close(self) -> None:
         """Release the connection (an open transaction is rolled back)."""
         if self._session is not None:
@@ -67,10 +77,4 @@ class UnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        try:
-            if exc_type is None:
-                self.commit()
-            else:
-                self.rollback()
-        finally:
-            self.close()
+        self.end(commit=exc_type is None)

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from importlib.resources import files
@@ -25,21 +23,11 @@ from strigil.services.auth import Policy
 from strigil.store.engine import is_sqlite, make_engine, make_sessionmaker
 from strigil.web import problems
 from strigil.web.api import router as api_router
+from strigil.web.headers import ResponseHeaders
 from strigil.web.lifecycle import Capacity, RequestLifecycle
 from strigil.web.pages import router as pages_router
 
 log = logging.getLogger("strigil.web")
-
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "X-Frame-Options": "DENY",
-    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
-}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -69,8 +57,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.templates = _templates()
     problems.install(app)
-    app.middleware("http")(_headers_and_timing)
     app.add_middleware(RequestLifecycle, capacity=capacity)
+    app.add_middleware(ResponseHeaders)
     app.mount("/static", StaticFiles(directory=str(files("strigil.web") / "static")), "static")
     app.include_router(api_router, prefix="/api/v1")
     app.include_router(pages_router)
@@ -131,30 +119,6 @@ def _templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(files("strigil.web") / "templates"))
     templates.env.globals["version"] = __version__
     return templates
-
-
-async def _headers_and_timing(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    request_id = request.headers.get("x-request-id") or uuid.uuid4().hex[:16]
-    started = time.perf_counter()
-    response = await call_next(request)
-    elapsed_ms = (time.perf_counter() - started) * 1000
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
-    response.headers["X-Request-ID"] = request_id
-    if "hx-request" in request.headers or request.url.path.startswith("/patients"):
-        response.headers["Vary"] = "HX-Request"
-    if response.status_code >= 500:
-        log.error("request %s %s -> %s", request.method, request.url.path, response.status_code)
-    log.debug(
-        "request_id=%s path=%s status=%s ms=%.1f",
-        request_id,
-        request.url.path,
-        response.status_code,
-        elapsed_ms,
-    )
-    return response
 
 
 async def healthz(request: Request) -> Response:

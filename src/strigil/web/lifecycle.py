@@ -125,13 +125,9 @@ class _Ending:
         self.ended = True
         if not self.uow.touched:
             return None
-        if not commit:
-            await to_thread.run_sync(self.uow.rollback)
-            return None
         try:
-            await to_thread.run_sync(self.uow.commit)
+            await to_thread.run_sync(lambda: self.uow.end(commit=commit))
         except Exception as error:  # noqa: BLE001 - every failed commit gets an answer
-            await to_thread.run_sync(self.uow.rollback)
             return _failed_commit(error, self.retry_after)
         return None
 
