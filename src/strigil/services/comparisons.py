@@ -40,7 +40,7 @@ from strigil.core import catalog, measures, response
 if TYPE_CHECKING:  # statsmodels and pandas load only when a comparison is computed
     import pandas as pd
 from strigil.errors import InvalidInput
-from strigil.services import audit
+from strigil.services import audit, computations
 from strigil.services.actors import Actor, Permission, require
 from strigil.store.episodes import Episode
 from strigil.store.outcomes import OutcomeMeasurement
@@ -104,6 +104,7 @@ class ComparisonResult:
     model: str | None = None
     message: str | None = None
     caveat: str = CAVEAT
+    pending: bool = False
 
     @property
     def fitted(self) -> bool:
@@ -292,5 +293,12 @@ def compare(
     message = _too_small(arms)
     if message:
         return replace(base, message=message)
-    estimate, lo, hi, p, desc = fit(data)
+    key = computations.digest("clinic_comparison", actor.clinic_id, condition_group, m.code, data)
+    fitted = computations.cache_of("comparison-fits").get(key, lambda: fit(data))
+    if fitted is None:
+        return replace(base, pending=True, message=PENDING)
+    estimate, lo, hi, p, desc = fitted
     return replace(base, estimate=estimate, ci_low=lo, ci_high=hi, pvalue=p, model=desc)
+
+
+PENDING = "The model is being fitted on the clinic's data; this takes a few seconds."
