@@ -18,6 +18,26 @@ from pathlib import Path
 import httpx
 
 LOOPBACK = "127.0.0.1"
+APP_LOGIN = "strigil_web"
+
+
+def app_login_url(url: str) -> str:
+    """On PostgreSQL, the URL of the application's own login role (made as `strigil db
+    app-login` makes it); the owner's URL stays for migrations and admin commands."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    from strigil.store import tenancy
+
+    if not url.startswith("postgresql"):
+        return url
+    admin = create_engine(url)
+    try:
+        with admin.begin() as conn:
+            tenancy.create_login_role(conn, APP_LOGIN)
+    finally:
+        admin.dispose()
+    return make_url(url).set(username=APP_LOGIN).render_as_string(hide_password=False)
 
 
 def free_port() -> int:

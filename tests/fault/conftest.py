@@ -21,13 +21,12 @@ from tests import liveserver
 from tests.factories import seed_clinic_with_therapist
 from tests.liveserver import LOOPBACK, Server
 
-from strigil.store import migrate, tenancy
+from strigil.store import migrate
 
 PG_ENV = "STRIGIL_TEST_DATABASE_URL"
 PG_DEFAULT = "postgresql+psycopg://postgres@127.0.0.1:5432/strigil_test"
 PASSWORD = "synthetic-fault-pass-123"  # noqa: S105 - synthetic test account
 EMAIL = "fault.therapist@fault.test"
-APP_LOGIN = "strigil_web"
 
 
 def scratch_pg_url() -> str:
@@ -84,25 +83,11 @@ def fault_db_url(tmp_path: Path) -> str:
     return url
 
 
-def app_login_url(url: str) -> str:
-    """On PostgreSQL, the URL of the application's own login role (made as `strigil db
-    app-login` makes it); the owner's URL stays for migrations and admin commands."""
-    if not url.startswith("postgresql"):
-        return url
-    admin = create_engine(url)
-    try:
-        with admin.begin() as conn:
-            tenancy.create_login_role(conn, APP_LOGIN)
-    finally:
-        admin.dispose()
-    return make_url(url).set(username=APP_LOGIN).render_as_string(hide_password=False)
-
-
 def server_env(url: str, data_dir: Path) -> dict[str, str]:
     """Environment for a server or command on ``url``: the app as its login role."""
     env = dict(os.environ)
     env.update(
-        STRIGIL_DATABASE_URL=app_login_url(url),
+        STRIGIL_DATABASE_URL=liveserver.app_login_url(url),
         STRIGIL_ADMIN_DATABASE_URL=url,
         STRIGIL_DATA_DIR=str(data_dir),
         STRIGIL_SECRET_KEY="fault-test-secret",
