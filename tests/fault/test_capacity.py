@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 from sqlalchemy import text
 from tests.fault.conftest import server_env, start_server
-from tests.liveserver import Server
+from tests.liveserver import Server, in_own_loop
 
 from strigil.store.engine import make_engine
 
@@ -76,7 +76,7 @@ def test_a_hundred_concurrent_requests_all_complete(
         signed_in.headers["X-CSRF-Token"] = login.json()["csrf_token"]
         issued = signed_in.post("/api/v1/auth/tokens", json={"name": "capacity"})
         assert issued.status_code == 201, issued.text
-        statuses = asyncio.run(_fire(server.base_url, signed_in, issued.json()["token"], visit))
+        statuses = in_own_loop(_fire(server.base_url, signed_in, issued.json()["token"], visit))
         assert signed_in.get("/healthz").status_code == 200
     assert sorted(set(statuses)) == [200], {s: statuses.count(s) for s in set(statuses)}
     assert len(statuses) == CONCURRENT

@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 from tests.factories import login, make_clinic, make_patient, make_user
+from tests.liveserver import in_own_loop
 
 from strigil.store import tenancy
 from strigil.store.clinics import Clinic, User
@@ -80,7 +81,7 @@ def test_the_gate_refuses_at_once_when_the_queue_is_full() -> None:
         gate.leave()
         return [refused, admitted, gate.waiting == 0]
 
-    assert asyncio.run(scenario()) == [False, True, True]
+    assert in_own_loop(scenario()) == [False, True, True]
 
 
 def test_a_queued_request_gives_up_after_its_wait() -> None:
@@ -93,7 +94,7 @@ def test_a_queued_request_gives_up_after_its_wait() -> None:
         gate.leave()
         return not late and again
 
-    assert asyncio.run(scenario())
+    assert in_own_loop(scenario())
 
 
 def test_beyond_capacity_the_server_answers_503_with_retry_after(app: FastAPI) -> None:
