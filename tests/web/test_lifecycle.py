@@ -152,3 +152,23 @@ def test_scope_survives_savepoint_and_rollback_inside_a_request(
         login(client, me)
         body = client.get("/_probe/scope").json()
     assert body == {"savepoint": 1, "rollback": 1, "role": tenancy.APP_ROLE}
+
+
+def test_a_person_beyond_capacity_gets_a_page(app: FastAPI) -> None:
+    lifecycle = next(m for m in app.user_middleware if m.cls is RequestLifecycle)
+    lifecycle.kwargs["capacity"] = Capacity(running=1, queued=0, wait_seconds=0.01)
+
+    async def hold(db: DbSession) -> JSONResponse:
+        await asyncio.sleep(0.3)
+        return JSONResponse({})
+
+    app.add_api_route("/_probe/hold", hold)
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        first = threading.Thread(target=lambda: client.get("/_probe/hold"))
+        first.start()
+        time.sleep(0.1)
+        busy = client.get("/_probe/hold", headers={"accept": "text/html"})
+        first.join(5)
+    assert busy.status_code == 503
+    assert busy.headers["content-type"].startswith("text/html")
+    assert "server is busy" in busy.text and "nothing from this request was saved" in busy.text

@@ -17,6 +17,7 @@ import json
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
+from html import escape
 from typing import Any
 
 from anyio import to_thread
@@ -89,7 +90,7 @@ class RequestLifecycle:
             await self.app(scope, receive, send)
             return
         if not await self.gate.enter():
-            await _busy(send, self.gate.capacity.retry_after_seconds)
+            await _busy(scope, send, self.gate.capacity.retry_after_seconds)
             return
         try:
             await self._in_unit_of_work(scope, receive, send)
@@ -99,7 +100,7 @@ class RequestLifecycle:
     async def _in_unit_of_work(self, scope: Scope, receive: Receive, send: Send) -> None:
         uow = UnitOfWork(scope["app"].state.sessionmaker)
         scope.setdefault("state", {})[STATE_KEY] = uow
-        ending = _Ending(uow, send, self.gate.capacity.retry_after_seconds)
+        ending = _Ending(uow, send, self.gate.capacity.retry_after_seconds, _wants_html(scope))
         try:
             await self.app(scope, receive, ending.send)
         except BaseException:
@@ -113,8 +114,8 @@ class RequestLifecycle:
 class _Ending:
     """Wraps ``send``: ends the transaction just before the response starts."""
 
-    def __init__(self, uow: UnitOfWork, send: Send, retry_after: int) -> None:
-        self.uow, self._send, self.retry_after = uow, send, retry_after
+    def __init__(self, uow: UnitOfWork, send: Send, retry_after: int, html: bool) -> None:
+        self.uow, self._send, self.retry_after, self.html = uow, send, retry_after, html
         self.ended = False
         self.replaced = False
 
@@ -138,7 +139,7 @@ class _Ending:
             instead = await self.finish(commit=message["status"] < 400)
             if instead is not None:
                 self.replaced = True
-                await _send_json(self._send, *instead["args"])
+                await _answer(self._send, *instead["args"], html=self.html)
                 return
         await self._send(message)
 
@@ -159,16 +160,41 @@ def _failed_commit(error: Exception, retry_after: int) -> Message:
     return {"args": (500, {"detail": "the change could not be saved", "code": "commit_failed"}, {})}
 
 
-async def _busy(send: Send, retry_after: int) -> None:
+async def _busy(scope: Scope, send: Send, retry_after: int) -> None:
     body = {"detail": "the server is busy; please try again in a moment", "code": "busy"}
-    await _send_json(send, 503, body, {"retry-after": str(retry_after)})
+    await _answer(send, 503, body, {"retry-after": str(retry_after)}, html=_wants_html(scope))
 
 
-async def _send_json(
-    send: Send, status: int, body: dict[str, str], headers: dict[str, str]
+def _wants_html(scope: Scope) -> bool:
+    """People get a page, programs JSON (the rule of web/problems.py, without a Request)."""
+    if scope["path"].startswith(("/api/", "/fhir/")):
+        return False
+    headers = dict(scope.get("headers") or [])
+    return b"text/html" in headers.get(b"accept", b"") or b"hx-request" in headers
+
+
+async def _answer(
+    send: Send, status: int, body: dict[str, str], headers: dict[str, str], *, html: bool
 ) -> None:
-    payload = json.dumps(body).encode()
-    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
+    if html:
+        payload = _PAGE.format(title=_TITLES.get(status, "Error"), detail=escape(body["detail"]))
+        content_type = b"text/html; charset=utf-8"
+    else:
+        payload = json.dumps(body)
+        content_type = b"application/json"
+    data = payload.encode()
+    raw = [(b"content-type", content_type), (b"content-length", str(len(data)).encode())]
     raw += [(k.encode(), v.encode()) for k, v in headers.items()]
     await send({"type": "http.response.start", "status": status, "headers": raw})
-    await send({"type": "http.response.body", "body": payload})
+    await send({"type": "http.response.body", "body": data})
+
+
+_TITLES = {409: "Changed by someone else", 503: "Please try again", 500: "Not saved"}
+_PAGE = (
+    "<!doctype html><html lang=en><head><meta charset=utf-8>"
+    '<meta name=viewport content="width=device-width, initial-scale=1">'
+    "<title>{title} · Strigil</title><link rel=stylesheet href=/static/css/strigil.css></head>"
+    "<body><main class=container><h1>{title}</h1><p>{detail}.</p>"
+    "<p>Reload this page in a moment; nothing from this request was saved. "
+    '<a href="/">Back to the dashboard</a></p></main></body></html>'
+)
