@@ -3,22 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from strigil.errors import Conflict, InvalidInput, NotFound
 from strigil.services import audit
 from strigil.services.actors import Actor
+from strigil.store import records
 from strigil.store.base import utcnow
-
-
-class Owned(Protocol):
-    id: Any
-    external_id: Any
-    clinic_id: Any
-
 
 T = TypeVar("T")
 
@@ -44,12 +37,7 @@ def get_owned(
             so ids of other clinics reveal nothing).
     """
     key = parse_id(public_id, field=field)
-    row: T | None = session.scalar(
-        select(model).where(  # type: ignore[arg-type]
-            model.external_id == key,  # type: ignore[attr-defined]
-            model.clinic_id == actor.clinic_id,  # type: ignore[attr-defined]
-        )
-    )
+    row = records.find_owned(session, model, key, actor.clinic_id)
     if row is None or getattr(row, "entered_in_error_at", None) is not None:
         noun = field.removesuffix("_id").replace("_", " ")
         raise NotFound(
