@@ -10,9 +10,7 @@ from sqlalchemy.orm import Session
 
 from strigil.services.actors import Actor, Permission, require
 from strigil.store import audit as store
-from strigil.store.audit import AuditEvent
-
-__all__ = ["AuditEvent", "record", "search"]
+from strigil.store.audit import AuditEvent as AuditEvent
 
 
 def record(

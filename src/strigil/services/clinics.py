@@ -11,9 +11,8 @@ from strigil.services import audit
 from strigil.services.actors import Actor, Permission, Role, require
 from strigil.services.auth import hash_password
 from strigil.store import clinics as store
-from strigil.store.clinics import Clinic, User
-
-__all__ = ["Clinic", "User", "add_user", "create_clinic", "find_clinic_by_name", "list_users"]
+from strigil.store.clinics import Clinic as Clinic
+from strigil.store.clinics import User as User
 
 
 def create_clinic(*, session: Session, name: str) -> Clinic:
