@@ -1,4 +1,8 @@
-"""Shared record rules: public ids, clinic ownership, optimistic locking, entered-in-error."""
+"""Shared record rules: public ids, clinic ownership, optimistic locking, entered-in-error.
+
+The visit record types and the adverse-event categories are re-exported here too, so that
+pages and the API can name them without importing the store.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +15,12 @@ from strigil.errors import Conflict, InvalidInput, NotFound
 from strigil.services import audit
 from strigil.services.actors import Actor
 from strigil.store import records
+from strigil.store.adverse_events import CATEGORIES
 from strigil.store.base import utcnow
+from strigil.store.visits import TreatedArea as TreatedArea
+from strigil.store.visits import Visit as Visit
+
+ADVERSE_EVENT_CATEGORIES = CATEGORIES
 
 T = TypeVar("T")
 
