@@ -33,7 +33,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from strigil.core import catalog
@@ -41,7 +40,7 @@ from strigil.evidence.inputs import EvidenceInputError
 from strigil.evidence.reliability import agreement_label, cohen_kappa, fleiss_kappa, icc
 from strigil.services import audit
 from strigil.services.actors import Actor, Permission, require
-from strigil.store.episodes import Episode
+from strigil.store import visits as visit_store
 from strigil.store.visits import RestrictionFinding, Visit
 
 Cell = tuple[str, str]  # (body site code, side)
@@ -156,27 +155,10 @@ def agreement(index: int, ratings: np.ndarray, severities: np.ndarray) -> VisitA
 
 
 def _load(session: Session, clinic_id: int) -> list[tuple[Visit, str, list[RestrictionFinding]]]:
-    visits = session.execute(
-        select(Visit, Episode.body_region)
-        .join(Episode, Episode.id == Visit.episode_id)
-        .where(
-            Visit.clinic_id == clinic_id,
-            Visit.reliability_check.is_(True),
-            Visit.entered_in_error_at.is_(None),
-        )
-        .order_by(Visit.started_at, Visit.id)
-    ).all()
-    ids = [v.id for v, _ in visits]
+    visits = visit_store.list_reliability_checks(session, clinic_id)
     by_visit: dict[int, list[RestrictionFinding]] = defaultdict(list)
-    if ids:
-        for f in session.scalars(
-            select(RestrictionFinding).where(
-                RestrictionFinding.visit_id.in_(ids),
-                RestrictionFinding.clinic_id == clinic_id,
-                RestrictionFinding.entered_in_error_at.is_(None),
-            )
-        ):
-            by_visit[f.visit_id].append(f)
+    for f in visit_store.list_findings_of_visits(session, clinic_id, [v.id for v, _ in visits]):
+        by_visit[f.visit_id].append(f)
     return [(v, region, by_visit[v.id]) for v, region in visits]
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from strigil.errors import NotFound
 from strigil.store import tenancy
 from strigil.store.base import Base, IdMixin, TenantMixin, VersionedMixin
 
@@ -119,3 +121,55 @@ def find_token(session: Session, token_hash: str) -> ApiToken | None:
     """The API token with this hash; the session is scoped to its clinic."""
     _enter_clinic_of(session, "token", token_hash)
     return session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash))
+
+
+# ------------------------------------------------------------------ clinics and users
+
+
+def get_clinic(session: Session, clinic_id: int) -> Clinic:
+    """The clinic with this row id.
+
+    Raises:
+        NotFound: no such clinic (or not visible under the session's clinic scope).
+    """
+    clinic = session.get(Clinic, clinic_id)
+    if clinic is None:
+        raise NotFound("no such clinic", code="clinic_not_found")
+    return clinic
+
+
+def find_clinic_by_name(session: Session, name: str) -> Clinic | None:
+    """The clinic called ``name``, if any (set-up commands find clinics by name)."""
+    return session.scalar(select(Clinic).where(Clinic.name == name))
+
+
+def email_taken(session: Session, email: str) -> bool:
+    """Whether a user already signs in with ``email`` (as far as the session can see)."""
+    return session.scalar(select(User.id).where(User.email == email)) is not None
+
+
+def list_users(session: Session, clinic_id: int) -> Sequence[User]:
+    """The clinic's users, by name."""
+    return session.scalars(
+        select(User).where(User.clinic_id == clinic_id).order_by(User.display_name)
+    ).all()
+
+
+def user_names(session: Session, clinic_id: int) -> dict[int, str]:
+    """User id → display name for the clinic, in one query."""
+    rows = session.execute(select(User.id, User.display_name).where(User.clinic_id == clinic_id))
+    return {row.id: row.display_name for row in rows}
+
+
+# ------------------------------------------------------------------ instruments
+
+
+def list_instruments(
+    session: Session, clinic_id: int, *, include_retired: bool = True
+) -> Sequence[Instrument]:
+    """The clinic's instruments; in-service first, then retired, each by label."""
+    query = select(Instrument).where(Instrument.clinic_id == clinic_id)
+    if not include_retired:
+        query = query.where(Instrument.retired_at.is_(None))
+    order = (Instrument.retired_at.is_not(None), Instrument.label, Instrument.id)
+    return session.scalars(query.order_by(*order)).all()

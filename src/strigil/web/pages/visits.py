@@ -14,8 +14,7 @@ from strigil.core import catalog, protocol, screening
 from strigil.errors import Conflict, InvalidInput
 from strigil.services import adverse_events, episodes, screenings, treatment, visits
 from strigil.services.actors import Actor
-from strigil.store.adverse_events import CATEGORIES
-from strigil.store.visits import TreatedArea, Visit
+from strigil.services.records import ADVERSE_EVENT_CATEGORIES, TreatedArea, Visit
 from strigil.web.deps import CurrentActor, DbSession
 from strigil.web.pages.common import (
     Form,
@@ -142,7 +141,7 @@ def _visit_ctx(db: Session, actor: Actor, visit: Visit) -> dict[str, Any]:
             for e in adverse_events.for_patient(session=db, actor=actor, patient=patient)
             if e.visit_id == visit.id
         ],
-        "categories": CATEGORIES,
+        "categories": ADVERSE_EVENT_CATEGORIES,
         "severities": adverse_events.SEVERITIES,
         "add_errors": {},
         "add_values": {},
