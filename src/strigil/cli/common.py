@@ -10,8 +10,7 @@ from sqlalchemy.orm import Session
 
 from strigil.config import Settings
 from strigil.errors import StrigilError
-from strigil.store.engine import make_engine, make_sessionmaker
-from strigil.store.unit_of_work import UnitOfWork
+from strigil.services.database import UnitOfWork, make_engine, make_sessionmaker
 
 
 def settings() -> Settings:

@@ -7,8 +7,7 @@ from pathlib import Path
 import typer
 
 from strigil.cli.common import reported, settings
-from strigil.services import backups
-from strigil.store import migrate, tenancy
+from strigil.services import backups, database
 
 app = typer.Typer(help="Database migrations, backup and restore.", no_args_is_help=True)
 
@@ -16,14 +15,14 @@ app = typer.Typer(help="Database migrations, backup and restore.", no_args_is_he
 @app.command()
 def upgrade(revision: str = typer.Argument("head")) -> None:
     """Migrate the database up to REVISION (default: the newest)."""
-    migrate.upgrade(settings().resolved_admin_database_url, revision)
+    database.upgrade(settings().resolved_admin_database_url, revision)
     typer.echo(f"database at {revision}")
 
 
 @app.command()
 def downgrade(revision: str = typer.Argument("-1")) -> None:
     """Migrate the database down to REVISION (default: one step)."""
-    migrate.downgrade(settings().resolved_admin_database_url, revision)
+    database.downgrade(settings().resolved_admin_database_url, revision)
     typer.echo(f"database at {revision}")
 
 
@@ -101,7 +100,7 @@ def app_login(
         return
     try:
         with engine.begin() as conn:
-            new = tenancy.create_login_role(conn, name, password)
+            new = database.create_login_role(conn, name, password)
     finally:
         engine.dispose()
     typer.echo(f"login role {name} {'created' if new else 'updated'}; connect the app as it")

@@ -20,7 +20,7 @@ from strigil import __version__
 from strigil.config import Settings, get_settings
 from strigil.core import icd10
 from strigil.services.auth import Policy
-from strigil.store.engine import is_sqlite, make_engine, make_sessionmaker
+from strigil.services.database import is_sqlite, make_engine, make_sessionmaker
 from strigil.web import problems
 from strigil.web.api import router as api_router
 from strigil.web.headers import ResponseHeaders

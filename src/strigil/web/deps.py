@@ -11,8 +11,7 @@ from strigil.config import Settings
 from strigil.errors import NotAuthenticated, NotPermitted
 from strigil.services import auth
 from strigil.services.actors import Actor
-from strigil.store import tenancy
-from strigil.store.unit_of_work import UnitOfWork
+from strigil.services.database import UnitOfWork, enter_clinic
 
 SESSION_COOKIE = "strigil_session"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -96,7 +95,7 @@ def _check_csrf(request: Request, expected: str) -> None:
 def _scope_tenant(db: Session, actor: Actor) -> None:
     """On PostgreSQL, run the rest of the request as the restricted app role, scoped by RLS
     to the actor's clinic (sign-in itself ran as the connection's own role)."""
-    tenancy.enter_clinic(db, actor.clinic_id)
+    enter_clinic(db, actor.clinic_id)
 
 
 CurrentActor = Annotated[Actor, Depends(get_actor)]

@@ -24,7 +24,7 @@ from anyio import to_thread
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
-from strigil.store.unit_of_work import UnitOfWork
+from strigil.services.database import UnitOfWork
 
 log = logging.getLogger("strigil.web")
 
