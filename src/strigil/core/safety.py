@@ -138,9 +138,7 @@ def closes_site(stop_reason: str | None, skin_grade: str | None) -> bool:
     return skin_grade is not None and SkinGrade(skin_grade).score >= SkinGrade.PETECHIAE.score
 
 
-def check_site_open(
-    closed: Iterable[tuple[str, str, str]], site: BodySite, side: str
-) -> None:
+def check_site_open(closed: Iterable[tuple[str, str, str]], site: BodySite, side: str) -> None:
     """Refuse a site and side closed earlier in the visit; ``closed`` is (site, side, why)."""
     for code, closed_side, why in closed:
         if code == site.code and sides_overlap(closed_side, side):
@@ -220,8 +218,7 @@ def check_dose(caps: Caps, intensity: str | None, seconds: int | None) -> None:
         )
     if seconds is not None and caps.seconds is not None and seconds > caps.seconds:
         raise InvalidInput(
-            f"{seconds} s is above the cap of {caps.seconds} s per area set by precautions "
-            f"({why})",
+            f"{seconds} s is above the cap of {caps.seconds} s per area set by precautions ({why})",
             field="seconds",
             code="dose_above_cap",
         )

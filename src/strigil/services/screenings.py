@@ -138,7 +138,7 @@ def _store(
         rule_set_version=catalog.catalog_versions()["screening_rules.json"],
         answers={k: {"present": a.present, "regions": list(a.regions)} for k, a in answers.items()},
         result_status=result.status.value,
-        result=_result_json(result),
+        result=result_json(result),
         screened_by_id=actor.user_id,
         screened_at=utcnow(),
         patient_age_years=age,
@@ -228,7 +228,7 @@ def _therapist_cap(row: Screening) -> DoseCap | None:
     return DoseCap(cap.get("intensity"), cap.get("seconds")) if cap else None
 
 
-def _result_json(result: ScreeningResult) -> dict[str, Any]:
+def result_json(result: ScreeningResult) -> dict[str, Any]:
     data = asdict(result)
     data["status"] = result.status.value
     data["blocked_regions"] = {k: list(v) for k, v in result.blocked_regions.items()}

@@ -409,8 +409,7 @@ def body_regions() -> tuple[BodyRegion, ...]:
     """The body regions screening and episodes refer to."""
     data = _load("body_sites.json")["regions"]
     return tuple(
-        BodyRegion(code=r["code"], label=r["label"], sources=_src(r), limb=r["limb"])
-        for r in data
+        BodyRegion(code=r["code"], label=r["label"], sources=_src(r), limb=r["limb"]) for r in data
     )
 
 
