@@ -36,6 +36,7 @@ __all__ = [
     "check_site_open",
     "closes_site",
     "combine_caps",
+    "merge_caps",
     "parse_cap",
     "parse_region_key",
     "sides_overlap",
@@ -205,6 +206,14 @@ def combine_caps(caps: Iterable[tuple[str, DoseCap]]) -> Caps:
             seconds = cap.seconds if seconds is None else min(seconds, cap.seconds)
         reasons.append(reason)
     return Caps(intensity, seconds, tuple(dict.fromkeys(reasons)))
+
+
+def merge_caps(all_caps: Iterable[Caps]) -> Caps:
+    """The strictest of several screenings' caps, keeping every reason."""
+    given = [c for c in all_caps if c.any]
+    combined = combine_caps(("", DoseCap(c.intensity, c.seconds)) for c in given)
+    reasons = tuple(dict.fromkeys(r for c in given for r in c.reasons))
+    return Caps(combined.intensity, combined.seconds, reasons)
 
 
 def check_dose(caps: Caps, intensity: str | None, seconds: int | None) -> None:

@@ -322,19 +322,12 @@ def _merge(results: list[ScreeningResult]) -> ScreeningResult:
     order = list(ScreeningStatus)
     status = max((r.status for r in results), key=order.index)
     pending = {k: v for result in results for k, v in result.clearance_pending.items()}
-    caps = [
-        (why, DoseCap(r.caps.intensity, r.caps.seconds))
-        for r in results
-        for why in (r.caps.reasons[:1] if r.caps.any else ())
-    ]
-    reasons = tuple(dict.fromkeys(w for r in results for w in r.caps.reasons))
-    combined = safety.combine_caps(caps)
     return ScreeningResult(
         status=status,
         blocked_regions=blocked,
         systemic_blocks=systemic,
         clearance_pending=pending,
-        caps=Caps(combined.intensity, combined.seconds, reasons),
+        caps=safety.merge_caps(r.caps for r in results),
     )
 
 
