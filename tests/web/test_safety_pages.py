@@ -115,3 +115,19 @@ def test_the_screening_form_takes_a_side(session: Session, client: TestClient) -
     assert latest is not None and latest.answers["A3"]["regions"] == ["knee:right"]
     assert "foot:right" in latest.result["blocked_regions"]
     assert "foot:left" not in latest.result["blocked_regions"]
+
+
+def test_a_reading_past_the_time_cap_still_counts(session: Session, client: TestClient) -> None:
+    visit = _visit(session, client)
+    client.post(f"/visits/{visit.external_id}/areas", data=AREA, headers=HX)
+    area = treatment.areas(session, visit)[0]
+    html = client.get(f"/visits/{visit.external_id}").text
+    assert 'data-cap="60"' in html  # the timer stops itself at the cap
+    done = client.post(
+        f"/areas/{area.external_id}/readings",
+        data={"value": "7", "elapsed_seconds": "75"},
+        headers=HX,
+    )
+    assert done.status_code == 200
+    session.refresh(area)
+    assert area.stop_reason == "tolerance_reached" and area.seconds <= 60

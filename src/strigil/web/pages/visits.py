@@ -261,6 +261,7 @@ def _area_card(request: Request, db: Session, area: TreatedArea, **extra: Any) -
     if not is_hx(request):
         return go(request, f"/visits/{visit.external_id}#area-{area.external_id}")
     ctx = {"visit": visit, "area": area, **_areas_ctx(db, visit), **extra}
+    ctx["caps"] = _blocks(_effective(db, visit))["caps"]
     ctx["stop_reasons"] = [r.value for r in protocol.StopReason]
     return page(request, "visits/_area.html", ctx)
 
@@ -281,6 +282,9 @@ def _sync_time(db: Session, actor: Actor, area_id: str, form: FormData) -> None:
         )
     except Conflict:
         return
+    except InvalidInput as error:  # time past a cap: the reading or stop still counts
+        if error.code != "dose_above_cap":
+            raise
 
 
 @router.post("/areas/{area_id}/readings", response_model=None)
