@@ -23,7 +23,8 @@ from strigil.errors import InvalidInput
 SKIN_GRADES = (SkinGrade.NONE, SkinGrade.ERYTHEMA, SkinGrade.PETECHIAE)
 SKIN_WEIGHTS = (0.2, 0.65, 0.12)
 BRUISE_SHARE = 0.03
-ASK_TO_STOP_SHARE = 0.03
+ASK_TO_STOP_SHARE = 0.015  # per reading
+SPIKE_SHARE = 0.07  # per later reading: discomfort jumps, often to the agreed limit
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +106,7 @@ class VisitSim:
 
     def _readings(self) -> tuple[tuple[tuple[int, bool], ...], StopReason | None]:
         """Discomfort as the patient reports it; the first stopping reading ends the series."""
-        series = [self.rng.randint(1, 4), self.rng.randint(2, 7), self.rng.randint(2, 7)]
+        series = [self.rng.randint(1, 4), self._later(), self._later()]
         out: list[tuple[int, bool]] = []
         for value in series[: self.rng.choice((2, 2, 3))]:
             asked = self.rng.random() < ASK_TO_STOP_SHARE
@@ -116,6 +117,12 @@ class VisitSim:
             if reason is not None:
                 return tuple(out), reason
         return tuple(out), None
+
+    def _later(self) -> int:
+        """A reading after the first: usually settled, sometimes a jump."""
+        if self.rng.random() < SPIKE_SHARE:
+            return self.rng.randint(5, 8)
+        return self.rng.randint(2, 5)
 
     def _grade(self) -> SkinGrade:
         if self.rng.random() < BRUISE_SHARE:
