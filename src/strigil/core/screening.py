@@ -275,11 +275,11 @@ def _status(
 
 def check_region(result: ScreeningResult, region: str, side: str = "bilateral") -> None:
     """Refuse treatment of ``region`` on ``side`` when screening blocks it or the patient."""
-    catalog.body_region(region)
+    label = catalog.body_region(region).label.lower()
     whole = result.systemic_blocks + tuple(result.clearance_pending.values())
     reasons = whole or safety.blocking_reasons(result.blocked_regions, region, side)
     if reasons:
-        scope = "the patient" if whole else f"region {region} ({side})"
+        scope = "the patient" if whole else f"the {label} ({side})"
         raise InvalidInput(
             f"IASTM is contraindicated for {scope}: {'; '.join(reasons)}",
             code="region_blocked",
