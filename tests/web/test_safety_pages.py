@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 from tests.factories import actor, login, make_clinic, make_episode, make_patient, make_user
@@ -131,3 +133,24 @@ def test_a_reading_past_the_time_cap_still_counts(session: Session, client: Test
     assert done.status_code == 200
     session.refresh(area)
     assert area.stop_reason == "tolerance_reached" and area.seconds <= 60
+
+
+def test_the_consent_page_asks_for_a_guardian_only_for_a_minor(
+    session: Session, client: TestClient
+) -> None:
+    user = make_user(session, make_clinic(session))
+    today = date.today()
+    child = make_patient(session, user, birth_date=date(today.year - 14, 1, 1))
+    adult = make_patient(session, user)
+    login(client, user)
+    for patient, shown in ((child, True), (adult, False)):
+        episode = make_episode(session, user, patient)
+        html = client.get(f"/episodes/{episode.external_id}/consent").text
+        assert ('data-testid="guardian"' in html) is shown
+    form = {
+        "decision": "granted",
+        "guardian_name": "Synthetic Parent",
+        "guardian_relationship": "father",
+    }
+    done = client.post(f"/episodes/{episode.external_id}/consent", data=form)
+    assert done.status_code in (200, 303)

@@ -144,7 +144,7 @@ def check_site_open(closed: Iterable[tuple[str, str, str]], site: BodySite, side
     for code, closed_side, why in closed:
         if code == site.code and sides_overlap(closed_side, side):
             raise InvalidInput(
-                f"treatment of the {site.label.lower()} ({closed_side}) was stopped earlier in "
+                f"Treatment of the {site.label.lower()} ({closed_side}) was stopped earlier in "
                 f"this visit ({why.replace('_', ' ')}); that site and side stay closed for the "
                 "rest of the visit",
                 field="body_site",

@@ -95,15 +95,21 @@ def minor_age_limit() -> int | None:
     return next((r.age_under for r in catalog.screening_rules() if r.age_under), None)
 
 
+def guardian_required(episode: Episode) -> bool:
+    """Whether the patient is a minor today, so a parent or guardian decides."""
+    limit = minor_age_limit()
+    age = age_on(episode.patient.birth_date, utcnow().date())
+    return limit is not None and age is not None and age < limit
+
+
 def _guardian(
     episode: Episode, name: str | None, relationship: str | None
 ) -> tuple[str | None, str | None]:
     """The guardian's name and relationship; both required when the patient is a minor."""
     name, relationship = (name or "").strip() or None, (relationship or "").strip() or None
-    limit = minor_age_limit()
-    age = age_on(episode.patient.birth_date, utcnow().date())
-    if limit is None or age is None or age >= limit:
+    if not guardian_required(episode):
         return name, relationship
+    age = age_on(episode.patient.birth_date, utcnow().date())
     for field, value in (("guardian_name", name), ("guardian_relationship", relationship)):
         if value is None:
             raise InvalidInput(

@@ -119,6 +119,7 @@ def consent_page(
         "patient": episode.patient,
         "preview": consents.preview(episode=episode),
         "current": consents.current(db, episode),
+        "minor": consents.guardian_required(episode),
     }
     return page(request, "episodes/consent.html", ctx)
 
