@@ -12,7 +12,7 @@ from tests.flow import all_clear, recheck_answers
 
 from strigil.core.screening import Answer
 from strigil.errors import Conflict, InvalidInput
-from strigil.services import consents, screenings, treatment, visits
+from strigil.services import clearances, consents, screenings, treatment, visits
 from strigil.store.audit import AuditEvent
 from strigil.store.base import utcnow
 from strigil.store.clinics import User
@@ -228,7 +228,7 @@ def test_a_clot_blocks_the_patient_until_cleared_then_the_whole_leg_on_its_side(
         _add(session, therapist, visit, site="anterior_knee", side="right", confirm=True)
     with pytest.raises(InvalidInput, match="clearance"):
         _add(session, therapist, visit, site="lateral_elbow", side="right", confirm=True)
-    screenings.record_clearance(
+    clearances.record_clearance(
         session=session,
         actor=actor(therapist),
         episode_id=episode.external_id,
@@ -252,7 +252,7 @@ def test_a_clearance_needs_who_when_and_a_note(session: Session, therapist: User
     who = actor(therapist)
     base = {"session": session, "actor": who, "episode_id": episode.external_id}
     with _Raises("no_clearance_needed", "rule_id"):
-        screenings.record_clearance(
+        clearances.record_clearance(
             **base,
             rule_id="A1",
             cleared_by="X",
@@ -260,7 +260,7 @@ def test_a_clearance_needs_who_when_and_a_note(session: Session, therapist: User
             note="n",  # type: ignore[arg-type]
         )
     with _Raises("required", "cleared_by"):
-        screenings.record_clearance(
+        clearances.record_clearance(
             **base,
             rule_id="A3",
             cleared_by=" ",
@@ -268,7 +268,7 @@ def test_a_clearance_needs_who_when_and_a_note(session: Session, therapist: User
             note="n",  # type: ignore[arg-type]
         )
     with _Raises("invalid_time", "cleared_at"):
-        screenings.record_clearance(
+        clearances.record_clearance(
             **base,
             rule_id="A3",
             cleared_by="Dr X",

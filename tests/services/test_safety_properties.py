@@ -20,7 +20,7 @@ from tests.flow import all_clear, recheck_answers
 from strigil.core import catalog, safety
 from strigil.core.protocol import Intensity
 from strigil.errors import StrigilError
-from strigil.services import consents, screenings, treatment, visits
+from strigil.services import clearances, consents, screenings, treatment, visits
 from strigil.services.actors import Actor
 from strigil.store.base import utcnow
 from strigil.store.visits import DiscomfortReading, SkinResponse, TreatedArea, Visit
@@ -70,7 +70,7 @@ def _setup(session: Session) -> tuple[Actor, Visit]:
         reasoning="Anticoagulated; clot in the left calf.",
         dose_modification="Gentle, one minute per area.",
     )
-    screenings.record_clearance(
+    clearances.record_clearance(
         session=session,
         actor=who,
         episode_id=episode.external_id,

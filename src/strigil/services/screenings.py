@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -20,11 +20,11 @@ from strigil.core.catalog import DoseCap
 from strigil.core.safety import Caps
 from strigil.core.screening import Answer, ScreeningResult, ScreeningStatus
 from strigil.errors import InvalidInput
-from strigil.services import audit
+from strigil.services import audit, clearances
 from strigil.services.actors import Actor, Permission, require
 from strigil.services.records import get_owned
 from strigil.store.base import utcnow
-from strigil.store.episodes import Episode, Screening, ScreeningClearance
+from strigil.store.episodes import Episode, Screening
 from strigil.store.visits import Visit
 
 KINDS = ("intake", "visit")
@@ -151,7 +151,7 @@ def _audit(
     session: Session,
     actor: Actor,
     episode: Episode,
-    row: Screening | ScreeningClearance,
+    row: Screening,
     action: str,
     detail: dict[str, Any],
 ) -> None:
@@ -159,7 +159,7 @@ def _audit(
         session=session,
         actor=actor,
         action=action,
-        entity_type="screening" if isinstance(row, Screening) else "screening_clearance",
+        entity_type="screening",
         entity_id=row.external_id,
         patient_id=episode.patient.external_id,
         detail=detail,
@@ -287,19 +287,7 @@ def effective_result(
     merged = _merge([_from_json(r.result) for r in rows])
     if not merged.clearance_pending:
         return merged
-    return screening.clear(merged, cleared_rules(session, episode))
-
-
-def cleared_rules(session: Session, episode: Episode) -> set[str]:
-    """Rules whose whole-patient block a clinician has cleared for this episode."""
-    return set(
-        session.scalars(
-            select(ScreeningClearance.rule_id).where(
-                ScreeningClearance.episode_id == episode.id,
-                ScreeningClearance.entered_in_error_at.is_(None),
-            )
-        )
-    )
+    return screening.clear(merged, clearances.cleared_rules(session, episode))
 
 
 def _from_json(data: Mapping[str, Any]) -> ScreeningResult:
@@ -329,55 +317,6 @@ def _merge(results: list[ScreeningResult]) -> ScreeningResult:
         clearance_pending=pending,
         caps=safety.merge_caps(r.caps for r in results),
     )
-
-
-def record_clearance(
-    *,
-    session: Session,
-    actor: Actor,
-    episode_id: object,
-    rule_id: str,
-    cleared_by: str,
-    cleared_at: datetime,
-    note: str,
-) -> ScreeningClearance:
-    """Record who cleared a whole-patient block (a treated clot), when, and why.
-
-    The limb stays blocked; the patient may be treated elsewhere once cleared.
-
-    Raises:
-        InvalidInput: a rule that needs no clearance, a missing name or note, a future time.
-    """
-    require(actor, Permission.SCREEN)
-    episode = get_owned(session, Episode, episode_id, actor, field="episode_id")
-    rule = catalog.screening_rule(rule_id)
-    if not rule.clearance_required:
-        raise InvalidInput(
-            f"{rule.id} does not need a clearance", field="rule_id", code="no_clearance_needed"
-        )
-    for name, value in (("cleared_by", cleared_by), ("note", note)):
-        if not (value or "").strip():
-            raise InvalidInput(f"record the {name.replace('_', ' ')}", field=name, code="required")
-    if cleared_at.tzinfo is None or cleared_at > utcnow():
-        raise InvalidInput(
-            "the clearance time must carry a time zone and not be in the future",
-            field="cleared_at",
-            code="invalid_time",
-        )
-    row = ScreeningClearance(
-        clinic_id=actor.clinic_id,
-        patient_id=episode.patient_id,
-        episode_id=episode.id,
-        rule_id=rule.id,
-        cleared_by=cleared_by.strip(),
-        cleared_at=cleared_at,
-        note=note.strip(),
-        recorded_by_id=actor.user_id,
-    )
-    session.add(row)
-    session.flush()
-    _audit(session, actor, episode, row, "create", {"rule": rule.id})
-    return row
 
 
 def check_region(

@@ -9,7 +9,14 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import Field
 
-from strigil.services import adverse_events, consents, episodes, outcomes, screenings
+from strigil.services import (
+    adverse_events,
+    clearances,
+    consents,
+    episodes,
+    outcomes,
+    screenings,
+)
 from strigil.web.deps import CurrentActor, DbSession
 from strigil.web.schemas import RecordRead, Schema
 
@@ -145,7 +152,7 @@ def record_clearance(
 ) -> ClearanceRead:
     """Who cleared a whole-patient block (a treated clot), when, and why; the limb stays
     blocked."""
-    row = screenings.record_clearance(
+    row = clearances.record_clearance(
         session=db,
         actor=actor,
         episode_id=episode_id,

@@ -13,7 +13,7 @@ from starlette.datastructures import FormData
 
 from strigil.core import catalog, protocol, screening
 from strigil.errors import Conflict, InvalidInput
-from strigil.services import adverse_events, episodes, screenings, treatment, visits
+from strigil.services import adverse_events, clearances, episodes, screenings, treatment, visits
 from strigil.services.actors import Actor
 from strigil.store.adverse_events import CATEGORIES
 from strigil.store.visits import TreatedArea, Visit
@@ -351,7 +351,7 @@ def record_clearance(
 ) -> Response:
     """A clinician's clearance of a whole-patient block, recorded from the visit's banner."""
     visit = visits.get(session=db, actor=actor, visit_id=visit_id)
-    screenings.record_clearance(
+    clearances.record_clearance(
         session=db,
         actor=actor,
         episode_id=visit.episode.external_id,
