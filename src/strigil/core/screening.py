@@ -279,7 +279,7 @@ def check_region(result: ScreeningResult, region: str, side: str = "bilateral") 
     whole = result.systemic_blocks + tuple(result.clearance_pending.values())
     reasons = whole or safety.blocking_reasons(result.blocked_regions, region, side)
     if reasons:
-        scope = "the patient" if whole else f"the {label} ({side})"
+        scope = "the patient" if whole else f"the {label} (region {region}, {side})"
         raise InvalidInput(
             f"IASTM is contraindicated for {scope}: {'; '.join(reasons)}",
             code="region_blocked",
