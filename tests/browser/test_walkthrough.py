@@ -1,8 +1,10 @@
 """A new therapist's first day, in a real Chromium against a real server.
 
 log in → new patient → episode → screening with a precaution → consent → a visit with two
-areas (the second stopped at the tolerance limit) → skin response → after-care → sign →
-a second visit that shows the earlier findings faded and the 48-hour warning.
+areas (the second stopped at the tolerance limit, and refused when started again) → skin
+response → after-care → sign → a second visit that shows the earlier findings faded and the
+48-hour warning. A second walk: a clot in the left leg blocks the patient until a clearance,
+then the whole left leg, while the right leg can be treated once the other side is confirmed.
 """
 
 from __future__ import annotations
@@ -141,7 +143,9 @@ def first_area(page: Any, shots: Path) -> None:
 
 
 def second_area(page: Any, shots: Path) -> None:
-    area = add_area(page, "forearm_extensors", "moderate", "Fan")
+    cap = page.get_by_test_id("dose-cap").inner_text()
+    assert "at most gentle" in cap and "R1" in cap  # shown before the therapist chooses
+    area = add_area(page, "forearm_extensors", "gentle", "Fan")
     area.get_by_role("button", name="Discomfort 6 — stops this area").click()
     stopped = page.get_by_test_id("area").nth(1).get_by_test_id("stopped")
     stopped.wait_for()
@@ -152,6 +156,21 @@ def second_area(page: Any, shots: Path) -> None:
         has_text="erythema"
     ).wait_for()
     snap(page, shots, "09-second-area-stopped")
+    restart_stopped_spot(page, shots)
+
+
+def restart_stopped_spot(page: Any, shots: Path) -> None:
+    """Starting the stopped site and side again is refused, with the reason at the form."""
+    form = page.get_by_test_id("add-area")
+    form.get_by_label("Body site").select_option("forearm_extensors")
+    form.get_by_label("Fan").check()
+    form.get_by_role("button", name="Start this area").click()
+    error = page.get_by_test_id("add-area-error")
+    error.wait_for()
+    assert error.get_attribute("data-code") == "site_closed"
+    assert "stay closed" in error.inner_text()
+    assert page.get_by_test_id("area").count() == 2
+    snap(page, shots, "09b-restart-refused")
 
 
 def aftercare(page: Any, shots: Path) -> None:
@@ -227,3 +246,81 @@ def test_first_day_walkthrough(browser: Any, live_server: Any, shots: Path) -> N
     errors = [e for e in errors if expected not in e]
     (shots / "console-errors.txt").write_text("\n".join(errors))
     assert not errors, errors
+
+
+def clot_walk(page: Any, live_server: Any, shots: Path) -> None:
+    sign_in(page, live_server, shots)
+    page.get_by_role("link", name="New patient").first.click()
+    page.get_by_label("Given name").fill("Briar")
+    page.get_by_label("Family name").fill("Clotwalk")
+    page.get_by_label("Date of birth").fill("1962-07-02")
+    page.get_by_label("Sex").select_option("male")
+    page.get_by_role("button", name="Register patient").click()
+    page.wait_for_url("**/patients/*-*")
+    page.get_by_role("link", name="New episode of care").click()
+    page.get_by_label("Condition").fill("M22.2X2")
+    page.get_by_label("Body region").select_option("knee")
+    page.get_by_label("Side").select_option("left")
+    page.get_by_label("Primary outcome measure").select_option("LEFS")
+    page.get_by_label("Goals").fill("Climb stairs")
+    page.get_by_role("button", name="Open episode and screen").click()
+    form = page.get_by_test_id("screening-form")
+    form.locator('input[name="ans_A3"][value="yes"]').check()
+    form.locator('input[name="reg_A3"][value="lower_leg_ankle"]').check()
+    form.get_by_test_id("side-A3").select_option("left")
+    form.get_by_test_id("all-no").click()
+    form.get_by_role("button", name="Save screening").click()
+    page.get_by_test_id("clearance-pending").wait_for()
+    snap(page, shots, "c1-clot-screening")
+    page.get_by_role("link", name="Next: consent").click()
+    page.get_by_role("button", name="Patient consents").click()
+    page.get_by_role("link", name="Start a visit").click()
+    page.locator(".nrs-choice", has_text="6").first.click()
+    page.get_by_test_id("start-visit").get_by_test_id("all-no").click()
+    page.get_by_role("button", name="Start visit").click()
+    page.get_by_test_id("patient-blocked").wait_for()
+    assert "(left)" in page.get_by_test_id("blocked-hip_thigh").inner_text()
+    try_area(page, "lateral_elbow", "right", "region_blocked")  # the whole patient, for now
+    snap(page, shots, "c2-clot-blocks-patient")
+    clearance = page.get_by_test_id("clearance-form")
+    clearance.get_by_label("Cleared by").fill("Dr. Synthetic Vascular")
+    clearance.get_by_label("When").fill("2026-01-05T09:00")
+    clearance.get_by_label("Note").fill("Anticoagulated six weeks; cleared away from the left leg")
+    clearance.get_by_role("button", name="Record clearance").click()
+    page.get_by_test_id("blocked-foot").wait_for()
+    assert page.get_by_test_id("patient-blocked").count() == 0
+    try_area(page, "anterior_thigh", "left", "region_blocked")  # the thigh of the clotted leg
+    snap(page, shots, "c3-clot-blocks-left-leg")
+    try_area(page, "anterior_thigh", "right", "other_side_unconfirmed")
+    form = page.get_by_test_id("add-area")
+    form.get_by_test_id("confirm-other-side").locator("input").check()
+    form.get_by_role("button", name="Start this area").click()
+    page.get_by_test_id("area").first.wait_for()
+    assert "right side treated" in page.get_by_test_id("area-warnings").first.inner_text()
+    snap(page, shots, "c4-right-thigh-treated")
+
+
+def try_area(page: Any, site: str, side: str, code: str) -> None:
+    """Try to start an area; the refusal and its reason appear on the add form."""
+    form = page.get_by_test_id("add-area")
+    form.get_by_label("Body site").select_option(site)
+    form.get_by_label("Side", exact=True).select_option(side)
+    form.get_by_role("button", name="Start this area").click()
+    error = page.get_by_test_id("add-area-error")
+    page.wait_for_function(
+        "code => document.querySelector('[data-testid=add-area-error]')?.dataset.code === code",
+        arg=code,
+    )
+    assert error.get_attribute("data-code") == code
+
+
+def test_clot_in_the_leg_walkthrough(browser: Any, live_server: Any, shots: Path) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    try:
+        clot_walk(page, live_server, shots)
+    except Exception:
+        snap(page, shots, "clot-failure")
+        raise
+    finally:
+        context.close()

@@ -119,12 +119,17 @@ def test_find_indication_accepts_any_code_form() -> None:
     assert catalog.find_indication("Z00.00") is None
 
 
-def test_screening_rules_cover_a1_to_a14_and_r1_to_r23() -> None:
+def test_screening_rules_cover_a1_to_a14_r1_to_r23_and_participation() -> None:
     ids = [r.id for r in catalog.screening_rules()]
-    assert ids == [f"A{i}" for i in range(1, 15)] + [f"R{i}" for i in range(1, 24)]
+    assert ids == [f"A{i}" for i in range(1, 15)] + [f"R{i}" for i in range(1, 24)] + [
+        "P1",
+        "P2",
+        "P3",
+    ]
     for rule in catalog.screening_rules():
         assert rule.question.endswith("?")
-        assert rule.id.startswith("A") == (rule.severity is catalog.Severity.ABSOLUTE)
+        if not rule.id.startswith("P"):
+            assert rule.id.startswith("A") == (rule.severity is catalog.Severity.ABSOLUTE)
     known = {d.code for d in catalog.drug_classes()}
     assert all(set(r.drug_classes) <= known for r in catalog.screening_rules())
 

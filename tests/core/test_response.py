@@ -33,8 +33,8 @@ def test_change_is_positive_for_improvement_in_both_directions() -> None:
         (6, 4.1, "partial"),  # just under the MCID, above the MDC
         (6, 5, "partial"),  # exactly the MDC
         (6, 5.1, "unchanged"),  # just under the MDC
-        (4, 6, "worse"),  # deterioration exactly the MCID
-        (4, 5.9, "unchanged"),  # deterioration just under the MCID
+        (4, 5, "worse"),  # deterioration exactly the MDC
+        (4, 4.9, "unchanged"),  # deterioration just under the MDC: within measurement error
         (5, 3.7, "improved"),  # 1.3 via binary rounding still meets mcid=1.3 below
     ],
 )
@@ -51,8 +51,8 @@ def test_lower_is_better_boundaries(baseline: float, current: float, category: s
         (40, 48, "partial"),
         (40, 45, "partial"),
         (40, 44, "unchanged"),
-        (49, 40, "worse"),
-        (48, 40, "unchanged"),
+        (45, 40, "worse"),  # a worsening of the MDC
+        (44, 40, "unchanged"),
     ],
 )
 def test_higher_is_better_boundaries(baseline: float, current: float, category: str) -> None:
@@ -66,21 +66,40 @@ def test_registry_defaults_lefs_mcid_equals_mdc() -> None:
     assert classify("LEFS", 49, 40).category == "worse"
 
 
-def test_odi_percent_threshold_at_the_boundary() -> None:
-    """ODI: 10 points or 30 % (Ostelo 2008). 20 -> 14 is exactly 30 % (6 points)."""
+def test_odi_percent_threshold_still_needs_the_mdc() -> None:
+    """ODI: MCID 10 points or 30 % (Ostelo 2008), MDC 10 points. 20 -> 14 is exactly 30 %
+    but only 6 points, inside the measurement error, so it is not an improvement."""
     c = classify("ODI", 20, 14)
-    assert c.category == "improved" and c.percent_change == pytest.approx(30)
-    assert classify("ODI", 20, 14.2).category == "unchanged"
+    assert c.category == "unchanged" and c.percent_change == pytest.approx(30)
     assert classify("ODI", 40, 30).category == "improved"  # 10 points, 25 %
+    assert classify("ODI", 40, 30.2).category == "unchanged"
     assert classify("ODI", 30, 40).category == "worse"  # deterioration of 10 points
+    assert classify("ODI", 30, 39.8).category == "unchanged"
 
 
 def test_prtee_37_percent() -> None:
     """PRTEE: 11 points or 37 % (Poltawski & Watson 2011); MDC90 9.7 (S35)."""
-    assert classify("PRTEE", 20, 12.6).category == "improved"  # 7.4 = 37 %
-    assert classify("PRTEE", 20, 12.7).category == "unchanged"  # 36.5 %, < MDC
+    assert classify("PRTEE", 20, 12.6).category == "unchanged"  # 7.4 = 37 %, but < MDC 9.7
+    assert classify("PRTEE", 30, 20.3).category == "partial"  # 9.7 = 32 %: the MDC, not the MCID
+    assert classify("PRTEE", 26, 16.3).category == "improved"  # 9.7 = 37.3 % and the MDC
     assert classify("PRTEE", 60, 50).category == "partial"  # 10 >= MDC 9.7
     assert classify("PRTEE", 50, 61).category == "worse"
+
+
+def test_every_response_rule_is_stated_with_its_source_in_the_catalogue() -> None:
+    from strigil.core.measures import response_rules
+
+    stated = {category: sources for category, _, sources in response_rules()}
+    assert set(stated) == {"improved", "partial", "unchanged", "worse", "reassess"}
+    assert all(stated.values())
+
+
+def test_an_mcid_sized_change_inside_the_mdc_is_unchanged() -> None:
+    """When the MDC is larger than the MCID, an MCID-sized change is still noise."""
+    assert classify("NPRS", 6, 4, mcid=2, mdc=3).category == "unchanged"
+    assert classify("NPRS", 6, 3, mcid=2, mdc=3).category == "improved"
+    assert classify("NPRS", 3, 5, mcid=2, mdc=3).category == "unchanged"
+    assert classify("NPRS", 3, 6, mcid=2, mdc=3).category == "worse"
 
 
 def test_percent_only_thresholds_given_by_the_caller() -> None:
@@ -112,7 +131,9 @@ def test_classify_rejects_bad_values() -> None:
 def test_reconsider_prompt() -> None:
     assert reconsider_prompt(3, ["partial", "unchanged"]).prompt is False
     p = reconsider_prompt(4, ["partial", "unchanged"])
-    assert p.prompt is True and p.best == "partial"
+    assert p.prompt is True and p.latest == "unchanged"
+    lost = reconsider_prompt(6, ["improved", "improved", "unchanged"])
+    assert lost.prompt is True and "latest: unchanged" in lost.reason
     assert reconsider_prompt(4, []).prompt is True
     assert reconsider_prompt(10, ["worse", "improved"]).prompt is False
     assert reconsider_prompt(5, ["unchanged"], threshold_visits=6).prompt is False

@@ -86,6 +86,8 @@ def test_ffi_subscale_percent_with_not_applicable_items() -> None:
     assert s.subscores["disability"] == pytest.approx(20)
     assert s.subscores["activity_limitation"] == pytest.approx(100 / 30)
     assert s.score == pytest.approx((50 + 20 + 100 / 30) / 3)
+    # the alternative, named in the catalogue: all applicable items pooled
+    assert s.subscores["total_pooled_items"] == pytest.approx((45 + 18 + 1) / 210 * 100)
     _missing_error("FFI", [5] * 9 + [2] * 9 + [None] * 5)
 
 
@@ -120,10 +122,12 @@ def test_visa_p_sum() -> None:
 
 
 def test_psfs_mean_of_three_to_five_activities() -> None:
-    """PSFS (Stratford 1995): mean of the 3-5 rated activities."""
+    """PSFS (Stratford 1995): the mean of the activities rated, up to five; fewer may be."""
     assert score("PSFS", [3, 5, 4]).score == 4
     assert score("PSFS", [3, 5, 4, None, 8]).score == 5
-    _missing_error("PSFS", [3, None, None, None, 8])
+    assert score("PSFS", [3, None, None, None, 8]).score == 5.5
+    assert score("PSFS", [7]).score == 7
+    _missing_error("PSFS", [None, None, None, None, None])
 
 
 def test_rom_measurement_with_normal() -> None:

@@ -49,7 +49,7 @@ def _allowed_missing(code: str, answers: list[float | None]) -> bool:
     if code == "FFI":
         return not all(miss[:9]) and not all(miss[9:18]) and not all(miss[18:])
     if code == "PSFS":
-        return len(answers) - k >= 3
+        return len(answers) - k >= 1
     return k == 0
 
 

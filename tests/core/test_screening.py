@@ -141,10 +141,13 @@ def test_unknown_drug_class_is_refused() -> None:
     assert (err.value.field, err.value.code) == ("drug_classes", "unknown_drug_class")
 
 
-def test_visit_recheck_covers_medication_and_skin_rules() -> None:
+def test_visit_recheck_covers_everything_that_can_change_between_visits() -> None:
     ids = {r.id for r in visit_recheck_rules()}
     assert {"R1", "R11", "R12", "R13", "A1", "A4", "A5", "A12"} <= ids
-    assert "A7" not in ids and "R8" not in ids
+    # today's blood pressure, a new clot, fracture or injury, pregnancy, a new bleeding
+    # problem, fever or infection, and whether the patient can still report discomfort
+    assert {"A9", "A3", "A2", "R8", "A13", "R22", "P1", "P2"} <= ids
+    assert "A7" not in ids and "R7" not in ids
     answers = dict.fromkeys(ids, NO)
     result = evaluate(answers, rules=visit_recheck_rules(), drug_classes=["fluoroquinolone"])
     assert [p.rule_id for p in result.precautions] == ["R11"]

@@ -232,6 +232,15 @@ RULES: dict[tuple[str, str], Rule] = {
         P.TREAT, json=lambda c: {**_episode(c), "version": c.version(Episode, "episode_id")}
     ),
     ("POST", f"{API}/episodes/{{episode_id}}/screenings"): Rule(P.SCREEN, json=_answers),
+    ("POST", f"{API}/episodes/{{episode_id}}/clearances"): Rule(
+        P.SCREEN,
+        json=_const(
+            rule_id="A3",
+            cleared_by="Dr. Synthetic",
+            cleared_at="2026-01-05T09:00:00+00:00",
+            note="Clot treated; cleared away from the leg.",
+        ),
+    ),
     ("GET", f"{API}/episodes/{{episode_id}}/consent-text"): Rule(P.READ_CLINICAL),
     ("POST", f"{API}/episodes/{{episode_id}}/consents"): Rule(
         P.CONSENT, json=_const(decision="granted")
@@ -273,7 +282,9 @@ RULES: dict[tuple[str, str], Rule] = {
         P.SIGN, json=_const(text="Phoned the patient."), late=5
     ),
     ("GET", f"{API}/visits/{{visit_id}}/billing"): Rule(P.READ_CLINICAL),
-    ("POST", f"{API}/visits/{{visit_id}}/areas"): Rule(P.TREAT, json=_const(**AREA)),
+    ("POST", f"{API}/visits/{{visit_id}}/areas"): Rule(
+        P.TREAT, json=_const(**AREA, confirm_other_side=True)
+    ),
     ("PUT", f"{API}/areas/{{area_id}}/dose"): Rule(P.TREAT, json=_const(seconds=60)),
     ("POST", f"{API}/areas/{{area_id}}/readings"): Rule(P.RECORD_READINGS, json=_const(value=2)),
     ("POST", f"{API}/areas/{{area_id}}/stop"): Rule(
@@ -370,7 +381,18 @@ RULES: dict[tuple[str, str], Rule] = {
     ),
     ("GET", "/visits/{visit_id}"): Rule(P.READ_CLINICAL),
     ("POST", "/visits/{visit_id}/phase"): Rule(P.TREAT, form=_const(phase="emollient")),
-    ("POST", "/visits/{visit_id}/areas"): Rule(P.TREAT, form=_const(**AREA)),
+    ("POST", "/visits/{visit_id}/areas"): Rule(
+        P.TREAT, form=_const(**AREA, confirm_other_side="yes")
+    ),
+    ("POST", "/visits/{visit_id}/clearance"): Rule(
+        P.SCREEN,
+        form=_const(
+            rule_id="A3",
+            cleared_by="Dr. Synthetic",
+            cleared_at="2026-01-05T09:00",
+            note="Clot treated; cleared away from the leg.",
+        ),
+    ),
     ("POST", "/areas/{area_id}/dose"): Rule(P.TREAT, form=_const(seconds="90")),
     ("POST", "/areas/{area_id}/readings"): Rule(P.RECORD_READINGS, form=_const(value="3")),
     ("POST", "/areas/{area_id}/stop"): Rule(

@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from strigil.services import demo
+from strigil import demo
 from strigil.store.episodes import Episode
 from strigil.store.visits import Visit
 

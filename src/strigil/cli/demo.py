@@ -8,8 +8,8 @@ import time
 import typer
 from rich.progress import Progress
 
+from strigil import demo
 from strigil.cli.common import reported, session_scope
-from strigil.services import demo
 
 app = typer.Typer(help="The synthetic demo clinic.", no_args_is_help=True)
 

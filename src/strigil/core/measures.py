@@ -179,6 +179,14 @@ def _registry() -> tuple[str, dict[str, Measure]]:
     return doc["version"], {m["code"]: _measure(m) for m in doc["measures"]}
 
 
+@cache
+def response_rules() -> tuple[tuple[str, str, tuple[str, ...]], ...]:
+    """How a change is labelled (category, rule, sources), as the catalogue states it."""
+    text = files("strigil.core.catalog").joinpath("measures.json").read_text(encoding="utf-8")
+    rules = json.loads(text)["response_rules"]
+    return tuple((r["category"], r["rule"], tuple(r["sources"])) for r in rules)
+
+
 def catalog_version() -> str:
     """The ``version`` of the measures catalogue, to store alongside every score."""
     return _registry()[0]

@@ -1,11 +1,20 @@
 """Is IASTM working for this patient? Change, responder class, reconsider prompt, expected course.
 
-The decision logic (keys in docs/sources.md): a responder changes by at
-least the MCID on the primary measure, a partial responder by at least the MDC but less than
-the MCID, and a patient who deteriorates by at least the MCID is flagged as worse. With no
-MCID-level change after a configured number of visits (default 4; a response is expected by
-visit 3-4, S17) the therapist is prompted to reassess, modify or stop IASTM. Thresholds come
-from the registry (:mod:`strigil.core.measures`) unless the caller gives its own.
+The decision logic respects measurement error (keys in docs/sources.md; clinical-domain
+notes, section 5): a change smaller than the minimal detectable change (MDC) cannot be told
+apart from noise, and one smaller than the minimal clinically important difference (MCID)
+does not matter to the patient, so
+
+* improved: an improvement of at least the MCID and, where the MDC is known, at least the MDC;
+* worse: a worsening of at least the MDC (of at least the MCID where no MDC is known);
+* unchanged: a change within the MDC (below the MCID where no MDC is known);
+* partial: in between, an improvement beyond the MDC that falls short of the MCID.
+
+With no MCID-level improvement at the latest measurement after a configured number of visits
+(default 4; a response is expected by visit 3-4, S17) the therapist is prompted to reassess,
+modify or stop IASTM; an improvement that was later lost does not silence the prompt.
+Thresholds come from the registry (:mod:`strigil.core.measures`) unless the caller gives its
+own.
 
 Everything here is signed so that a **positive change is an improvement**, whatever the
 measure's direction. Boundaries are inclusive: a change exactly equal to a threshold meets it
@@ -51,7 +60,7 @@ class ReconsiderPrompt:
     reason: str
     visit_count: int
     threshold_visits: int
-    best: Category | None
+    latest: Category | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,10 +178,11 @@ def classify(
 ) -> Classification:
     """Classify a change as improved, partial, unchanged or worse (docs/sources.md).
 
-    improved: improvement >= MCID, or >= the MCID's percent of baseline where the source
-    defines one (e.g. ODI 30 %, Ostelo 2008; PRTEE 37 %, Poltawski & Watson 2011);
-    worse: deterioration >= MCID (the percent threshold is used only when no absolute MCID
-    exists); partial: improvement >= MDC (or its percent) but not improved; else unchanged.
+    improved: improvement >= MCID (or >= the MCID's percent of baseline where the source
+    defines one, e.g. ODI 30 %, Ostelo 2008; PRTEE 37 %, Poltawski & Watson 2011) and, where
+    an MDC is known, >= the MDC; worse: deterioration >= MDC (>= MCID where no MDC is known;
+    the percent threshold is used only when no absolute one exists); partial: improvement
+    >= MDC but not improved; else unchanged (within the MDC).
     Passing ``mcid``/``mcid_percent`` (or ``mdc``/``mdc_percent``) replaces the registry default
     as a whole, so a population-specific MCID is never mixed with the default percent rule.
     """
@@ -216,12 +226,15 @@ def _category(
     mcid: tuple[float | None, float | None],
     mdc: tuple[float | None, float | None],
 ) -> Category:
-    if _meets(delta, pct, *mcid):
+    known_mdc = mdc[0] is not None or mdc[1] is not None
+    beyond_error = not known_mdc or _meets(delta, pct, *mdc)
+    if _meets(delta, pct, *mcid) and beyond_error:
         return "improved"
     worse_pct = None if pct is None else -pct
-    if _meets(-delta, worse_pct, mcid[0], mcid[1] if mcid[0] is None else None):
+    bound = mdc if known_mdc else mcid
+    if _meets(-delta, worse_pct, bound[0], bound[1] if bound[0] is None else None):
         return "worse"
-    if _meets(delta, pct, *mdc):
+    if known_mdc and beyond_error:
         return "partial"
     return "unchanged"
 
@@ -244,9 +257,10 @@ def reconsider_prompt(
 ) -> ReconsiderPrompt:
     """Prompt to reassess, modify or stop IASTM after ``threshold_visits`` without MCID change.
 
-    ``classifications`` are this episode's results so far (on the primary measure or NPRS);
-    one "improved" anywhere is an MCID-level change and silences the prompt. The default of 4
-    visits follows "expect response by visit 3-4" (S17, LOW); keep it configurable.
+    ``classifications`` are this episode's results so far, oldest first (on the primary
+    measure or NPRS). Only the latest counts: an improvement that has since been lost is not
+    a response, so it does not silence the prompt. The default of 4 visits follows "expect
+    response by visit 3-4" (S17, LOW); keep it configurable.
     """
     if isinstance(visit_count, bool) or not isinstance(visit_count, int) or visit_count < 0:
         raise InvalidInput("visit_count must be a whole number >= 0", field="visit_count")
@@ -254,22 +268,22 @@ def reconsider_prompt(
         raise InvalidInput("threshold_visits must be a whole number", field="threshold_visits")
     if threshold_visits < 1:
         raise InvalidInput("threshold_visits must be at least 1", field="threshold_visits")
-    best = _best(classifications)
-    if best == "improved":
-        reason = "an MCID-level improvement has been recorded"
+    latest = _latest(classifications)
+    if latest == "improved":
+        reason = "the latest measurement shows an MCID-level improvement"
     elif visit_count < threshold_visits:
         reason = f"only {visit_count} of {threshold_visits} visits so far"
     else:
         reason = (
-            f"{visit_count} visits without an MCID-level improvement (best: {best or 'none'}); "
-            "reassess the diagnosis, modify or stop IASTM"
+            f"{visit_count} visits and the latest measurement shows no MCID-level improvement "
+            f"(latest: {latest or 'none'}); reassess the diagnosis, modify or stop IASTM"
         )
-    prompt = best != "improved" and visit_count >= threshold_visits
-    return ReconsiderPrompt(prompt, reason, visit_count, threshold_visits, best)
+    prompt = latest != "improved" and visit_count >= threshold_visits
+    return ReconsiderPrompt(prompt, reason, visit_count, threshold_visits, latest)
 
 
-def _best(classifications: Iterable[Classification | Category]) -> Category | None:
-    best: Category | None = None
+def _latest(classifications: Iterable[Classification | Category]) -> Category | None:
+    latest: Category | None = None
     for i, c in enumerate(classifications):
         category = c.category if isinstance(c, Classification) else c
         if category not in _RANK:
@@ -277,9 +291,8 @@ def _best(classifications: Iterable[Classification | Category]) -> Category | No
                 f"unknown category {category!r}; use one of {', '.join(CATEGORIES)}",
                 field=f"classifications[{i}]",
             )
-        if best is None or _RANK[category] < _RANK[best]:
-            best = category
-    return best
+        latest = category
+    return latest
 
 
 # ------------------------------------------------------------------------------ statistics

@@ -298,7 +298,8 @@ def _prtee(m: Measure, values: Sequence[Answer]) -> Score:
 
 
 def _ffi(m: Measure, values: Sequence[Answer]) -> Score:
-    """Subscale % of applicable items' maximum; total = mean of subscales (Budiman-Mak 1991)."""
+    """Subscale % of applicable items' maximum; total = mean of subscales (Budiman-Mak 1991),
+    the primary method; the pooled-items total is reported beside it as the alternative."""
     parts: dict[str, float] = {}
     for name in m.scoring["subscales"]:
         items = _subscale(m, values, name)
@@ -307,7 +308,10 @@ def _ffi(m: Measure, values: Sequence[Answer]) -> Score:
             rule = f"the {name} subscale needs at least one applicable item"
             raise _missing_error(m, len(items), len(items), rule)
         parts[name] = sum(present) / (m.scoring["item_max"] * len(present)) * 100
-    return _result(m, sum(parts.values()) / len(parts), values, **parts)
+    applicable = [v for v in values if v is not None]
+    pooled = sum(applicable) / (m.scoring["item_max"] * len(applicable)) * 100
+    alternative = m.scoring["alternative"]["name"]  # named in the catalogue with its source
+    return _result(m, sum(parts.values()) / len(parts), values, **parts, **{alternative: pooled})
 
 
 _METHODS: dict[str, Callable[[Measure, Sequence[Answer]], Score]] = {

@@ -8,9 +8,15 @@ whole patient. Medication and skin rules are asked again at every visit, because
 
 How a rule comes to apply:
 
-* the clinician answers its question ``present=True`` (local rules must name the regions), or
+* the clinician answers its question ``present=True`` (local rules must name the regions,
+  each optionally with its side: ``"lower_leg_ankle:left"``), or
 * the problem list holds an ICD-10-CM code under one of the rule's prefixes (``I82.401`` flags
-  A3), or the medication list holds one of its drug classes (anticoagulant flags R1).
+  A3), or the medication list holds one of its drug classes (anticoagulant flags R1), or
+  the patient's age is under the rule's age limit (P3, a minor).
+
+Each rule's extent says how far a block reaches (``core.safety``): a clot closes the whole
+limb on its side, and the whole patient until a clinician's clearance is recorded. Relative
+rules may cap intensity and time per area; the strictest cap applies.
 
 A rule flagged from the record counts as present whatever the answer says: the record is
 evidence the clinician must reconcile, not something a "no" silently hides. A flagged *local*
@@ -21,11 +27,12 @@ rule being evaluated must be answered: an unanswered question is not a "no".
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 
-from strigil.core import catalog
-from strigil.core.catalog import Scope, ScreeningRule, Severity
+from strigil.core import catalog, safety
+from strigil.core.catalog import DoseCap, Scope, ScreeningRule, Severity
+from strigil.core.safety import Caps
 from strigil.errors import InvalidInput
 
 __all__ = [
@@ -34,6 +41,7 @@ __all__ = [
     "ScreeningResult",
     "ScreeningStatus",
     "check_region",
+    "clear",
     "evaluate",
     "require_reasoning",
     "visit_recheck_rules",
@@ -79,6 +87,8 @@ class ScreeningResult:
     flagged_rules: dict[str, tuple[str, ...]] = field(default_factory=dict)
     applied_rules: tuple[str, ...] = ()
     rules_version: str = ""
+    clearance_pending: dict[str, str] = field(default_factory=dict)
+    caps: Caps = field(default_factory=Caps)
 
     @property
     def needs_reasoning(self) -> bool:
@@ -120,12 +130,7 @@ def _check_regions(rule: ScreeningRule, answer: Answer) -> None:
             f"answer for {rule.id} is malformed", code="invalid_answer", field=f"answers.{rule.id}"
         )
     for region in answer.regions:
-        if region not in {r.code for r in catalog.body_regions()}:
-            raise InvalidInput(
-                f"{rule.id}: unknown body region {region!r}",
-                code="unknown_body_region",
-                field=f"answers.{rule.id}.regions",
-            )
+        safety.parse_region_key(region, f"answers.{rule.id}.regions")
     if answer.present and rule.scope is Scope.LOCAL and not answer.regions:
         raise _region_required(rule, "is marked present")
 
@@ -156,12 +161,13 @@ def _check_drug_classes(drug_classes: Iterable[str]) -> frozenset[str]:
 
 
 def _flags(
-    rule: ScreeningRule, problem_codes: Sequence[str], drugs: frozenset[str]
+    rule: ScreeningRule, problem_codes: Sequence[str], drugs: frozenset[str], age: int | None
 ) -> tuple[str, ...]:
-    """Problem-list codes and drug classes that raise this rule."""
+    """Problem-list codes, drug classes and the patient's age that raise this rule."""
     prefixes = [p.replace(".", "") for p in rule.icd10_prefixes]
     codes = [c for c in problem_codes if any(c.replace(".", "").startswith(p) for p in prefixes)]
-    return tuple(codes) + tuple(d for d in rule.drug_classes if d in drugs)
+    young = (f"age {age}",) if age is not None and rule.age_under and age < rule.age_under else ()
+    return tuple(codes) + tuple(d for d in rule.drug_classes if d in drugs) + young
 
 
 def _reason(rule: ScreeningRule) -> str:
@@ -177,17 +183,23 @@ class _Tally:
     precautions: list[Precaution] = field(default_factory=list)
     flagged: dict[str, tuple[str, ...]] = field(default_factory=dict)
     applied: list[str] = field(default_factory=list)
+    clearance: dict[str, str] = field(default_factory=dict)
+    caps: list[tuple[str, DoseCap]] = field(default_factory=list)
 
     def add(self, rule: ScreeningRule, answer: Answer, hits: tuple[str, ...]) -> None:
         """Record one rule that applies: a precaution, a systemic block or regional blocks."""
         regions = answer.regions if rule.scope is Scope.LOCAL else ()
         if rule.severity is Severity.RELATIVE:
             self.precautions.append(Precaution(rule.id, rule.title, _reason(rule), regions, hits))
+            if rule.cap is not None:
+                self.caps.append((f"{rule.id} {rule.title}", rule.cap))
         elif rule.scope is Scope.SYSTEMIC:
             self.systemic.append(_reason(rule))
         else:
-            for region in regions:
-                self.blocked.setdefault(region, []).append(_reason(rule))
+            for key in safety.block_keys(rule, regions):
+                self.blocked.setdefault(key, []).append(_reason(rule))
+        if rule.clearance_required:
+            self.clearance[rule.id] = f"{_reason(rule)} Record a clearance before IASTM."
         self.applied.append(rule.id)
 
 
@@ -197,11 +209,14 @@ def evaluate(
     rules: Sequence[ScreeningRule] | None = None,
     problem_codes: Iterable[str] = (),
     drug_classes: Iterable[str] = (),
+    age_years: int | None = None,
+    therapist_cap: DoseCap | None = None,
 ) -> ScreeningResult:
     """Apply the rules to the answers and the patient's record.
 
     ``rules`` defaults to the whole rule set; pass ``visit_recheck_rules()`` for the per-visit
     re-check. Answers for rules outside ``rules`` are ignored (but must name real rules).
+    ``therapist_cap`` is a stricter dose the therapist sets on top of the catalogue's caps.
     """
     active = tuple(catalog.screening_rules() if rules is None else rules)
     _check_answers(answers, active)
@@ -209,22 +224,37 @@ def evaluate(
     codes = tuple(c.strip().upper() for c in problem_codes)
     tally = _Tally()
     for rule in active:
-        answer, hits = answers[rule.id], _flags(rule, codes, drugs)
+        answer, hits = answers[rule.id], _flags(rule, codes, drugs, age_years)
         if hits:
             tally.flagged[rule.id] = hits
         if rule.scope is Scope.LOCAL and hits and not answer.present:
             raise _region_required(rule, f"is flagged by {', '.join(hits)}")
         if answer.present or hits:
             tally.add(rule, answer, hits)
+    if therapist_cap is not None:
+        tally.caps.append(("the therapist's dose modification", therapist_cap))
     return ScreeningResult(
-        status=_status(tally.blocked, tally.systemic, tally.precautions),
+        status=_status(tally.blocked, [*tally.systemic, *tally.clearance], tally.precautions),
         blocked_regions={k: tuple(v) for k, v in sorted(tally.blocked.items())},
         systemic_blocks=tuple(tally.systemic),
         precautions=tuple(tally.precautions),
         flagged_rules=tally.flagged,
         applied_rules=tuple(tally.applied),
         rules_version=catalog.catalog_versions()["screening_rules.json"],
+        clearance_pending=dict(tally.clearance),
+        caps=safety.combine_caps(tally.caps),
     )
+
+
+def clear(result: ScreeningResult, cleared_rules: Iterable[str]) -> ScreeningResult:
+    """The result once clearances are recorded: cleared rules no longer block the patient."""
+    pending = {k: v for k, v in result.clearance_pending.items() if k not in set(cleared_rules)}
+    status = result.status
+    if status is ScreeningStatus.BLOCKED and not result.systemic_blocks and not pending:
+        status = _status(
+            {k: list(v) for k, v in result.blocked_regions.items()}, [], result.precautions
+        )
+    return replace(result, clearance_pending=pending, status=status)
 
 
 def _status(
@@ -243,12 +273,13 @@ def _status(
 # guards used while treating
 
 
-def check_region(result: ScreeningResult, region: str) -> None:
-    """Refuse treatment of ``region`` when screening blocks it (or blocks the patient)."""
-    catalog.body_region(region)
-    reasons = result.systemic_blocks or result.blocked_regions.get(region, ())
+def check_region(result: ScreeningResult, region: str, side: str = "bilateral") -> None:
+    """Refuse treatment of ``region`` on ``side`` when screening blocks it or the patient."""
+    label = catalog.body_region(region).label.lower()
+    whole = result.systemic_blocks + tuple(result.clearance_pending.values())
+    reasons = whole or safety.blocking_reasons(result.blocked_regions, region, side)
     if reasons:
-        scope = "the patient" if result.systemic_blocks else f"region {region}"
+        scope = "the patient" if whole else f"the {label} (region {region}, {side})"
         raise InvalidInput(
             f"IASTM is contraindicated for {scope}: {'; '.join(reasons)}",
             code="region_blocked",

@@ -5,11 +5,13 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from strigil.core import catalog
 from strigil.core import consent as consent_text
 from strigil.errors import Conflict, InvalidInput
 from strigil.services import audit
 from strigil.services.actors import Actor, Permission, require
 from strigil.services.records import get_owned
+from strigil.services.screenings import age_on
 from strigil.store.base import utcnow
 from strigil.store.episodes import Consent, Episode
 
@@ -30,14 +32,18 @@ def record(
     decision: str,
     plan: str | None = None,
     shown_sha256: str | None = None,
+    guardian_name: str | None = None,
+    guardian_relationship: str | None = None,
 ) -> Consent:
     """Store the patient's decision on the text shown.
 
     ``shown_sha256`` (from the page the patient read) must match the text being stored, so a
-    template changed in between cannot be recorded as consented.
+    template changed in between cannot be recorded as consented. A minor's decision is made
+    by a parent or guardian, whose name and relationship are stored with it.
 
     Raises:
-        InvalidInput: unknown decision, or the text changed since it was shown.
+        InvalidInput: unknown decision, the text changed since it was shown, or a minor's
+            consent without the guardian's name and relationship.
     """
     require(actor, Permission.CONSENT)
     if decision not in DECISIONS:
@@ -52,6 +58,7 @@ def record(
             field="shown_sha256",
             code="consent_text_changed",
         )
+    guardian = _guardian(episode, guardian_name, guardian_relationship)
     sequence = (
         session.scalar(select(func.count(Consent.id)).where(Consent.episode_id == episode.id)) or 0
     ) + 1
@@ -66,6 +73,8 @@ def record(
         recorded_by_id=actor.user_id,
         decided_at=utcnow(),
         sequence=sequence,
+        guardian_name=guardian[0],
+        guardian_relationship=guardian[1],
     )
     session.add(row)
     session.flush()
@@ -79,6 +88,37 @@ def record(
         detail={"decision": decision, "text_sha256": text.sha256},
     )
     return row
+
+
+def minor_age_limit() -> int | None:
+    """The age under which a parent or guardian consents (the catalogue's minor rule)."""
+    return next((r.age_under for r in catalog.screening_rules() if r.age_under), None)
+
+
+def guardian_required(episode: Episode) -> bool:
+    """Whether the patient is a minor today, so a parent or guardian decides."""
+    limit = minor_age_limit()
+    age = age_on(episode.patient.birth_date, utcnow().date())
+    return limit is not None and age is not None and age < limit
+
+
+def _guardian(
+    episode: Episode, name: str | None, relationship: str | None
+) -> tuple[str | None, str | None]:
+    """The guardian's name and relationship; both required when the patient is a minor."""
+    name, relationship = (name or "").strip() or None, (relationship or "").strip() or None
+    if not guardian_required(episode):
+        return name, relationship
+    age = age_on(episode.patient.birth_date, utcnow().date())
+    for field, value in (("guardian_name", name), ("guardian_relationship", relationship)):
+        if value is None:
+            raise InvalidInput(
+                f"the patient is {age}: a parent or guardian consents; record their "
+                f"{field.removeprefix('guardian_')}",
+                field=field,
+                code="guardian_required",
+            )
+    return name, relationship
 
 
 def withdraw(*, session: Session, actor: Actor, episode_id: object) -> Consent:

@@ -2,7 +2,10 @@
 
 The stop rule is enforced here, not in the page: a discomfort reading at the agreed limit,
 or the patient asking to stop, stops the area at once, and petechiae end it for the visit.
-Nothing more can be recorded for a stopped area.
+Nothing more can be recorded for a stopped area, and a site and side stopped for discomfort,
+the patient's request, an adverse sign or a skin response stay closed for the rest of the
+visit (``core.safety``). Every new area is checked against today's re-check, the blocked
+regions and sides, and the dose caps of the precautions that apply.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from datetime import datetime
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
-from strigil.core import catalog, protocol
+from strigil.core import catalog, protocol, safety
 from strigil.core.protocol import StopReason
 from strigil.errors import Conflict, InvalidInput
 from strigil.services import audit, consents, screenings
@@ -31,7 +34,7 @@ from strigil.store.visits import (
     Visit,
 )
 
-SIDES = ("left", "right", "bilateral", "midline")
+SIDES = safety.SIDES
 TEXTURES = ("gravelly", "crumbly", "craggy", "other")
 VIEWS = ("front", "back")
 
@@ -45,6 +48,7 @@ class AreaInput:
     strokes: Sequence[str] = ()
     angle_deg: int | None = None
     seconds: int = 0
+    confirm_other_side: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +91,11 @@ def add_area(
     """Start treating a body site, after every safety check.
 
     Raises:
-        InvalidInput: unknown site/instrument/stroke, a blocked region (``region_blocked``,
-            with the reason), no consent, vigorous as the first treating entry, bad angle.
+        InvalidInput: unknown site/instrument/stroke, a side the site does not have, today's
+            re-check unanswered (``recheck_required``), a blocked region or side
+            (``region_blocked``), a site closed earlier in the visit (``site_closed``), a dose
+            above a precaution's cap (``dose_above_cap``), the other side unconfirmed, no
+            consent, vigorous as the first treating entry, bad angle.
         Conflict: the note is signed.
     """
     require(actor, Permission.TREAT)
@@ -96,12 +103,16 @@ def add_area(
     visit = get_owned(session, Visit, visit_id, actor, field="visit_id")
     editable(visit)
     site = catalog.body_site(data.body_site)
+    side = safety.check_side(site, data.side)
     _check_area_input(data)
-    screenings.check_region(session, visit.episode, visit, site.region)
+    result = screenings.check_region(session, visit.episode, visit, site.region, side)
+    safety.check_site_open(closed_sites(session, visit), site, side)
+    safety.check_dose(result.caps, protocol.parse_intensity(data.intensity).value, data.seconds)
     consents.require_consent(session, visit.episode)
     first = not _has_areas(session, visit)
     intensity = protocol.check_first_intensity(data.intensity, first)
-    warnings = _area_warnings(session, visit, data, limits)
+    other = safety.check_other_side(visit.episode.side, side, confirmed=data.confirm_other_side)
+    warnings = _area_warnings(session, visit, data, limits) + ([other] if other else [])
     area = TreatedArea(
         clinic_id=actor.clinic_id,
         visit_id=visit.id,
@@ -114,6 +125,7 @@ def add_area(
         intensity=intensity.value,
         seconds=data.seconds,
         warnings=warnings,
+        other_side_confirmed=other is not None,
     )
     session.add(area)
     session.flush()
@@ -121,9 +133,27 @@ def add_area(
     return area
 
 
+def closed_sites(session: Session, visit: Visit) -> list[tuple[str, str, str]]:
+    """(site, side, why) of every area of the visit whose ending closed its site and side."""
+    rows = session.execute(
+        select(TreatedArea.body_site, TreatedArea.side, TreatedArea.stop_reason, SkinResponse.grade)
+        .outerjoin(
+            SkinResponse,
+            and_(
+                SkinResponse.treated_area_id == TreatedArea.id,
+                SkinResponse.entered_in_error_at.is_(None),
+            ),
+        )
+        .where(TreatedArea.visit_id == visit.id, TreatedArea.entered_in_error_at.is_(None))
+    ).all()
+    return [
+        (site, side, reason if reason in safety.CLOSING_REASONS else f"skin response: {grade}")
+        for site, side, reason, grade in rows
+        if safety.closes_site(reason, grade)
+    ]
+
+
 def _check_area_input(data: AreaInput) -> None:
-    if data.side not in SIDES:
-        raise InvalidInput(f"side must be one of {', '.join(SIDES)}", field="side", code="side")
     catalog.instrument_type(data.instrument_type)
     for code in data.strokes:
         catalog.stroke(code)
@@ -154,11 +184,11 @@ def _area_warnings(
 
 
 def _history(session: Session, visit: Visit, site: str, side: str) -> tuple[datetime | None, bool]:
-    """When this site was last treated in another visit, and whether a bruise is unresolved."""
+    """When this site and side were last treated (this visit included: a second start in the
+    same visit is a re-treatment too), and whether a bruise there is unresolved."""
     same_site = and_(
         TreatedArea.body_site == site,
-        TreatedArea.side == side,
-        TreatedArea.visit_id != visit.id,
+        TreatedArea.side.in_(_overlapping(side)),
         TreatedArea.entered_in_error_at.is_(None),
         Visit.patient_id == visit.patient_id,
     )
@@ -179,6 +209,10 @@ def _history(session: Session, visit: Visit, site: str, side: str) -> tuple[date
         )
     )
     return last, bool(bruised)
+
+
+def _overlapping(side: str) -> tuple[str, ...]:
+    return ("left", "right", "bilateral") if side == "bilateral" else (side, "bilateral")
 
 
 def _area(session: Session, actor: Actor, area_id: object) -> tuple[TreatedArea, Visit]:
@@ -273,8 +307,11 @@ def update_dose(
     check_version(area, version, ("seconds", "intensity"))
     if isinstance(seconds, bool) or not 0 <= seconds <= 3600:
         raise InvalidInput("seconds must be from 0 to 3600", field="seconds", code="out_of_range")
-    if intensity is not None:
-        area.intensity = protocol.parse_intensity(intensity).value
+    caps = screenings.effective_result(session, visit.episode, visit).caps
+    level = protocol.parse_intensity(intensity).value if intensity is not None else None
+    safety.check_dose(caps, level, seconds)
+    if level is not None:
+        area.intensity = level
     area.seconds = seconds
     area.warnings = sorted(
         set(area.warnings)

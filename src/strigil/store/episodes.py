@@ -59,6 +59,24 @@ class Screening(IdMixin, TenantMixin, EnteredInErrorMixin, Base):
     dose_modification: Mapped[str | None] = mapped_column(Text, default=None)
     screened_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
     screened_at: Mapped[datetime]
+    patient_age_years: Mapped[int | None] = mapped_column(Integer, default=None)
+
+
+class ScreeningClearance(IdMixin, TenantMixin, EnteredInErrorMixin, Base):
+    """A clinician's clearance that lifts a whole-patient block (a clot that has been treated).
+
+    The limb stays blocked; only the patient-wide stop is lifted, and only by a named person.
+    """
+
+    __tablename__ = "screening_clearance"
+
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
+    episode_id: Mapped[int] = mapped_column(ForeignKey("episode.id"), index=True)
+    rule_id: Mapped[str] = mapped_column(String(10))
+    cleared_by: Mapped[str] = mapped_column(String(200))
+    cleared_at: Mapped[datetime]
+    note: Mapped[str] = mapped_column(Text)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
 
 
 class Consent(IdMixin, TenantMixin, EnteredInErrorMixin, Base):
@@ -76,6 +94,8 @@ class Consent(IdMixin, TenantMixin, EnteredInErrorMixin, Base):
     decided_at: Mapped[datetime]
     withdrawn_at: Mapped[datetime | None] = mapped_column(default=None)
     sequence: Mapped[int] = mapped_column(Integer, default=1)
+    guardian_name: Mapped[str | None] = mapped_column(String(200), default=None)
+    guardian_relationship: Mapped[str | None] = mapped_column(String(100), default=None)
 
 
 def list_for_patient(session: Session, clinic_id: int, patient_id: int) -> Sequence[Episode]:

@@ -87,6 +87,7 @@ class TreatedArea(IdMixin, TenantMixin, VersionedMixin, EnteredInErrorMixin, Bas
     stop_note: Mapped[str | None] = mapped_column(Text, default=None)
     stopped_at: Mapped[datetime | None] = mapped_column(default=None)
     warnings: Mapped[list[str]] = mapped_column(JSON, default=list)
+    other_side_confirmed: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class RestrictionFinding(IdMixin, TenantMixin, EnteredInErrorMixin, Base):

@@ -28,9 +28,11 @@ __all__ = [
     "ChartPoint",
     "CleaningProtocol",
     "DesignGuidance",
+    "DoseCap",
     "DrugClass",
     "Exercise",
     "ExerciseKind",
+    "Extent",
     "Indication",
     "InstrumentFamily",
     "InstrumentType",
@@ -95,6 +97,15 @@ class Scope(StrEnum):
     SYSTEMIC = "systemic"
 
 
+class Extent(StrEnum):
+    """How far a rule's block reaches: the area, the limb (or trunk region) on the affected
+    side, or the whole patient (clinical-domain notes, section 2)."""
+
+    AREA = "area"
+    LIMB = "limb"
+    PATIENT = "patient"
+
+
 class View(StrEnum):
     """The two outlines of the web body chart."""
 
@@ -132,6 +143,7 @@ class BodyRegion:
     code: str
     label: str
     sources: tuple[str, ...]
+    limb: str = "trunk"
 
 
 @dataclass(frozen=True)
@@ -186,6 +198,20 @@ class ScreeningRule:
     revisit_each_visit: bool
     sources: tuple[str, ...]
     review_note: str | None = None
+    extent: Extent = Extent.AREA
+    extent_sources: tuple[str, ...] = ()
+    cap: DoseCap | None = None
+    clearance_required: bool = False
+    age_under: int | None = None
+
+
+@dataclass(frozen=True)
+class DoseCap:
+    """The most a precaution allows per area: an intensity and/or seconds, with sources."""
+
+    intensity: str | None
+    seconds: int | None
+    sources: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -382,7 +408,9 @@ def find_indication(code: str) -> Indication | None:
 def body_regions() -> tuple[BodyRegion, ...]:
     """The body regions screening and episodes refer to."""
     data = _load("body_sites.json")["regions"]
-    return tuple(BodyRegion(code=r["code"], label=r["label"], sources=_src(r)) for r in data)
+    return tuple(
+        BodyRegion(code=r["code"], label=r["label"], sources=_src(r), limb=r["limb"]) for r in data
+    )
 
 
 def body_region(code: str) -> BodyRegion:
@@ -440,9 +468,20 @@ def screening_rules() -> tuple[ScreeningRule, ...]:
             revisit_each_visit=bool(r["revisit_each_visit"]),
             sources=_src(r),
             review_note=r.get("review_note"),
+            extent=Extent(r["extent"]),
+            extent_sources=tuple(r["extent_sources"]),
+            cap=_cap(r.get("caps")),
+            clearance_required=bool(r.get("clearance_required", False)),
+            age_under=r.get("age_under"),
         )
         for r in _load("screening_rules.json")["rules"]
     )
+
+
+def _cap(raw: Mapping[str, Any] | None) -> DoseCap | None:
+    if raw is None:
+        return None
+    return DoseCap(raw.get("intensity"), raw.get("seconds"), tuple(raw["sources"]))
 
 
 def screening_rule(rule_id: str) -> ScreeningRule:

@@ -9,7 +9,14 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import Field
 
-from strigil.services import adverse_events, consents, episodes, outcomes, screenings
+from strigil.services import (
+    adverse_events,
+    clearances,
+    consents,
+    episodes,
+    outcomes,
+    screenings,
+)
 from strigil.web.deps import CurrentActor, DbSession
 from strigil.web.schemas import RecordRead, Schema
 
@@ -24,6 +31,8 @@ class ScreeningCreate(Schema):
     drug_classes: list[str] = []
     reasoning: str | None = None
     dose_modification: str | None = None
+    cap_intensity: str | None = Field(default=None, description="gentle, moderate or vigorous")
+    cap_seconds: int | None = Field(default=None, description="Most seconds per area, 1-3600")
 
 
 class ScreeningRead(RecordRead):
@@ -33,6 +42,21 @@ class ScreeningRead(RecordRead):
     reasoning: str | None
     dose_modification: str | None
     screened_at: datetime
+    patient_age_years: int | None
+
+
+class ClearanceCreate(Schema):
+    rule_id: str = Field(description="A rule whose whole-patient block needs a clearance (A3)")
+    cleared_by: str = Field(max_length=200, description="Who cleared the patient")
+    cleared_at: datetime = Field(description="When they cleared the patient")
+    note: str = Field(max_length=4000)
+
+
+class ClearanceRead(RecordRead):
+    rule_id: str
+    cleared_by: str
+    cleared_at: datetime
+    note: str
 
 
 class ConsentText(Schema):
@@ -44,6 +68,8 @@ class ConsentText(Schema):
 class ConsentCreate(Schema):
     decision: str = Field(description="granted or declined")
     shown_sha256: str | None = Field(default=None, description="Hash of the text the patient read")
+    guardian_name: str | None = Field(default=None, max_length=200, description="For a minor")
+    guardian_relationship: str | None = Field(default=None, max_length=100)
 
 
 class ConsentRead(RecordRead):
@@ -52,6 +78,8 @@ class ConsentRead(RecordRead):
     text_sha256: str
     decided_at: datetime
     withdrawn_at: datetime | None
+    guardian_name: str | None
+    guardian_relationship: str | None
 
 
 class MeasurementCreate(Schema):
@@ -112,8 +140,28 @@ def screen(
         drug_classes=body.drug_classes,
         reasoning=body.reasoning,
         dose_modification=body.dose_modification,
+        cap_intensity=body.cap_intensity,
+        cap_seconds=body.cap_seconds,
     )
     return ScreeningRead.of(row)
+
+
+@router.post("/episodes/{episode_id}/clearances", response_model=ClearanceRead, status_code=201)
+def record_clearance(
+    episode_id: str, body: ClearanceCreate, db: DbSession, actor: CurrentActor
+) -> ClearanceRead:
+    """Who cleared a whole-patient block (a treated clot), when, and why; the limb stays
+    blocked."""
+    row = clearances.record_clearance(
+        session=db,
+        actor=actor,
+        episode_id=episode_id,
+        rule_id=body.rule_id,
+        cleared_by=body.cleared_by,
+        cleared_at=body.cleared_at,
+        note=body.note,
+    )
+    return ClearanceRead.of(row)
 
 
 @router.get("/episodes/{episode_id}/consent-text", response_model=ConsentText)
@@ -135,6 +183,8 @@ def record_consent(
         episode_id=episode_id,
         decision=body.decision,
         shown_sha256=body.shown_sha256,
+        guardian_name=body.guardian_name,
+        guardian_relationship=body.guardian_relationship,
     )
     return ConsentRead.of(row)
 

@@ -82,6 +82,9 @@ class AreaCreate(Schema):
     strokes: list[str] = []
     angle_deg: int | None = Field(default=None, ge=0, le=90)
     seconds: int = Field(default=0, ge=0, le=3600)
+    confirm_other_side: bool = Field(
+        default=False, description="Confirms treating the side opposite the episode's"
+    )
 
 
 class AreaRead(RecordRead):
@@ -97,6 +100,7 @@ class AreaRead(RecordRead):
     stop_reason: str | None
     stop_note: str | None
     warnings: list[str]
+    other_side_confirmed: bool
     version: int
 
 

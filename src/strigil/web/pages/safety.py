@@ -36,6 +36,9 @@ def parse_answers(form: FormData, rules: Sequence[ScreeningRule]) -> dict[str, A
         value = text(form, f"ans_{rule.id}")
         if value in ("yes", "no"):
             regions = tuple(r for r in form.getlist(f"reg_{rule.id}") if isinstance(r, str))
+            side = text(form, f"side_{rule.id}")
+            if side:  # one side for every region ticked; a bad side is named by the service
+                regions = tuple(f"{r}:{side}" for r in regions)
             answers[rule.id] = Answer(present=value == "yes", regions=regions)
     return answers
 
@@ -116,6 +119,7 @@ def consent_page(
         "patient": episode.patient,
         "preview": consents.preview(episode=episode),
         "current": consents.current(db, episode),
+        "minor": consents.guardian_required(episode),
     }
     return page(request, "episodes/consent.html", ctx)
 
@@ -130,6 +134,8 @@ def record_consent(
         episode_id=episode_id,
         decision=text(form, "decision"),
         shown_sha256=text(form, "shown_sha256") or None,
+        guardian_name=text(form, "guardian_name") or None,
+        guardian_relationship=text(form, "guardian_relationship") or None,
     )
     return go(request, f"/episodes/{episode_id}/consent")
 

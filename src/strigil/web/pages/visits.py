@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -12,7 +13,7 @@ from starlette.datastructures import FormData
 
 from strigil.core import catalog, protocol, screening
 from strigil.errors import Conflict, InvalidInput
-from strigil.services import adverse_events, episodes, screenings, treatment, visits
+from strigil.services import adverse_events, clearances, episodes, screenings, treatment, visits
 from strigil.services.actors import Actor
 from strigil.services.records import ADVERSE_EVENT_CATEGORIES, TreatedArea, Visit
 from strigil.web.deps import CurrentActor, DbSession
@@ -91,11 +92,28 @@ def _effective(db: Session, visit: Visit) -> screening.ScreeningResult | None:
         return None
 
 
+def _blocks(effective: screening.ScreeningResult | None) -> dict[str, Any]:
+    """What the page shows before the therapist chooses: blocked regions by side, the
+    whole-patient stops and the dose cap."""
+    if effective is None:
+        return {"blocked": {}, "patient_blocks": (), "caps": None}
+    blocked: dict[str, dict[str, list[str]]] = {}
+    for key, reasons in effective.blocked_regions.items():
+        region, _, side = key.partition(":")
+        entry = blocked.setdefault(region, {"sides": [], "reasons": []})
+        entry["sides"].append(side or "both sides")
+        entry["reasons"] += [r for r in reasons if r not in entry["reasons"]]
+    whole = effective.systemic_blocks + tuple(effective.clearance_pending.values())
+    caps = effective.caps if effective.caps.any else None
+    return {"blocked": blocked, "patient_blocks": whole, "caps": caps}
+
+
 def _areas_ctx(
     db: Session, visit: Visit, record: visits.VisitRecord | None = None
 ) -> dict[str, Any]:
     record = record or visits.load_record(db, visit)
     return {
+        "closed": treatment.closed_sites(db, visit),
         "areas": record.areas,
         "readings": record.readings,
         "skin": record.skin,
@@ -119,14 +137,16 @@ def _visit_ctx(db: Session, actor: Actor, visit: Visit) -> dict[str, Any]:
     patient = visit.episode.patient
     record = visits.load_record(db, visit)
     areas = _areas_ctx(db, visit, record)
+    effective = _effective(db, visit)
     return {
+        **_blocks(effective),
         "visit": visit,
         "episode": visit.episode,
         "patient": patient,
         "phases": catalog.protocol_phases(),
         "current_phase": catalog.phase(visit.phase),
         "next_phases": _next_phases(visit),
-        "effective": _effective(db, visit),
+        "effective": effective,
         "regions": catalog.body_regions(),
         "site_list": catalog.body_sites(),
         "instruments": catalog.instrument_types(),
@@ -205,6 +225,7 @@ def _area_input(form: FormData) -> treatment.AreaInput:
         intensity=text(form, "intensity") or "gentle",
         strokes=[s for s in form.getlist("strokes") if isinstance(s, str)],
         angle_deg=optional_int(form, "angle_deg", "angle"),
+        confirm_other_side=text(form, "confirm_other_side") == "yes",
     )
 
 
@@ -239,6 +260,7 @@ def _area_card(request: Request, db: Session, area: TreatedArea, **extra: Any) -
     if not is_hx(request):
         return go(request, f"/visits/{visit.external_id}#area-{area.external_id}")
     ctx = {"visit": visit, "area": area, **_areas_ctx(db, visit), **extra}
+    ctx["caps"] = _blocks(_effective(db, visit))["caps"]
     ctx["stop_reasons"] = [r.value for r in protocol.StopReason]
     return page(request, "visits/_area.html", ctx)
 
@@ -259,6 +281,9 @@ def _sync_time(db: Session, actor: Actor, area_id: str, form: FormData) -> None:
         )
     except Conflict:
         return
+    except InvalidInput as error:  # time past a cap: the reading or stop still counts
+        if error.code != "dose_above_cap":
+            raise
 
 
 @router.post("/areas/{area_id}/readings", response_model=None)
@@ -317,6 +342,35 @@ def update_dose(
         body = {"seconds": area.seconds, "version": area.version, "warnings": area.warnings}
         return JSONResponse(body)
     return _area_card(request, db, area)
+
+
+@router.post("/visits/{visit_id}/clearance", response_model=None)
+def record_clearance(
+    request: Request, visit_id: str, db: DbSession, actor: CurrentActor, form: Form
+) -> Response:
+    """A clinician's clearance of a whole-patient block, recorded from the visit's banner."""
+    visit = visits.get(session=db, actor=actor, visit_id=visit_id)
+    clearances.record_clearance(
+        session=db,
+        actor=actor,
+        episode_id=visit.episode.external_id,
+        rule_id=text(form, "rule_id"),
+        cleared_by=text(form, "cleared_by"),
+        cleared_at=_local_time(text(form, "cleared_at")),
+        note=text(form, "note"),
+    )
+    return go(request, f"/visits/{visit_id}")
+
+
+def _local_time(raw: str) -> datetime:
+    """A datetime-local field (the clinic runs on UTC) as an aware datetime."""
+    try:
+        parsed = datetime.fromisoformat(raw)
+    except ValueError:
+        raise InvalidInput(
+            "give the date and time of the clearance", field="cleared_at", code="invalid_time"
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
 # ------------------------------------------------------------------------------ findings

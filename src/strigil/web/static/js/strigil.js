@@ -76,6 +76,7 @@
     }
     timers[id].version = el.getAttribute("data-version");
     timers[id].limit = parseInt(el.getAttribute("data-limit"), 10) || 0;
+    timers[id].cap = parseInt(el.getAttribute("data-cap"), 10) || 0;
     return timers[id];
   }
 
@@ -128,6 +129,13 @@
       if (!el) { state.running = false; return; }
       state.seconds += 1;
       state.sinceSave += 1;
+      if (state.cap && state.seconds >= state.cap) {  // a precaution's cap: stop the clock there
+        state.running = false;
+        render(el, state);
+        save(id);
+        flash("The " + state.cap + " s cap for this patient is reached: stop this area.");
+        return;
+      }
       render(el, state);
       if (state.sinceSave >= 15) save(id);
     });

@@ -8,8 +8,8 @@ from datetime import date
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from strigil import demo
 from strigil.core import response
-from strigil.services import demo
 from strigil.store.clinics import Clinic, User
 from strigil.store.episodes import Episode
 from strigil.store.outcomes import OutcomeMeasurement

@@ -1,0 +1,184 @@
+"""A demo episode's intake: screening evaluated by the core rules, clearance and consent.
+
+Most demo patients screen clear; some take an anticoagulant (a dose cap), some report
+discomfort unreliably (a precaution and a cap), a few had a clot in the other leg that a
+clinician has cleared (that leg stays blocked), and a few are minors who consent through a
+parent. The result stored is what ``core.screening.evaluate`` gives for those answers.
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from strigil.core import catalog, consent, screening
+from strigil.core.screening import Answer, ScreeningResult
+from strigil.demo.rows import Batch, Ids, meta, new_uuid
+from strigil.services.screenings import result_json
+
+ANTICOAGULANT_SHARE = 0.12
+LIMITED_REPORTING_SHARE = 0.03
+CLEARED_CLOT_SHARE = 0.05  # of one-sided lower-limb episodes
+GUARDIANS = (("mother", "Parent"), ("father", "Parent"), ("legal guardian", "Guardian"))
+
+
+@dataclass(frozen=True, slots=True)
+class Intake:
+    """What the intake found and what it allows at every visit."""
+
+    answers: dict[str, Answer]
+    drug_classes: tuple[str, ...]
+    result: ScreeningResult
+    effective: ScreeningResult
+    cleared_clot: bool
+    age: int
+
+
+def draw(rng: random.Random, *, age: int, side: str, region: str | None) -> Intake:
+    """Answers for one patient, evaluated by the screening rules."""
+    answers = {r.id: Answer(False) for r in catalog.screening_rules()}
+    drugs = ("anticoagulant",) if rng.random() < ANTICOAGULANT_SHARE else ()
+    if rng.random() < LIMITED_REPORTING_SHARE:
+        answers["P2"] = Answer(True)
+    lower = region is not None and catalog.body_region(region).limb == "lower_limb"
+    clot = side in ("left", "right") and lower and rng.random() < CLEARED_CLOT_SHARE
+    if clot:
+        other = "left" if side == "right" else "right"
+        answers["A3"] = Answer(True, (f"lower_leg_ankle:{other}",))
+    if age < (catalog.screening_rule("P3").age_under or 0):
+        answers["P3"] = Answer(True)
+    result = screening.evaluate(answers, drug_classes=drugs, age_years=age)
+    effective = screening.clear(result, {"A3"}) if clot else result
+    return Intake(answers, drugs, result, effective, clot, age)
+
+
+def screening_row(
+    intake: Intake, rng: random.Random, ids: dict[str, int], when: datetime
+) -> dict[str, Any]:
+    """The intake screening row, its result as the services would store it."""
+    reasons = intake.result.needs_reasoning
+    return {
+        "id": ids["id"],
+        "external_id": new_uuid(rng),
+        "clinic_id": ids["clinic"],
+        "patient_id": ids["patient"],
+        "episode_id": ids["episode"],
+        "visit_id": None,
+        "kind": "intake",
+        "rule_set_version": catalog.catalog_versions()["screening_rules.json"],
+        "answers": {
+            k: {"present": a.present, "regions": list(a.regions)} for k, a in intake.answers.items()
+        },
+        "result_status": intake.result.status.value,
+        "result": result_json(intake.result),
+        "reasoning": "Precautions discussed; dose reduced as capped." if reasons else None,
+        "dose_modification": "Gentle strokes within the capped time." if reasons else None,
+        "screened_by_id": ids["therapist"],
+        "screened_at": when,
+        "patient_age_years": intake.age,
+        **meta(when, versioned=False),
+    }
+
+
+def recheck_row(
+    rng: random.Random, ids: dict[str, int], visit_id: int, when: datetime
+) -> dict[str, Any]:
+    """Today's re-check at the start of an IASTM visit: nothing new."""
+    answers, result = _clear_recheck()
+    return {
+        "id": ids["id"],
+        "external_id": new_uuid(rng),
+        "clinic_id": ids["clinic"],
+        "patient_id": ids["patient"],
+        "episode_id": ids["episode"],
+        "visit_id": visit_id,
+        "kind": "visit",
+        "rule_set_version": catalog.catalog_versions()["screening_rules.json"],
+        "answers": answers,
+        "result_status": result["status"],
+        "result": result,
+        "reasoning": None,
+        "dose_modification": None,
+        "screened_by_id": ids["therapist"],
+        "screened_at": when,
+        "patient_age_years": None,
+        **meta(when, versioned=False),
+    }
+
+
+@functools.cache
+def _clear_recheck() -> tuple[dict[str, Any], dict[str, Any]]:
+    rules = screening.visit_recheck_rules()
+    answers = {r.id: Answer(False) for r in rules}
+    result = screening.evaluate(answers, rules=rules)
+    return {k: {"present": False, "regions": []} for k in answers}, result_json(result)
+
+
+def clearance_row(rng: random.Random, ids: dict[str, int], when: datetime) -> dict[str, Any]:
+    """A clinician's clearance of a treated clot, recorded before the first visit."""
+    return {
+        "id": ids["id"],
+        "external_id": new_uuid(rng),
+        "clinic_id": ids["clinic"],
+        "patient_id": ids["patient"],
+        "episode_id": ids["episode"],
+        "rule_id": "A3",
+        "cleared_by": "Dr. Demo Vascular (synthetic)",
+        "cleared_at": when - timedelta(days=2),
+        "note": "Clot treated and stable; IASTM away from the affected leg only.",
+        "recorded_by_id": ids["therapist"],
+        **meta(when, versioned=False),
+    }
+
+
+def consent_row(
+    intake: Intake, rng: random.Random, ids: dict[str, int], title: str, when: datetime
+) -> dict[str, Any]:
+    """Granted consent on the exact text; a parent or guardian decides for a minor."""
+    text = _consent_text(title)
+    guardian = rng.choice(GUARDIANS) if "P3" in intake.result.applied_rules else None
+    return {
+        "id": ids["id"],
+        "external_id": new_uuid(rng),
+        "clinic_id": ids["clinic"],
+        "patient_id": ids["patient"],
+        "episode_id": ids["episode"],
+        "decision": "granted",
+        "text_version": text.version,
+        "text_sha256": text.sha256,
+        "text": text.text,
+        "recorded_by_id": ids["therapist"],
+        "decided_at": when,
+        "withdrawn_at": None,
+        "sequence": 1,
+        "guardian_name": f"{guardian[1]} of the patient (synthetic)" if guardian else None,
+        "guardian_relationship": guardian[0] if guardian else None,
+        **meta(when, versioned=False),
+    }
+
+
+@functools.cache
+def _consent_text(condition_title: str) -> consent.ConsentText:
+    return consent.build_consent_text(condition_title, "IASTM with active motion and exercise")
+
+
+def add_intake(
+    batch: Batch,
+    intake: Intake,
+    rng: random.Random,
+    ids: Ids,
+    keys: dict[str, int],
+    title: str,
+    when: datetime,
+) -> None:
+    """The intake's rows: screening, any clearance, consent (``keys``: clinic, patient,
+    episode and therapist ids)."""
+    batch.add("screening", screening_row(intake, rng, keys | {"id": ids.take("screening")}, when))
+    if intake.cleared_clot:
+        own = keys | {"id": ids.take("screening_clearance")}
+        batch.add("screening_clearance", clearance_row(rng, own, when))
+    own = keys | {"id": ids.take("consent")}
+    batch.add("consent", consent_row(intake, rng, own, title, when))
