@@ -19,6 +19,10 @@ class Clinic(IdMixin, Base):
 
     name: Mapped[str] = mapped_column(String(200))
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    address: Mapped[str] = mapped_column(Text, default="")
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    billing_rule: Mapped[str] = mapped_column(String(10), default="cms")
+    assistant_notes_need_cosign: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class User(IdMixin, VersionedMixin, Base):
@@ -30,6 +34,8 @@ class User(IdMixin, VersionedMixin, Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     display_name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(20))
+    credentials: Mapped[str] = mapped_column(String(40), default="")
+    licence_number: Mapped[str | None] = mapped_column(String(40), default=None)
     password_hash: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)

@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from strigil.core import catalog, protocol, screening
+from strigil.core import billing, catalog, protocol, screening
 from strigil.errors import Conflict, InvalidInput
 from strigil.services import adverse_events, episodes, screenings, treatment, visits
 from strigil.services.actors import Actor
@@ -146,9 +146,12 @@ def _visit_ctx(db: Session, actor: Actor, visit: Visit) -> dict[str, Any]:
         "severities": adverse_events.SEVERITIES,
         "add_errors": {},
         "add_values": {},
-        **_note_ctx(visit, record),
+        **_note_ctx(db, visit, record),
         **areas,
-        "billing": visits.billing_summary(db, visit, record.areas),
+        "charges": visits.charges_for(db, visit, record),
+        "record": record,
+        "billing_codes": billing.codes(),
+        "users": record.users or {},
         **_chart_ctx(db, visit, record),
     }
 
@@ -165,11 +168,11 @@ def _next_phases(visit: Visit) -> list[catalog.Phase]:
     return out
 
 
-def _note_ctx(visit: Visit, record: visits.VisitRecord) -> dict[str, Any]:
+def _note_ctx(db: Session, visit: Visit, record: visits.VisitRecord) -> dict[str, Any]:
     note = {name: getattr(visit, name) for name in visits.NOTE_FIELDS}
     drafted = False
     if visit.status != "signed" and not any(note.values()):
-        draft = visits.draft_from(visit, record)
+        draft = visits.draft_from(db, visit, record)
         note = {name: getattr(draft, name) for name in visits.NOTE_FIELDS}
         drafted = True
     return {"note": note, "drafted": drafted, "note_version": visit.version}
