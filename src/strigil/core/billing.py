@@ -230,8 +230,9 @@ def visit_charges(
             raise InvalidInput(f"{value} is not a timed code", code="untimed_code", field="code")
     for value in untimed:
         if code(value).timed:
-            raise InvalidInput(f"{value} is a timed code: give its minutes", code="timed_code",
-                               field="code")
+            raise InvalidInput(
+                f"{value} is a timed code: give its minutes", code="timed_code", field="code"
+            )
     minutes = {c: minutes_from_seconds(s) for c, s in timed_seconds.items()}
     units = allocate_units(minutes, rule)
     lines = [ChargeLine(c, code(c).label, True, minutes[c], units[c]) for c in minutes]

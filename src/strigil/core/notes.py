@@ -302,9 +302,9 @@ def _finding_line(finding: FindingFact, areas: dict[str, int]) -> Claim:
 
 def _how(area: TreatedArea) -> str:
     strokes = _join(_label(catalog.stroke, s, "name").lower() for s in area.strokes)
-    instrument = _label(catalog.instrument_type, area.instrument, "label") if area.instrument else ""
+    instrument = _label(catalog.instrument_type, area.instrument, "label")
     parts = [
-        f"with a {instrument.lower()} instrument" if instrument else "",
+        f"with a {instrument.lower()} instrument" if area.instrument else "",
         f"using {strokes} strokes" if strokes else "",
         f"at {area.angle_degrees}°" if area.angle_degrees is not None else "",
         f"{area.intensity} intensity" if area.intensity else "",
@@ -452,7 +452,9 @@ def _exercise_line(item: PrescribedExercise) -> str:
 
 
 def _plan(facts: VisitFacts) -> list[Claim]:
-    out = [Claim(f"Home programme: {_exercise_line(e)}.", f"exercise:{e.ref}") for e in facts.exercises]
+    out = [
+        Claim(f"Home programme: {_exercise_line(e)}.", f"exercise:{e.ref}") for e in facts.exercises
+    ]
     out = out or [Claim("No home exercises prescribed at this visit.", "none:exercises")]
     if facts.plan.strip():
         out.append(Claim(facts.plan.strip(), "plan"))

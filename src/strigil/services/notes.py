@@ -100,7 +100,7 @@ def _screenings(session: Session, visit: Visit) -> Sequence[Screening]:
     ).all()
     intake = next((r for r in rows if r.kind == "intake"), None)
     recheck = [r for r in rows if r.visit_id == visit.id]
-    return [r for r in ([intake] if intake else []) + recheck[:1]]
+    return ([intake] if intake else []) + recheck[:1]
 
 
 def _users(session: Session, visit: Visit) -> dict[int, User]:

@@ -20,8 +20,8 @@ from strigil.services import audit, consents, notes, screenings
 from strigil.services.actors import Actor, Permission, require
 from strigil.services.records import check_version, get_owned
 from strigil.store.base import utcnow
-from strigil.store.episodes import Episode
 from strigil.store.clinics import Clinic, User
+from strigil.store.episodes import Episode
 from strigil.store.visits import NoteAddendum, TreatedArea, Visit
 
 NOTE_FIELDS = ("subjective", "objective", "assessment", "plan")
@@ -208,7 +208,8 @@ def _signer(session: Session, actor: Actor) -> User:
     user = session.get_one(User, actor.user_id)
     if not (actor.can(Permission.SIGN) or actor.can(Permission.DOCUMENT)):
         raise NotPermitted(
-            f"the {actor.role.value} role may not sign notes", code="role_not_permitted",
+            f"the {actor.role.value} role may not sign notes",
+            code="role_not_permitted",
             field="signer",
         )
     return user
@@ -253,7 +254,8 @@ def sign(*, session: Session, actor: Actor, visit_id: object, version: int | Non
     visit.signer_name, visit.signer_role = user.display_name, user.role
     visit.signer_credentials = user.credentials.strip() or None
     visit.signer_licence = (user.licence_number or "").strip() or None
-    visit.cosign_required = not actor.can(Permission.SIGN) and user.clinic.assistant_notes_need_cosign
+    needs = user.clinic.assistant_notes_need_cosign
+    visit.cosign_required = not actor.can(Permission.SIGN) and needs
     visit.ended_at = visit.ended_at or now
     visit.phase = "document"
     session.flush()
@@ -309,6 +311,15 @@ def addenda(session: Session, visit: Visit) -> Sequence[NoteAddendum]:
         .where(NoteAddendum.visit_id == visit.id)
         .order_by(NoteAddendum.created_at)
     ).all()
+
+
+def public_id(session: Session, visit_row_id: int) -> str:
+    """The public id of a visit known by its row id (for links back to the visit page)."""
+    return str(session.get_one(Visit, visit_row_id).external_id)
+
+
+def clinic_of(session: Session, visit: Visit) -> Clinic:
+    return session.get_one(Clinic, visit.clinic_id)
 
 
 def billing_rule(session: Session, visit: Visit) -> str:

@@ -17,6 +17,7 @@ from strigil.services.actors import Actor
 from strigil.store.adverse_events import CATEGORIES
 from strigil.store.visits import TreatedArea, Visit
 from strigil.web.deps import CurrentActor, DbSession
+from strigil.web.pages import records
 from strigil.web.pages.common import (
     Form,
     errors_of,
@@ -31,6 +32,7 @@ from strigil.web.pages.render import page
 from strigil.web.pages.safety import answer_errors, parse_answers, questionnaire
 
 router = APIRouter()
+router.include_router(records.router)
 
 
 # ------------------------------------------------------------------------------ start
@@ -109,6 +111,7 @@ def _chart_ctx(
     db: Session, visit: Visit, record: visits.VisitRecord | None = None
 ) -> dict[str, Any]:
     return {
+        "areas": record.areas if record else treatment.areas(db, visit),
         "findings": record.findings if record else treatment.findings(db, visit),
         "previous": treatment.previous_findings(db, visit),
         "sites": {s.code: s for s in catalog.body_sites()},
@@ -352,7 +355,8 @@ def _finding_input(form: FormData) -> treatment.FindingInput:
             )
         known = catalog.body_site(site)
         view = view if view in known.views else known.views[0].value
-        point = known.position(view, text(form, "side") or "right")
+        side = text(form, "side")
+        point = known.position(view, side if side in ("left", "right") else "right")
         x, y = (point.x, point.y) if point else (0.5, 0.5)
     return treatment.FindingInput(
         chart_view=view,
@@ -362,6 +366,7 @@ def _finding_input(form: FormData) -> treatment.FindingInput:
         texture=text(form, "texture"),
         severity=required_int(form, "severity"),
         treated_area_id=text(form, "treated_area_id") or None,
+        side=text(form, "side") or None,
     )
 
 
