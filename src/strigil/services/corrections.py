@@ -15,7 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from strigil.core import catalog, protocol
-from strigil.errors import InvalidInput
+from strigil.errors import InvalidInput, NotFound
 from strigil.services import audit, charges, treatment
 from strigil.services.actors import Actor, Permission, require
 from strigil.services.records import get_owned, mark_entered_in_error
@@ -49,7 +49,13 @@ def _visit_of(session: Session, row: Any) -> Visit:
 
 
 def mark_in_error(
-    *, session: Session, actor: Actor, kind: str, record_id: object, reason: str
+    *,
+    session: Session,
+    actor: Actor,
+    kind: str,
+    record_id: object,
+    reason: str,
+    visit_id: object | None = None,
 ) -> Any:
     """Mark a row of an unsigned visit entered-in-error (audited, never deleted).
 
@@ -61,8 +67,11 @@ def mark_in_error(
     if kind not in KINDS:
         raise InvalidInput(f"kind must be one of {', '.join(KINDS)}", field="kind", code="kind")
     model, field = KINDS[kind]
+    expected = get_owned(session, Visit, visit_id, actor, field="visit_id") if visit_id else None
     row = get_owned(session, model, record_id, actor, field=field)
     visit = _visit_of(session, row)
+    if expected is not None and expected.id != visit.id:
+        raise NotFound(f"no {kind} with that id in this visit", field=field, code="not_found")
     editable(visit)
     mark_entered_in_error(
         session,

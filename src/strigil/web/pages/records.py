@@ -87,6 +87,7 @@ def mark_in_error(
     corrections.mark_in_error(
         session=db,
         actor=actor,
+        visit_id=visit_id,
         kind=text(form, "kind"),
         record_id=text(form, "record_id"),
         reason=text(form, "reason"),
