@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from strigil.core import integrity, notes
 from strigil.services import charges
-from strigil.services.actors import Actor, Role
+from strigil.services.actors import Role
 from strigil.store.adverse_events import AdverseEvent
 from strigil.store.clinics import Clinic, User
 from strigil.store.episodes import Screening
@@ -294,6 +294,21 @@ def verify(*, session: Session, clinic_name: str | None = None) -> VerifyResult:
     return VerifyResult(checked=checked, changed=tuple(changed))
 
 
-def billing_rule(session: Session, actor: Actor) -> str:
-    clinic = session.get(Clinic, actor.clinic_id)
-    return clinic.billing_rule if clinic else "cms"
+def seal_unsealed(*, session: Session) -> int:
+    """Store signer and digest for signed notes that have none (generated or pre-digest data).
+
+    For notes written before digests existed, and for the synthetic demo, whose generator
+    writes signed visits in bulk. Returns how many notes were sealed.
+    """
+    rows = session.scalars(
+        select(Visit).where(Visit.status == "signed", Visit.note_digest.is_(None))
+    ).all()
+    users = {u.id: u for u in session.scalars(select(User))} if rows else {}
+    for visit in rows:
+        signer = users.get(visit.signed_by_id) if visit.signed_by_id else None
+        if signer is not None and visit.signer_name is None:
+            visit.signer_name, visit.signer_role = signer.display_name, signer.role
+            visit.signer_credentials = signer.credentials or None
+        visit.note_digest = digest_of(session, visit)
+    session.flush()
+    return len(rows)

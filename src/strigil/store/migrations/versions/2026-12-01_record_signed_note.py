@@ -4,7 +4,8 @@ Adds who signed (name and credentials as they were at signing) and the SHA-256 d
 signed note; user credentials; clinic address, phone and billing settings; pre/post test
 measurements and per-code billing lines as data; entered-in-error on discomfort readings.
 On PostgreSQL the new clinic-owned tables get the clinic isolation policy, and a trigger
-refuses changes to a signed note's content.
+refuses changes to a signed note's content once its digest is stored (signing stores the
+digest in the same transaction, after the status).
 
 Revision ID: b3e1d2c4a5f6
 Revises: 7c1d2e3f4a5b
@@ -170,7 +171,7 @@ def _postgres_guards() -> None:
     op.execute(
         "CREATE OR REPLACE FUNCTION strigil_signed_note_frozen() RETURNS trigger "
         "LANGUAGE plpgsql AS $$ BEGIN "
-        f"IF OLD.status = 'signed' AND ({changed}) THEN "
+        f"IF OLD.status = 'signed' AND OLD.note_digest IS NOT NULL AND ({changed}) THEN "
         "RAISE EXCEPTION 'visit %: the signed note is locked; add an addendum', OLD.external_id "
         "USING ERRCODE = 'integrity_constraint_violation'; END IF; RETURN NEW; END $$"
     )
