@@ -23,9 +23,8 @@ EXPECT = (
     "Light bruising or small red dots may appear a day or two later and usually fade within days.",
 )
 DO = (
-    "Keep moving and do your exercises as shown below; they help the treatment last.",
+    "Keep moving and do your exercises as shown above; they help the treatment last.",
     "Use ice for 10 to 15 minutes if the area is sore or bruised.",
-    "Drink water and keep your usual activity unless it makes the pain much worse.",
 )
 CALL_IF = (
     "bruising spreads, is large, or does not fade within a week;",

@@ -40,6 +40,7 @@ def styles() -> dict[str, ParagraphStyle]:
     )
     return {
         "body": body,
+        "strong": ParagraphStyle("strong", parent=body, fontName="Helvetica-Bold"),
         "small": ParagraphStyle("small", parent=body, fontSize=8.5, leading=11, textColor=MUTED),
         "clinic": ParagraphStyle(
             "clinic",

@@ -94,12 +94,10 @@ def note_pdf_for_operator(*, session: Session, visit_id: object) -> bytes:
 
 
 def _dose(sets: int, reps: int | None, hold: int | None, frequency: str) -> str:
-    parts = [f"{sets} set{'s' if sets != 1 else ''}"]
-    if reps:
-        parts.append(f"of {reps} repetitions")
-    if hold:
-        parts.append(f"hold {hold} seconds")
-    return " ".join(parts) + f", {frequency}"
+    text = f"{sets} set{'s' if sets != 1 else ''}"
+    text += f" of {reps} repetitions" if reps else ""
+    text += f", hold {hold} seconds" if hold else ""
+    return f"{text}, {frequency}"
 
 
 def aftercare_pdf(*, session: Session, actor: Actor, visit_id: object) -> bytes:
