@@ -105,9 +105,7 @@ def test_make_run_prints_the_demo_logins_every_time(db: str) -> None:
         assert "therapist1@northside.example" in output and "strigil-demo-2026" in output
 
 
-def test_notes_verify_passes_on_the_demo_and_names_a_changed_visit(
-    db: str, tmp_path: Path
-) -> None:
+def test_notes_verify_passes_on_the_demo_and_names_a_changed_visit(db: str, tmp_path: Path) -> None:
     assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
     assert runner.invoke(app, ["demo", "load", "--patients", "4"]).exit_code == 0
     ok = runner.invoke(app, ["notes", "verify", "--json"])

@@ -230,7 +230,9 @@ def test_researcher_and_admin_cannot_sign(session: Session, world: dict[str, obj
     for role in ("researcher", "admin"):
         user = make_user(session, world["clinic"], role=role)  # type: ignore[arg-type]
         with pytest.raises(NotPermitted) as err:
-            visits.sign(session=session, actor=actor(user), visit_id=visit.external_id, version=None)
+            visits.sign(
+                session=session, actor=actor(user), visit_id=visit.external_id, version=None
+            )
         assert err.value.field == "signer"
     assert visit.status == "in_progress" and visit.note_digest is None
 

@@ -52,10 +52,8 @@ def test_a_visit_recorded_corrected_billed_signed_and_printed(
     form = {"kind": "rom", "joint": "elbow", "motion": "extension", "side": "right"}
     assert client.post(f"{url}/measurements", data=form | {"pre_value": "-12"}).status_code < 400
     measurement = session.scalars(
-        __import__("sqlalchemy").select(
-            __import__("strigil.store.visits", fromlist=["x"]).VisitMeasurement
-        )
-    ).all()[-1]
+        select(VisitMeasurement).where(VisitMeasurement.visit_id == visit.id)
+    ).one()
     client.post(f"/measurements/{measurement.external_id}/post", data={"post_value": "-5"})
     reading = client.post(f"/areas/{area.external_id}/readings", data={"value": "8"})
     assert reading.status_code < 400
