@@ -306,6 +306,34 @@ RULES: dict[tuple[str, str], Rule] = {
         P.DOCUMENT, json=_const(text="Phoned the patient."), late=5
     ),
     ("GET", f"{API}/visits/{{visit_id}}/billing"): Rule(P.READ_CLINICAL),
+    ("POST", f"{API}/visits/{{visit_id}}/measurements"): Rule(
+        P.RECORD_READINGS, json=_const(kind="ppt", pre_value=200)
+    ),
+    ("PUT", f"{API}/measurements/{{measurement_id}}/post"): Rule(
+        P.RECORD_READINGS, json=_const(value=300)
+    ),
+    ("POST", f"{API}/visits/{{visit_id}}/billing-lines"): Rule(
+        P.TREAT, json=_const(code="97110", seconds=60)
+    ),
+    ("POST", f"{API}/visits/{{visit_id}}/in-error"): Rule(
+        P.RECORD_READINGS,
+        json=lambda c: {
+            "kind": "finding",
+            "record_id": c.site.ids.get("spare_finding_id", c.site.ids["finding_id"]),
+            "reason": "Placed on the wrong side.",
+        },
+        prepare=spare_finding,
+    ),
+    ("PUT", f"{API}/areas/{{area_id}}/time"): Rule(P.TREAT, json=_const(seconds=90)),
+    ("PUT", f"{API}/findings/{{finding_id}}/area"): Rule(
+        P.RECORD_READINGS, json=lambda c: {"treated_area_id": c.site.ids["area_id"]}
+    ),
+    ("PUT", f"{API}/visits/{{visit_id}}/times"): Rule(
+        P.TREAT, json=lambda c: {"started_at": "2026-01-05T09:00:00+00:00"}
+    ),
+    ("POST", f"{API}/visits/{{visit_id}}/cosign"): Rule(
+        P.SIGN, late=8, prepare=assistant_signed_visit
+    ),
     ("POST", f"{API}/visits/{{visit_id}}/areas"): Rule(P.TREAT, json=_const(**AREA)),
     ("PUT", f"{API}/areas/{{area_id}}/dose"): Rule(P.TREAT, json=_const(seconds=60)),
     ("POST", f"{API}/areas/{{area_id}}/readings"): Rule(P.RECORD_READINGS, json=_const(value=2)),

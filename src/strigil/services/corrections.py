@@ -212,6 +212,13 @@ def set_times(
     require(actor, Permission.TREAT)
     visit = get_owned(session, Visit, visit_id, actor, field="visit_id")
     editable(visit)
+    for name, value in (("started_at", started_at), ("ended_at", ended_at)):
+        if value is not None and (value.tzinfo is None or not 2000 <= value.year <= 2100):
+            raise InvalidInput(
+                f"{name} must be a date and time with its UTC offset, between 2000 and 2100",
+                field=name,
+                code="invalid_time",
+            )
     if ended_at is not None and ended_at <= started_at:
         raise InvalidInput(
             "the visit must end after it starts", field="ended_at", code="end_before_start"

@@ -12,10 +12,12 @@ from pydantic import Field
 
 from strigil.services import episodes, screenings, treatment, visits
 from strigil.store.visits import Visit
+from strigil.web.api import records
 from strigil.web.deps import CurrentActor, DbSession
 from strigil.web.schemas import RecordRead, Schema
 
 router = APIRouter(tags=["visits"])
+router.include_router(records.router)
 
 
 class VisitCreate(Schema):
