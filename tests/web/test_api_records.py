@@ -32,7 +32,8 @@ def test_tests_codes_and_times_over_the_api(session: Session, client: TestClient
     line = client.post(f"{url}/billing-lines", json={"code": "97112", "seconds": 540})
     assert line.status_code == 201, line.text
     bill = client.get(f"{url}/billing").json()
-    assert {ln["code"]: ln["units"] for ln in bill["lines"]} == {"97140": 1, "97112": 0}
+    # 5 + 9 = 14 min → 1 unit, to the code with more minutes (CMS)
+    assert {ln["code"]: ln["units"] for ln in bill["lines"]} == {"97140": 0, "97112": 1}
     draft = client.get(f"{url}/note-draft").json()
     assert any(c["source"] == f"test:{made.json()['id']}" for c in draft["claims"])
     assert any(c["source"] == f"area:{area['id']}" for c in draft["claims"])
