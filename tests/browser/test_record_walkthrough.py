@@ -107,6 +107,9 @@ def sign_note(page: Any, shots: Path) -> None:
     assert "-15° before, -8° after (change +7°)" in objective
     assert "Discomfort readings 2 (out of 10)" in objective
     assert "Total timed minutes: 24" in objective
+    assessment = form.get_by_label("Assessment").input_value()
+    assert assessment.count("On apixaban") == 1  # intake and re-check said the same: once
+    assert "Dose modification: Gentle to moderate only" in assessment
     form.get_by_label("Plan").fill("Continue twice weekly; reassess PRTEE at visit 4.")
     form.get_by_test_id("sign").click()
     page.get_by_test_id("signed").wait_for()

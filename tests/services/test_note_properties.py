@@ -30,6 +30,7 @@ from strigil.services import (
     treatment,
     visits,
 )
+from strigil.services import notes as note_service
 from strigil.services.actors import Actor
 
 SITES = ("lateral_elbow", "medial_elbow", "forearm_extensors", "forearm_flexors")
@@ -323,7 +324,8 @@ def test_drafted_note_states_the_record_and_only_the_record(
         _tests(session, who, visit, data, exp)
         _events_and_exercises(session, world, visit, data, exp)
         record = visits.load_record(session, visit)
-        exp.precautions = {str(s.external_id) for s in record.screenings if s.reasoning}
+        exp.precautions = {str(s.external_id) for s in note_service.precaution_screenings(record)}
+        assert bool(exp.precautions) == precaution
         exp.timed = bool(record.billing_lines)
         draft = visits.draft_from(session, visit, record)
         _check(draft, exp, has_areas=bool(live))

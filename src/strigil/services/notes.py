@@ -172,9 +172,20 @@ def _findings(record: VisitRecord) -> tuple[notes.FindingFact, ...]:
     )
 
 
+def precaution_screenings(record: VisitRecord) -> list[Screening]:
+    """Screenings whose reasoning or dose change the note states (a re-check repeating the
+    intake's words word for word is stated once)."""
+    out: list[Screening] = []
+    for s in record.screenings:
+        said = {(o.reasoning, o.dose_modification) for o in out}
+        if (s.reasoning or s.dose_modification) and (s.reasoning, s.dose_modification) not in said:
+            out.append(s)
+    return out
+
+
 def _precautions(record: VisitRecord) -> tuple[notes.PrecautionFact, ...]:
     out = []
-    for s in record.screenings:
+    for s in precaution_screenings(record):
         titles = tuple(str(p.get("title", "")) for p in s.result.get("precautions", ()))
         if s.reasoning or s.dose_modification:
             out.append(
