@@ -477,6 +477,7 @@ RULES: dict[tuple[str, str], Rule] = {
         prepare=spare_finding,
     ),
     ("POST", "/areas/{area_id}/time"): Rule(P.TREAT, form=_const(time="1:30")),
+    ("POST", "/visits/{visit_id}/times"): Rule(P.TREAT, form=_const(started="00:00")),
     ("POST", "/findings/{finding_id}/area"): Rule(
         P.RECORD_READINGS, form=lambda c: {"treated_area_id": c.site.ids["area_id"]}
     ),

@@ -106,6 +106,13 @@ def test_bad_input_names_the_field_and_changes_nothing(
     assert bad_time.status_code == 422 and bad_time.json()["field"] == "time"
     over = client.post(f"/areas/{area.external_id}/time", data={"time": "61:00"})
     assert over.status_code == 422 and over.json()["field"] == "seconds"
+    client.post(f"/areas/{area.external_id}/time", data={"time": "20:00"})
+    start = visit.started_at.strftime("%H:%M")
+    short = client.post(f"{url}/times", data={"started": start, "ended": start}, headers=HTML)
+    assert short.status_code == 422 and 'data-field="ended_at"' in short.text
+    bad = client.post(f"{url}/times", data={"started": "25:99"})
+    assert bad.status_code == 422 and bad.json()["field"] == "started_at"
     session.expire_all()
-    assert session.get_one(TreatedArea, area.id).seconds == 0
+    assert session.get_one(TreatedArea, area.id).seconds == 20 * 60
+    assert session.get_one(Visit, visit.id).ended_at is None
     assert session.query(BillingLine).filter_by(visit_id=visit.id).count() == 0

@@ -5,7 +5,8 @@ Thin handlers: each reads a form, calls one service and goes back to the visit p
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
@@ -75,6 +76,30 @@ def add_billing_line(
     seconds = corrections.parse_clock(raw, "time") if raw else None
     charges.add_line(
         session=db, actor=actor, visit_id=visit_id, code=text(form, "code"), seconds=seconds
+    )
+    return go(request, f"/visits/{visit_id}#billing")
+
+
+def _clock_on(day: date, raw: str, zone: ZoneInfo, field: str) -> datetime:
+    try:
+        hours, minutes = (int(x) for x in raw.split(":"))
+        return datetime.combine(day, time(hours, minutes), tzinfo=zone)
+    except ValueError:
+        raise InvalidInput("give the time as HH:MM", field=field, code="not_a_time") from None
+
+
+@router.post("/visits/{visit_id}/times", response_model=None)
+def set_times(
+    request: Request, visit_id: str, db: DbSession, actor: CurrentActor, form: Form
+) -> Response:
+    """The visit's start and end (HH:MM, clinic time); timed work must fit between them."""
+    visit = visits.get(session=db, actor=actor, visit_id=visit_id)
+    zone = ZoneInfo(visits.clinic_of(db, visit).timezone or "UTC")
+    day = visit.started_at.astimezone(zone).date()
+    started = _clock_on(day, text(form, "started"), zone, "started_at")
+    ended = _clock_on(day, text(form, "ended"), zone, "ended_at") if text(form, "ended") else None
+    corrections.set_times(
+        session=db, actor=actor, visit_id=visit_id, started_at=started, ended_at=ended
     )
     return go(request, f"/visits/{visit_id}#billing")
 

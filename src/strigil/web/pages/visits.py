@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
@@ -152,6 +153,7 @@ def _visit_ctx(db: Session, actor: Actor, visit: Visit) -> dict[str, Any]:
         **_note_ctx(db, visit, record),
         **areas,
         "charges": visits.charges_for(db, visit, record),
+        "clinic_zone": ZoneInfo(visits.clinic_of(db, visit).timezone or "UTC"),
         "record": record,
         "billing_codes": billing.codes(),
         "users": record.users or {},
