@@ -130,6 +130,17 @@ def parse_clock(value: str, field: str = "seconds") -> int:
         ) from None
 
 
+def check_visit_time(session: Session, visit: Visit, area: TreatedArea, seconds: int) -> None:
+    """Refuse a time on one area that would make the timed work longer than the visit."""
+    others = [a for a in treatment.areas(session, visit) if a.id != area.id]
+    lines = session.scalars(
+        select(BillingLine).where(
+            BillingLine.visit_id == visit.id, BillingLine.entered_in_error_at.is_(None)
+        )
+    ).all()
+    charges.check_within_visit(visit, charges.timed_seconds(others, lines) + seconds, "seconds")
+
+
 def correct_time(
     *, session: Session, actor: Actor, treated_area_id: object, seconds: int
 ) -> TreatedArea:
@@ -147,13 +158,7 @@ def correct_time(
         raise InvalidInput(
             "time on an area must be from 0:00 to 60:00", field="seconds", code="out_of_range"
         )
-    others = [a for a in treatment.areas(session, visit) if a.id != area.id]
-    lines = session.scalars(
-        select(BillingLine).where(
-            BillingLine.visit_id == visit.id, BillingLine.entered_in_error_at.is_(None)
-        )
-    ).all()
-    charges.check_within_visit(visit, charges.timed_seconds(others, lines) + seconds, "seconds")
+    check_visit_time(session, visit, area, seconds)
     before, area.seconds = area.seconds, seconds
     area.warnings = sorted(
         set(area.warnings) | set(protocol.time_warnings(seconds, catalog.thresholds()))

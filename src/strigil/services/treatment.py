@@ -274,6 +274,10 @@ def update_dose(
     check_version(area, version, ("seconds", "intensity"))
     if isinstance(seconds, bool) or not 0 <= seconds <= 3600:
         raise InvalidInput("seconds must be from 0 to 3600", field="seconds", code="out_of_range")
+    if visit.ended_at is not None:
+        from strigil.services import corrections  # the whole-visit time rule lives there
+
+        corrections.check_visit_time(session, visit, area, seconds)
     if intensity is not None:
         area.intensity = protocol.parse_intensity(intensity).value
     area.seconds = seconds
