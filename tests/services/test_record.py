@@ -303,6 +303,16 @@ def test_postgres_refuses_changes_to_a_signed_note(
     with pytest.raises(DBAPIError, match="signed note is locked"), session.begin_nested():
         session.execute(update(Visit).where(Visit.id == visit.id).values(assessment="Edited."))
     session.execute(update(Visit).where(Visit.id == visit.id).values(cosigned_at=utcnow()))
+    line = BillingLine(
+        clinic_id=visit.clinic_id,
+        visit_id=visit.id,
+        recorded_by_id=visit.therapist_id,
+        code="97110",
+        seconds=600,
+    )
+    with pytest.raises(DBAPIError, match="signed note is locked"), session.begin_nested():
+        session.add(line)
+        session.flush()
 
 
 def test_assistant_notes_wait_for_a_therapist_cosignature(

@@ -179,6 +179,19 @@ def _postgres_guards() -> None:
         "CREATE TRIGGER visit_signed_note_frozen BEFORE UPDATE ON visit "
         "FOR EACH ROW EXECUTE FUNCTION strigil_signed_note_frozen()"
     )
+    # The billed time is part of the signed content: no new or changed line once signed.
+    op.execute(
+        "CREATE OR REPLACE FUNCTION strigil_signed_billing_frozen() RETURNS trigger "
+        "LANGUAGE plpgsql AS $$ BEGIN "
+        "IF EXISTS (SELECT 1 FROM visit v WHERE v.id = NEW.visit_id AND v.status = 'signed' "
+        "AND v.note_digest IS NOT NULL) THEN "
+        "RAISE EXCEPTION 'visit %: the signed note is locked; add an addendum', NEW.visit_id "
+        "USING ERRCODE = 'integrity_constraint_violation'; END IF; RETURN NEW; END $$"
+    )
+    op.execute(
+        "CREATE TRIGGER billing_line_signed_frozen BEFORE INSERT OR UPDATE ON billing_line "
+        "FOR EACH ROW EXECUTE FUNCTION strigil_signed_billing_frozen()"
+    )
 
 
 def upgrade() -> None:
@@ -190,6 +203,8 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER IF EXISTS billing_line_signed_frozen ON billing_line")
+        op.execute("DROP FUNCTION IF EXISTS strigil_signed_billing_frozen()")
         op.execute("DROP TRIGGER IF EXISTS visit_signed_note_frozen ON visit")
         op.execute("DROP FUNCTION IF EXISTS strigil_signed_note_frozen()")
     for table in NEW_TABLES:
