@@ -66,7 +66,7 @@ def _facts(doc: NoteDocument) -> Table:
         ["Patient", doc.patient, "Date of birth", doc.birth_date],
         ["Visit", doc.visit, "Condition", doc.condition],
     ]
-    table = Table(rows, colWidths=[24 * mm, 62 * mm, 26 * mm, None])
+    table = Table(rows, colWidths=[24 * mm, 62 * mm, 26 * mm, None], hAlign="LEFT")
     table.setStyle(
         TableStyle(
             [
@@ -89,7 +89,7 @@ def _charges(doc: NoteDocument) -> list[Flowable]:
     st = styles()
     rows = [["Code", "Service", "Minutes", "Units"]]
     rows += [[c.code, para(c.label, st["small"]), c.minutes, str(c.units)] for c in doc.charges]
-    table = Table(rows, colWidths=[18 * mm, None, 20 * mm, 16 * mm], repeatRows=1)
+    table = Table(rows, colWidths=[18 * mm, None, 20 * mm, 16 * mm], repeatRows=1, hAlign="LEFT")
     table.setStyle(
         TableStyle(
             [
