@@ -116,3 +116,42 @@ def test_bad_input_names_the_field_and_changes_nothing(
     assert session.get_one(TreatedArea, area.id).seconds == 20 * 60
     assert session.get_one(Visit, visit.id).ended_at is None
     assert session.query(BillingLine).filter_by(visit_id=visit.id).count() == 0
+
+
+def test_admin_sets_letterhead_billing_rule_and_credentials(
+    session: Session, client: TestClient
+) -> None:
+    clinic = make_clinic(session)
+    admin = make_user(session, clinic, role="admin")
+    therapist = make_user(session, clinic)
+    session.flush()
+    login(client, admin)
+    bad = client.post("/admin/clinic", data={"billing_rule": "medicaid"}, headers=HTML)
+    assert bad.status_code == 422 and "billing rule" in bad.text
+    form = {
+        "address": "3 Synthetic Lane",
+        "phone": "555-0199",
+        "billing_rule": "ama",
+        "assistant_notes_need_cosign": "yes",
+    }
+    assert client.post("/admin/clinic", data=form).status_code < 400
+    cred = client.post(
+        f"/admin/users/{therapist.external_id}/credentials",
+        data={"credentials": "DPT", "licence_number": "PT 4711"},
+    )
+    assert cred.status_code < 400
+    session.expire_all()
+    assert (clinic.address, clinic.phone, clinic.billing_rule) == (
+        "3 Synthetic Lane",
+        "555-0199",
+        "ama",
+    )
+    assert clinic.assistant_notes_need_cosign
+    assert (therapist.credentials, therapist.licence_number) == ("DPT", "PT 4711")
+    bad_cred = client.post(
+        f"/admin/users/{therapist.external_id}/credentials",
+        data={"credentials": "<b>PT</b>", "licence_number": ""},
+    )
+    assert bad_cred.status_code == 422 and bad_cred.json()["field"] == "credentials"
+    session.expire_all()
+    assert therapist.credentials == "DPT"
