@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -155,3 +156,18 @@ def test_admin_sets_letterhead_billing_rule_and_credentials(
     assert bad_cred.status_code == 422 and bad_cred.json()["field"] == "credentials"
     session.expire_all()
     assert therapist.credentials == "DPT"
+
+
+def test_a_reading_counts_even_when_the_timers_time_is_refused(
+    session: Session, client: TestClient
+) -> None:
+    visit, area = _visit(session, client)
+    visit.ended_at = visit.started_at + timedelta(minutes=5)
+    session.flush()
+    posted = client.post(
+        f"/areas/{area.external_id}/readings", data={"value": "7", "elapsed_seconds": "900"}
+    )
+    assert posted.status_code < 400
+    session.expire_all()
+    stopped = session.get_one(TreatedArea, area.id)
+    assert stopped.status == "stopped" and stopped.seconds == 0  # 15 min > the 5-min visit

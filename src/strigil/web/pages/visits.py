@@ -258,15 +258,16 @@ def _sync_time(db: Session, actor: Actor, area_id: str, form: FormData) -> None:
     if elapsed is None:
         return
     try:
-        treatment.update_dose(
-            session=db,
-            actor=actor,
-            treated_area_id=area_id,
-            seconds=elapsed,
-            intensity=None,
-            version=None,
-        )
-    except Conflict:
+        with db.begin_nested():  # a refused sync is undone alone; the reading still counts
+            treatment.update_dose(
+                session=db,
+                actor=actor,
+                treated_area_id=area_id,
+                seconds=elapsed,
+                intensity=None,
+                version=None,
+            )
+    except (Conflict, InvalidInput):  # a reading or a stop must never wait on the timer's sync
         return
 
 
