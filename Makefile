@@ -29,11 +29,14 @@ run: install
 	$(BIN)/strigil demo load --if-empty
 	$(BIN)/strigil serve --host 127.0.0.1 --port 8000
 
-# Debian's Chromium drives the browser tests; R's metafor re-checks the evidence engine live.
+# Debian's Chromium drives the browser tests; R's metafor re-checks the evidence engine live;
+# poppler-utils' pdftoppm renders the PDFs the tests look at.
 test-deps: install
 	@if [ ! -x /usr/bin/chromium ] || ! command -v Rscript >/dev/null \
+	    || ! command -v pdftoppm >/dev/null \
 	    || ! Rscript -e 'library(metafor)' >/dev/null 2>&1; then \
-	  apt-get update -qq && apt-get install -y -qq chromium r-cran-metafor >/dev/null; fi
+	  apt-get update -qq && apt-get install -y -qq chromium r-cran-metafor poppler-utils \
+	    >/dev/null; fi
 
 test: test-deps test-sqlite test-postgres
 

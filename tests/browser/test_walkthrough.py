@@ -184,7 +184,22 @@ def aftercare(page: Any, shots: Path) -> None:
     page.get_by_role("link", name="Back to the visit").click()
 
 
+def type_missing_times(page: Any) -> None:
+    """An area whose timer never ran is warned about before signing: type its time."""
+    assert page.get_by_test_id("zero-time-warning").count() == 1
+    for n in range(page.get_by_test_id("area").count()):
+        area = page.get_by_test_id("area").nth(n)
+        if area.get_by_test_id("area-time").inner_text() == "0:00":
+            area.get_by_label("Correct the time (mm:ss)").fill("1:30")
+            area.get_by_role("button", name="Save time").click()
+            page.get_by_test_id("area").nth(n).get_by_test_id("area-time").filter(
+                has_text="1:30"
+            ).wait_for()
+    assert page.get_by_test_id("zero-time-warning").count() == 0
+
+
 def sign(page: Any, shots: Path) -> None:
+    type_missing_times(page)
     page.get_by_test_id("redraft").click()
     page.get_by_test_id("note-form").filter(has_text="tolerance").wait_for()
     form = page.get_by_test_id("note-form")

@@ -6,12 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, func, select
+from sqlalchemy import create_engine, func, select, update
 from typer.testing import CliRunner
 
 from strigil.cli import app
 from strigil.store import migrate
 from strigil.store.clinics import User
+from strigil.store.visits import Visit
 
 runner = CliRunner()
 
@@ -102,3 +103,32 @@ def test_make_run_prints_the_demo_logins_every_time(db: str) -> None:
     again = runner.invoke(app, ["demo", "load", "--if-empty"])
     for output in (first.output, again.output):
         assert "therapist1@northside.example" in output and "strigil-demo-2026" in output
+
+
+def test_notes_verify_passes_on_the_demo_and_names_a_changed_visit(db: str, tmp_path: Path) -> None:
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    assert runner.invoke(app, ["demo", "load", "--patients", "4"]).exit_code == 0
+    ok = runner.invoke(app, ["notes", "verify", "--json"])
+    assert ok.exit_code == 0, ok.output
+    checked = json.loads(ok.output.strip().splitlines()[-1])
+    assert checked["checked"] > 0 and checked["changed"] == []
+    engine = create_engine(db)
+    with engine.begin() as conn:
+        visit_id = conn.scalar(
+            select(Visit.external_id).where(Visit.status == "signed").order_by(Visit.id).limit(1)
+        )
+        conn.execute(
+            update(Visit).where(Visit.external_id == visit_id).values(assessment="Rewritten.")
+        )
+    engine.dispose()
+    bad = runner.invoke(app, ["notes", "verify"])
+    assert bad.exit_code == 1
+    assert f"CHANGED visit {visit_id}" in bad.output
+    one_clinic = runner.invoke(app, ["notes", "verify", "--clinic", "No Such Clinic", "--json"])
+    assert one_clinic.exit_code == 0 and '"checked": 0' in one_clinic.output
+    out = tmp_path / "note.pdf"
+    printed = runner.invoke(app, ["notes", "pdf", str(visit_id), "--out", str(out)])
+    assert printed.exit_code == 0, printed.output
+    assert out.read_bytes().startswith(b"%PDF")
+    missing = runner.invoke(app, ["notes", "pdf", "not-a-uuid", "--out", str(out)])
+    assert missing.exit_code == 2 and "visit_id" in missing.output

@@ -97,3 +97,73 @@ def test_summary_refuses_bad_input() -> None:
     with pytest.raises(InvalidInput) as err:
         billing.billing_summary(10, rule="medicaid")
     assert err.value.field == "rule"
+
+
+# ---------------------------------------------------------------- the whole visit
+
+
+@pytest.mark.parametrize(("seconds", "units"), [(7 * 60 + 59, 0), (8 * 60, 1), (22 * 60 + 59, 1)])
+def test_minutes_are_counted_down_from_seconds(seconds: int, units: int) -> None:
+    charges = billing.visit_charges({"97140": seconds})
+    assert charges.lines[0].minutes == seconds // 60
+    assert charges.lines[0].units == units
+
+
+def test_seven_and_a_half_minutes_bill_nothing() -> None:
+    # round(450 / 60) would be 8 minutes and one unit Medicare does not allow
+    assert billing.minutes_from_seconds(450) == 7
+    assert billing.visit_charges({"97140": 450}).timed_units == 0
+
+
+@pytest.mark.parametrize(
+    ("minutes", "expected"),
+    [
+        # CMS examples (Medicare Claims Processing Manual ch. 5 §20.2, as summarised in S28)
+        ({"97110": 33, "97140": 7}, {"97110": 2, "97140": 1}),  # 40 min → 3 units
+        ({"97112": 24, "97110": 23}, {"97112": 2, "97110": 1}),  # 47 min → 3 units
+        ({"97110": 7, "97140": 7, "97112": 7}, {"97110": 1, "97140": 0, "97112": 0}),  # 21 → 1
+        ({"97140": 20, "97530": 20}, {"97140": 2, "97530": 1}),  # 40 → 3; tie: first listed
+    ],
+)
+def test_cms_examples_across_codes(minutes: dict[str, int], expected: dict[str, int]) -> None:
+    charges = billing.visit_charges({c: m * 60 for c, m in minutes.items()})
+    units = {ln.code: ln.units for ln in charges.lines}
+    assert sum(units.values()) == billing.units_for_minutes(sum(minutes.values()))
+    assert units == expected
+
+
+def test_untimed_codes_do_not_count_toward_timed_minutes() -> None:
+    charges = billing.visit_charges({"97140": 7 * 60}, untimed=("97161", "97010"))
+    assert charges.total_timed_minutes == 7 and charges.timed_units == 0
+    assert {(ln.code, ln.units) for ln in charges.lines if not ln.timed} == {
+        ("97161", 1),
+        ("97010", 1),
+    }
+
+
+def test_ama_rule_bills_each_code_on_its_own() -> None:
+    charges = billing.visit_charges({"97140": 7 * 60, "97110": 8 * 60}, rule="ama")
+    assert {ln.code: ln.units for ln in charges.lines} == {"97140": 0, "97110": 1}
+
+
+@pytest.mark.parametrize(
+    ("timed", "untimed", "code"),
+    [
+        ({"99999": 600}, (), "unknown_billing_code"),
+        ({"97161": 600}, (), "untimed_code"),
+        ({}, ("97110",), "timed_code"),
+    ],
+)
+def test_codes_must_be_in_the_catalogue_and_used_as_it_says(
+    timed: dict[str, int], untimed: tuple[str, ...], code: str
+) -> None:
+    with pytest.raises(InvalidInput) as err:
+        billing.visit_charges(timed, untimed)
+    assert err.value.code == code and err.value.field == "code"
+
+
+def test_the_catalogue_says_which_codes_are_timed() -> None:
+    timed = {c.code for c in billing.codes() if c.timed}
+    assert timed == {"97140", "97110", "97112", "97530", "97535"}
+    assert {c.code for c in billing.codes() if not c.timed} == {"97010", "97161", "97162", "97163"}
+    assert all(c.sources for c in billing.codes())

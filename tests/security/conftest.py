@@ -16,7 +16,16 @@ from tests.factories import actor, make_clinic, make_episode, make_patient, make
 
 from strigil.core import catalog
 from strigil.core.screening import Answer, visit_recheck_rules
-from strigil.services import admin, adverse_events, auth, consents, screenings, treatment, visits
+from strigil.services import (
+    admin,
+    adverse_events,
+    auth,
+    consents,
+    measurements,
+    screenings,
+    treatment,
+    visits,
+)
 from strigil.services.actors import Role
 from strigil.store.clinics import Clinic, User
 
@@ -90,6 +99,18 @@ def build_site(session: Session) -> Site:
         patient_id=patient.external_id,
         data=adverse_events.EventInput("bruise", "mild", "Small bruise after treatment."),
     )
+    finding = treatment.add_finding(
+        session=session,
+        actor=who,
+        visit_id=visit.external_id,
+        data=treatment.FindingInput("back", 0.3, 0.4, "lateral_elbow", "gravelly", 2),
+    )
+    measurement = measurements.add(
+        session=session,
+        actor=who,
+        visit_id=visit.external_id,
+        data=measurements.MeasurementInput(kind="ppt", pre_value=300.0),
+    )
     instrument = admin.add_instrument(
         session=session,
         actor=actor(users[Role.ADMIN]),
@@ -102,6 +123,9 @@ def build_site(session: Session) -> Site:
         "area_id": str(area.external_id),
         "event_id": str(event.external_id),
         "instrument_id": str(instrument.external_id),
+        "finding_id": str(finding.external_id),
+        "measurement_id": str(measurement.external_id),
+        "user_id": str(therapist.external_id),
         "comparison": "hands_on_mfr",  # not records: literature keys for the forest plot
         "outcome": "pain",
     }

@@ -31,7 +31,16 @@ ANY = None  # any signed-in user
 EXCLUDED_PREFIXES = ("/static", "/login", "/logout", "/healthz", "/api/v1/openapi", "/api/v1/docs")
 EXCLUDED_PATHS = frozenset({"/docs/oauth2-redirect", "/api/v1/auth/login"})
 CLINICAL = frozenset(
-    {P.READ_CLINICAL, P.WRITE_PATIENT, P.SCREEN, P.CONSENT, P.TREAT, P.RECORD_READINGS, P.SIGN}
+    {
+        P.READ_CLINICAL,
+        P.WRITE_PATIENT,
+        P.SCREEN,
+        P.CONSENT,
+        P.TREAT,
+        P.RECORD_READINGS,
+        P.SIGN,
+        P.DOCUMENT,
+    }
 )
 
 
@@ -126,6 +135,30 @@ def stop_all_areas(c: Call) -> None:
             session=c.session, actor=who, treated_area_id=area.external_id, reason="completed"
         )
     c.session.flush()
+
+
+def assistant_signed_visit(c: Call) -> None:
+    """A note an assistant signed in a clinic that requires a therapist's co-signature."""
+    fresh_visit_to_sign(c)
+    clinic = c.site.users[Role.ADMIN].clinic
+    clinic.assistant_notes_need_cosign = True
+    assistant = auth.actor_for(c.site.users[Role.ASSISTANT])
+    visits.sign(
+        session=c.session, actor=assistant, visit_id=uuid.UUID(c.site.ids["visit_id"]), version=None
+    )
+    c.session.flush()
+
+
+def spare_finding(c: Call) -> None:
+    """Each role marks its own finding entered-in-error (a second marking would be refused)."""
+    row = treatment.add_finding(
+        session=c.session,
+        actor=_therapist(c),
+        visit_id=uuid.UUID(c.site.ids["visit_id"]),
+        data=treatment.FindingInput("front", 0.5, 0.5, "lateral_elbow", "crumbly", 1),
+    )
+    c.session.flush()
+    c.site.ids["spare_finding_id"] = str(row.external_id)
 
 
 @dataclass(frozen=True)
@@ -276,12 +309,40 @@ RULES: dict[tuple[str, str], Rule] = {
         json=_v(Visit, "visit_id", assessment="Tolerated well.", plan="Continue twice weekly."),
     ),
     ("POST", f"{API}/visits/{{visit_id}}/sign"): Rule(
-        P.SIGN, json=_v(Visit, "visit_id"), late=4, prepare=stop_all_areas
+        P.DOCUMENT, json=_v(Visit, "visit_id"), late=4, prepare=stop_all_areas
     ),
     ("POST", f"{API}/visits/{{visit_id}}/addenda"): Rule(
-        P.SIGN, json=_const(text="Phoned the patient."), late=5
+        P.DOCUMENT, json=_const(text="Phoned the patient."), late=5
     ),
     ("GET", f"{API}/visits/{{visit_id}}/billing"): Rule(P.READ_CLINICAL),
+    ("POST", f"{API}/visits/{{visit_id}}/measurements"): Rule(
+        P.RECORD_READINGS, json=_const(kind="ppt", pre_value=200)
+    ),
+    ("PUT", f"{API}/measurements/{{measurement_id}}/post"): Rule(
+        P.RECORD_READINGS, json=_const(value=300)
+    ),
+    ("POST", f"{API}/visits/{{visit_id}}/billing-lines"): Rule(
+        P.TREAT, json=_const(code="97110", seconds=60)
+    ),
+    ("POST", f"{API}/visits/{{visit_id}}/in-error"): Rule(
+        P.RECORD_READINGS,
+        json=lambda c: {
+            "kind": "finding",
+            "record_id": c.site.ids.get("spare_finding_id", c.site.ids["finding_id"]),
+            "reason": "Placed on the wrong side.",
+        },
+        prepare=spare_finding,
+    ),
+    ("PUT", f"{API}/areas/{{area_id}}/time"): Rule(P.TREAT, json=_const(seconds=90)),
+    ("PUT", f"{API}/findings/{{finding_id}}/area"): Rule(
+        P.RECORD_READINGS, json=lambda c: {"treated_area_id": c.site.ids["area_id"]}
+    ),
+    ("PUT", f"{API}/visits/{{visit_id}}/times"): Rule(
+        P.TREAT, json=lambda c: {"started_at": "2026-01-05T09:00:00+00:00"}
+    ),
+    ("POST", f"{API}/visits/{{visit_id}}/cosign"): Rule(
+        P.SIGN, late=8, prepare=assistant_signed_visit
+    ),
     ("POST", f"{API}/visits/{{visit_id}}/areas"): Rule(
         P.TREAT, json=_const(**AREA, confirm_other_side=True)
     ),
@@ -412,10 +473,47 @@ RULES: dict[tuple[str, str], Rule] = {
         form=_v(Visit, "visit_id", assessment="Tolerated well.", plan="Continue twice weekly."),
     ),
     ("POST", "/visits/{visit_id}/sign"): Rule(
-        P.SIGN, form=_v(Visit, "visit_id"), late=4, prepare=fresh_visit_to_sign
+        P.DOCUMENT, form=_v(Visit, "visit_id"), late=4, prepare=fresh_visit_to_sign
     ),
     ("POST", "/visits/{visit_id}/addenda"): Rule(
-        P.SIGN, form=_const(text="Phoned the patient."), late=5
+        P.DOCUMENT, form=_const(text="Phoned the patient."), late=5
+    ),
+    # the visit as a record: pre/post tests, billing, corrections, signature, documents
+    ("POST", "/visits/{visit_id}/measurements"): Rule(
+        P.RECORD_READINGS,
+        form=_const(kind="rom", joint="elbow", motion="extension", side="right", pre_value="-5"),
+    ),
+    ("POST", "/measurements/{measurement_id}/post"): Rule(
+        P.RECORD_READINGS, form=_const(post_value="320")
+    ),
+    ("POST", "/visits/{visit_id}/billing-lines"): Rule(
+        P.TREAT, form=_const(code="97110", time="1:00")
+    ),
+    ("POST", "/visits/{visit_id}/in-error"): Rule(
+        P.RECORD_READINGS,
+        form=lambda c: {
+            "kind": "finding",
+            "record_id": c.site.ids.get("spare_finding_id", c.site.ids["finding_id"]),
+            "reason": "Placed on the wrong side.",
+        },
+        prepare=spare_finding,
+    ),
+    ("POST", "/areas/{area_id}/time"): Rule(P.TREAT, form=_const(time="1:30")),
+    ("POST", "/visits/{visit_id}/times"): Rule(P.TREAT, form=_const(started="00:00")),
+    ("POST", "/findings/{finding_id}/area"): Rule(
+        P.RECORD_READINGS, form=lambda c: {"treated_area_id": c.site.ids["area_id"]}
+    ),
+    ("POST", "/visits/{visit_id}/cosign"): Rule(P.SIGN, late=7, prepare=assistant_signed_visit),
+    ("GET", "/visits/{visit_id}/note.pdf"): Rule(P.READ_CLINICAL, late=6),
+    ("GET", "/visits/{visit_id}/aftercare.pdf"): Rule(P.READ_CLINICAL),
+    ("GET", "/visits/{visit_id}/superbill"): Rule(P.READ_CLINICAL),
+    ("GET", "/charges.csv"): Rule(P.READ_CLINICAL),
+    ("GET", "/admin/clinic"): Rule(P.MANAGE_USERS),
+    ("POST", "/admin/clinic"): Rule(
+        P.MANAGE_USERS, form=_const(address="1 Synthetic Way", phone="555-0100", billing_rule="cms")
+    ),
+    ("POST", "/admin/users/{user_id}/credentials"): Rule(
+        P.MANAGE_USERS, form=_const(credentials="PT", licence_number="")
     ),
     ("GET", "/visits/{visit_id}/aftercare"): Rule(P.READ_CLINICAL),
     ("GET", "/visits/{visit_id}/note-draft"): Rule(P.READ_CLINICAL),

@@ -225,13 +225,16 @@ def test_signed_note_is_locked(session: Session, world: dict[str, object]) -> No
     assert err.value.code == "note_signed"
 
 
-def test_assistant_cannot_sign_or_screen(session: Session, world: dict[str, object]) -> None:
-    assistant = make_user(session, world["clinic"], role="assistant")  # type: ignore[arg-type]
+def test_researcher_and_admin_cannot_sign(session: Session, world: dict[str, object]) -> None:
     visit = _visit(session, world)
-    with pytest.raises(NotPermitted):
-        visits.sign(
-            session=session, actor=actor(assistant), visit_id=visit.external_id, version=None
-        )
+    for role in ("researcher", "admin"):
+        user = make_user(session, world["clinic"], role=role)  # type: ignore[arg-type]
+        with pytest.raises(NotPermitted) as err:
+            visits.sign(
+                session=session, actor=actor(user), visit_id=visit.external_id, version=None
+            )
+        assert err.value.field == "signer"
+    assert visit.status == "in_progress" and visit.note_digest is None
 
 
 def test_other_clinic_cannot_see_the_visit(session: Session, world: dict[str, object]) -> None:

@@ -104,4 +104,6 @@ def test_billing_uses_the_eight_minute_rule(session: Session, client: TestClient
     area = client.post(f"/api/v1/visits/{visit['id']}/areas", json=AREA | {"seconds": 480}).json()
     assert area["seconds"] == 480
     billing = client.get(f"/api/v1/visits/{visit['id']}/billing").json()
-    assert billing["cpt"] == "97140" and billing["units"] == 1
+    [line] = billing["lines"]
+    assert line["code"] == "97140" and line["minutes"] == 8 and line["units"] == 1
+    assert billing["total_timed_minutes"] == 8 and billing["rule"] == "cms"

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from strigil.cli import db, demo, users
+from strigil.cli import db, demo, notes, users
 from strigil.cli.common import fail
 from strigil.errors import StrigilError
 
@@ -14,6 +14,7 @@ app = typer.Typer(help="Strigil: a clinical workbench for IASTM.", no_args_is_he
 app.add_typer(db.app, name="db")
 app.add_typer(demo.app, name="demo")
 app.add_typer(users.app, name="user")
+app.add_typer(notes.app, name="notes")
 
 
 def _optional_groups() -> None:

@@ -10,6 +10,7 @@ from rich.progress import Progress
 
 from strigil import demo
 from strigil.cli.common import reported, session_scope
+from strigil.services import notes
 
 app = typer.Typer(help="The synthetic demo clinic.", no_args_is_help=True)
 
@@ -36,6 +37,7 @@ def load(
                 seed=seed,
                 progress=lambda done: bar.update(task, completed=done),
             )
+            notes.seal_unsealed(session=session)
     elapsed = time.perf_counter() - started
     if as_json:
         typer.echo(

@@ -10,9 +10,12 @@ own: a unit for each full 15 minutes plus one for a remainder of 8 minutes or mo
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cache
+from importlib.resources import files
 
 from strigil.errors import InvalidInput
 
@@ -20,9 +23,16 @@ __all__ = [
     "BillingRule",
     "BillingSummary",
     "CPT_MANUAL_THERAPY",
+    "ChargeLine",
+    "Code",
+    "VisitCharges",
     "allocate_units",
     "billing_summary",
+    "code",
+    "codes",
+    "minutes_from_seconds",
     "units_for_minutes",
+    "visit_charges",
 ]
 
 CPT_MANUAL_THERAPY = "97140"
@@ -137,4 +147,99 @@ def billing_summary(
         rule=_rule(rule),
         units_by_code=by_code,
         documentation_note=_NOTE_97140,
+    )
+
+
+@dataclass(frozen=True)
+class Code:
+    """A billing code from the catalogue; ``timed`` codes are billed in 15-minute units."""
+
+    code: str
+    label: str
+    timed: bool
+    iastm: bool
+    sources: tuple[str, ...]
+
+
+@cache
+def codes() -> tuple[Code, ...]:
+    """Every billing code the visit may record (``catalog/billing_codes.json``)."""
+    raw = json.loads(files("strigil.core.catalog").joinpath("billing_codes.json").read_text())
+    return tuple(
+        Code(c["code"], c["label"], c["timed"], c["iastm"], tuple(c["sources"]))
+        for c in raw["codes"]
+    )
+
+
+def code(value: str) -> Code:
+    """One code; a code not in the catalogue → InvalidInput(field="code")."""
+    for item in codes():
+        if item.code == value:
+            return item
+    known = ", ".join(c.code for c in codes())
+    raise InvalidInput(
+        f"billing code {value!r} is not in the catalogue ({known})",
+        code="unknown_billing_code",
+        field="code",
+    )
+
+
+def minutes_from_seconds(seconds: int) -> int:
+    """Whole minutes, counted down: 7 min 59 s is 7 minutes, never rounded up."""
+    if isinstance(seconds, bool) or not isinstance(seconds, int) or seconds < 0:
+        raise InvalidInput("seconds must be 0 or more", code="invalid_seconds", field="seconds")
+    return seconds // 60
+
+
+@dataclass(frozen=True)
+class ChargeLine:
+    """One code's line on the visit's bill."""
+
+    code: str
+    label: str
+    timed: bool
+    minutes: int | None
+    units: int
+
+
+@dataclass(frozen=True)
+class VisitCharges:
+    """The whole visit's charges under one rule."""
+
+    lines: tuple[ChargeLine, ...]
+    total_timed_minutes: int
+    timed_units: int
+    rule: BillingRule
+
+
+def visit_charges(
+    timed_seconds: Mapping[str, int],
+    untimed: Sequence[str] = (),
+    rule: BillingRule | str = BillingRule.CMS,
+) -> VisitCharges:
+    """Units for every code of a visit.
+
+    Timed codes: minutes per code counted down from the recorded seconds, then the 8-minute
+    rule on the total (CMS) or on each code alone (AMA). Untimed codes are one unit each and
+    never count toward the timed minutes.
+    """
+    for value in (*timed_seconds, *untimed):
+        code(value)
+    for value in timed_seconds:
+        if not code(value).timed:
+            raise InvalidInput(f"{value} is not a timed code", code="untimed_code", field="code")
+    for value in untimed:
+        if code(value).timed:
+            raise InvalidInput(
+                f"{value} is a timed code: give its minutes", code="timed_code", field="code"
+            )
+    minutes = {c: minutes_from_seconds(s) for c, s in timed_seconds.items()}
+    units = allocate_units(minutes, rule)
+    lines = [ChargeLine(c, code(c).label, True, minutes[c], units[c]) for c in minutes]
+    lines += [ChargeLine(c, code(c).label, False, None, 1) for c in dict.fromkeys(untimed)]
+    return VisitCharges(
+        lines=tuple(lines),
+        total_timed_minutes=sum(minutes.values()),
+        timed_units=sum(units.values()),
+        rule=_rule(rule),
     )

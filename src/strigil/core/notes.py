@@ -1,123 +1,53 @@
-"""Draft a SOAP note from the recorded facts of a visit.
+"""Draft a SOAP note from the recorded facts of a visit, one traceable claim per sentence.
 
-Why: the therapist signs a note after every visit (C3), and payers look for the elements that
-show a skilled service: regions and tissues treated, instrument, stroke types, minutes, the
-functional goal, the objective response and the plan (S28, docs/sources.md). Drafting
-from the recorded facts saves typing and keeps the note consistent with the record.
+Why: a signed note is a legal and billing record (S28). Payers look for the elements of a
+skilled service (regions and tissues, instrument, strokes, minutes, the goal, the objective
+response, the plan) and flag identical wording on every note as cloned documentation. So each
+sentence of the draft is a ``Claim`` that names the recorded fact it comes from; where nothing
+was recorded the draft says so ("No adverse events recorded") and never fills the gap.
 
-The draft states only what the facts say: a missing fact is either left out or reported as
-not recorded, never guessed. Codes from the catalogue (sites, regions, strokes, exercises) are
-shown with their labels; any other text is shown as given.
+Codes from the catalogue (sites, regions, instruments, strokes, exercises) are shown with their
+labels; any other text is shown as given.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from datetime import date
 
 from strigil.core import catalog
+from strigil.core.note_facts import (
+    AdverseEventFact,
+    Claim,
+    FindingFact,
+    PrecautionFact,
+    PrePostResult,
+    PrescribedExercise,
+    SoapDraft,
+    TreatedArea,
+    VisitFacts,
+)
 from strigil.errors import InvalidInput
 
 __all__ = [
+    "AdverseEventFact",
+    "Claim",
+    "FindingFact",
+    "PrePostResult",
+    "PrecautionFact",
     "PrescribedExercise",
     "SoapDraft",
-    "PrePostResult",
     "TreatedArea",
     "VisitFacts",
     "draft_soap",
+    "duration",
 ]
-
-
-@dataclass(frozen=True)
-class PrePostResult:
-    """A pre/post test; ``higher_is_better`` None when the direction is not known."""
-
-    name: str
-    pre: float | None
-    post: float | None
-    unit: str = ""
-    higher_is_better: bool | None = None
-
-
-@dataclass(frozen=True)
-class TreatedArea:
-    """What was done to one area; region/site/strokes may be catalogue codes or free text."""
-
-    region: str
-    site: str
-    side: str | None = None
-    instrument: str = ""
-    strokes: tuple[str, ...] = ()
-    angle_degrees: int | None = None
-    intensity: str | None = None
-    seconds: int = 0
-    max_discomfort: int | None = None
-    tolerance: int | None = None
-    stop_reason: str | None = None
-    stop_note: str = ""
-    skin_grade: str | None = None
-    findings_count: int = 0
-    findings_texture: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class PrescribedExercise:
-    """An after-care exercise as prescribed (code or name, with the dose actually given)."""
-
-    exercise: str
-    sets: int | None = None
-    reps: int | None = None
-    hold_seconds: int | None = None
-    frequency: str = ""
-
-
-@dataclass(frozen=True)
-class VisitFacts:
-    """The recorded facts of one visit, as the note needs them."""
-
-    patient_display_name: str
-    visit_date: date
-    visit_number: int
-    condition_title: str
-    subjective: str = ""
-    tests: tuple[PrePostResult, ...] = ()
-    areas: tuple[TreatedArea, ...] = ()
-    adverse_events: tuple[str, ...] = ()
-    exercises: tuple[PrescribedExercise, ...] = ()
-    plan: str = ""
-    next_visit: date | None = None
-    functional_goal: str = ""
-    clinical_reasoning: str = ""
-    dose_modification: str = ""
-
-
-@dataclass(frozen=True)
-class SoapDraft:
-    """The four sections of the draft note."""
-
-    subjective: str
-    objective: str
-    assessment: str
-    plan: str
-
-    def as_text(self) -> str:
-        """The whole draft with section headings."""
-        return "\n\n".join(
-            f"{h}:\n{t}"
-            for h, t in (
-                ("Subjective", self.subjective),
-                ("Objective", self.objective),
-                ("Assessment", self.assessment),
-                ("Plan", self.plan),
-            )
-        )
 
 
 _STOP_TEXT = {
     "tolerance_reached": "discomfort reached the agreed limit",
     "patient_request": "the patient asked to stop",
     "petechiae": "petechiae appeared (endpoint for this area)",
+    "ecchymosis": "bruising (ecchymosis) appeared (endpoint for this area)",
     "time_limit": "the time limit for the area was reached",
     "adverse_sign": "an adverse sign was observed",
     "completed": "treatment of the area was completed",
@@ -139,7 +69,8 @@ def _join(items: Iterable[str]) -> str:
     return ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
-def _duration(seconds: int) -> str:
+def duration(seconds: int) -> str:
+    """'2 min 5 s' (or '45 s') from recorded seconds."""
     minutes, rest = divmod(seconds, 60)
     return f"{minutes} min {rest} s" if minutes else f"{rest} s"
 
@@ -163,36 +94,55 @@ def _validate(facts: VisitFacts) -> None:
 def draft_soap(facts: VisitFacts) -> SoapDraft:
     """Draft the note; InvalidInput when the identifying facts are missing or invalid."""
     _validate(facts)
+    sections = {
+        "subjective": _subjective(facts),
+        "objective": _objective(facts),
+        "assessment": _assessment(facts),
+        "plan": _plan(facts),
+    }
+    joiner = {"subjective": " ", "objective": "\n", "assessment": " ", "plan": "\n"}
     return SoapDraft(
-        subjective=_subjective(facts),
-        objective=_objective(facts),
-        assessment=_assessment(facts),
-        plan=_plan(facts),
+        **{name: joiner[name].join(c.text for c in cs) for name, cs in sections.items()},
+        claims=tuple((name, c) for name, cs in sections.items() for c in cs),
     )
 
 
-def _subjective(facts: VisitFacts) -> str:
-    opening = (
+# ---------------------------------------------------------------------------- subjective
+
+
+def _subjective(facts: VisitFacts) -> list[Claim]:
+    opening = Claim(
         f"{facts.patient_display_name} attended visit {facts.visit_number} on "
-        f"{facts.visit_date.isoformat()} for {facts.condition_title}."
+        f"{facts.visit_date.isoformat()} for {facts.condition_title}.",
+        "visit",
     )
     report = facts.subjective.strip()
-    return f"{opening} Patient report: {report}" if report else f"{opening} No report recorded."
+    if report:
+        return [opening, Claim(f"Patient report: {report}", "subjective")]
+    return [opening, Claim("No patient report recorded.", "none:subjective")]
 
 
-def _test_line(test: PrePostResult) -> str:
-    unit = _unit(test.unit)
+# ---------------------------------------------------------------------------- objective
+
+
+def _unit(unit: str) -> str:
+    return unit if not unit or unit.startswith(("/", "%", "°")) else f" {unit}"
+
+
+def _test_line(test: PrePostResult) -> Claim:
+    unit, source = _unit(test.unit), f"test:{test.ref}"
     if test.pre is not None and test.post is not None:
         change = test.post - test.pre
-        return (
+        return Claim(
             f"{test.name}: {_number(test.pre)}{unit} before, {_number(test.post)}{unit} after "
-            f"(change {change:+g})."
+            f"(change {change:+g}{unit}).",
+            source,
         )
     if test.pre is not None:
-        return f"{test.name}: {_number(test.pre)}{unit} before; not re-measured."
+        return Claim(f"{test.name}: {_number(test.pre)}{unit} before; not re-measured.", source)
     if test.post is not None:
-        return f"{test.name}: {_number(test.post)}{unit} after; no pre-test value."
-    return f"{test.name}: not measured."
+        return Claim(f"{test.name}: {_number(test.post)}{unit} after; no pre-test value.", source)
+    return Claim(f"{test.name}: not measured.", source)
 
 
 def _lower_first(label: str) -> str:
@@ -204,52 +154,91 @@ def _lower_first(label: str) -> str:
 _PROPER_NAMES = frozenset({"Achilles"})
 
 
-def _unit(unit: str) -> str:
-    return unit if not unit or unit.startswith(("/", "%", "°")) else f" {unit}"
+def _side(side: str | None) -> str:
+    return f"{side} " if side and side not in {"none", "midline", "na"} else ""
 
 
 def _where(area: TreatedArea) -> str:
     site = _lower_first(_label(catalog.body_site, area.site, "label"))
     region = _label(catalog.body_region, area.region, "label")
-    side = f"{area.side} " if area.side and area.side not in {"none", "midline"} else ""
-    return f"{side}{site} ({region.lower()})"
+    return f"{_side(area.side)}{site} ({region.lower()})"
+
+
+def _finding_line(finding: FindingFact, areas: dict[str, int]) -> Claim:
+    site = _lower_first(_label(catalog.body_site, finding.site, "label"))
+    treated = (
+        f"treated in area {areas[finding.area_ref]}"
+        if finding.area_ref in areas
+        else "not linked to a treated area"
+    )
+    return Claim(
+        f"Restriction at the {_side(finding.side)}{site}: {finding.texture}, severity "
+        f"{finding.severity}/3; {treated}.",
+        f"finding:{finding.ref}",
+    )
 
 
 def _how(area: TreatedArea) -> str:
     strokes = _join(_label(catalog.stroke, s, "name").lower() for s in area.strokes)
+    instrument = _label(catalog.instrument_type, area.instrument, "label")
     parts = [
-        f"with {area.instrument}" if area.instrument else "",
+        f"with a {instrument.lower()} instrument" if area.instrument else "",
         f"using {strokes} strokes" if strokes else "",
         f"at {area.angle_degrees}°" if area.angle_degrees is not None else "",
         f"{area.intensity} intensity" if area.intensity else "",
-        f"for {_duration(area.seconds)}",
+        f"for {duration(area.seconds)}",
     ]
     return ", ".join(p for p in parts if p)
 
 
-def _area_line(area: TreatedArea) -> str:
-    sentences = [f"IASTM to the {_where(area)}, {_how(area)}."]
-    if area.findings_count:
-        texture = f" ({', '.join(area.findings_texture)})" if area.findings_texture else ""
-        sentences.append(f"Restrictions found: {area.findings_count}{texture}.")
-    if area.max_discomfort is not None:
-        limit = f" against an agreed limit of {area.tolerance}/10" if area.tolerance else ""
-        sentences.append(f"Maximum discomfort {area.max_discomfort}/10{limit}.")
+def _course(area: TreatedArea) -> str:
+    if not area.readings:
+        return "No discomfort readings recorded."
+    values = ", ".join(str(v) for v in area.readings)
+    limit = f" against an agreed limit of {area.tolerance}/10" if area.tolerance else ""
+    asked = "; the patient asked to stop" if area.asked_to_stop else ""
+    return f"Discomfort readings {values} (out of 10){limit}{asked}."
+
+
+def _stop_text(area: TreatedArea) -> str:
+    reason = area.stop_reason or ""
+    if reason == "petechiae" and area.skin_grade == "ecchymosis":
+        reason = "ecchymosis"  # rows stopped before the bruise had its own reason
+    why = _STOP_TEXT.get(reason, area.stop_note or reason.replace("_", " "))
+    return f"Stopped because {why}."
+
+
+def _area_line(number: int, area: TreatedArea) -> Claim:
+    sentences = [f"Area {number}: IASTM to the {_where(area)}, {_how(area)}.", _course(area)]
+    if area.stop_reason:
+        sentences.append(_stop_text(area))
     if area.skin_grade:
         sentences.append(f"Skin response: {area.skin_grade}.")
-    if area.stop_reason:
-        why = _STOP_TEXT.get(area.stop_reason, area.stop_note or area.stop_reason)
-        sentences.append(f"Stopped because {why}.")
-    return " ".join(sentences)
+    return Claim(" ".join(sentences), f"area:{area.ref}")
 
 
-def _objective(facts: VisitFacts) -> str:
-    lines = [_test_line(t) for t in facts.tests] or ["No pre/post tests recorded."]
-    lines += [_area_line(a) for a in facts.areas] or ["No areas were treated with IASTM."]
+def _objective(facts: VisitFacts) -> list[Claim]:
+    out = [_test_line(t) for t in facts.tests] or [
+        Claim("No pre/post tests recorded.", "none:tests")
+    ]
+    numbers = {a.ref: i for i, a in enumerate(facts.areas, 1)}
+    out += [_finding_line(f, numbers) for f in facts.findings] or [
+        Claim("No restrictions recorded.", "none:findings")
+    ]
+    out += [_area_line(numbers[a.ref], a) for a in facts.areas] or [
+        Claim("No areas were treated with IASTM.", "none:areas")
+    ]
     if facts.areas:
         total = sum(a.seconds for a in facts.areas)
-        lines.append(f"Total IASTM time: {_duration(total)}.")
-    return "\n".join(lines)
+        out.append(Claim(f"Total IASTM time: {duration(total)}.", "total:iastm"))
+    if facts.timed_minutes:
+        parts = ", ".join(f"{code} {m} min" for code, m in facts.timed_minutes)
+        total_min = sum(m for _, m in facts.timed_minutes)
+        out.append(Claim(f"Total timed minutes: {total_min} ({parts}).", "total:timed"))
+    return out
+
+
+# ---------------------------------------------------------------------------- assessment
 
 
 def _response(test: PrePostResult) -> str:
@@ -261,42 +250,71 @@ def _response(test: PrePostResult) -> str:
     if test.higher_is_better is None:
         return f"{test.name} changed by {change:+g}{_unit(test.unit)}"
     better = (change > 0) == test.higher_is_better
-    return f"{test.name} {'improved' if better else 'worsened'} ({change:+g})"
+    return f"{test.name} {'improved' if better else 'worsened'} ({change:+g}{_unit(test.unit)})"
 
 
-def _tolerance(areas: tuple[TreatedArea, ...]) -> str:
+def _tolerance(areas: tuple[TreatedArea, ...]) -> list[Claim]:
     stopped = [a for a in areas if a.stop_reason in {"tolerance_reached", "patient_request"}]
     if stopped:
-        return f"Treatment was limited by tolerance at the {_join(_where(a) for a in stopped)}."
-    within = all(
-        a.max_discomfort is not None and a.tolerance and a.max_discomfort < a.tolerance
-        for a in areas
+        where = _join(_where(a) for a in stopped)
+        return [Claim(f"Treatment was limited by tolerance at the {where}.", "tolerance")]
+    within = bool(areas) and all(
+        a.readings and a.tolerance and max(a.readings) < a.tolerance for a in areas
     )
-    return "Treatment was tolerated within the agreed discomfort limit." if within else ""
+    text = "Treatment was tolerated within the agreed discomfort limit."
+    return [Claim(text, "tolerance")] if within else []
 
 
-def _assessment(facts: VisitFacts) -> str:
-    out: list[str] = []
-    if facts.areas:
-        total = sum(a.seconds for a in facts.areas)
-        out.append(
-            f"Skilled instrument-assisted soft tissue mobilization was performed one-on-one by "
-            f"the clinician to the {_join(_where(a) for a in facts.areas)} for "
-            f"{facts.condition_title}, {_duration(total)} in total."
+def _performer(facts: VisitFacts) -> list[Claim]:
+    out: list[Claim] = []
+    if facts.performed_by.strip() and facts.areas:
+        out.append(Claim(f"Treatment performed by {facts.performed_by.strip()}.", "performer"))
+    for name in facts.assisted_by:
+        supervisor = f" under the supervision of {facts.performed_by}" if facts.performed_by else ""
+        out.append(Claim(f"{name} recorded data at this visit{supervisor}.", "assistant"))
+    return out
+
+
+def _precaution_lines(facts: VisitFacts) -> list[Claim]:
+    out: list[Claim] = []
+    for p in facts.precautions:
+        which = f" ({_join(p.precautions)})" if p.precautions else ""
+        if p.reasoning.strip():
+            text = f"Precautions applied{which}: {p.reasoning.strip().rstrip('.')}."
+            out.append(Claim(text, f"precaution:{p.ref}"))
+        if p.dose_modification.strip():
+            text = f"Dose modification: {p.dose_modification.strip().rstrip('.')}."
+            out.append(Claim(text, f"precaution:{p.ref}"))
+    return out
+
+
+def _events(facts: VisitFacts) -> list[Claim]:
+    if not facts.adverse_events:
+        return [Claim("No adverse events recorded.", "none:adverse_events")]
+    return [
+        Claim(
+            f"Adverse event: {e.category.replace('_', ' ')} ({e.severity}): "
+            f"{e.description.strip().rstrip('.')}.",
+            f"adverse_event:{e.ref}",
         )
+        for e in facts.adverse_events
+    ]
+
+
+def _assessment(facts: VisitFacts) -> list[Claim]:
+    out = _performer(facts)
     if facts.functional_goal.strip():
-        out.append(f"Functional goal: {facts.functional_goal.strip()}.")
+        text = f"Functional goal: {facts.functional_goal.strip().rstrip('.')}."
+        out.append(Claim(text, "goal"))
     responses = [r for r in (_response(t) for t in facts.tests) if r]
     if responses:
-        out.append(f"Within-visit response: {_join(responses)}.")
-    out.append(_tolerance(facts.areas) if facts.areas else "")
-    if facts.clinical_reasoning.strip():
-        out.append(f"Precautions considered: {facts.clinical_reasoning.strip()}")
-    if facts.dose_modification.strip():
-        out.append(f"Dose modification: {facts.dose_modification.strip()}")
-    events = _join(e.strip() for e in facts.adverse_events)
-    out.append(f"Adverse events: {events}." if events else "No adverse events recorded.")
-    return " ".join(s for s in out if s)
+        out.append(Claim(f"Within-visit response: {_join(responses)}.", "response"))
+    out += _tolerance(facts.areas)
+    out += _precaution_lines(facts)
+    return out + _events(facts)
+
+
+# ---------------------------------------------------------------------------- plan
 
 
 def _exercise_line(item: PrescribedExercise) -> str:
@@ -311,14 +329,13 @@ def _exercise_line(item: PrescribedExercise) -> str:
     return f"{name} ({detail})" if detail else name
 
 
-def _plan(facts: VisitFacts) -> str:
-    lines = []
-    if facts.exercises:
-        lines.append(f"Home programme: {'; '.join(_exercise_line(e) for e in facts.exercises)}.")
-    else:
-        lines.append("No home exercises prescribed at this visit.")
+def _plan(facts: VisitFacts) -> list[Claim]:
+    out = [
+        Claim(f"Home programme: {_exercise_line(e)}.", f"exercise:{e.ref}") for e in facts.exercises
+    ]
+    out = out or [Claim("No home exercises prescribed at this visit.", "none:exercises")]
     if facts.plan.strip():
-        lines.append(facts.plan.strip())
+        out.append(Claim(facts.plan.strip(), "plan"))
     if facts.next_visit:
-        lines.append(f"Next visit: {facts.next_visit.isoformat()}.")
-    return "\n".join(lines)
+        out.append(Claim(f"Next visit: {facts.next_visit.isoformat()}.", "next_visit"))
+    return out

@@ -70,6 +70,7 @@ class StopReason(StrEnum):
     TOLERANCE_REACHED = "tolerance_reached"
     PATIENT_REQUEST = "patient_request"
     PETECHIAE = "petechiae"
+    ECCHYMOSIS = "ecchymosis"
     TIME_LIMIT = "time_limit"
     ADVERSE_SIGN = "adverse_sign"
     COMPLETED = "completed"

@@ -28,6 +28,7 @@ class Permission(StrEnum):
     TREAT = "treat"
     RECORD_READINGS = "record_readings"
     SIGN = "sign"
+    DOCUMENT = "document"  # author-sign one's own documentation (an assistant's needs co-sign)
     MANAGE_USERS = "manage_users"
     MANAGE_INSTRUMENTS = "manage_instruments"
     READ_AUDIT = "read_audit"
@@ -42,6 +43,7 @@ _CLINICAL = {
     Permission.TREAT,
     Permission.RECORD_READINGS,
     Permission.SIGN,
+    Permission.DOCUMENT,
     Permission.ANALYTICS,
 }
 
@@ -56,7 +58,12 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
     ),
     Role.THERAPIST: frozenset(_CLINICAL),
     Role.ASSISTANT: frozenset(
-        {Permission.READ_CLINICAL, Permission.RECORD_READINGS, Permission.WRITE_PATIENT}
+        {
+            Permission.READ_CLINICAL,
+            Permission.RECORD_READINGS,
+            Permission.WRITE_PATIENT,
+            Permission.DOCUMENT,
+        }
     ),
     Role.RESEARCHER: frozenset({Permission.ANALYTICS}),
 }

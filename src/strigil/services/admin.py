@@ -16,10 +16,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from strigil.core import catalog
-from strigil.errors import Conflict, InvalidInput
+from strigil.core.billing import BillingRule
+from strigil.errors import Conflict, InvalidInput, NotFound
 from strigil.services import audit, clinics
 from strigil.services.actors import Actor, Permission, require
-from strigil.services.records import check_version, get_owned
+from strigil.services.records import check_version, get_owned, parse_id
 from strigil.store import audit as audit_store
 from strigil.store import clinics as clinic_store
 from strigil.store.audit import AuditEvent
@@ -49,7 +50,15 @@ def list_users(*, session: Session, actor: Actor) -> Sequence[User]:
 
 
 def add_user(
-    *, session: Session, actor: Actor, email: str, display_name: str, role: str, password: str
+    *,
+    session: Session,
+    actor: Actor,
+    email: str,
+    display_name: str,
+    role: str,
+    password: str,
+    credentials: str = "",
+    licence_number: str | None = None,
 ) -> User:
     """Add a user to the admin's own clinic.
 
@@ -68,6 +77,8 @@ def add_user(
                 role=role,
                 password=password,
                 actor=actor,
+                credentials=credentials,
+                licence_number=licence_number,
             )
     except IntegrityError:
         raise Conflict(
@@ -75,6 +86,76 @@ def add_user(
             field="email",
             code="email_taken",
         ) from None
+
+
+def set_credentials(
+    *, session: Session, actor: Actor, user_id: object, credentials: str, licence_number: str
+) -> User:
+    """Record a user's credentials and optional licence number (shown when they sign)."""
+    require(actor, Permission.MANAGE_USERS)
+    user = _own_user(session, actor, user_id)
+    user.credentials = clinics.check_credentials(credentials)
+    user.licence_number = licence_number.strip()[:40] or None
+    session.flush()
+    audit.record(
+        session=session,
+        actor=actor,
+        action="update",
+        entity_type="user",
+        entity_id=user.external_id,
+        detail={"fields": ["credentials", "licence_number"]},
+    )
+    return user
+
+
+def _own_user(session: Session, actor: Actor, user_id: object) -> User:
+    key = parse_id(user_id, field="user_id")
+    user = clinic_store.find_user(session, actor.clinic_id, key)
+    if user is None:
+        raise NotFound(f"no user with id {key}", field="user_id", code="user_not_found")
+    return user
+
+
+@dataclass(frozen=True, slots=True)
+class ClinicDetails:
+    address: str
+    phone: str
+    billing_rule: str
+    assistant_notes_need_cosign: bool
+
+
+def get_clinic(*, session: Session, actor: Actor) -> clinic_store.Clinic:
+    """The admin's own clinic."""
+    require(actor, Permission.MANAGE_USERS)
+    return clinic_store.get_clinic(session, actor.clinic_id)
+
+
+def update_clinic(*, session: Session, actor: Actor, data: ClinicDetails) -> clinic_store.Clinic:
+    """The clinic's letterhead (address, phone) and its billing and co-signature settings."""
+    require(actor, Permission.MANAGE_USERS)
+    if data.billing_rule not in {r.value for r in BillingRule}:
+        raise InvalidInput(
+            "billing rule must be 'cms' (8-minute rule on total time) or 'ama' (each code on "
+            "its own)",
+            field="billing_rule",
+            code="unknown_rule",
+        )
+    if len(data.phone.strip()) > 40 or len(data.address) > 500:
+        field = "phone" if len(data.phone.strip()) > 40 else "address"
+        raise InvalidInput(f"{field} is too long", field=field, code="too_long")
+    clinic = clinic_store.get_clinic(session, actor.clinic_id)
+    clinic.address, clinic.phone = data.address.strip(), data.phone.strip()
+    clinic.billing_rule = data.billing_rule
+    clinic.assistant_notes_need_cosign = data.assistant_notes_need_cosign
+    session.flush()
+    audit.record(
+        session=session,
+        actor=actor,
+        action="update",
+        entity_type="clinic",
+        entity_id=clinic.external_id,
+    )
+    return clinic
 
 
 # --- instruments ---------------------------------------------------------------------------

@@ -40,6 +40,8 @@ def add_user(
     password: str,
     actor: Actor | None = None,
     password_hash: str | None = None,
+    credentials: str = "",
+    licence_number: str | None = None,
 ) -> User:
     """Add a user to a clinic; an admin actor is required unless run from set-up commands.
 
@@ -66,6 +68,8 @@ def add_user(
         email=email,
         display_name=display_name.strip(),
         role=role,
+        credentials=check_credentials(credentials),
+        licence_number=(licence_number or "").strip() or None,
         password_hash=password_hash or hash_password(password),
     )
     session.add(user)
@@ -79,6 +83,18 @@ def add_user(
             entity_id=user.external_id,
         )
     return user
+
+
+def check_credentials(value: str) -> str:
+    """Professional credentials as printed after a signer's name (PT, DPT, PTA, ...)."""
+    text = " ".join(value.split())
+    if len(text) > 40 or any(c in text for c in "<>\"'"):
+        raise InvalidInput(
+            "credentials: up to 40 letters, such as PT, DPT or PTA",
+            field="credentials",
+            code="invalid_credentials",
+        )
+    return text
 
 
 def list_users(*, session: Session, actor: Actor) -> Sequence[User]:

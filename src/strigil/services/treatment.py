@@ -68,6 +68,7 @@ class FindingInput:
     texture: str
     severity: int
     treated_area_id: object | None = None
+    side: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -307,6 +308,10 @@ def update_dose(
     check_version(area, version, ("seconds", "intensity"))
     if isinstance(seconds, bool) or not 0 <= seconds <= 3600:
         raise InvalidInput("seconds must be from 0 to 3600", field="seconds", code="out_of_range")
+    if visit.ended_at is not None:
+        from strigil.services import corrections  # the whole-visit time rule lives there
+
+        corrections.check_visit_time(session, visit, area, seconds)
     caps = screenings.effective_result(session, visit.episode, visit).caps
     level = protocol.parse_intensity(intensity).value if intensity is not None else None
     safety.check_dose(caps, level, seconds)
@@ -330,15 +335,14 @@ def add_finding(
     visit = get_owned(session, Visit, visit_id, actor, field="visit_id")
     editable(visit)
     _check_finding(data)
-    area_id = None
+    area = None
     if data.treated_area_id is not None:
-        area_id = get_owned(
-            session, TreatedArea, data.treated_area_id, actor, field="treated_area_id"
-        ).id
+        area = get_owned(session, TreatedArea, data.treated_area_id, actor, field="treated_area_id")
     row = RestrictionFinding(
         clinic_id=actor.clinic_id,
         visit_id=visit.id,
-        treated_area_id=area_id,
+        treated_area_id=area.id if area else None,
+        side=data.side or (area.side if area else None),
         recorded_by_id=actor.user_id,
         chart_view=data.chart_view,
         x=data.x,
@@ -363,6 +367,8 @@ def _check_finding(data: FindingInput) -> None:
         raise InvalidInput(
             f"texture must be one of {', '.join(TEXTURES)}", field="texture", code="texture"
         )
+    if data.side is not None and data.side not in SIDES:
+        raise InvalidInput(f"side must be one of {', '.join(SIDES)}", field="side", code="side")
     if isinstance(data.severity, bool) or data.severity not in (1, 2, 3):
         raise InvalidInput("severity must be 1, 2 or 3", field="severity", code="out_of_range")
 
@@ -383,7 +389,8 @@ def grade_skin(
     )
     session.add(row)
     if protocol.ends_area(parsed) and area.status == "active":
-        _stop(area, StopReason.PETECHIAE, f"skin response: {parsed.value}")
+        why = StopReason.ECCHYMOSIS if parsed.value == "ecchymosis" else StopReason.PETECHIAE
+        _stop(area, why, f"skin response: {parsed.value}")
     session.flush()
     _audit(session, actor, visit, "create", "skin_response", row.external_id)
     return row
@@ -449,7 +456,10 @@ def readings(session: Session, area_ids: Sequence[int]) -> dict[int, list[Discom
     out: dict[int, list[DiscomfortReading]] = {i: [] for i in area_ids}
     for row in session.scalars(
         select(DiscomfortReading)
-        .where(DiscomfortReading.treated_area_id.in_(area_ids))
+        .where(
+            DiscomfortReading.treated_area_id.in_(area_ids),
+            DiscomfortReading.entered_in_error_at.is_(None),
+        )
         .order_by(DiscomfortReading.id)
     ):
         out[row.treated_area_id].append(row)

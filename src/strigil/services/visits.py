@@ -8,18 +8,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from strigil.core import billing, catalog, notes, protocol
+from strigil.core import billing, catalog, protocol
+from strigil.core import notes as core_notes
 from strigil.core.screening import Answer
-from strigil.errors import Conflict, InvalidInput
-from strigil.services import audit, consents, screenings
+from strigil.errors import Conflict, InvalidInput, NotPermitted
+from strigil.services import audit, consents, notes, screenings
 from strigil.services.actors import Actor, Permission, require
 from strigil.services.records import check_version, get_owned
 from strigil.store.base import utcnow
+from strigil.store.clinics import Clinic, User
 from strigil.store.episodes import Episode
 from strigil.store.visits import NoteAddendum, TreatedArea, Visit
 
@@ -157,7 +158,11 @@ def list_for_episode(
 def editable(visit: Visit) -> None:
     """Refuse changes to a signed visit (409 ``note_signed``)."""
     if visit.status == "signed":
-        raise Conflict("the note is signed and locked; add an addendum instead", code="note_signed")
+        raise Conflict(
+            "the note is signed and locked; add an addendum instead",
+            code="note_signed",
+            field="visit_id",
+        )
 
 
 def set_phase(
@@ -199,17 +204,18 @@ def save_note(
     return visit
 
 
-def sign(*, session: Session, actor: Actor, visit_id: object, version: int | None) -> Visit:
-    """Sign and lock the note. Therapists only; the assessment and plan must be written.
+def _signer(session: Session, actor: Actor) -> User:
+    user = session.get_one(User, actor.user_id)
+    if not (actor.can(Permission.SIGN) or actor.can(Permission.DOCUMENT)):
+        raise NotPermitted(
+            f"the {actor.role.value} role may not sign notes",
+            code="role_not_permitted",
+            field="signer",
+        )
+    return user
 
-    Raises:
-        NotPermitted: not a therapist.  Conflict: already signed or stale version.
-        InvalidInput: an empty assessment or plan, or an area still being treated.
-    """
-    require(actor, Permission.SIGN)
-    visit = get_owned(session, Visit, visit_id, actor, field="visit_id")
-    editable(visit)
-    check_version(visit, version, NOTE_FIELDS)
+
+def _check_signable(session: Session, visit: Visit) -> None:
     for name in ("assessment", "plan"):
         if not getattr(visit, name).strip():
             raise InvalidInput(f"write the {name} before signing", field=name, code="required")
@@ -226,25 +232,72 @@ def sign(*, session: Session, actor: Actor, visit_id: object, version: int | Non
             field="treated_areas",
             code="area_still_active",
         )
+
+
+def sign(*, session: Session, actor: Actor, visit_id: object, version: int | None) -> Visit:
+    """Sign and lock the note, recording who signed (name, credentials) and a digest of it.
+
+    Therapists sign; an assistant signs their own documentation, which then waits for a
+    therapist's co-signature when the clinic requires it.
+
+    Raises:
+        NotPermitted: a role that may not sign.  Conflict: already signed or stale version.
+        InvalidInput: an empty assessment or plan, or an area still being treated.
+    """
+    user = _signer(session, actor)
+    visit = get_owned(session, Visit, visit_id, actor, field="visit_id")
+    editable(visit)
+    check_version(visit, version, NOTE_FIELDS)
+    _check_signable(session, visit)
     now = utcnow()
     visit.status, visit.signed_at, visit.signed_by_id = "signed", now, actor.user_id
+    visit.signer_name, visit.signer_role = user.display_name, user.role
+    visit.signer_credentials = user.credentials.strip() or None
+    visit.signer_licence = (user.licence_number or "").strip() or None
+    needs = user.clinic.assistant_notes_need_cosign
+    visit.cosign_required = not actor.can(Permission.SIGN) and needs
     visit.ended_at = visit.ended_at or now
     visit.phase = "document"
     session.flush()
-    _audit_write(session, actor, visit, "sign", {})
+    visit.note_digest = notes.digest_of(session, visit)
+    session.flush()
+    _audit_write(session, actor, visit, "sign", {"digest": visit.note_digest})
+    return visit
+
+
+def cosign(*, session: Session, actor: Actor, visit_id: object) -> Visit:
+    """A therapist's co-signature of an assistant's signed note.
+
+    Raises:
+        NotPermitted: not a therapist.  Conflict: not signed, or no co-signature is awaited.
+    """
+    require(actor, Permission.SIGN)
+    visit = get_owned(session, Visit, visit_id, actor, field="visit_id")
+    if visit.status != "signed" or not visit.cosign_required or visit.cosigned_at is not None:
+        raise Conflict("this note is not awaiting a co-signature", code="no_cosign_awaited")
+    user = session.get_one(User, actor.user_id)
+    visit.cosigned_at, visit.cosigned_by_id = utcnow(), user.id
+    visit.cosigner_name, visit.cosigner_credentials = user.display_name, user.credentials or None
+    session.flush()
+    _audit_write(session, actor, visit, "cosign", {})
     return visit
 
 
 def add_addendum(*, session: Session, actor: Actor, visit_id: object, text: str) -> NoteAddendum:
-    """A dated addendum to a signed note."""
-    require(actor, Permission.SIGN)
+    """A dated addendum to a signed note, with its author's name and credentials."""
+    user = _signer(session, actor)
     visit = get_owned(session, Visit, visit_id, actor, field="visit_id")
     if visit.status != "signed":
         raise Conflict("edit the note directly until it is signed", code="note_not_signed")
     if not text.strip():
         raise InvalidInput("an addendum needs text", field="text", code="required")
     row = NoteAddendum(
-        clinic_id=actor.clinic_id, visit_id=visit.id, author_id=actor.user_id, text=text.strip()
+        clinic_id=actor.clinic_id,
+        visit_id=visit.id,
+        author_id=actor.user_id,
+        author_name=user.display_name,
+        author_credentials=user.credentials.strip(),
+        text=text.strip(),
     )
     session.add(row)
     session.flush()
@@ -260,22 +313,29 @@ def addenda(session: Session, visit: Visit) -> Sequence[NoteAddendum]:
     ).all()
 
 
-def billing_summary(
-    session: Session, visit: Visit, areas: Sequence[TreatedArea] | None = None
-) -> billing.BillingSummary:
-    """CPT 97140 units by the 8-minute rule from the minutes of IASTM recorded.
+def public_id(session: Session, visit_row_id: int) -> str:
+    """The public id of a visit known by its row id (for links back to the visit page)."""
+    return str(session.get_one(Visit, visit_row_id).external_id)
 
-    Pass the visit's areas when they are already loaded, to save a query.
-    """
-    if areas is None:
-        seconds = session.scalar(
-            select(func.coalesce(func.sum(TreatedArea.seconds), 0)).where(
-                TreatedArea.visit_id == visit.id, TreatedArea.entered_in_error_at.is_(None)
-            )
-        )
-    else:
-        seconds = sum(a.seconds for a in areas if a.entered_in_error_at is None)
-    return billing.billing_summary(round((seconds or 0) / 60))
+
+def clinic_of(session: Session, visit: Visit) -> Clinic:
+    return session.get_one(Clinic, visit.clinic_id)
+
+
+def billing_rule(session: Session, visit: Visit) -> str:
+    return session.get_one(Clinic, visit.clinic_id).billing_rule
+
+
+def charges_for(
+    session: Session, visit: Visit, record: notes.VisitRecord | None = None
+) -> billing.VisitCharges:
+    """The whole visit's charges under the clinic's billing rule."""
+    from strigil.services import charges
+
+    rule = billing_rule(session, visit)
+    if record is None:
+        return charges.for_visit(session, visit, rule)
+    return charges.compute(visit, record.areas, record.billing_lines, rule)
 
 
 def _audit_write(
@@ -292,92 +352,28 @@ def _audit_write(
     )
 
 
-@dataclass(frozen=True, slots=True)
-class VisitRecord:
-    """What a visit recorded, loaded once and shared by the page and the note draft."""
-
-    areas: Sequence[TreatedArea]
-    readings: Mapping[int, Sequence[Any]]
-    skin: Mapping[int, Any]
-    findings: Sequence[Any]
-    prescriptions: Sequence[Any]
+VisitRecord = notes.VisitRecord
 
 
-def load_record(session: Session, visit: Visit) -> VisitRecord:
-    """Everything recorded in a visit, in a fixed number of queries."""
-    from strigil.services import treatment  # treatment builds on this module
-
-    rows = treatment.areas(session, visit)
-    ids = [a.id for a in rows]
-    return VisitRecord(
-        areas=rows,
-        readings=treatment.readings(session, ids),
-        skin=treatment.skin(session, ids),
-        findings=treatment.findings(session, visit),
-        prescriptions=treatment.prescriptions(session, visit),
-    )
+def load_record(session: Session, visit: Visit) -> notes.VisitRecord:
+    """Everything recorded in a visit (see services.notes)."""
+    return notes.load_record(session, visit)
 
 
 def draft_note(
-    *, session: Session, actor: Actor, visit_id: object, record: VisitRecord | None = None
-) -> notes.SoapDraft:
+    *, session: Session, actor: Actor, visit_id: object, record: notes.VisitRecord | None = None
+) -> core_notes.SoapDraft:
     """Draft a SOAP note from what the visit recorded (nothing is invented).
 
     Pass ``record`` when the caller has already loaded it, to avoid loading it twice.
     """
     visit = get(session=session, actor=actor, visit_id=visit_id)
-    return draft_from(visit, record or load_record(session, visit))
+    return draft_from(session, visit, record or load_record(session, visit))
 
 
-def draft_from(visit: Visit, record: VisitRecord) -> notes.SoapDraft:
-    """The SOAP draft for a visit whose record is loaded."""
-    facts = notes.VisitFacts(
-        patient_display_name=visit.episode.patient.display_name,
-        visit_date=visit.started_at.date(),
-        visit_number=visit.number,
-        condition_title=visit.episode.condition_title,
-        subjective=visit.subjective,
-        areas=tuple(
-            _area_facts(a, record.readings[a.id], record.skin.get(a.id), record.findings, visit)
-            for a in record.areas
-        ),
-        exercises=tuple(
-            notes.PrescribedExercise(
-                exercise=p.exercise_code,
-                sets=p.sets,
-                reps=p.repetitions,
-                hold_seconds=p.hold_seconds,
-                frequency=p.frequency,
-            )
-            for p in record.prescriptions
-        ),
-        plan=visit.plan,
-        functional_goal=visit.episode.goals,
-    )
-    return notes.draft_soap(facts)
-
-
-def _area_facts(
-    area: TreatedArea, readings: Sequence[Any], skin: Any, found: Sequence[Any], visit: Visit
-) -> notes.TreatedArea:
-    mine = [f for f in found if f.treated_area_id == area.id]
-    return notes.TreatedArea(
-        region=area.body_region,
-        site=area.body_site,
-        side=area.side,
-        instrument=area.instrument_type,
-        strokes=tuple(area.strokes),
-        angle_degrees=area.angle_deg,
-        intensity=area.intensity,
-        seconds=area.seconds,
-        max_discomfort=max((r.value for r in readings), default=None),
-        tolerance=visit.tolerance_limit,
-        stop_reason=area.stop_reason,
-        stop_note=area.stop_note or "",
-        skin_grade=skin.grade if skin else None,
-        findings_count=len(mine),
-        findings_texture=tuple(sorted({f.texture for f in mine})),
-    )
+def draft_from(session: Session, visit: Visit, record: notes.VisitRecord) -> core_notes.SoapDraft:
+    """The SOAP draft for a visit whose record is loaded, under the clinic's billing rule."""
+    return notes.draft_from(visit, record, billing_rule(session, visit))
 
 
 def list_for_patient(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -22,6 +23,10 @@ class Clinic(IdMixin, Base):
 
     name: Mapped[str] = mapped_column(String(200))
     timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    address: Mapped[str] = mapped_column(Text, default="")
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    billing_rule: Mapped[str] = mapped_column(String(10), default="cms")
+    assistant_notes_need_cosign: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class User(IdMixin, VersionedMixin, Base):
@@ -33,6 +38,8 @@ class User(IdMixin, VersionedMixin, Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     display_name: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(20))
+    credentials: Mapped[str] = mapped_column(String(40), default="")
+    licence_number: Mapped[str | None] = mapped_column(String(40), default=None)
     password_hash: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
@@ -136,6 +143,13 @@ def get_clinic(session: Session, clinic_id: int) -> Clinic:
     if clinic is None:
         raise NotFound("no such clinic", code="clinic_not_found")
     return clinic
+
+
+def find_user(session: Session, clinic_id: int, external_id: uuid.UUID) -> User | None:
+    """The clinic's user with this public id, if any."""
+    return session.scalar(
+        select(User).where(User.external_id == external_id, User.clinic_id == clinic_id)
+    )
 
 
 def find_clinic_by_name(session: Session, name: str) -> Clinic | None:

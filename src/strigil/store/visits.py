@@ -53,6 +53,17 @@ class Visit(IdMixin, TenantMixin, VersionedMixin, EnteredInErrorMixin, Base):
     plan: Mapped[str] = mapped_column(Text, default="")
     signed_at: Mapped[datetime | None] = mapped_column(default=None)
     signed_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), default=None)
+    # The signer as they were at signing (names and credentials may change later).
+    signer_name: Mapped[str | None] = mapped_column(String(200), default=None)
+    signer_credentials: Mapped[str | None] = mapped_column(String(40), default=None)
+    signer_licence: Mapped[str | None] = mapped_column(String(40), default=None)
+    signer_role: Mapped[str | None] = mapped_column(String(20), default=None)
+    note_digest: Mapped[str | None] = mapped_column(String(64), default=None)
+    cosign_required: Mapped[bool] = mapped_column(Boolean, default=False)
+    cosigned_at: Mapped[datetime | None] = mapped_column(default=None)
+    cosigned_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), default=None)
+    cosigner_name: Mapped[str | None] = mapped_column(String(200), default=None)
+    cosigner_credentials: Mapped[str | None] = mapped_column(String(40), default=None)
 
     episode: Mapped[Episode] = relationship(lazy="joined")
 
@@ -64,6 +75,8 @@ class NoteAddendum(IdMixin, TenantMixin, Base):
 
     visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id"), index=True)
     author_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    author_name: Mapped[str] = mapped_column(String(200), default="")
+    author_credentials: Mapped[str] = mapped_column(String(40), default="")
     text: Mapped[str] = mapped_column(Text)
 
 
@@ -108,11 +121,12 @@ class RestrictionFinding(IdMixin, TenantMixin, EnteredInErrorMixin, Base):
     x: Mapped[float] = mapped_column(Float)
     y: Mapped[float] = mapped_column(Float)
     body_site: Mapped[str] = mapped_column(String(40))
+    side: Mapped[str | None] = mapped_column(String(20), default=None)
     texture: Mapped[str] = mapped_column(String(20))
     severity: Mapped[int] = mapped_column(Integer)
 
 
-class DiscomfortReading(IdMixin, TenantMixin, Base):
+class DiscomfortReading(IdMixin, TenantMixin, EnteredInErrorMixin, Base):
     """The patient's discomfort 0–10 during treatment of an area."""
 
     __tablename__ = "discomfort_reading"
@@ -149,6 +163,39 @@ class ExercisePrescription(IdMixin, TenantMixin, EnteredInErrorMixin, Base):
     frequency: Mapped[str] = mapped_column(String(100))
     notes: Mapped[str | None] = mapped_column(Text, default=None)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+MEASUREMENT_KINDS = ("rom", "ppt", "provocation", "other")
+
+
+class VisitMeasurement(IdMixin, TenantMixin, EnteredInErrorMixin, Base):
+    """A pre/post test of the visit: what was measured, before and after treatment."""
+
+    __tablename__ = "visit_measurement"
+
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id"), index=True)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(120))
+    joint: Mapped[str | None] = mapped_column(String(40), default=None)
+    motion: Mapped[str | None] = mapped_column(String(40), default=None)
+    side: Mapped[str | None] = mapped_column(String(20), default=None)
+    unit: Mapped[str] = mapped_column(String(20))
+    higher_is_better: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    pre_value: Mapped[float | None] = mapped_column(Float, default=None)
+    post_value: Mapped[float | None] = mapped_column(Float, default=None)
+
+
+class BillingLine(IdMixin, TenantMixin, EnteredInErrorMixin, Base):
+    """Time on a billing code at this visit; ``seconds`` is None for an untimed code."""
+
+    __tablename__ = "billing_line"
+    __table_args__ = (CheckConstraint("seconds IS NULL OR seconds >= 0", name="seconds"),)
+
+    visit_id: Mapped[int] = mapped_column(ForeignKey("visit.id"), index=True)
+    recorded_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    code: Mapped[str] = mapped_column(String(10))
+    seconds: Mapped[int | None] = mapped_column(Integer, default=None)
 
 
 # ------------------------------------------------------------------ clinic-wide lists

@@ -12,10 +12,12 @@ from pydantic import Field
 
 from strigil.services import episodes, screenings, treatment, visits
 from strigil.services.records import Visit
+from strigil.web.api import records
 from strigil.web.deps import CurrentActor, DbSession
 from strigil.web.schemas import RecordRead, Schema
 
 router = APIRouter(tags=["visits"])
+router.include_router(records.router)
 
 
 class VisitCreate(Schema):
@@ -209,9 +211,14 @@ def set_phase(visit_id: str, body: PhaseUpdate, db: DbSession, actor: CurrentAct
 
 
 @router.get("/visits/{visit_id}/note-draft")
-def note_draft(visit_id: str, db: DbSession, actor: CurrentActor) -> dict[str, str]:
-    """A SOAP note drafted from what was recorded in the visit."""
-    return asdict(visits.draft_note(session=db, actor=actor, visit_id=visit_id))
+def note_draft(visit_id: str, db: DbSession, actor: CurrentActor) -> dict[str, Any]:
+    """A SOAP note drafted from what was recorded in the visit, with each claim's source."""
+    draft = visits.draft_note(session=db, actor=actor, visit_id=visit_id)
+    body: dict[str, Any] = {name: getattr(draft, name) for name in visits.NOTE_FIELDS}
+    body["claims"] = [
+        {"section": section, "text": c.text, "source": c.source} for section, c in draft.claims
+    ]
+    return body
 
 
 @router.put("/visits/{visit_id}/note", response_model=VisitRead)
@@ -250,10 +257,9 @@ def add_addendum(
 
 @router.get("/visits/{visit_id}/billing")
 def billing(visit_id: str, db: DbSession, actor: CurrentActor) -> dict[str, Any]:
-    """CPT 97140 units by the 8-minute rule."""
+    """Every code of the visit with its minutes and units under the clinic's billing rule."""
     visit = visits.get(session=db, actor=actor, visit_id=visit_id)
-    summary = visits.billing_summary(db, visit)
-    return asdict(summary)
+    return asdict(visits.charges_for(db, visit))
 
 
 @router.post("/visits/{visit_id}/areas", response_model=AreaRead, status_code=201)

@@ -92,12 +92,59 @@ def users_page(request: Request, db: DbSession, actor: CurrentActor) -> HTMLResp
 @router.post("/users")
 def add_user(request: Request, db: DbSession, actor: CurrentActor, form: Form) -> Response:
     """Add a user; on a bad field the form comes back with the error beside it."""
-    values = {k: text(form, k) for k in ("email", "display_name", "role")}
+    values = {
+        k: text(form, k) for k in ("email", "display_name", "role", "credentials", "licence_number")
+    }
     try:
         admin.add_user(session=db, actor=actor, password=_raw(form, "password"), **values)
     except (InvalidInput, Conflict) as error:
         return _users_page(request, db, actor, values, errors_of(error))
     return go(request, "/admin/users")
+
+
+@router.post("/users/{user_id}/credentials")
+def set_credentials(
+    request: Request, user_id: str, db: DbSession, actor: CurrentActor, form: Form
+) -> Response:
+    """Credentials and licence number, printed with the user's signature."""
+    admin.set_credentials(
+        session=db,
+        actor=actor,
+        user_id=user_id,
+        credentials=text(form, "credentials"),
+        licence_number=text(form, "licence_number"),
+    )
+    return go(request, "/admin/users")
+
+
+def _clinic_page(
+    request: Request, db: DbSession, actor: Actor, errors: dict[str, str]
+) -> HTMLResponse:
+    clinic = admin.get_clinic(session=db, actor=actor)
+    ctx = {"clinic": clinic, "errors": errors}
+    return page(request, "admin/clinic.html", ctx, status_code=422 if errors else 200)
+
+
+@router.get("/clinic", response_class=HTMLResponse)
+def clinic_page(request: Request, db: DbSession, actor: CurrentActor) -> HTMLResponse:
+    """The clinic's letterhead and its billing and co-signature settings."""
+    return _clinic_page(request, db, actor, {})
+
+
+@router.post("/clinic")
+def update_clinic(request: Request, db: DbSession, actor: CurrentActor, form: Form) -> Response:
+    data = admin.ClinicDetails(
+        address=text(form, "address"),
+        phone=text(form, "phone"),
+        billing_rule=text(form, "billing_rule") or "cms",
+        assistant_notes_need_cosign=text(form, "assistant_notes_need_cosign") == "yes",
+    )
+    try:
+        admin.update_clinic(session=db, actor=actor, data=data)
+    except InvalidInput as error:
+        db.rollback()
+        return _clinic_page(request, db, actor, errors_of(error))
+    return go(request, "/admin/clinic")
 
 
 def _raw(form: FormData, name: str) -> str:

@@ -32,6 +32,7 @@ def _ctx(db: Session, visit: Visit, region: str) -> dict[str, Any]:
         "library": _library(region),
         "prescriptions": treatment.prescriptions(db, visit),
         "exercises": {e.code: e for e in catalog.exercises()},
+        "clinic": visits.clinic_of(db, visit),
     }
 
 

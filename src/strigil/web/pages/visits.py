@@ -5,18 +5,20 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from strigil.core import catalog, protocol, screening
+from strigil.core import billing, catalog, protocol, screening
 from strigil.errors import Conflict, InvalidInput
 from strigil.services import adverse_events, clearances, episodes, screenings, treatment, visits
 from strigil.services.actors import Actor
 from strigil.services.records import ADVERSE_EVENT_CATEGORIES, TreatedArea, Visit
 from strigil.web.deps import CurrentActor, DbSession
+from strigil.web.pages import records
 from strigil.web.pages.common import (
     Form,
     errors_of,
@@ -31,6 +33,7 @@ from strigil.web.pages.render import page
 from strigil.web.pages.safety import answer_errors, parse_answers, questionnaire
 
 router = APIRouter()
+router.include_router(records.router)
 
 
 # ------------------------------------------------------------------------------ start
@@ -126,6 +129,7 @@ def _chart_ctx(
     db: Session, visit: Visit, record: visits.VisitRecord | None = None
 ) -> dict[str, Any]:
     return {
+        "areas": record.areas if record else treatment.areas(db, visit),
         "findings": record.findings if record else treatment.findings(db, visit),
         "previous": treatment.previous_findings(db, visit),
         "sites": {s.code: s for s in catalog.body_sites()},
@@ -165,9 +169,13 @@ def _visit_ctx(db: Session, actor: Actor, visit: Visit) -> dict[str, Any]:
         "severities": adverse_events.SEVERITIES,
         "add_errors": {},
         "add_values": {},
-        **_note_ctx(visit, record),
+        **_note_ctx(db, visit, record),
         **areas,
-        "billing": visits.billing_summary(db, visit, record.areas),
+        "charges": visits.charges_for(db, visit, record),
+        "clinic_zone": ZoneInfo(visits.clinic_of(db, visit).timezone or "UTC"),
+        "record": record,
+        "billing_codes": billing.codes(),
+        "users": record.users or {},
         **_chart_ctx(db, visit, record),
     }
 
@@ -184,11 +192,11 @@ def _next_phases(visit: Visit) -> list[catalog.Phase]:
     return out
 
 
-def _note_ctx(visit: Visit, record: visits.VisitRecord) -> dict[str, Any]:
+def _note_ctx(db: Session, visit: Visit, record: visits.VisitRecord) -> dict[str, Any]:
     note = {name: getattr(visit, name) for name in visits.NOTE_FIELDS}
     drafted = False
     if visit.status != "signed" and not any(note.values()):
-        draft = visits.draft_from(visit, record)
+        draft = visits.draft_from(db, visit, record)
         note = {name: getattr(draft, name) for name in visits.NOTE_FIELDS}
         drafted = True
     return {"note": note, "drafted": drafted, "note_version": visit.version}
@@ -271,19 +279,17 @@ def _sync_time(db: Session, actor: Actor, area_id: str, form: FormData) -> None:
     if elapsed is None:
         return
     try:
-        treatment.update_dose(
-            session=db,
-            actor=actor,
-            treated_area_id=area_id,
-            seconds=elapsed,
-            intensity=None,
-            version=None,
-        )
-    except Conflict:
+        with db.begin_nested():  # a refused sync is undone alone; the reading still counts
+            treatment.update_dose(
+                session=db,
+                actor=actor,
+                treated_area_id=area_id,
+                seconds=elapsed,
+                intensity=None,
+                version=None,
+            )
+    except (Conflict, InvalidInput):  # a reading or a stop must never wait on the timer's sync
         return
-    except InvalidInput as error:  # time past a cap: the reading or stop still counts
-        if error.code != "dose_above_cap":
-            raise
 
 
 @router.post("/areas/{area_id}/readings", response_model=None)
@@ -402,7 +408,8 @@ def _finding_input(form: FormData) -> treatment.FindingInput:
             )
         known = catalog.body_site(site)
         view = view if view in known.views else known.views[0].value
-        point = known.position(view, text(form, "side") or "right")
+        side = text(form, "side")
+        point = known.position(view, side if side in ("left", "right") else "right")
         x, y = (point.x, point.y) if point else (0.5, 0.5)
     return treatment.FindingInput(
         chart_view=view,
@@ -412,6 +419,7 @@ def _finding_input(form: FormData) -> treatment.FindingInput:
         texture=text(form, "texture"),
         severity=required_int(form, "severity"),
         treated_area_id=text(form, "treated_area_id") or None,
+        side=text(form, "side") or None,
     )
 
 

@@ -43,6 +43,15 @@
     }
   });
 
+  /* ---------------------------------------------------------------- confirm before signing */
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest("[data-confirm]");
+    if (button && !window.confirm(button.getAttribute("data-confirm"))) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+    }
+  }, true);
+
   /* ---------------------------------------------------------------- body chart */
   document.addEventListener("click", function (event) {
     var svg = event.target.closest("svg.body-chart");

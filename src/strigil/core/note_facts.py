@@ -1,0 +1,154 @@
+"""The recorded facts of a visit as the note drafter takes them, and the draft it returns.
+
+Plain frozen dataclasses: the services fill them from the rows; ``core.notes`` turns them into
+claims. ``ref`` fields carry the public id of the row each fact comes from, so every claim of
+the draft can name its source.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+__all__ = [
+    "AdverseEventFact",
+    "Claim",
+    "FindingFact",
+    "PrePostResult",
+    "PrecautionFact",
+    "PrescribedExercise",
+    "SoapDraft",
+    "TreatedArea",
+    "VisitFacts",
+]
+
+
+@dataclass(frozen=True)
+class PrePostResult:
+    """A pre/post test; ``higher_is_better`` None when the direction is not known."""
+
+    name: str
+    pre: float | None
+    post: float | None
+    unit: str = ""
+    higher_is_better: bool | None = None
+    ref: str = ""
+
+
+@dataclass(frozen=True)
+class FindingFact:
+    """A restriction found on the body chart; ``area_ref`` names the area that treated it."""
+
+    ref: str
+    site: str
+    side: str | None
+    texture: str
+    severity: int
+    area_ref: str | None = None
+
+
+@dataclass(frozen=True)
+class TreatedArea:
+    """What was done to one area; region/site/strokes may be catalogue codes or free text."""
+
+    region: str
+    site: str
+    side: str | None = None
+    instrument: str = ""
+    strokes: tuple[str, ...] = ()
+    angle_degrees: int | None = None
+    intensity: str | None = None
+    seconds: int = 0
+    readings: tuple[int, ...] = ()
+    asked_to_stop: bool = False
+    tolerance: int | None = None
+    stop_reason: str | None = None
+    stop_note: str = ""
+    skin_grade: str | None = None
+    ref: str = ""
+
+
+@dataclass(frozen=True)
+class PrescribedExercise:
+    """An after-care exercise as prescribed (code or name, with the dose actually given)."""
+
+    exercise: str
+    sets: int | None = None
+    reps: int | None = None
+    hold_seconds: int | None = None
+    frequency: str = ""
+    ref: str = ""
+
+
+@dataclass(frozen=True)
+class PrecautionFact:
+    """A precaution screening forced: the therapist's reasoning and dose modification."""
+
+    ref: str
+    reasoning: str
+    dose_modification: str
+    precautions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AdverseEventFact:
+    """An adverse event filed against this visit."""
+
+    ref: str
+    category: str
+    severity: str
+    description: str
+
+
+@dataclass(frozen=True)
+class VisitFacts:
+    """The recorded facts of one visit, as the note needs them."""
+
+    patient_display_name: str
+    visit_date: date
+    visit_number: int
+    condition_title: str
+    subjective: str = ""
+    tests: tuple[PrePostResult, ...] = ()
+    findings: tuple[FindingFact, ...] = ()
+    areas: tuple[TreatedArea, ...] = ()
+    precautions: tuple[PrecautionFact, ...] = ()
+    adverse_events: tuple[AdverseEventFact, ...] = ()
+    exercises: tuple[PrescribedExercise, ...] = ()
+    plan: str = ""
+    next_visit: date | None = None
+    functional_goal: str = ""
+    performed_by: str = ""
+    assisted_by: tuple[str, ...] = ()
+    timed_minutes: tuple[tuple[str, int], ...] = ()
+
+
+@dataclass(frozen=True)
+class Claim:
+    """One sentence of the draft and the recorded fact it states (``kind:ref``)."""
+
+    text: str
+    source: str
+
+
+@dataclass(frozen=True)
+class SoapDraft:
+    """The four sections of the draft note, each a run of claims."""
+
+    subjective: str
+    objective: str
+    assessment: str
+    plan: str
+    claims: tuple[tuple[str, Claim], ...] = ()
+
+    def as_text(self) -> str:
+        """The whole draft with section headings."""
+        return "\n\n".join(
+            f"{h}:\n{t}"
+            for h, t in (
+                ("Subjective", self.subjective),
+                ("Objective", self.objective),
+                ("Assessment", self.assessment),
+                ("Plan", self.plan),
+            )
+        )

@@ -1,0 +1,325 @@
+"""The note as a record: load what a visit recorded, draft from it, and fingerprint it.
+
+The draft is built from the rows alone (core.notes states nothing that is not among them).
+At signing the note's content is serialised canonically and its SHA-256 stored; `verify`
+recomputes it for every signed note so a change made behind the application's back is found.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from strigil.core import integrity, notes
+from strigil.services import charges
+from strigil.services.actors import Role
+from strigil.store.adverse_events import AdverseEvent
+from strigil.store.clinics import Clinic, User
+from strigil.store.episodes import Screening
+from strigil.store.visits import (
+    BillingLine,
+    DiscomfortReading,
+    ExercisePrescription,
+    RestrictionFinding,
+    SkinResponse,
+    TreatedArea,
+    Visit,
+    VisitMeasurement,
+)
+
+__all__ = [
+    "VisitRecord",
+    "draft_from",
+    "load_record",
+    "signed_content",
+    "signer_label",
+    "verify",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class VisitRecord:
+    """What a visit recorded, loaded once and shared by the page, the draft and the PDF."""
+
+    areas: Sequence[TreatedArea]
+    readings: Mapping[int, Sequence[DiscomfortReading]]
+    skin: Mapping[int, SkinResponse]
+    findings: Sequence[RestrictionFinding]
+    prescriptions: Sequence[ExercisePrescription]
+    measurements: Sequence[VisitMeasurement] = ()
+    billing_lines: Sequence[BillingLine] = ()
+    events: Sequence[AdverseEvent] = ()
+    screenings: Sequence[Screening] = ()
+    users: Mapping[int, User] | None = None
+
+
+def _valid(model: Any) -> Any:
+    return model.entered_in_error_at.is_(None)
+
+
+def load_record(session: Session, visit: Visit) -> VisitRecord:
+    """Everything recorded in a visit (entered-in-error rows left out), in a fixed few queries."""
+    from strigil.services import treatment  # treatment builds on the visit services
+
+    rows = treatment.areas(session, visit)
+    ids = [a.id for a in rows]
+    return VisitRecord(
+        areas=rows,
+        readings=treatment.readings(session, ids),
+        skin=treatment.skin(session, ids),
+        findings=treatment.findings(session, visit),
+        prescriptions=treatment.prescriptions(session, visit),
+        measurements=_rows(session, VisitMeasurement, visit),
+        billing_lines=_rows(session, BillingLine, visit),
+        events=_rows(session, AdverseEvent, visit),
+        screenings=_screenings(session, visit),
+        users=_users(session, visit),
+    )
+
+
+def _rows(session: Session, model: Any, visit: Visit) -> Sequence[Any]:
+    return session.scalars(
+        select(model).where(model.visit_id == visit.id, _valid(model)).order_by(model.id)
+    ).all()
+
+
+def _screenings(session: Session, visit: Visit) -> Sequence[Screening]:
+    """The newest intake screening and this visit's re-check: the precautions in force."""
+    rows = session.scalars(
+        select(Screening)
+        .where(
+            Screening.episode_id == visit.episode_id,
+            _valid(Screening),
+            or_(Screening.kind == "intake", Screening.visit_id == visit.id),
+        )
+        .order_by(Screening.screened_at.desc(), Screening.id.desc())
+    ).all()
+    intake = next((r for r in rows if r.kind == "intake"), None)
+    recheck = [r for r in rows if r.visit_id == visit.id]
+    return ([intake] if intake else []) + recheck[:1]
+
+
+def _users(session: Session, visit: Visit) -> dict[int, User]:
+    return {u.id: u for u in session.scalars(select(User).where(User.clinic_id == visit.clinic_id))}
+
+
+def signer_label(user: User | None) -> str:
+    """'Dana Smith, PT' — the name with credentials when recorded."""
+    if user is None:
+        return ""
+    cred = user.credentials.strip()
+    return f"{user.display_name}, {cred}" if cred else user.display_name
+
+
+def _area_fact(area: TreatedArea, record: VisitRecord, tolerance: int) -> notes.TreatedArea:
+    readings = record.readings.get(area.id, ())
+    skin = record.skin.get(area.id)
+    return notes.TreatedArea(
+        region=area.body_region,
+        site=area.body_site,
+        side=area.side,
+        instrument=area.instrument_type,
+        strokes=tuple(area.strokes),
+        angle_degrees=area.angle_deg,
+        intensity=area.intensity,
+        seconds=area.seconds,
+        readings=tuple(r.value for r in readings),
+        asked_to_stop=any(r.patient_asked_to_stop for r in readings),
+        tolerance=tolerance,
+        stop_reason=area.stop_reason,
+        stop_note=area.stop_note or "",
+        skin_grade=skin.grade if skin else None,
+        ref=str(area.external_id),
+    )
+
+
+def _test_name(m: VisitMeasurement) -> str:
+    parts = [m.side if m.side and m.side != "na" else "", m.joint or "", m.motion or ""]
+    detail = " ".join(p for p in parts if p)
+    return f"{m.name} ({detail})" if detail else m.name
+
+
+def _tests(record: VisitRecord) -> tuple[notes.PrePostResult, ...]:
+    return tuple(
+        notes.PrePostResult(
+            name=_test_name(m),
+            pre=m.pre_value,
+            post=m.post_value,
+            unit=m.unit,
+            higher_is_better=m.higher_is_better,
+            ref=str(m.external_id),
+        )
+        for m in record.measurements
+    )
+
+
+def _findings(record: VisitRecord) -> tuple[notes.FindingFact, ...]:
+    refs = {a.id: str(a.external_id) for a in record.areas}
+    return tuple(
+        notes.FindingFact(
+            ref=str(f.external_id),
+            site=f.body_site,
+            side=f.side,
+            texture=f.texture,
+            severity=f.severity,
+            area_ref=refs.get(f.treated_area_id) if f.treated_area_id else None,
+        )
+        for f in record.findings
+    )
+
+
+def precaution_screenings(record: VisitRecord) -> list[Screening]:
+    """Screenings whose reasoning or dose change the note states (a re-check repeating the
+    intake's words word for word is stated once)."""
+    out: list[Screening] = []
+    for s in record.screenings:
+        said = {(o.reasoning, o.dose_modification) for o in out}
+        if (s.reasoning or s.dose_modification) and (s.reasoning, s.dose_modification) not in said:
+            out.append(s)
+    return out
+
+
+def _precautions(record: VisitRecord) -> tuple[notes.PrecautionFact, ...]:
+    out = []
+    for s in precaution_screenings(record):
+        titles = tuple(str(p.get("title", "")) for p in s.result.get("precautions", ()))
+        if s.reasoning or s.dose_modification:
+            out.append(
+                notes.PrecautionFact(
+                    ref=str(s.external_id),
+                    reasoning=s.reasoning or "",
+                    dose_modification=s.dose_modification or "",
+                    precautions=tuple(t for t in titles if t),
+                )
+            )
+    return tuple(out)
+
+
+def _assistants(record: VisitRecord) -> tuple[str, ...]:
+    users = record.users or {}
+    ids = {r.recorded_by_id for rs in record.readings.values() for r in rs}
+    ids |= {f.recorded_by_id for f in record.findings}
+    ids |= {m.recorded_by_id for m in record.measurements}
+    found = [users[i] for i in sorted(ids) if i in users and users[i].role == Role.ASSISTANT]
+    return tuple(signer_label(u) for u in found)
+
+
+def facts_for(visit: Visit, record: VisitRecord, rule: str = "cms") -> notes.VisitFacts:
+    """The note's facts for a visit whose record is loaded."""
+    users = record.users or {}
+    bill = charges.compute(visit, record.areas, record.billing_lines, rule)
+    return notes.VisitFacts(
+        patient_display_name=visit.episode.patient.display_name,
+        visit_date=visit.started_at.date(),
+        visit_number=visit.number,
+        condition_title=visit.episode.condition_title,
+        subjective=visit.subjective,
+        tests=_tests(record),
+        findings=_findings(record),
+        areas=tuple(_area_fact(a, record, visit.tolerance_limit) for a in record.areas),
+        precautions=_precautions(record),
+        adverse_events=tuple(
+            notes.AdverseEventFact(str(e.external_id), e.category, e.severity, e.description)
+            for e in record.events
+        ),
+        exercises=tuple(
+            notes.PrescribedExercise(
+                exercise=p.exercise_code,
+                sets=p.sets,
+                reps=p.repetitions,
+                hold_seconds=p.hold_seconds,
+                frequency=p.frequency,
+                ref=str(p.external_id),
+            )
+            for p in record.prescriptions
+        ),
+        plan=visit.plan,
+        functional_goal=visit.episode.goals,
+        performed_by=signer_label(users.get(visit.therapist_id)),
+        assisted_by=_assistants(record),
+        timed_minutes=tuple((ln.code, ln.minutes or 0) for ln in bill.lines if ln.timed),
+    )
+
+
+def draft_from(visit: Visit, record: VisitRecord, rule: str = "cms") -> notes.SoapDraft:
+    """The SOAP draft for a visit whose record is loaded."""
+    return notes.draft_soap(facts_for(visit, record, rule))
+
+
+# ---------------------------------------------------------------------------- integrity
+
+
+def signed_content(visit: Visit, lines: Sequence[BillingLine]) -> dict[str, Any]:
+    """Everything the signed note shows, as plain data for the canonical digest.
+
+    The note's text is frozen at signing, so the text itself (with who signed, when, and the
+    billed time) is what is fingerprinted; names that may change later (the patient's or the
+    clinic's) are inside the text already.
+    """
+    return {
+        "visit": str(visit.external_id),
+        "number": visit.number,
+        "started_at": visit.started_at.isoformat(),
+        "note": {
+            name: getattr(visit, name) for name in ("subjective", "objective", "assessment", "plan")
+        },
+        "signer": {
+            "name": visit.signer_name,
+            "credentials": visit.signer_credentials,
+            "licence": visit.signer_licence,
+            "role": visit.signer_role,
+            "signed_at": visit.signed_at.isoformat() if visit.signed_at else None,
+        },
+        "billing": sorted([ln.code, ln.seconds if ln.seconds is not None else -1] for ln in lines),
+    }
+
+
+def digest_of(session: Session, visit: Visit) -> str:
+    """The SHA-256 of the visit's signed content as the database holds it now."""
+    return integrity.digest(signed_content(visit, _rows(session, BillingLine, visit)))
+
+
+@dataclass(frozen=True, slots=True)
+class VerifyResult:
+    checked: int
+    changed: tuple[str, ...]
+
+
+def verify(*, session: Session, clinic_name: str | None = None) -> VerifyResult:
+    """Recompute every signed note's digest; list the visits whose signed content changed.
+
+    An operator command (run by whoever runs the CLI against the database), not a clinic user's.
+    """
+    query = select(Visit).where(Visit.status == "signed").order_by(Visit.id)
+    if clinic_name is not None:
+        query = query.join(Clinic, Clinic.id == Visit.clinic_id).where(Clinic.name == clinic_name)
+    checked, changed = 0, []
+    for visit in session.scalars(query):
+        checked += 1
+        if visit.note_digest != digest_of(session, visit):
+            changed.append(str(visit.external_id))
+    return VerifyResult(checked=checked, changed=tuple(changed))
+
+
+def seal_unsealed(*, session: Session) -> int:
+    """Store signer and digest for signed notes that have none (generated or pre-digest data).
+
+    For notes written before digests existed, and for the synthetic demo, whose generator
+    writes signed visits in bulk. Returns how many notes were sealed.
+    """
+    rows = session.scalars(
+        select(Visit).where(Visit.status == "signed", Visit.note_digest.is_(None))
+    ).all()
+    users = {u.id: u for u in session.scalars(select(User))} if rows else {}
+    for visit in rows:
+        signer = users.get(visit.signed_by_id) if visit.signed_by_id else None
+        if signer is not None and visit.signer_name is None:
+            visit.signer_name, visit.signer_role = signer.display_name, signer.role
+            visit.signer_credentials = signer.credentials or None
+        visit.note_digest = digest_of(session, visit)
+    session.flush()
+    return len(rows)
