@@ -175,7 +175,7 @@ def make_clinic_users(url: str, count: int, *, clinic: str = "Bench Clinic") -> 
 
     engine = make_engine(url)
     session = make_sessionmaker(engine)()
-    digest = auth.hash_password(DEMO_PASSWORD)
+    digest = auth.hash_password(DEMO_PASSWORD, demo=True)
     try:
         row = clinics.create_clinic(session=session, name=clinic)
         emails = [f"therapist{i}@bench.example" for i in range(count)]

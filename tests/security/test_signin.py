@@ -1,25 +1,29 @@
-"""Sign-in hardening: lockout, per-address rate limit, timeouts, logout everywhere, password
-policy, and API tokens (shown once, stored hashed, revocable)."""
+"""Sign-in hardening: the throttle (per account and address, shared through the database,
+telling no one which accounts exist), timeouts, logout everywhere, the password policy, and
+API tokens (shown once, stored hashed, listed, revocable by their owner or an admin)."""
 
 from __future__ import annotations
 
 import hashlib
+import statistics
+import time
 from datetime import timedelta
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from httpx import Response
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 from tests.factories import PASSWORD, login, make_clinic, make_user
 
 from strigil.config import Settings
-from strigil.errors import InvalidInput
+from strigil.errors import InvalidInput, NotAuthenticated
 from strigil.services import auth
 from strigil.store.base import utcnow
 from strigil.store.clinics import ApiToken, LoginSession, User
+from strigil.store.signin import SigninThrottle
 from strigil.web.app import create_app
-from strigil.web.ratelimit import SlidingWindowLimiter
 
 LOGIN = "/api/v1/auth/login"
 
@@ -28,13 +32,142 @@ def _try(client: TestClient, email: str, password: str = "wrong-password-1") -> 
     return client.post(LOGIN, json={"email": email, "password": password}).status_code
 
 
-def test_account_locks_after_repeated_failures(client: TestClient, session: Session) -> None:
+def _no_address_limit(settings: Settings, session_factory: object) -> FastAPI:
+    """An app whose per-address allowance is out of the way, to look at the account rules."""
+    app: FastAPI = create_app(settings.model_copy(update={"login_rate_limit": 1000}))
+    app.state.sessionmaker = session_factory
+    return app
+
+
+def _same_answer(a: Response, b: Response) -> tuple[int, str, dict[str, str]]:
+    """Status, body and headers, less the per-request id: what a caller can compare."""
+    assert (a.status_code, a.text) == (b.status_code, b.text)
+    headers_a = {k: v for k, v in a.headers.items() if k != "x-request-id"}
+    headers_b = {k: v for k, v in b.headers.items() if k != "x-request-id"}
+    assert headers_a == headers_b
+    return a.status_code, a.json()["code"], headers_a
+
+
+def test_repeated_failures_answer_alike_for_real_and_unknown_accounts(
+    settings: Settings, session_factory: object, session: Session
+) -> None:
     user = make_user(session, make_clinic(session))
-    assert [_try(client, user.email) for _ in range(5)] == [401] * 5
-    locked = client.post(LOGIN, json={"email": user.email, "password": PASSWORD})
-    assert locked.status_code == 429 and locked.json()["code"] == "account_locked"
-    session.expire_all()
-    assert session.get(User, user.id).locked_until is not None  # type: ignore[union-attr]
+    answers = []
+    with TestClient(_no_address_limit(settings, session_factory)) as client:
+        for _ in range(7):
+            real = client.post(LOGIN, json={"email": user.email, "password": "wrong-pass-77"})
+            ghost = client.post(LOGIN, json={"email": "ghost@clinic.test", "password": "x"})
+            answers.append(_same_answer(real, ghost))
+        right = client.post(LOGIN, json={"email": user.email, "password": PASSWORD})
+        ghost = client.post(LOGIN, json={"email": "ghost@clinic.test", "password": PASSWORD})
+        answers.append(_same_answer(right, ghost))  # even the right password waits its turn
+    assert [a[0] for a in answers] == [401] * 5 + [429] * 3
+    assert {a[1] for a in answers[5:]} == {"signin_throttled"}
+    assert all(a[2]["retry-after"] == "1" for a in answers[5:])
+
+
+def test_unknown_emails_take_as_long_as_real_ones(session: Session) -> None:
+    """A password is verified against a hash even for an unknown email, so the time taken
+    does not reveal which emails have accounts."""
+    user = make_user(session, make_clinic(session))
+    policy = auth.Policy(max_failures=100, account_max_failures=100, address_max_failures=100)
+
+    def median_seconds(email: str) -> float:
+        times = []
+        for _ in range(5):
+            started = time.perf_counter()
+            with pytest.raises(NotAuthenticated):
+                auth.login(
+                    session=session, email=email, password="wrong-pass-77", client_ip="10.0.0.9",
+                    policy=policy,
+                )  # fmt: skip
+            times.append(time.perf_counter() - started)
+        return statistics.median(times)
+
+    real, ghost = median_seconds(user.email), median_seconds("ghost@clinic.test")
+    assert 0.5 < ghost / real < 2.0, (real, ghost)
+
+
+def test_nobody_can_lock_a_colleague_out(session: Session) -> None:
+    """Failures from one address slow that address down; the colleague signing in from their
+    own desk gets in at once."""
+    user = make_user(session, make_clinic(session))
+    policy = auth.Policy(max_failures=3, address_max_failures=5)
+    for _ in range(20):
+        with pytest.raises((NotAuthenticated, auth.Throttled)):
+            auth.login(
+                session=session, email=user.email, password="wrong-pass-77",
+                client_ip="203.0.113.7", policy=policy,
+            )  # fmt: skip
+    with pytest.raises(auth.Throttled):
+        auth.login(
+            session=session, email=user.email, password=PASSWORD, client_ip="203.0.113.7",
+            policy=policy,
+        )  # fmt: skip
+    result = auth.login(
+        session=session, email=user.email, password=PASSWORD, client_ip="192.0.2.10",
+        policy=policy,
+    )  # fmt: skip
+    assert result.user.id == user.id
+
+
+def test_delays_grow_with_each_further_failure(session: Session) -> None:
+    user = make_user(session, make_clinic(session))
+    policy = auth.Policy(max_failures=2, first_delay=timedelta(seconds=10))
+
+    def fail() -> None:
+        with pytest.raises(NotAuthenticated):
+            auth.login(
+                session=session, email=user.email, password="wrong-pass-77",
+                client_ip="198.51.100.4", policy=policy,
+            )  # fmt: skip
+
+    def wait() -> int:
+        with pytest.raises(auth.Throttled) as refused:
+            auth.login(
+                session=session, email=user.email, password=PASSWORD,
+                client_ip="198.51.100.4", policy=policy,
+            )  # fmt: skip
+        return refused.value.retry_after or 0
+
+    def time_passes() -> None:
+        session.execute(
+            update(SigninThrottle)
+            .where(SigninThrottle.blocked_until.is_not(None))
+            .values(blocked_until=utcnow() - timedelta(seconds=1))
+        )
+
+    fail()
+    fail()
+    waits = [wait()]
+    for _ in range(3):
+        time_passes()
+        fail()
+        waits.append(wait())
+    assert waits == [10, 20, 40, 80]
+    time_passes()
+    assert auth.login(
+        session=session, email=user.email, password=PASSWORD, client_ip="198.51.100.4",
+        policy=policy,
+    ).user.id == user.id  # fmt: skip
+    assert session.scalar(select(SigninThrottle.failures).limit(1)) is not None  # address row
+    assert auth.Policy().lockout == timedelta(minutes=15)  # the longest wait by default
+
+
+def test_throttle_is_shared_by_every_process(
+    settings: Settings, session_factory: object, session: Session
+) -> None:
+    """Two app instances (two workers, or two hosts) count one address's failures together."""
+    limited = settings.model_copy(update={"login_rate_limit": 4})
+    workers = [create_app(limited), create_app(limited)]
+    for worker in workers:
+        worker.state.sessionmaker = session_factory
+    with TestClient(workers[0]) as first, TestClient(workers[1]) as second:
+        assert [_try(first, "a@clinic.test"), _try(second, "b@clinic.test")] == [401, 401]
+        assert [_try(first, "c@clinic.test"), _try(second, "d@clinic.test")] == [401, 401]
+        assert _try(first, "e@clinic.test") == 429
+        assert _try(second, "f@clinic.test") == 429
+    assert session.scalar(select(func.count()).select_from(SigninThrottle)) >= 5
 
 
 def test_one_address_is_rate_limited_across_accounts(client: TestClient) -> None:
@@ -42,10 +175,11 @@ def test_one_address_is_rate_limited_across_accounts(client: TestClient) -> None
     assert codes == [401] * 10
     refused = client.post(LOGIN, json={"email": "other@clinic.test", "password": "x"})
     assert refused.status_code == 429
-    assert refused.json()["code"] == "rate_limited"
+    assert refused.json()["code"] == "signin_throttled"
     assert 1 <= int(refused.headers["Retry-After"]) <= 60
     page = client.post("/login", data={"email": "a@clinic.test", "password": "x"})
     assert page.status_code == 429 and page.headers["Retry-After"]
+    assert "text/html" in page.headers["content-type"]
 
 
 def test_rate_limit_is_configurable(
@@ -57,20 +191,6 @@ def test_rate_limit_is_configurable(
     with TestClient(app) as client:
         assert [_try(client, "x@clinic.test") for _ in range(2)] == [401, 401]
         assert _try(client, user.email, PASSWORD) == 429  # even the right password waits
-
-
-def test_sliding_window_forgets_old_attempts() -> None:
-    now = [1000.0]
-    limiter = SlidingWindowLimiter(limit=2, window=60, clock=lambda: now[0])
-    assert limiter.hit("ip") is None and limiter.hit("ip") is None
-    assert limiter.hit("ip") == 60
-    now[0] += 30
-    assert limiter.hit("ip") == 30
-    assert limiter.hit("other-ip") is None
-    now[0] += 30.5
-    assert limiter.hit("ip") is None
-    with pytest.raises(ValueError):
-        SlidingWindowLimiter(limit=0, window=60)
 
 
 def _login_row(session: Session, user: User) -> LoginSession:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Iterator
 from typing import Annotated
 
@@ -96,7 +97,7 @@ def get_actor(
 
 def _check_csrf(request: Request, expected: str) -> None:
     sent = request.headers.get("x-csrf-token") or getattr(request.state, "form_csrf", None)
-    if sent != expected:
+    if not hmac.compare_digest((sent or "").encode(), expected.encode()):
         raise NotPermitted(
             "the form is out of date; reload the page and try again", code="csrf_failed"
         )

@@ -1,7 +1,8 @@
 """HTML pages for people: one router module per domain."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
+from strigil.web import hostile
 from strigil.web.pages import (
     admin,
     aftercare,
@@ -15,7 +16,7 @@ from strigil.web.pages import (
 )
 from strigil.web.pages import evidence as evidence_pages
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=[Depends(hostile.refuse_nul)])
 router.include_router(admin.router)
 for module in (login, home, patients, episodes, safety, visits, outcomes, aftercare):
     router.include_router(module.router)
