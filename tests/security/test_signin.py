@@ -240,12 +240,32 @@ def test_logout_everywhere_ends_every_session(
         ("short1", "password_too_short"),
         ("no-digits-at-all", "password_weak"),
         ("123456789012345", "password_weak"),
+        ("password12345", "password_common"),
+        ("iloveyou2026!!", "password_common"),
+        ("abcdefgh12345", "password_guessable"),
+        ("strigil-demo-2026", "password_demo"),
     ],
 )
 def test_password_policy(password: str, code: str) -> None:
     with pytest.raises(InvalidInput) as caught:
         auth.hash_password(password)
     assert caught.value.code == code and caught.value.field == "password"
+
+
+def test_the_demo_password_is_for_the_demo_clinic_only() -> None:
+    assert auth.hash_password("strigil-demo-2026", demo=True).startswith("$argon2id$")
+    assert auth.hash_password("carbide-scraper-forearm-42")  # an ordinary strong one passes
+
+
+def test_a_common_password_for_a_new_user_names_the_field_and_rule(
+    client: TestClient, session: Session
+) -> None:
+    login(client, make_user(session, make_clinic(session), role="admin"))
+    new = {"email": "c@clinic.test", "display_name": "C", "role": "assistant"}
+    res = client.post("/api/v1/admin/users", json=new | {"password": "Password123456"})
+    assert res.status_code == 422
+    assert (res.json()["field"], res.json()["code"]) == ("password", "password_common")
+    assert session.scalar(select(User).where(User.email == "c@clinic.test")) is None
 
 
 def test_weak_password_for_a_new_user_is_refused_and_nothing_changes(

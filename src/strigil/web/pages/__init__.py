@@ -4,6 +4,7 @@ from fastapi import APIRouter, Depends
 
 from strigil.web import hostile
 from strigil.web.pages import (
+    account,
     admin,
     aftercare,
     episodes,
@@ -18,6 +19,6 @@ from strigil.web.pages import evidence as evidence_pages
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(hostile.refuse_nul)])
 router.include_router(admin.router)
-for module in (login, home, patients, episodes, safety, visits, outcomes, aftercare):
+for module in (login, account, home, patients, episodes, safety, visits, outcomes, aftercare):
     router.include_router(module.router)
 router.include_router(evidence_pages.router)

@@ -16,7 +16,17 @@ from strigil.services.actors import Actor
 from strigil.store.adverse_events import CATEGORIES
 from strigil.store.patients import Patient
 from strigil.web.deps import CurrentActor, DbSession
-from strigil.web.pages.common import Form, PageNo, errors_of, go, is_hx, paged, text, view
+from strigil.web.pages.common import (
+    Form,
+    PageNo,
+    errors_of,
+    go,
+    is_hx,
+    paged,
+    required_int,
+    text,
+    view,
+)
 from strigil.web.pages.render import page
 
 router = APIRouter()
@@ -94,7 +104,7 @@ def update_patient(
     request: Request, patient_id: str, db: DbSession, actor: CurrentActor, form: Form
 ) -> Response:
     values = _values(form)
-    version = int(text(form, "version") or 0) or None
+    version = required_int(form, "version")
     patient = patients.get(session=db, actor=actor, patient_id=patient_id)
     ctx: dict[str, Any] = {"patient": patient, "values": values, "version": version}
     try:
@@ -179,7 +189,7 @@ def follow_up_event(
         event_id=event_id,
         note=text(form, "note"),
         resolved=text(form, "resolved") == "yes",
-        version=int(text(form, "version") or 0) or None,
+        version=required_int(form, "version"),
     )
     patient = db.get_one(Patient, row.patient_id)
     return go(request, f"/patients/{patient.external_id}#adverse-events")
