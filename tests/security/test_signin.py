@@ -20,6 +20,7 @@ from tests.factories import PASSWORD, login, make_clinic, make_user
 from strigil.config import Settings
 from strigil.errors import InvalidInput, NotAuthenticated
 from strigil.services import auth
+from strigil.store.audit import AuditEvent
 from strigil.store.base import utcnow
 from strigil.store.clinics import ApiToken, LoginSession, User
 from strigil.store.signin import SigninThrottle
@@ -331,3 +332,88 @@ def test_someone_elses_token_cannot_be_revoked(client: TestClient, session: Sess
     assert client.delete("/api/v1/auth/tokens/not-a-uuid").status_code == 422
     session.expire_all()
     assert session.get(ApiToken, row.id).revoked_at is None  # type: ignore[union-attr]
+
+
+def _bearer(app: FastAPI, secret: str) -> int:
+    with TestClient(app) as integration:
+        headers = {"Authorization": f"Bearer {secret}"}
+        return integration.get("/api/v1/auth/me", headers=headers).status_code
+
+
+def test_logout_everywhere_also_revokes_api_tokens(
+    client: TestClient, app: FastAPI, session: Session
+) -> None:
+    user = make_user(session, make_clinic(session))
+    login(client, user)
+    secrets = [client.post("/api/v1/auth/tokens", json={"name": n}).json()["token"] for n in "ab"]
+    assert [_bearer(app, s) for s in secrets] == [200, 200]
+    ended = client.post("/api/v1/auth/logout-everywhere")
+    assert ended.json() == {"ended": 1, "tokens_revoked": 2}
+    assert [_bearer(app, s) for s in secrets] == [401, 401]
+    session.expire_all()
+    audit = session.scalar(
+        select(AuditEvent).where(AuditEvent.action == "logout_all", AuditEvent.user_id == user.id)
+    )
+    assert audit is not None and audit.detail == {"sessions": 1, "tokens": 2}
+
+
+def test_logout_everywhere_page_ends_this_session_and_the_tokens(
+    client: TestClient, app: FastAPI, session: Session
+) -> None:
+    user = make_user(session, make_clinic(session))
+    csrf = login(client, user)
+    secret = client.post("/api/v1/auth/tokens", json={"name": "bridge"}).json()["token"]
+    account = client.get("/account", headers={"Accept": "text/html"})
+    assert account.status_code == 200 and "bridge" in account.text and secret not in account.text
+    done = client.post(
+        "/account/logout-everywhere", data={"csrf_token": csrf}, follow_redirects=False
+    )
+    assert done.status_code == 303 and done.headers["location"] == "/login"
+    assert _bearer(app, secret) == 401
+    assert client.get("/api/v1/auth/me").status_code == 401
+
+
+def test_users_list_their_own_tokens_only(client: TestClient, session: Session) -> None:
+    clinic = make_clinic(session)
+    colleague = make_user(session, clinic)
+    auth.issue_token(session=session, actor=auth.actor_for(colleague), name="theirs")
+    login(client, make_user(session, clinic))
+    issued = client.post("/api/v1/auth/tokens", json={"name": "mine"}).json()
+    listed = client.get("/api/v1/auth/tokens")
+    assert listed.status_code == 200
+    assert [(t["name"], t["id"]) for t in listed.json()] == [("mine", issued["id"])]
+    assert issued["token"] not in listed.text and listed.json()[0]["revoked_at"] is None
+    assert client.get("/api/v1/admin/tokens").status_code == 403  # not an admin
+
+
+def test_an_admin_lists_and_revokes_any_token_of_the_clinic(
+    client: TestClient, app: FastAPI, session: Session
+) -> None:
+    clinic, elsewhere = make_clinic(session), make_clinic(session)
+    owner = make_user(session, clinic)
+    secret, row = auth.issue_token(session=session, actor=auth.actor_for(owner), name="ehr")
+    _, foreign = auth.issue_token(
+        session=session, actor=auth.actor_for(make_user(session, elsewhere)), name="other"
+    )
+    admin = make_user(session, clinic, role="admin")
+    session.commit()
+    csrf = login(client, admin)
+    listed = client.get("/api/v1/admin/tokens").json()
+    assert [(t["name"], t["owner_id"]) for t in listed] == [("ehr", str(owner.external_id))]
+    assert client.delete(f"/api/v1/auth/tokens/{foreign.external_id}").status_code == 404
+    page = client.get("/admin/tokens", headers={"Accept": "text/html"})
+    assert page.status_code == 200 and "ehr" in page.text and "other" not in page.text
+    revoked = client.post(
+        f"/admin/tokens/{row.external_id}/revoke", data={"csrf_token": csrf}, follow_redirects=False
+    )
+    assert revoked.status_code == 303
+    assert _bearer(app, secret) == 401
+    session.expire_all()
+    trail = session.scalar(
+        select(AuditEvent).where(
+            AuditEvent.action == "revoke", AuditEvent.entity_id == str(row.external_id)
+        )
+    )
+    assert trail is not None and trail.user_id == admin.id
+    assert trail.detail == {"owner": str(owner.external_id)}
+    assert session.get(ApiToken, foreign.id).revoked_at is None  # type: ignore[union-attr]

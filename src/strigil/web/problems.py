@@ -24,11 +24,17 @@ from strigil.errors import (
 log = logging.getLogger("strigil.web")
 
 
+API_PREFIXES = ("/api/", "/fhir/", "/healthz", "/static/")
+
+
 def wants_html(request: Request) -> bool:
-    """Pages and HTMX get HTML; the API and other clients get JSON."""
-    if request.url.path.startswith(("/api/", "/fhir/", "/healthz")):
+    """Page routes answer pages, whatever the client sent in Accept (a browser that follows a
+    link or posts a form must never be shown raw JSON), unless the client asks for JSON
+    alone; the API, FHIR and health routes always answer ``{"detail", "code"}`` JSON."""
+    if request.url.path.startswith(API_PREFIXES) or request.url.path == "/api":
         return False
-    return "text/html" in request.headers.get("accept", "") or "hx-request" in request.headers
+    accept = request.headers.get("accept", "")
+    return "text/html" in accept or "application/json" not in accept
 
 
 def _render(request: Request, error: StrigilError) -> Response:

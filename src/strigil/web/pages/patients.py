@@ -104,8 +104,8 @@ def update_patient(
     request: Request, patient_id: str, db: DbSession, actor: CurrentActor, form: Form
 ) -> Response:
     values = _values(form)
-    version = required_int(form, "version")
     patient = patients.get(session=db, actor=actor, patient_id=patient_id)
+    version = required_int(form, "version")
     ctx: dict[str, Any] = {"patient": patient, "values": values, "version": version}
     try:
         patients.update(
