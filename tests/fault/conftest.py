@@ -89,7 +89,6 @@ def start_server(url: str, data_dir: Path, timeout: float = 30.0) -> Server:
     env.update(
         STRIGIL_DATABASE_URL=url,
         STRIGIL_DATA_DIR=str(data_dir),
-        STRIGIL_SECRET_KEY="fault-test-secret",
         STRIGIL_LOG_LEVEL="WARNING",
     )
     return liveserver.start_server(env, data_dir, timeout=timeout)

@@ -49,7 +49,8 @@ class Policy:
     from one address (or ``account_max_failures`` from anywhere, or ``address_max_failures``
     from one address whichever accounts it names), each further failure makes the next attempt
     wait twice as long, starting at ``first_delay`` (``address_delay`` for an address) and at
-    most ``lockout``. Counters are forgotten after ``forget`` without failures.
+    most ``lockout`` (the longest wait; the name follows the setting). Counters are forgotten
+    after ``forget`` without failures.
     """
 
     idle: timedelta = timedelta(minutes=30)
