@@ -13,7 +13,8 @@ NOT_CLINICAL = {
     "alembic_version",
     "signin_throttle",
 }
-# Counters keyed by a digest, never shown to anyone: they have no public id.
+# No public id: the audit trail is shown by its own sequence number, and the sign-in
+# counters are keyed by a digest and never shown at all.
 NEVER_SHOWN = {"audit_event", "signin_throttle"}
 
 
