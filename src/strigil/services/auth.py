@@ -24,7 +24,8 @@ from strigil.services.actors import Actor, Permission, Role, require
 from strigil.services.records import parse_id
 from strigil.store import signin, tokens
 from strigil.store.base import utcnow
-from strigil.store.clinics import ApiToken, LoginSession, User
+from strigil.store.clinics import ApiToken as ApiToken  # re-exported: the web layer types with it
+from strigil.store.clinics import LoginSession, User
 
 _HASHER = PasswordHasher()  # argon2-cffi defaults are Argon2id (RFC 9106 low-memory profile)
 

@@ -12,7 +12,6 @@ from pydantic import Field
 from strigil.config import Settings
 from strigil.errors import NotAuthenticated
 from strigil.services import auth
-from strigil.store.clinics import ApiToken
 from strigil.web.deps import SESSION_COOKIE, CurrentActor, DbSession, SettingsDep
 from strigil.web.schemas import Schema
 
@@ -54,7 +53,7 @@ class TokenRead(Schema):
     revoked_at: datetime | None
 
     @classmethod
-    def of(cls, row: ApiToken) -> TokenRead:
+    def of(cls, row: auth.ApiToken) -> TokenRead:
         return cls(
             id=row.external_id,
             name=row.name,
