@@ -6,9 +6,11 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
 from tests.factories import login, make_clinic, make_episode, make_patient, make_user
 
+from strigil.services import patients
 from strigil.store.clinics import User
 from strigil.store.patients import Patient
 
@@ -103,3 +105,19 @@ def test_offset_out_of_range_is_422(
 def test_limit_out_of_range_is_422(client: TestClient, therapist: User, limit: int) -> None:
     response = client.get("/api/v1/patients", params={"limit": limit})
     assert response.status_code == 422 and response.json()["field"] == "limit"
+
+
+def test_a_value_the_database_cannot_store_is_422(
+    client: TestClient, therapist: User, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whatever slips past validation and is refused by the database is the client's 422,
+    not a 500, and the next request is served as usual."""
+
+    def refused(**_: object) -> None:
+        raise DataError("INSERT", {}, Exception("integer out of range"))
+
+    monkeypatch.setattr(patients, "register", refused)
+    response = client.post("/api/v1/patients", json=PATIENT)
+    assert response.status_code == 422 and response.json()["code"] == "out_of_range"
+    monkeypatch.undo()
+    assert client.post("/api/v1/patients", json=PATIENT).status_code == 201
