@@ -51,6 +51,7 @@ lint: install
 	$(BIN)/lint-imports
 
 bench: install
+	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null)
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
 
 # The schemathesis campaign (not part of `make test`): at least FUZZ_CASES generated requests

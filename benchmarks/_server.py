@@ -86,7 +86,8 @@ def server_env(url: str, data_dir: Path) -> dict[str, str]:
     """Environment for a ``strigil`` subprocess pointed at ``url``."""
     env = dict(os.environ)
     env.update(
-        STRIGIL_DATABASE_URL=url,
+        STRIGIL_DATABASE_URL=liveserver.app_login_url(url),
+        STRIGIL_ADMIN_DATABASE_URL=url,
         STRIGIL_DATA_DIR=str(data_dir),
         STRIGIL_LOG_LEVEL="WARNING",
         STRIGIL_LOGIN_MAX_FAILURES="1000",

@@ -1,123 +1,322 @@
-"""Sustained load: 50 simulated therapists running whole visits for a fixed time.
+"""Load past capacity: 10, 50 and 200 connections with no think time, then a paced clinic.
 
-Each flow: patient → episode → screening → consent → visit → 2 areas × (3 readings, skin,
-stop) → finding → note → sign. Reports requests/s, flows/min, latency percentiles, errors
-and the server's peak RSS (sampled from /proc). Targets: p95 < 100 ms, 0 errors,
-RSS < 300 MB. SQLite runs with 1 uvicorn worker; PostgreSQL with 1 and with 2 workers.
-Each simulated therapist pauses between entries (BENCH_THINK_SECONDS, mean 1 s, uniform
-0.5-1.5x) as a person at a tablet does; BENCH_THINK_SECONDS=0 measures saturation instead.
+For SQLite and PostgreSQL (the server connected as the application's own login role), wrk
+drives three targets in turn — the visit page, a visit API read and a discomfort reading
+write — while a prober times /healthz. Then 50 simulated therapists each act every 2 s.
+
+Targets (exit 1 when any is missed or cannot be measured):
+- no errors but fast 503s beyond capacity (no other non-2xx, no socket errors or timeouts);
+- /healthz p95 under 100 ms during the load, and healthy within 1 s after it;
+- throughput at 200 connections at least 80 % of the throughput at 10;
+- the visit page's throughput at least 1/3 of /healthz's in the same run;
+- paced (50 therapists, an action every 2 s each): p95 <= 25 ms for the page and a reading.
+
+BENCH_LOAD_SECONDS (default 8) sets each wrk run's length; BENCH_PACED_SECONDS (20) the
+paced run's.
 """
 
 from __future__ import annotations
 
 import os
+import random
+import shutil
+import statistics
+import subprocess
 import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 from _server import (
-    LATENCY_HEADER,
-    THINK_SECONDS,
-    RssSampler,
+    PYTHON,
+    ROOT,
     Timed,
+    add_area,
     fresh_database,
-    full_flow,
-    latency_row,
-    login_client,
-    make_clinic_users,
+    open_visit,
     percentile,
     pg_available,
     running_server,
+    server_env,
 )
+from sqlalchemy import create_engine, text
 
-THERAPISTS = 50
-SECONDS = float(os.environ.get("BENCH_SECONDS", "60"))
-MAX_FLOWS_PER_THERAPIST = 500
-TARGET_P95_MS, TARGET_RSS_MB = 100.0, 300.0
+CONNECTIONS = (10, 50, 200)
+SECONDS = float(os.environ.get("BENCH_LOAD_SECONDS", "8"))
+PACED_SECONDS = float(os.environ.get("BENCH_PACED_SECONDS", "20"))
+THERAPISTS, PACE_SECONDS = 50, 2.0
+HEALTH_P95_MS, RECOVERY_S, KEEP_AT_200, PAGE_VS_HEALTH, PACED_P95_MS = 100, 1.0, 0.8, 1 / 3, 25
+LUA = Path(__file__).with_name("wrk_status.lua")
+DEMO_EMAIL, DEMO_PASSWORD = "therapist1@northside.example", "strigil-demo-2026"
 
 
 @dataclass
-class Outcome:
-    kind: str
-    workers: int
-    timed: Timed
-    flows: int
+class Target:
+    label: str
+    path: str
+    method: str = "GET"
+    body: str = ""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Load:
+    target: str
+    connections: int
+    statuses: dict[int, int]
+    socket_errors: int
     seconds: float
-    peak_rss_mb: float
+    p50_ms: float
+    p99_ms: float
+    health_ms: list[float]
+    recovery_s: float
+
+    @property
+    def ok_rps(self) -> float:
+        ok = sum(n for s, n in self.statuses.items() if 200 <= s < 300)
+        return ok / self.seconds if self.seconds else 0.0
+
+    @property
+    def errors(self) -> int:
+        bad = sum(n for s, n in self.statuses.items() if not (200 <= s < 300 or s == 503))
+        return bad + self.socket_errors
 
 
-def _therapist(client: httpx.Client, start: threading.Barrier, out: Timed, done: list[int]) -> None:
-    start.wait(120)
-    deadline = time.monotonic() + SECONDS
-    for _ in range(MAX_FLOWS_PER_THERAPIST):
-        if time.monotonic() > deadline:
-            return
-        if full_flow(client, out):
-            done[0] += 1
+def wrk(base: str, target: Target, connections: int, seconds: float) -> dict[str, float]:
+    """Run wrk once; the status counts and figures its Lua script prints."""
+    env = dict(os.environ, BENCH_METHOD=target.method, BENCH_BODY=target.body)
+    env["BENCH_HEADERS"] = ";".join(f"{k}: {v}" for k, v in target.headers.items())
+    argv = ["wrk", "-t2", f"-c{connections}", f"-d{int(seconds)}s", "--timeout", "10s",
+            "-s", str(LUA), base + target.path]  # fmt: skip
+    out = subprocess.run(  # noqa: S603 - fixed argv
+        argv, env=env, capture_output=True, text=True, timeout=seconds + 60, check=True
+    ).stdout
+    figures: dict[str, float] = {}
+    for line in out.splitlines():
+        parts = line.split()
+        if parts and parts[0] == "status":
+            figures[f"status {parts[1]}"] = float(parts[2])
+        elif len(parts) == 2 and parts[0] in ("socket_errors", "duration_us", "p50_us", "p99_us"):
+            figures[parts[0]] = float(parts[1])
+    if "duration_us" not in figures:
+        raise RuntimeError(f"wrk printed no figures:\n{out}")
+    return figures
 
 
-def run(kind: str, workers: int, workdir: Path) -> Outcome:
-    url = fresh_database(kind, workdir)
-    emails = make_clinic_users(url, THERAPISTS)
-    with running_server(url, workdir, workers=workers) as server:
-        clients = [login_client(server.base_url, e) for e in emails]
-        warm = Timed()
-        full_flow(clients[0], warm)  # first ICD-10 lookup loads the code index
-        barrier = threading.Barrier(THERAPISTS + 1)
-        results = [Timed(think=THINK_SECONDS) for _ in clients]
-        counts = [[0] for _ in clients]
-        threads = [
-            threading.Thread(target=_therapist, args=(c, barrier, r, n))
-            for c, r, n in zip(clients, results, counts, strict=True)
-        ]
-        for t in threads:
-            t.start()
-        with RssSampler(server.pid) as rss:
-            barrier.wait(120)
+def _probe(base: str, stop: threading.Event, out: list[float]) -> None:
+    with httpx.Client(base_url=base, timeout=10) as client:
+        while not stop.is_set():
             started = time.perf_counter()
-            for t in threads:
-                t.join(SECONDS + 120)
-            elapsed = time.perf_counter() - started
-        for c in clients:
-            c.close()
+            try:
+                ok = client.get("/healthz").status_code == 200
+            except httpx.HTTPError:
+                ok = False
+            out.append((time.perf_counter() - started) * 1000 if ok else float("inf"))
+            stop.wait(0.05)
+
+
+def recovery(base: str) -> float:
+    """Seconds until /healthz answers 200 after the load (inf if not within 5 s)."""
+    started = time.perf_counter()
+    with httpx.Client(base_url=base, timeout=1) as client:
+        while time.perf_counter() - started < 5:
+            try:
+                if client.get("/healthz").status_code == 200:
+                    return time.perf_counter() - started
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.02)
+    return float("inf")
+
+
+def measure(base: str, target: Target, connections: int) -> Load:
+    health: list[float] = []
+    stop = threading.Event()
+    prober = threading.Thread(target=_probe, args=(base, stop, health), daemon=True)
+    prober.start()
+    try:
+        figures = wrk(base, target, connections, SECONDS)
+    finally:
+        stop.set()
+        prober.join(15)
+    statuses = {int(k.split()[1]): int(v) for k, v in figures.items() if k.startswith("status")}
+    return Load(
+        target.label, connections, statuses, int(figures.get("socket_errors", 0)),
+        figures["duration_us"] / 1e6, figures.get("p50_us", 0) / 1000,
+        figures.get("p99_us", 0) / 1000, health, recovery(base),
+    )  # fmt: skip
+
+
+# ----------------------------------------------------------------------------- set-up
+
+
+def _demo_visit(url: str, data_dir: Path) -> str:
+    subprocess.run(  # noqa: S603 - fixed argv, our own interpreter
+        [PYTHON, "-m", "strigil", "demo", "load", "--patients", "40"],
+        env=server_env(url, data_dir), check=True, capture_output=True, timeout=600, cwd=ROOT,
+    )  # fmt: skip
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            visit = conn.scalar(
+                text(
+                    "SELECT v.external_id FROM visit v JOIN app_user u ON u.clinic_id = v.clinic_id"
+                    " WHERE u.email = :e ORDER BY v.id DESC LIMIT 1"
+                ),
+                {"e": DEMO_EMAIL},
+            )
+    finally:
+        engine.dispose()
+    return str(uuid.UUID(str(visit)))
+
+
+def _targets(base: str, visit: str) -> tuple[list[Target], httpx.Client, str]:
+    client = httpx.Client(base_url=base, timeout=30)
+    login = client.post("/api/v1/auth/login", json={"email": DEMO_EMAIL, "password": DEMO_PASSWORD})
+    login.raise_for_status()
+    client.headers["X-CSRF-Token"] = login.json()["csrf_token"]
+    token = client.post("/api/v1/auth/tokens", json={"name": "bench"}).json()["token"]
+    cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
+    timed = Timed()
+    opened = open_visit(client, timed, tolerance=10)
+    area = add_area(client, timed, opened["id"]) if opened else None
+    if area is None:
+        raise RuntimeError(f"could not open a visit for the reading target: {timed.errors[:3]}")
+    bearer = {"Authorization": f"Bearer {token}"}
+    reading = f"/api/v1/areas/{area}/readings"
+    targets = [
+        Target("visit page", f"/visits/{visit}", headers={"Cookie": cookie}),
+        Target("visit API read", f"/api/v1/visits/{visit}", headers=bearer),
+        Target("reading write", reading, "POST", '{"value": 0}',
+               bearer | {"Content-Type": "application/json"}),
+    ]  # fmt: skip
+    return targets, client, reading
+
+
+# ----------------------------------------------------------------------------- paced
+
+
+def _therapist(base: str, cookie: str, csrf: str, paths: tuple[str, str], out: Timed) -> None:
+    page, reading = paths
+    deadline = time.monotonic() + PACED_SECONDS
+    headers = {"Cookie": cookie, "X-CSRF-Token": csrf}
+    time.sleep(random.uniform(0, PACE_SECONDS))  # noqa: S311 - spread the starts
+    with httpx.Client(base_url=base, timeout=30, headers=headers) as client:
+        while time.monotonic() < deadline:
+            started = time.monotonic()
+            out.call_text(client, "visit page", page)
+            time.sleep(max(0.0, PACE_SECONDS - (time.monotonic() - started)))
+            started = time.monotonic()
+            out.call(client, "reading write", "POST", reading, json={"value": 0})
+            time.sleep(max(0.0, PACE_SECONDS - (time.monotonic() - started)))
+
+
+def paced(base: str, client: httpx.Client, page: str, reading: str) -> Timed:
+    cookie = "; ".join(f"{k}={v}" for k, v in client.cookies.items())
+    csrf = client.headers["X-CSRF-Token"]
+    results = [Timed() for _ in range(THERAPISTS)]
+    threads = [
+        threading.Thread(target=_therapist, args=(base, cookie, csrf, (page, reading), r))
+        for r in results
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(PACED_SECONDS + 60)
     total = Timed()
     for r in results:
         total.merge(r)
-    return Outcome(kind, workers, total, sum(n[0] for n in counts), elapsed, rss.peak_kb / 1024)
+    return total
 
 
-def report(o: Outcome) -> None:
-    everything = [v for values in o.timed.samples.values() for v in values]
-    p95 = percentile(everything, 95)
-    ok = p95 < TARGET_P95_MS and not o.timed.errors and o.peak_rss_mb < TARGET_RSS_MB
-    print(f"\n[{o.kind}, {o.workers} worker(s)] {o.seconds:.0f} s, {THERAPISTS} therapists")
-    print(
-        f"requests {o.timed.requests}  ({o.timed.requests / o.seconds:.0f}/s)   "
-        f"flows {o.flows}  ({o.flows / o.seconds * 60:.0f}/min)   errors {len(o.timed.errors)}   "
-        f"peak RSS {o.peak_rss_mb:.0f} MB"
-    )
-    print(LATENCY_HEADER)
-    print(latency_row("ALL REQUESTS", everything))
-    for label, values in sorted(o.timed.samples.items()):
-        print(latency_row(label, values))
-    print(f"verdict: {'ok' if ok else 'MISSED'}")
-    for error in o.timed.errors[:5]:
-        print(f"  error: {error}")
+# ----------------------------------------------------------------------------- report
+
+
+def run(kind: str, workdir: Path) -> list[str]:
+    """Every measurement for one database; the targets it missed."""
+    url = fresh_database(kind, workdir)
+    visit = _demo_visit(url, workdir)
+    missed: list[str] = []
+    with running_server(url, workdir) as server:
+        base = server.base_url
+        targets, client, reading = _targets(base, visit)
+        health = measure(base, Target("/healthz", "/healthz"), 10)
+        print(f"\n[{kind}] /healthz alone, 10 connections: {health.ok_rps:.0f}/s")
+        print(f"{'target':<16}{'conns':>6}{'2xx/s':>8}{'503':>7}{'errors':>7}{'p50 ms':>8}"
+              f"{'p99 ms':>9}{'health p95':>11}{'max':>7}{'recover s':>10}")  # fmt: skip
+        for target in targets:
+            loads = [measure(base, target, c) for c in CONNECTIONS]
+            for load in loads:
+                _row(load)
+                missed += _misses(kind, load)
+            kept = loads[-1].ok_rps / max(loads[0].ok_rps, 1e-9)
+            print(f"  {target.label}: 200 connections keep {kept:.0%} of 10's throughput")
+            if kept < KEEP_AT_200:
+                missed.append(f"{kind} {target.label}: 200 connections keep {kept:.0%} of 10's")
+            if target.label == "visit page":
+                ratio = loads[0].ok_rps / max(health.ok_rps, 1e-9)
+                print(f"  visit page / healthz throughput: {ratio:.2f} (target >= 0.33)")
+                if ratio < PAGE_VS_HEALTH:
+                    missed.append(f"{kind} visit page is {ratio:.2f} of /healthz throughput")
+        timed = paced(base, client, targets[0].path, reading)
+        client.close()
+    print(f"  paced: {THERAPISTS} therapists, an action every {PACE_SECONDS:.0f} s, "
+          f"{PACED_SECONDS:.0f} s, errors {len(timed.errors)}")  # fmt: skip
+    for label in ("visit page", "reading write"):
+        values = timed.samples.get(label, [])
+        p95 = percentile(values, 95) if values else float("inf")
+        med = statistics.median(values) if values else float("inf")
+        print(f"    {label:<14} n={len(values):<5} median {med:6.1f} ms  p95 {p95:6.1f} ms")
+        if p95 > PACED_P95_MS:
+            missed.append(f"{kind} paced {label} p95 {p95:.1f} ms > {PACED_P95_MS} ms")
+    if timed.errors:
+        missed.append(f"{kind} paced errors: {timed.errors[:3]}")
+    return missed
+
+
+def _row(load: Load) -> None:
+    finite = [h for h in load.health_ms if h != float("inf")]
+    p95 = percentile(load.health_ms, 95) if load.health_ms else float("inf")
+    print(f"{load.target:<16}{load.connections:>6}{load.ok_rps:>8.0f}{load.statuses.get(503, 0):>7}"
+          f"{load.errors:>7}{load.p50_ms:>8.1f}{load.p99_ms:>9.1f}{p95:>11.1f}"
+          f"{max(finite, default=float('inf')):>7.0f}{load.recovery_s:>10.2f}")  # fmt: skip
+
+
+def _misses(kind: str, load: Load) -> list[str]:
+    where = f"{kind} {load.target} at {load.connections}"
+    missed = []
+    if load.errors:
+        missed.append(f"{where}: {load.errors} errors (statuses {load.statuses})")
+    if not load.health_ms or percentile(load.health_ms, 95) > HEALTH_P95_MS:
+        missed.append(f"{where}: /healthz p95 over {HEALTH_P95_MS} ms or unmeasured")
+    if load.recovery_s > RECOVERY_S:
+        missed.append(f"{where}: healthy only after {load.recovery_s:.2f} s")
+    if load.ok_rps <= 0:
+        missed.append(f"{where}: no successful requests")
+    return missed
 
 
 def main() -> int:
-    plans = [("sqlite", 1)]
-    if pg_available():
-        plans += [("postgresql", 1), ("postgresql", 2)]
-    print(f"targets: p95 < {TARGET_P95_MS:.0f} ms, 0 errors, RSS < {TARGET_RSS_MB:.0f} MB")
-    with tempfile.TemporaryDirectory(prefix="strigil-bench-") as tmp:
-        for kind, workers in plans:
-            report(run(kind, workers, Path(tmp)))
-    return 0
+    if shutil.which("wrk") is None:
+        print("wrk is not installed (`make bench` installs it)")
+        return 1
+    if not pg_available():
+        print("PostgreSQL is not reachable on 127.0.0.1:5432")
+        return 1
+    missed: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="strigil-load-") as tmp:
+        for kind in ("sqlite", "postgresql"):
+            workdir = Path(tmp) / kind
+            workdir.mkdir()
+            missed += run(kind, workdir)
+    print("\nverdict:", "ok" if not missed else "MISSED")
+    for line in missed:
+        print("  missed:", line)
+    return 1 if missed else 0
 
 
 if __name__ == "__main__":

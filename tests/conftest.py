@@ -128,3 +128,11 @@ def client(app: FastAPI) -> Iterator[TestClient]:
 @pytest.fixture
 def is_postgres(db_url: str) -> bool:
     return db_url.startswith("postgresql")
+
+
+@pytest.fixture(autouse=True)
+def _computations_finish_inline(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests read finished results; the pending path has its own tests."""
+    from strigil.services import computations
+
+    monkeypatch.setattr(computations, "WAIT_SECONDS", 120.0)

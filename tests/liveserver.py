@@ -6,18 +6,52 @@ uvicorn and any worker it forked.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import httpx
 
 LOOPBACK = "127.0.0.1"
+T = TypeVar("T")
+
+
+def in_own_loop(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a coroutine on a fresh event loop in its own thread (a browser test may have left
+    one running on the test's thread)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result(timeout=300)
+
+
+APP_LOGIN = "strigil_web"
+
+
+def app_login_url(url: str) -> str:
+    """On PostgreSQL, the URL of the application's own login role (made as `strigil db
+    app-login` makes it); the owner's URL stays for migrations and admin commands."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    from strigil.store import tenancy
+
+    if not url.startswith("postgresql"):
+        return url
+    admin = create_engine(url)
+    try:
+        with admin.begin() as conn:
+            tenancy.create_login_role(conn, APP_LOGIN)
+    finally:
+        admin.dispose()
+    return make_url(url).set(username=APP_LOGIN).render_as_string(hide_password=False)
 
 
 def free_port() -> int:

@@ -43,6 +43,22 @@ class Settings(BaseSettings):
     login_rate_window_seconds: int = Field(
         default=60, ge=1, description="The first wait of an address over its allowance"
     )
+    max_running_requests: int | None = Field(
+        default=None,
+        ge=1,
+        le=64,
+        description="Requests served at once per process; default 2 on SQLite, 8 on PostgreSQL",
+    )
+    max_queued_requests: int = Field(
+        default=256, ge=0, description="Requests that may wait for a turn; beyond, 503 at once"
+    )
+    queue_wait_seconds: float = Field(
+        default=10.0, gt=0, description="Longest wait for a turn before answering 503"
+    )
+    admin_database_url: str | None = Field(
+        default=None,
+        description="Owner URL for migrations and `strigil db`; default: the database URL",
+    )
     cookie_secure: bool = Field(default=False, description="Set true behind HTTPS")
     log_level: str = "INFO"
 
@@ -52,6 +68,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'strigil.db').as_posix()}"
+
+    @property
+    def resolved_admin_database_url(self) -> str:
+        """The owner's URL for migrations and admin commands (default: the app's URL)."""
+        return self.admin_database_url or self.resolved_database_url
 
 
 @lru_cache(maxsize=1)

@@ -83,15 +83,21 @@ def fault_db_url(tmp_path: Path) -> str:
     return url
 
 
-def start_server(url: str, data_dir: Path, timeout: float = 30.0) -> Server:
-    """Start the real server against ``url``; return once /healthz says 200."""
+def server_env(url: str, data_dir: Path) -> dict[str, str]:
+    """Environment for a server or command on ``url``: the app as its login role."""
     env = dict(os.environ)
     env.update(
-        STRIGIL_DATABASE_URL=url,
+        STRIGIL_DATABASE_URL=liveserver.app_login_url(url),
+        STRIGIL_ADMIN_DATABASE_URL=url,
         STRIGIL_DATA_DIR=str(data_dir),
         STRIGIL_LOG_LEVEL="WARNING",
     )
-    return liveserver.start_server(env, data_dir, timeout=timeout)
+    return env
+
+
+def start_server(url: str, data_dir: Path, timeout: float = 30.0) -> Server:
+    """Start the real server against ``url``; return once /healthz says 200."""
+    return liveserver.start_server(server_env(url, data_dir), data_dir, timeout=timeout)
 
 
 @pytest.fixture

@@ -116,7 +116,9 @@ def test_active_episodes_and_single_measurements_are_left_out(session: Session) 
 
 def test_single_therapist_falls_back_to_least_squares(session: Session) -> None:
     staff = build(session, make_clinic(session), 30, TRUE_EFFECT)
-    data = comparisons.changes(session, staff[0].clinic_id, GROUP, _nprs())
+    data = comparisons.changes(
+        session=session, actor=actor(staff[0]), condition_group=GROUP, m=_nprs()
+    )
     one = [c for c in data if c.therapist_id == staff[0].id]
     assert len(one) == 10
     _, _, _, _, desc = comparisons.fit(one)
@@ -129,7 +131,9 @@ def _nprs() -> measures.Measure:
 
 def test_repeat_patients_add_a_patient_variance_component(session: Session) -> None:
     staff = build(session, make_clinic(session), 30, TRUE_EFFECT)
-    data = comparisons.changes(session, staff[0].clinic_id, GROUP, _nprs())
+    data = comparisons.changes(
+        session=session, actor=actor(staff[0]), condition_group=GROUP, m=_nprs()
+    )
     shared = [
         comparisons.EpisodeChange(c.episode_id, data[0].patient_id if i % 5 == 0 else c.patient_id,
                                   c.therapist_id, c.approach, c.baseline, c.change)

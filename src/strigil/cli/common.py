@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from strigil.config import Settings
 from strigil.errors import StrigilError
-from strigil.store.engine import make_engine, make_sessionmaker
+from strigil.services.database import UnitOfWork, make_engine, make_sessionmaker
 
 
 def settings() -> Settings:
@@ -19,17 +19,13 @@ def settings() -> Settings:
 
 @contextmanager
 def session_scope(url: str | None = None) -> Iterator[Session]:
-    """One transaction for one command: committed on success, rolled back on error."""
-    engine = make_engine(url or settings().resolved_database_url)
-    session = make_sessionmaker(engine)()
+    """One unit of work for one command, as the database owner (admin commands): committed
+    on success, rolled back on error."""
+    engine = make_engine(url or settings().resolved_admin_database_url)
     try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
+        with UnitOfWork(make_sessionmaker(engine), restricted=False) as session:
+            yield session
     finally:
-        session.close()
         engine.dispose()
 
 

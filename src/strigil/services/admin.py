@@ -12,7 +12,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -21,9 +20,11 @@ from strigil.errors import Conflict, InvalidInput
 from strigil.services import audit, clinics
 from strigil.services.actors import Actor, Permission, require
 from strigil.services.records import check_version, get_owned
+from strigil.store import audit as audit_store
+from strigil.store import clinics as clinic_store
 from strigil.store.audit import AuditEvent
 from strigil.store.base import utcnow
-from strigil.store.clinics import Clinic, Instrument, User
+from strigil.store.clinics import Instrument, User
 
 AUDIT_PAGE_LIMIT = 500
 AUDIT_EXPORT_LIMIT = 10_000
@@ -56,8 +57,7 @@ def add_user(
     security, so the unique index is the final word; a clash there is a Conflict, not a 500.
     """
     require(actor, Permission.MANAGE_USERS)
-    clinic = session.get(Clinic, actor.clinic_id)
-    assert clinic is not None  # the actor's own clinic always exists
+    clinic = clinic_store.get_clinic(session, actor.clinic_id)
     try:
         with session.begin_nested():
             return clinics.add_user(
@@ -93,11 +93,7 @@ def list_instruments(
 ) -> Sequence[Instrument]:
     """The clinic's instruments; in-service first, then retired."""
     require(actor, Permission.MANAGE_INSTRUMENTS)
-    query = select(Instrument).where(Instrument.clinic_id == actor.clinic_id)
-    if not include_retired:
-        query = query.where(Instrument.retired_at.is_(None))
-    order = (Instrument.retired_at.is_not(None), Instrument.label, Instrument.id)
-    return session.scalars(query.order_by(*order)).all()
+    return clinic_store.list_instruments(session, actor.clinic_id, include_retired=include_retired)
 
 
 def _check_instrument(data: InstrumentInput) -> None:
@@ -193,18 +189,17 @@ def search_audit(
     """The clinic's audit rows matching ``query``, newest first; reading it is audited too."""
     require(actor, Permission.READ_AUDIT)
     _check_query(query)
-    stmt = select(AuditEvent).where(AuditEvent.clinic_id == actor.clinic_id)
-    if query.patient_id:
-        stmt = stmt.where(AuditEvent.patient_id == query.patient_id.strip())
-    if query.action:
-        stmt = stmt.where(AuditEvent.action == query.action.strip())
-    if query.since:
-        stmt = stmt.where(AuditEvent.at >= datetime.combine(query.since, time(), UTC))
-    if query.until:
-        end = datetime.combine(query.until + timedelta(days=1), time(), UTC)
-        stmt = stmt.where(AuditEvent.at < end)
-    stmt = stmt.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-    rows = session.scalars(stmt.limit(min(limit, AUDIT_EXPORT_LIMIT)).offset(offset)).all()
+    until = query.until + timedelta(days=1) if query.until else None
+    rows = audit_store.list_events(
+        session,
+        actor.clinic_id,
+        patient_id=query.patient_id.strip() if query.patient_id else None,
+        action=query.action.strip() if query.action else None,
+        since=datetime.combine(query.since, time(), UTC) if query.since else None,
+        before=datetime.combine(until, time(), UTC) if until else None,
+        limit=min(limit, AUDIT_EXPORT_LIMIT),
+        offset=offset,
+    )
     audit.record(
         session=session,
         actor=actor,
@@ -221,10 +216,8 @@ def _filters(query: AuditQuery) -> dict[str, object]:
 
 def user_names(*, session: Session, actor: Actor) -> dict[int, str]:
     """User id → display name for the clinic, to label audit rows without a query per row."""
-    rows = session.execute(
-        select(User.id, User.display_name).where(User.clinic_id == actor.clinic_id)
-    )
-    return {row.id: row.display_name for row in rows}
+    require(actor, Permission.READ_AUDIT)
+    return clinic_store.user_names(session, actor.clinic_id)
 
 
 def audit_csv(rows: Iterable[AuditEvent], names: dict[int, str]) -> str:

@@ -6,11 +6,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from strigil.services.actors import Actor, Permission, require
-from strigil.store.audit import AuditEvent
+from strigil.store import audit as store
+from strigil.store.audit import AuditEvent as AuditEvent
 
 
 def record(
@@ -52,12 +52,12 @@ def search(
 ) -> Sequence[AuditEvent]:
     """The clinic's audit rows, newest first; admins only."""
     require(actor, Permission.READ_AUDIT)
-    query = select(AuditEvent).where(AuditEvent.clinic_id == actor.clinic_id)
-    if patient_id:
-        query = query.where(AuditEvent.patient_id == patient_id)
-    if action:
-        query = query.where(AuditEvent.action == action)
-    if since:
-        query = query.where(AuditEvent.at >= since)
-    query = query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(limit).offset(offset)
-    return session.scalars(query).all()
+    return store.list_events(
+        session,
+        actor.clinic_id,
+        patient_id=patient_id or None,
+        action=action or None,
+        since=since or None,
+        limit=limit,
+        offset=offset,
+    )

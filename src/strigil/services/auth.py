@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 from zxcvbn import zxcvbn
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
@@ -22,6 +22,7 @@ from strigil.errors import InvalidInput, NotAuthenticated, NotFound, TooManyRequ
 from strigil.services import audit
 from strigil.services.actors import Actor, Permission, Role, require
 from strigil.services.records import parse_id
+from strigil.store import clinics as clinics_store
 from strigil.store import signin, tokens
 from strigil.store.base import utcnow
 from strigil.store.clinics import ApiToken as ApiToken  # re-exported: the web layer types with it
@@ -189,7 +190,7 @@ def login(
     until = signin.blocked_until(session=session, keys=keys.all())
     if until is not None and until > now:
         raise Throttled(max(1, math.ceil((until - now).total_seconds())))
-    user = session.scalar(select(User).where(User.email == email))
+    user = clinics_store.find_user_by_email(session, email)
     if not _verify(user, password) or user is None or not user.active:
         _count_failure(session, keys, user, now, policy)
         raise NotAuthenticated("email or password is not correct", code="bad_credentials")
@@ -290,7 +291,7 @@ def resume(*, session: Session, token: str, policy: Policy) -> LoginSession:
         NotAuthenticated: no such session, revoked, or timed out.
     """
     now = utcnow()
-    row = session.scalar(select(LoginSession).where(LoginSession.token_hash == _digest(token)))
+    row = clinics_store.find_login(session, _digest(token))
     if row is None or row.revoked_at is not None or not row.user.active:
         raise NotAuthenticated("please sign in", code="not_signed_in")
     if row.expires_at <= now or row.last_seen_at + policy.idle <= now:
@@ -303,6 +304,7 @@ def resume(*, session: Session, token: str, policy: Policy) -> LoginSession:
 
 def logout(*, session: Session, token: str) -> None:
     """End one login session."""
+    clinics_store.find_login(session, _digest(token))  # scopes the session to its clinic
     session.execute(
         update(LoginSession)
         .where(LoginSession.token_hash == _digest(token), LoginSession.revoked_at.is_(None))
@@ -403,7 +405,7 @@ def user_for_token(*, session: Session, secret: str) -> User:
     Raises:
         NotAuthenticated: unknown or revoked token.
     """
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(secret)))
+    row = clinics_store.find_token(session, _digest(secret))
     if row is None or row.revoked_at is not None or not row.user.active:
         raise NotAuthenticated("the API token is not valid", code="bad_token")
     row.last_used_at = utcnow()

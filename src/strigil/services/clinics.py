@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from strigil.errors import Conflict, InvalidInput, NotFound
+from strigil.errors import Conflict, InvalidInput
 from strigil.services import audit
 from strigil.services.actors import Actor, Permission, Role, require
 from strigil.services.auth import hash_password
-from strigil.store.clinics import Clinic, User
+from strigil.store import clinics as store
+from strigil.store.clinics import Clinic as Clinic
+from strigil.store.clinics import User as User
 
 
 def create_clinic(*, session: Session, name: str) -> Clinic:
@@ -25,7 +26,8 @@ def create_clinic(*, session: Session, name: str) -> Clinic:
 
 
 def find_clinic_by_name(*, session: Session, name: str) -> Clinic | None:
-    return session.scalar(select(Clinic).where(Clinic.name == name))
+    """The clinic called ``name``, if any. Used by set-up commands, not by signed-in users."""
+    return store.find_clinic_by_name(session, name)
 
 
 def add_user(
@@ -55,7 +57,7 @@ def add_user(
         )
     if not display_name.strip():
         raise InvalidInput("a user needs a display name", field="display_name", code="required")
-    if session.scalar(select(User.id).where(User.email == email)) is not None:
+    if store.email_taken(session, email):
         raise Conflict(
             f"a user with email {email} already exists", field="email", code="email_taken"
         )
@@ -82,22 +84,4 @@ def add_user(
 def list_users(*, session: Session, actor: Actor) -> Sequence[User]:
     """The clinic's users (admins only)."""
     require(actor, Permission.MANAGE_USERS)
-    return session.scalars(
-        select(User).where(User.clinic_id == actor.clinic_id).order_by(User.display_name)
-    ).all()
-
-
-def therapists(*, session: Session, clinic_id: int) -> Sequence[User]:
-    """The clinic's therapists, for pickers."""
-    return session.scalars(
-        select(User)
-        .where(User.clinic_id == clinic_id, User.role == Role.THERAPIST.value, User.active)
-        .order_by(User.display_name)
-    ).all()
-
-
-def get_user(*, session: Session, user_id: int) -> User:
-    user = session.get(User, user_id)
-    if user is None:
-        raise NotFound("no such user", code="user_not_found")
-    return user
+    return store.list_users(session, actor.clinic_id)

@@ -32,7 +32,6 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from strigil.core import catalog, measures, response
@@ -40,10 +39,11 @@ from strigil.core import catalog, measures, response
 if TYPE_CHECKING:  # statsmodels and pandas load only when a comparison is computed
     import pandas as pd
 from strigil.errors import InvalidInput
-from strigil.services import audit
+from strigil.services import audit, computations
 from strigil.services.actors import Actor, Permission, require
-from strigil.store.episodes import Episode
-from strigil.store.outcomes import OutcomeMeasurement
+from strigil.store import episodes as episode_store
+from strigil.store import outcomes as outcome_store
+from strigil.store.outcomes import EpisodeScore
 
 MIN_PER_ARM = 5
 MIN_TOTAL = 12
@@ -104,6 +104,7 @@ class ComparisonResult:
     model: str | None = None
     message: str | None = None
     caveat: str = CAVEAT
+    pending: bool = False
 
     @property
     def fitted(self) -> bool:
@@ -113,18 +114,8 @@ class ComparisonResult:
 def options(*, session: Session, actor: Actor) -> list[Option]:
     """Condition group × primary measure pairs with completed episodes in the actor's clinic."""
     require(actor, Permission.ANALYTICS)
-    rows = session.execute(
-        select(Episode.condition_group, Episode.primary_measure, func.count(Episode.id))
-        .where(
-            Episode.clinic_id == actor.clinic_id,
-            Episode.status == "discharged",
-            Episode.entered_in_error_at.is_(None),
-            Episode.condition_group.is_not(None),
-        )
-        .group_by(Episode.condition_group, Episode.primary_measure)
-        .order_by(func.count(Episode.id).desc())
-    ).all()
-    return [Option(str(g), str(m), int(n)) for g, m, n in rows]
+    rows = episode_store.count_discharged_by_group(session, actor.clinic_id)
+    return [Option(g, m, n) for g, m, n in rows]
 
 
 def _check(condition_group: str, measure: str) -> measures.Measure:
@@ -146,38 +137,18 @@ def _check(condition_group: str, measure: str) -> measures.Measure:
 
 
 def changes(
-    session: Session, clinic_id: int, condition_group: str, m: measures.Measure
+    *, session: Session, actor: Actor, condition_group: str, m: measures.Measure
 ) -> list[EpisodeChange]:
     """First-to-last change of every completed episode of the clinic (≥ 2 measurements)."""
-    rows = session.execute(
-        select(
-            Episode.id,
-            Episode.patient_id,
-            Episode.therapist_id,
-            Episode.approach,
-            OutcomeMeasurement.score,
-        )  # fmt: skip
-        .join(OutcomeMeasurement, OutcomeMeasurement.episode_id == Episode.id)
-        .where(
-            Episode.clinic_id == clinic_id,
-            OutcomeMeasurement.clinic_id == clinic_id,
-            Episode.status == "discharged",
-            Episode.entered_in_error_at.is_(None),
-            OutcomeMeasurement.entered_in_error_at.is_(None),
-            Episode.condition_group == condition_group,
-            Episode.primary_measure == m.code,
-            OutcomeMeasurement.measure == m.code,
-        )
-        .order_by(Episode.id, OutcomeMeasurement.measured_at, OutcomeMeasurement.id)
-    ).all()
-    return _first_last(m, [(r[0], r[1], r[2], r[3], float(r[4])) for r in rows])
+    require(actor, Permission.ANALYTICS)
+    rows = outcome_store.list_completed_episode_scores(
+        session, actor.clinic_id, condition_group, m.code
+    )
+    return _first_last(m, rows)
 
 
-Row = tuple[int, int, int, str, float]
-
-
-def _first_last(m: measures.Measure, rows: Sequence[Row]) -> list[EpisodeChange]:
-    series: dict[int, list[Row]] = {}
+def _first_last(m: measures.Measure, rows: Sequence[EpisodeScore]) -> list[EpisodeChange]:
+    series: dict[int, list[EpisodeScore]] = {}
     for row in rows:
         series.setdefault(row[0], []).append(row)
     out = []
@@ -277,7 +248,7 @@ def compare(
     """
     require(actor, Permission.ANALYTICS)
     m = _check(condition_group, measure)
-    data = changes(session, actor.clinic_id, condition_group, m)
+    data = changes(session=session, actor=actor, condition_group=condition_group, m=m)
     audit.record(
         session=session, actor=actor, action="read", entity_type="clinic_comparison",
         detail={"condition_group": condition_group, "measure": m.code, "episodes": len(data)},
@@ -292,5 +263,12 @@ def compare(
     message = _too_small(arms)
     if message:
         return replace(base, message=message)
-    estimate, lo, hi, p, desc = fit(data)
+    key = computations.digest("clinic_comparison", actor.clinic_id, condition_group, m.code, data)
+    fitted = computations.cache_of("comparison-fits").get(key, lambda: fit(data))
+    if fitted is None:
+        return replace(base, pending=True, message=PENDING)
+    estimate, lo, hi, p, desc = fitted
     return replace(base, estimate=estimate, ci_low=lo, ci_high=hi, pvalue=p, model=desc)
+
+
+PENDING = "The model is being fitted on the clinic's data; this takes a few seconds."

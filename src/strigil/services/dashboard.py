@@ -7,24 +7,20 @@ dashboard costs the same with ten patients or ten thousand.
 from __future__ import annotations
 
 import uuid
-from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
-from typing import Any, cast
 
-from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from strigil.core import catalog, measures, response
 from strigil.services import audit
 from strigil.services.actors import Actor, Permission, require
-from strigil.store.adverse_events import AdverseEvent
+from strigil.store import adverse_events as event_store
+from strigil.store import outcomes as outcome_store
+from strigil.store import visits as visit_store
 from strigil.store.base import utcnow
-from strigil.store.episodes import Episode
-from strigil.store.outcomes import OutcomeMeasurement
-from strigil.store.patients import Patient
-from strigil.store.visits import Visit
+from strigil.store.visits import ActiveEpisode, VisitSummary
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,95 +85,49 @@ def overview(
     limits = thresholds or catalog.thresholds()
     start = datetime.combine(moment.astimezone(UTC).date(), time.min, tzinfo=UTC)
     audit.record(session=session, actor=actor, action="read", entity_type="dashboard")
+    clinic_id = actor.clinic_id
     return Overview(
-        today=_visit_rows(session, _visits(actor).where(Visit.started_at >= start)),
-        recent=recent_patients(session, actor),
-        unsigned=_visit_rows(session, _visits(actor).where(Visit.status == "in_progress")),
-        open_events=open_events(session, actor),
-        flags=episode_flags(session, actor, limits),
+        today=_visit_rows(
+            visit_store.list_visit_summaries(session, clinic_id, started_since=start)
+        ),
+        recent=_recent_patients(session, clinic_id),
+        unsigned=_visit_rows(
+            visit_store.list_visit_summaries(session, clinic_id, status="in_progress")
+        ),
+        open_events=_open_events(session, clinic_id),
+        flags=_episode_flags(session, clinic_id, limits),
     )
 
 
-def _visits(actor: Actor) -> Select[Any]:
-    query = (
-        select(
-            Visit.external_id,
-            Patient.external_id,
-            Patient.given_name,
-            Patient.family_name,
-            Patient.record_number,
-            Visit.number,
-            Visit.started_at,
-            Visit.status,
-            Episode.condition_title,
-        )
-        .join(Patient, Patient.id == Visit.patient_id)
-        .join(Episode, Episode.id == Visit.episode_id)
-        .where(
-            Visit.clinic_id == actor.clinic_id,
-            Visit.entered_in_error_at.is_(None),
-            Patient.entered_in_error_at.is_(None),
-        )
-        .order_by(Visit.started_at.desc())
-        .limit(25)
-    )
-    return cast(Select[Any], query)
+def _visit_rows(rows: Sequence[VisitSummary]) -> list[VisitRow]:
+    return [VisitRow(r[0], r[1], f"{r[2]} {r[3]}", r[4], r[5], r[6], r[7], r[8]) for r in rows]
 
 
-def _visit_rows(session: Session, query: Select[Any]) -> list[VisitRow]:
-    return [
-        VisitRow(r[0], r[1], f"{r[2]} {r[3]}", r[4], r[5], r[6], r[7], r[8])
-        for r in session.execute(query)
-    ]
-
-
-def recent_patients(session: Session, actor: Actor, limit: int = 10) -> list[PatientRow]:
+def _recent_patients(session: Session, clinic_id: int, limit: int = 10) -> list[PatientRow]:
     """Patients seen (or registered) most recently."""
-    last = (
-        select(Visit.patient_id, func.max(Visit.started_at).label("last"))
-        .where(Visit.clinic_id == actor.clinic_id, Visit.entered_in_error_at.is_(None))
-        .group_by(Visit.patient_id)
-        .subquery()
-    )
-    rows = session.execute(
-        select(Patient, last.c.last)
-        .outerjoin(last, last.c.patient_id == Patient.id)
-        .where(Patient.clinic_id == actor.clinic_id, Patient.entered_in_error_at.is_(None))
-        .order_by(func.coalesce(last.c.last, Patient.created_at).desc(), Patient.id.desc())
-        .limit(limit)
-    ).all()
+    rows = visit_store.list_recently_seen_patients(session, clinic_id, limit=limit)
     return [PatientRow(p.external_id, p.display_name, p.record_number, seen) for p, seen in rows]
 
 
-def open_events(session: Session, actor: Actor, limit: int = 20) -> list[EventRow]:
+def _open_events(session: Session, clinic_id: int, limit: int = 20) -> list[EventRow]:
     """Unresolved adverse events of the clinic, oldest first."""
-    rows = session.execute(
-        select(AdverseEvent, Patient)
-        .join(Patient, Patient.id == AdverseEvent.patient_id)
-        .where(
-            AdverseEvent.clinic_id == actor.clinic_id,
-            AdverseEvent.status == "open",
-            AdverseEvent.entered_in_error_at.is_(None),
-        )
-        .order_by(AdverseEvent.onset_at)
-        .limit(limit)
-    ).all()
+    rows = event_store.list_open_with_patients(session, clinic_id, limit=limit)
     return [
         EventRow(e.external_id, p.external_id, p.display_name, e.category, e.severity, e.onset_at)
         for e, p in rows
     ]
 
 
-def episode_flags(
-    session: Session, actor: Actor, limits: catalog.Thresholds, limit: int = 20
+def _episode_flags(
+    session: Session, clinic_id: int, limits: catalog.Thresholds, limit: int = 20
 ) -> list[EpisodeFlag]:
     """Active episodes not responding (the reconsider prompt) or due for re-measurement."""
-    episodes = _active_episodes(session, actor)
+    episodes = visit_store.list_active_episodes(session, clinic_id)
     if not episodes:
         return []
     ids = [e[0] for e in episodes]
-    scores = _primary_scores(session, ids)
-    since = _visits_since_measured(session, ids)
+    scores = outcome_store.primary_scores(session, clinic_id, ids)
+    since = outcome_store.count_visits_since_primary_measured(session, clinic_id, ids)
     flags: list[EpisodeFlag] = []
     for row in episodes:
         flag = _flag(row, scores.get(row[0], []), since.get(row[0], 0), limits)
@@ -186,92 +136,16 @@ def episode_flags(
     return flags[:limit]
 
 
-def _active_episodes(session: Session, actor: Actor) -> list[tuple[object, ...]]:
-    return [
-        tuple(r)
-        for r in session.execute(
-            select(
-                Episode.id,
-                Episode.external_id,
-                Episode.primary_measure,
-                Episode.condition_title,
-                Patient.external_id,
-                Patient.given_name,
-                Patient.family_name,
-                func.count(Visit.id),
-            )
-            .join(Patient, Patient.id == Episode.patient_id)
-            .join(Visit, Visit.episode_id == Episode.id)
-            .where(
-                Episode.clinic_id == actor.clinic_id,
-                Episode.status == "active",
-                Episode.entered_in_error_at.is_(None),
-                Visit.entered_in_error_at.is_(None),
-            )
-            .group_by(
-                Episode.id,
-                Episode.external_id,
-                Episode.primary_measure,
-                Episode.condition_title,
-                Patient.external_id,
-                Patient.given_name,
-                Patient.family_name,
-            )
-            .order_by(Episode.id)
-        )
-    ]
-
-
-def _primary_scores(session: Session, ids: list[object]) -> dict[object, list[float]]:
-    out: dict[object, list[float]] = defaultdict(list)
-    for episode_id, score in session.execute(
-        select(OutcomeMeasurement.episode_id, OutcomeMeasurement.score)
-        .join(Episode, Episode.id == OutcomeMeasurement.episode_id)
-        .where(
-            OutcomeMeasurement.episode_id.in_(ids),
-            OutcomeMeasurement.measure == Episode.primary_measure,
-            OutcomeMeasurement.entered_in_error_at.is_(None),
-        )
-        .order_by(OutcomeMeasurement.episode_id, OutcomeMeasurement.measured_at)
-    ):
-        out[episode_id].append(score)
-    return out
-
-
-def _visits_since_measured(session: Session, ids: list[object]) -> dict[object, int]:
-    last = (
-        select(func.max(OutcomeMeasurement.measured_at))
-        .where(
-            OutcomeMeasurement.episode_id == Episode.id,
-            OutcomeMeasurement.measure == Episode.primary_measure,
-            OutcomeMeasurement.entered_in_error_at.is_(None),
-        )
-        .correlate(Episode)
-        .scalar_subquery()
-    )
-    rows = session.execute(
-        select(Visit.episode_id, func.count(Visit.id))
-        .join(Episode, Episode.id == Visit.episode_id)
-        .where(
-            Visit.episode_id.in_(ids),
-            Visit.entered_in_error_at.is_(None),
-            or_(last.is_(None), Visit.started_at > last),
-        )
-        .group_by(Visit.episode_id)
-    )
-    return dict(rows.all())
-
-
 def _flag(
-    row: tuple[object, ...], scores: list[float], since: int, limits: catalog.Thresholds
+    row: ActiveEpisode, scores: list[float], since: int, limits: catalog.Thresholds
 ) -> EpisodeFlag | None:
     _, episode_id, measure_code, condition, patient_id, given, family, visit_count = row
-    m = measures.get_measure(str(measure_code))
+    m = measures.get_measure(measure_code)
     classes = []
     if len(scores) >= 2 and not m.change_score and m.default_mcid:
         classes = [response.classify(m, scores[0], s) for s in scores[1:]]
     prompt = response.reconsider_prompt(
-        int(visit_count),  # type: ignore[call-overload]
+        visit_count,
         classes,
         threshold_visits=limits.reassess_after_visits,
     )
@@ -282,4 +156,4 @@ def _flag(
         kind, reason = "reassess", f"{since} visits since {m.code} was last measured"
     else:
         return None
-    return EpisodeFlag(episode_id, patient_id, name, str(condition), kind, reason)  # type: ignore[arg-type]
+    return EpisodeFlag(episode_id, patient_id, name, condition, kind, reason)

@@ -6,7 +6,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from strigil.core import catalog, icd10, measures
@@ -14,8 +13,12 @@ from strigil.errors import InvalidInput
 from strigil.services import audit
 from strigil.services.actors import Actor, Permission, require
 from strigil.services.records import check_version, get_owned
+from strigil.store import episodes as store
 from strigil.store.base import utcnow
-from strigil.store.episodes import APPROACHES, CHRONICITY, SIDES, Episode
+from strigil.store.episodes import APPROACHES as APPROACHES
+from strigil.store.episodes import CHRONICITY as CHRONICITY
+from strigil.store.episodes import SIDES as SIDES
+from strigil.store.episodes import Episode as Episode
 from strigil.store.patients import Patient
 
 EDITABLE = (
@@ -164,12 +167,4 @@ def get(*, session: Session, actor: Actor, episode_id: object) -> Episode:
 def list_for_patient(*, session: Session, actor: Actor, patient: Patient) -> Sequence[Episode]:
     """A patient's episodes, newest first (the patient was loaded and audited by the caller)."""
     require(actor, Permission.READ_CLINICAL)
-    return session.scalars(
-        select(Episode)
-        .where(
-            Episode.patient_id == patient.id,
-            Episode.clinic_id == actor.clinic_id,
-            Episode.entered_in_error_at.is_(None),
-        )
-        .order_by(Episode.started_on.desc(), Episode.id.desc())
-    ).all()
+    return store.list_for_patient(session, actor.clinic_id, patient.id)

@@ -8,15 +8,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from strigil.errors import InvalidInput
+from strigil.errors import InvalidInput, NotFound
 from strigil.services import audit
 from strigil.services.actors import Actor, Permission, require
 from strigil.services.records import check_version, get_owned, mark_entered_in_error
+from strigil.store import patients as store
 from strigil.store.base import utcnow
-from strigil.store.patients import Patient
+from strigil.store.patients import Patient as Patient
 
 SEXES = ("female", "male", "other", "unknown")
 EDITABLE = ("given_name", "family_name", "birth_date", "sex", "phone", "email", "notes")
@@ -129,25 +129,24 @@ def get(*, session: Session, actor: Actor, patient_id: object) -> Patient:
     return patient
 
 
+def public_id(*, session: Session, actor: Actor, row_id: int) -> uuid.UUID:
+    """The public id of a patient another record of the clinic points to (for links)."""
+    require(actor, Permission.READ_CLINICAL)
+    patient = store.find_patient(session, actor.clinic_id, row_id)
+    if patient is None:
+        raise NotFound("no such patient", field="patient_id", code="patient_not_found")
+    return patient.external_id
+
+
 def search(
     *, session: Session, actor: Actor, text: str = "", limit: int = 25, offset: int = 0
 ) -> Sequence[Patient]:
     """Patients whose name or record number starts with or contains the words typed."""
     require(actor, Permission.READ_CLINICAL)
-    query = select(Patient).where(
-        Patient.clinic_id == actor.clinic_id, Patient.entered_in_error_at.is_(None)
+    words = text.split()[:4]
+    rows = store.list_matching(
+        session, actor.clinic_id, words, limit=min(limit, 100), offset=offset
     )
-    for word in text.split()[:4]:
-        like = f"%{word.lower()}%"
-        query = query.where(
-            or_(
-                func.lower(Patient.given_name).like(like),
-                func.lower(Patient.family_name).like(like),
-                func.lower(Patient.record_number).like(like),
-            )
-        )
-    query = query.order_by(Patient.family_name, Patient.given_name, Patient.id)
-    rows = session.scalars(query.limit(min(limit, 100)).offset(offset)).all()
     audit.record(
         session=session,
         actor=actor,

@@ -1,24 +1,26 @@
-"""Shared record rules: public ids, clinic ownership, optimistic locking, entered-in-error."""
+"""Shared record rules: public ids, clinic ownership, optimistic locking, entered-in-error.
+
+The visit record types and the adverse-event categories are re-exported here too, so that
+pages and the API can name them without importing the store.
+"""
 
 from __future__ import annotations
 
 import uuid
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from strigil.errors import Conflict, InvalidInput, NotFound
 from strigil.services import audit
 from strigil.services.actors import Actor
+from strigil.store import records
+from strigil.store.adverse_events import CATEGORIES
 from strigil.store.base import utcnow
+from strigil.store.visits import TreatedArea as TreatedArea
+from strigil.store.visits import Visit as Visit
 
-
-class Owned(Protocol):
-    id: Any
-    external_id: Any
-    clinic_id: Any
-
+ADVERSE_EVENT_CATEGORIES = CATEGORIES
 
 T = TypeVar("T")
 
@@ -44,12 +46,7 @@ def get_owned(
             so ids of other clinics reveal nothing).
     """
     key = parse_id(public_id, field=field)
-    row: T | None = session.scalar(
-        select(model).where(  # type: ignore[arg-type]
-            model.external_id == key,  # type: ignore[attr-defined]
-            model.clinic_id == actor.clinic_id,  # type: ignore[attr-defined]
-        )
-    )
+    row = records.find_owned(session, model, key, actor.clinic_id)
     if row is None or getattr(row, "entered_in_error_at", None) is not None:
         noun = field.removesuffix("_id").replace("_", " ")
         raise NotFound(

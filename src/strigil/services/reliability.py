@@ -31,18 +31,18 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from strigil.core import catalog
+from strigil.errors import Unavailable
 from strigil.evidence.inputs import EvidenceInputError
 from strigil.evidence.reliability import agreement_label, cohen_kappa, fleiss_kappa, icc
-from strigil.services import audit
+from strigil.services import audit, computations
 from strigil.services.actors import Actor, Permission, require
-from strigil.store.episodes import Episode
-from strigil.store.visits import RestrictionFinding, Visit
+from strigil.store import visits as visit_store
 
 Cell = tuple[str, str]  # (body site code, side)
 
@@ -99,28 +99,44 @@ def cells_for(regions: set[str]) -> list[Cell]:
     return out
 
 
-def _marks(findings: Sequence[RestrictionFinding]) -> dict[int, dict[Cell, int]]:
+class Mark(NamedTuple):
+    """One finding as the agreement statistics see it (plain data, so it can key a cache)."""
+
+    rater_id: int
+    body_site: str
+    chart_view: str
+    x: float
+    severity: int
+
+
+class CheckedVisit(NamedTuple):
+    """A reliability-check visit: its treating therapist, examined region and marks."""
+
+    therapist_id: int
+    region: str
+    marks: tuple[Mark, ...]
+
+
+def _marks(marks: Sequence[Mark]) -> dict[int, dict[Cell, int]]:
     """Per rater: the cells they marked, with the highest severity given there."""
-    marks: dict[int, dict[Cell, int]] = defaultdict(dict)
-    for f in findings:
-        site = catalog.body_site(f.body_site)
-        cell = (site.code, side_of(site, f.chart_view, f.x))
-        given = marks[f.recorded_by_id]
-        given[cell] = max(given.get(cell, 0), f.severity)
-    return marks
+    by_rater: dict[int, dict[Cell, int]] = defaultdict(dict)
+    for m in marks:
+        site = catalog.body_site(m.body_site)
+        cell = (site.code, side_of(site, m.chart_view, m.x))
+        given = by_rater[m.rater_id]
+        given[cell] = max(given.get(cell, 0), m.severity)
+    return by_rater
 
 
-def visit_tables(
-    visit: Visit, region: str, findings: Sequence[RestrictionFinding]
-) -> tuple[np.ndarray, np.ndarray] | None:
+def visit_tables(checked: CheckedVisit) -> tuple[np.ndarray, np.ndarray] | None:
     """Presence (cells × raters, 0/1) and severity (0 = none) tables, or None with < 2 raters."""
-    marks = _marks(findings)
-    raters = sorted(set(marks) | {visit.therapist_id})
+    by_rater = _marks(checked.marks)
+    raters = sorted(set(by_rater) | {checked.therapist_id})
     if len(raters) < 2:
         return None
-    regions = {region} | {catalog.body_site(f.body_site).region for f in findings}
+    regions = {checked.region} | {catalog.body_site(m.body_site).region for m in checked.marks}
     cells = cells_for(regions)
-    severity = np.array([[marks.get(r, {}).get(c, 0) for r in raters] for c in cells], float)
+    severity = np.array([[by_rater.get(r, {}).get(c, 0) for r in raters] for c in cells], float)
     return (severity > 0).astype(float), severity
 
 
@@ -155,43 +171,43 @@ def agreement(index: int, ratings: np.ndarray, severities: np.ndarray) -> VisitA
     )  # fmt: skip
 
 
-def _load(session: Session, clinic_id: int) -> list[tuple[Visit, str, list[RestrictionFinding]]]:
-    visits = session.execute(
-        select(Visit, Episode.body_region)
-        .join(Episode, Episode.id == Visit.episode_id)
-        .where(
-            Visit.clinic_id == clinic_id,
-            Visit.reliability_check.is_(True),
-            Visit.entered_in_error_at.is_(None),
-        )
-        .order_by(Visit.started_at, Visit.id)
-    ).all()
-    ids = [v.id for v, _ in visits]
-    by_visit: dict[int, list[RestrictionFinding]] = defaultdict(list)
-    if ids:
-        for f in session.scalars(
-            select(RestrictionFinding).where(
-                RestrictionFinding.visit_id.in_(ids),
-                RestrictionFinding.clinic_id == clinic_id,
-                RestrictionFinding.entered_in_error_at.is_(None),
-            )
-        ):
-            by_visit[f.visit_id].append(f)
-    return [(v, region, by_visit[v.id]) for v, region in visits]
+def _load(session: Session, clinic_id: int) -> tuple[CheckedVisit, ...]:
+    visits = visit_store.list_reliability_checks(session, clinic_id)
+    by_visit: dict[int, list[Mark]] = defaultdict(list)
+    for f in visit_store.list_findings_of_visits(session, clinic_id, [v.id for v, _ in visits]):
+        mark = Mark(f.recorded_by_id, f.body_site, f.chart_view, f.x, f.severity)
+        by_visit[f.visit_id].append(mark)
+    return tuple(
+        CheckedVisit(v.therapist_id, region, tuple(by_visit[v.id])) for v, region in visits
+    )
 
 
 def clinic_reliability(*, session: Session, actor: Actor) -> Reliability:
-    """Agreement of the actor's clinic's therapists on restriction findings, visit by visit."""
+    """Agreement of the actor's clinic's therapists on restriction findings, visit by visit.
+
+    The statistics are computed once per distinct set of findings and cached (ADR 0009).
+    """
     require(actor, Permission.ANALYTICS)
-    rows: list[VisitAgreement] = []
-    for visit, region, findings in _load(session, actor.clinic_id):
-        tables = visit_tables(visit, region, findings)
-        if tables is not None:
-            rows.append(agreement(len(rows) + 1, *tables))
+    checked = _load(session, actor.clinic_id)
+    key = computations.digest("finding_reliability", actor.clinic_id, checked)
+    result = computations.cache_of("reliability", wait=60.0).get(key, lambda: compute(checked))
+    if result is None:
+        raise Unavailable("the agreement statistics are still being computed; try again shortly",
+                          code="computing")  # fmt: skip
     audit.record(
         session=session, actor=actor, action="read", entity_type="finding_reliability",
-        detail={"visits": len(rows)},
+        detail={"visits": len(result.visits)},
     )  # fmt: skip
+    return result
+
+
+def compute(checked: Sequence[CheckedVisit]) -> Reliability:
+    """Per-visit agreement and the pooled kappa and ICC."""
+    rows: list[VisitAgreement] = []
+    for visit in checked:
+        tables = visit_tables(visit)
+        if tables is not None:
+            rows.append(agreement(len(rows) + 1, *tables))
     return pooled(tuple(rows))
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Boolean, ForeignKey, String, Text, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from strigil.store.base import Base, EnteredInErrorMixin, IdMixin, TenantMixin, VersionedMixin
+from strigil.store.patients import Patient
 
 CATEGORIES = ("bruise", "skin_injury", "neuro_symptoms", "flare_over_48h", "other")
 
@@ -29,3 +30,22 @@ class AdverseEvent(IdMixin, TenantMixin, VersionedMixin, EnteredInErrorMixin, Ba
     follow_up: Mapped[str] = mapped_column(Text, default="")
     resolved_at: Mapped[datetime | None] = mapped_column(default=None)
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+
+
+def list_open_with_patients(
+    session: Session, clinic_id: int, *, limit: int = 20
+) -> list[tuple[AdverseEvent, Patient]]:
+    """The clinic's unresolved adverse events (not entered in error) with their patient,
+    oldest first."""
+    rows = session.execute(
+        select(AdverseEvent, Patient)
+        .join(Patient, Patient.id == AdverseEvent.patient_id)
+        .where(
+            AdverseEvent.clinic_id == clinic_id,
+            AdverseEvent.status == "open",
+            AdverseEvent.entered_in_error_at.is_(None),
+        )
+        .order_by(AdverseEvent.onset_at)
+        .limit(limit)
+    ).all()
+    return [(event, patient) for event, patient in rows]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from strigil.store.base import Base, utcnow
 
@@ -30,3 +31,28 @@ class AuditEvent(Base):
     route: Mapped[str | None] = mapped_column(String(200), default=None)
     client_ip: Mapped[str | None] = mapped_column(String(64), default=None)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+def list_events(
+    session: Session,
+    clinic_id: int,
+    *,
+    patient_id: str | None = None,
+    action: str | None = None,
+    since: datetime | None = None,
+    before: datetime | None = None,
+    limit: int = 200,
+    offset: int = 0,
+) -> Sequence[AuditEvent]:
+    """The clinic's audit rows matching every filter that is not None, newest first."""
+    query = select(AuditEvent).where(AuditEvent.clinic_id == clinic_id)
+    if patient_id is not None:
+        query = query.where(AuditEvent.patient_id == patient_id)
+    if action is not None:
+        query = query.where(AuditEvent.action == action)
+    if since is not None:
+        query = query.where(AuditEvent.at >= since)
+    if before is not None:
+        query = query.where(AuditEvent.at < before)
+    query = query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+    return session.scalars(query.limit(limit).offset(offset)).all()

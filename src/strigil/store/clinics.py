@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import Boolean, ForeignKey, String, Text, select, text
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from strigil.errors import NotFound
+from strigil.store import tenancy
 from strigil.store.base import Base, IdMixin, TenantMixin, VersionedMixin
 
 ROLES = ("admin", "therapist", "assistant", "researcher")
@@ -78,3 +81,93 @@ class Instrument(IdMixin, TenantMixin, VersionedMixin, Base):
     family: Mapped[str | None] = mapped_column(String(100), default=None)
     notes: Mapped[str | None] = mapped_column(Text, default=None)
     retired_at: Mapped[datetime | None] = mapped_column(default=None)
+
+
+# ------------------------------------------------------------------ sign-in lookups
+# Before the clinic is known, a restricted session sees no user, login or token. These three
+# ask the database's sign-in directory (functions that return only a clinic number) which
+# clinic a key belongs to, scope the session to it, and then read the row under that scope.
+
+_DIRECTORY = {
+    "email": "strigil_clinic_of_email",
+    "login": "strigil_clinic_of_login",
+    "token": "strigil_clinic_of_token",
+}
+
+
+def _enter_clinic_of(session: Session, kind: str, key: str) -> None:
+    if not tenancy.is_restricted(session) or not tenancy.is_postgres(session):
+        return  # the owner and SQLite read every clinic's rows directly
+    clinic_id = session.scalar(text(f"SELECT {_DIRECTORY[kind]}(:k)"), {"k": key})
+    if clinic_id is not None:
+        tenancy.enter_clinic(session, clinic_id)
+
+
+def find_user_by_email(session: Session, email: str) -> User | None:
+    """The user signing in with ``email``, if any; the session is scoped to their clinic."""
+    _enter_clinic_of(session, "email", email)
+    return session.scalar(select(User).where(User.email == email))
+
+
+def find_login(session: Session, token_hash: str) -> LoginSession | None:
+    """The login session with this token hash; the session is scoped to its clinic."""
+    _enter_clinic_of(session, "login", token_hash)
+    return session.scalar(select(LoginSession).where(LoginSession.token_hash == token_hash))
+
+
+def find_token(session: Session, token_hash: str) -> ApiToken | None:
+    """The API token with this hash; the session is scoped to its clinic."""
+    _enter_clinic_of(session, "token", token_hash)
+    return session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash))
+
+
+# ------------------------------------------------------------------ clinics and users
+
+
+def get_clinic(session: Session, clinic_id: int) -> Clinic:
+    """The clinic with this row id.
+
+    Raises:
+        NotFound: no such clinic (or not visible under the session's clinic scope).
+    """
+    clinic = session.get(Clinic, clinic_id)
+    if clinic is None:
+        raise NotFound("no such clinic", code="clinic_not_found")
+    return clinic
+
+
+def find_clinic_by_name(session: Session, name: str) -> Clinic | None:
+    """The clinic called ``name``, if any (set-up commands find clinics by name)."""
+    return session.scalar(select(Clinic).where(Clinic.name == name))
+
+
+def email_taken(session: Session, email: str) -> bool:
+    """Whether a user already signs in with ``email`` (as far as the session can see)."""
+    return session.scalar(select(User.id).where(User.email == email)) is not None
+
+
+def list_users(session: Session, clinic_id: int) -> Sequence[User]:
+    """The clinic's users, by name."""
+    return session.scalars(
+        select(User).where(User.clinic_id == clinic_id).order_by(User.display_name)
+    ).all()
+
+
+def user_names(session: Session, clinic_id: int) -> dict[int, str]:
+    """User id → display name for the clinic, in one query."""
+    rows = session.execute(select(User.id, User.display_name).where(User.clinic_id == clinic_id))
+    return {row.id: row.display_name for row in rows}
+
+
+# ------------------------------------------------------------------ instruments
+
+
+def list_instruments(
+    session: Session, clinic_id: int, *, include_retired: bool = True
+) -> Sequence[Instrument]:
+    """The clinic's instruments; in-service first, then retired, each by label."""
+    query = select(Instrument).where(Instrument.clinic_id == clinic_id)
+    if not include_retired:
+        query = query.where(Instrument.retired_at.is_(None))
+    order = (Instrument.retired_at.is_not(None), Instrument.label, Instrument.id)
+    return session.scalars(query.order_by(*order)).all()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text, func, select
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from strigil.store.base import Base, EnteredInErrorMixin, IdMixin, TenantMixin, VersionedMixin
 from strigil.store.patients import Patient
@@ -75,3 +76,33 @@ class Consent(IdMixin, TenantMixin, EnteredInErrorMixin, Base):
     decided_at: Mapped[datetime]
     withdrawn_at: Mapped[datetime | None] = mapped_column(default=None)
     sequence: Mapped[int] = mapped_column(Integer, default=1)
+
+
+def list_for_patient(session: Session, clinic_id: int, patient_id: int) -> Sequence[Episode]:
+    """A patient's episodes (not entered in error), newest first."""
+    return session.scalars(
+        select(Episode)
+        .where(
+            Episode.patient_id == patient_id,
+            Episode.clinic_id == clinic_id,
+            Episode.entered_in_error_at.is_(None),
+        )
+        .order_by(Episode.started_on.desc(), Episode.id.desc())
+    ).all()
+
+
+def count_discharged_by_group(session: Session, clinic_id: int) -> list[tuple[str, str, int]]:
+    """(condition group, primary measure, episodes) of the clinic's discharged episodes that
+    have a condition group, most episodes first."""
+    rows = session.execute(
+        select(Episode.condition_group, Episode.primary_measure, func.count(Episode.id))
+        .where(
+            Episode.clinic_id == clinic_id,
+            Episode.status == "discharged",
+            Episode.entered_in_error_at.is_(None),
+            Episode.condition_group.is_not(None),
+        )
+        .group_by(Episode.condition_group, Episode.primary_measure)
+        .order_by(func.count(Episode.id).desc())
+    ).all()
+    return [(str(g), str(m), int(n)) for g, m, n in rows]

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, Float, ForeignKey, Index, String, func, or_, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from strigil.store.base import Base, EnteredInErrorMixin, IdMixin, TenantMixin
+from strigil.store.episodes import Episode
+from strigil.store.visits import Visit
+
+EpisodeScore = tuple[int, int, int, str, float]
+"""(episode id, patient id, therapist id, approach, score)."""
 
 
 class OutcomeMeasurement(IdMixin, TenantMixin, EnteredInErrorMixin, Base):
@@ -28,3 +35,81 @@ class OutcomeMeasurement(IdMixin, TenantMixin, EnteredInErrorMixin, Base):
     score: Mapped[float] = mapped_column(Float)
     subscores: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+
+
+def list_completed_episode_scores(
+    session: Session, clinic_id: int, condition_group: str, measure: str
+) -> list[EpisodeScore]:
+    """Every score on ``measure`` of the clinic's discharged episodes of ``condition_group``
+    whose primary measure it is, by episode and then in the order measured."""
+    rows = session.execute(
+        select(
+            Episode.id,
+            Episode.patient_id,
+            Episode.therapist_id,
+            Episode.approach,
+            OutcomeMeasurement.score,
+        )  # fmt: skip
+        .join(OutcomeMeasurement, OutcomeMeasurement.episode_id == Episode.id)
+        .where(
+            Episode.clinic_id == clinic_id,
+            OutcomeMeasurement.clinic_id == clinic_id,
+            Episode.status == "discharged",
+            Episode.entered_in_error_at.is_(None),
+            OutcomeMeasurement.entered_in_error_at.is_(None),
+            Episode.condition_group == condition_group,
+            Episode.primary_measure == measure,
+            OutcomeMeasurement.measure == measure,
+        )
+        .order_by(Episode.id, OutcomeMeasurement.measured_at, OutcomeMeasurement.id)
+    ).all()
+    return [(r[0], r[1], r[2], r[3], float(r[4])) for r in rows]
+
+
+def primary_scores(
+    session: Session, clinic_id: int, episode_ids: Sequence[int]
+) -> dict[int, list[float]]:
+    """Episode id → its scores on its own primary measure, in the order measured."""
+    out: dict[int, list[float]] = defaultdict(list)
+    for episode_id, score in session.execute(
+        select(OutcomeMeasurement.episode_id, OutcomeMeasurement.score)
+        .join(Episode, Episode.id == OutcomeMeasurement.episode_id)
+        .where(
+            OutcomeMeasurement.episode_id.in_(episode_ids),
+            OutcomeMeasurement.clinic_id == clinic_id,
+            OutcomeMeasurement.measure == Episode.primary_measure,
+            OutcomeMeasurement.entered_in_error_at.is_(None),
+        )
+        .order_by(OutcomeMeasurement.episode_id, OutcomeMeasurement.measured_at)
+    ):
+        out[episode_id].append(score)
+    return out
+
+
+def count_visits_since_primary_measured(
+    session: Session, clinic_id: int, episode_ids: Sequence[int]
+) -> dict[int, int]:
+    """Episode id → visits (not entered in error) since its primary measure was last taken,
+    or all its visits when it never was; episodes with none are left out."""
+    last = (
+        select(func.max(OutcomeMeasurement.measured_at))
+        .where(
+            OutcomeMeasurement.episode_id == Episode.id,
+            OutcomeMeasurement.measure == Episode.primary_measure,
+            OutcomeMeasurement.entered_in_error_at.is_(None),
+        )
+        .correlate(Episode)
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        select(Visit.episode_id, func.count(Visit.id))
+        .join(Episode, Episode.id == Visit.episode_id)
+        .where(
+            Visit.episode_id.in_(episode_ids),
+            Visit.clinic_id == clinic_id,
+            Visit.entered_in_error_at.is_(None),
+            or_(last.is_(None), Visit.started_at > last),
+        )
+        .group_by(Visit.episode_id)
+    )
+    return {int(episode_id): int(n) for episode_id, n in rows}

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import Date, ForeignKey, Index, String, Text, UniqueConstraint, func, or_, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from strigil.store.base import Base, EnteredInErrorMixin, IdMixin, TenantMixin, VersionedMixin
 
@@ -32,3 +33,30 @@ class Patient(IdMixin, TenantMixin, VersionedMixin, EnteredInErrorMixin, Base):
     @property
     def display_name(self) -> str:
         return f"{self.given_name} {self.family_name}"
+
+
+def find_patient(session: Session, clinic_id: int, patient_id: int) -> Patient | None:
+    """The clinic's patient with this row id, if any (from the identity map when loaded)."""
+    patient = session.get(Patient, patient_id)
+    return patient if patient is not None and patient.clinic_id == clinic_id else None
+
+
+def list_matching(
+    session: Session, clinic_id: int, words: Sequence[str], *, limit: int, offset: int = 0
+) -> Sequence[Patient]:
+    """The clinic's patients (not entered in error) whose given name, family name or record
+    number contains every word, case-insensitively, by family name then given name."""
+    query = select(Patient).where(
+        Patient.clinic_id == clinic_id, Patient.entered_in_error_at.is_(None)
+    )
+    for word in words:
+        like = f"%{word.lower()}%"
+        query = query.where(
+            or_(
+                func.lower(Patient.given_name).like(like),
+                func.lower(Patient.family_name).like(like),
+                func.lower(Patient.record_number).like(like),
+            )
+        )
+    query = query.order_by(Patient.family_name, Patient.given_name, Patient.id)
+    return session.scalars(query.limit(limit).offset(offset)).all()

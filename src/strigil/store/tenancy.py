@@ -1,21 +1,37 @@
-"""Clinic isolation in PostgreSQL: the restricted role and the per-transaction clinic setting.
+"""Clinic isolation in PostgreSQL: the restricted role and the clinic setting of a transaction.
 
 Why: the services already filter every query on the actor's clinic, but one forgotten filter
 would leak another clinic's health records. Row-level security makes the database refuse
-such a query too. Requests run as the ``strigil_app`` role (which cannot bypass RLS and may
-not delete clinical rows) with ``strigil.clinic_id`` set for this transaction only.
+such a query too. A unit of work marks its session as *scoped*; from then on every
+transaction the session begins (the first, one after a rollback, one after a commit) runs as
+the ``strigil_app`` role with ``strigil.clinic_id`` set for that transaction only. The scope
+is applied by a SQLAlchemy ``after_begin`` event, so no code path can begin a transaction
+without it, and it is set outside any savepoint, so rolling back a savepoint cannot drop it.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import text
-from sqlalchemy.orm import Session
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, event, text
+from sqlalchemy.orm import Session, SessionTransaction
 
 APP_ROLE = "strigil_app"
 CLINIC_SETTING = "strigil.clinic_id"
-_SCOPED = "strigil_tenant_scoped"
+_SCOPE = "strigil_scope"
 
 POLICY_EXPRESSION = f"clinic_id = NULLIF(current_setting('{CLINIC_SETTING}', true), '')::int"
+
+_APPLY = text("SELECT set_config('role', :role, true), set_config(:name, :cid, true)")
+_CLEAR = text("SELECT set_config('role', 'none', true), set_config(:name, '', true)")
+
+
+@dataclass
+class Scope:
+    """What every transaction of a scoped session runs under: the app role, and the actor's
+    clinic once it is known (sign-in looks the clinic up before it knows it)."""
+
+    clinic_id: int | None = None
 
 
 def is_postgres(session: Session) -> bool:
@@ -23,29 +39,97 @@ def is_postgres(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
+def restrict(session: Session) -> None:
+    """Mark ``session`` as scoped: every transaction it begins runs as the app role."""
+    session.info[_SCOPE] = Scope()
+    if session.in_transaction():
+        _apply(session, session.connection())
+
+
 def enter_clinic(session: Session, clinic_id: int) -> None:
-    """Drop to the app role and scope this transaction to one clinic (PostgreSQL only)."""
-    if not is_postgres(session):
+    """Scope ``session`` to one clinic, now and for every later transaction it begins."""
+    scope = session.info.get(_SCOPE)
+    if scope is None:
+        scope = session.info[_SCOPE] = Scope()
+    scope.clinic_id = clinic_id
+    if session.in_transaction():
+        _apply(session, session.connection())
+
+
+def is_restricted(session: Session) -> bool:
+    """Whether the session's transactions run as the application role."""
+    return session.info.get(_SCOPE) is not None
+
+
+def scoped_clinic(session: Session) -> int | None:
+    """The clinic the session is scoped to, if any."""
+    scope = session.info.get(_SCOPE)
+    return scope.clinic_id if scope is not None else None
+
+
+def _apply(session: Session, connection: Connection) -> None:
+    scope: Scope | None = session.info.get(_SCOPE)
+    if scope is None or connection.dialect.name != "postgresql":
         return
-    # One round trip: set_config('role', …, true) is SET LOCAL ROLE.
-    params = {"role": APP_ROLE, "name": CLINIC_SETTING, "cid": str(clinic_id)}
-    session.execute(
-        text("SELECT set_config('role', :role, true), set_config(:name, :cid, true)"), params
-    )
-    session.info[_SCOPED] = True
+    cid = "" if scope.clinic_id is None else str(scope.clinic_id)
+    connection.execute(_APPLY, {"role": APP_ROLE, "name": CLINIC_SETTING, "cid": cid})
 
 
-def leave_clinic(session: Session) -> None:
-    """Undo :func:`enter_clinic` before commit, so a shared connection is not left restricted.
+@event.listens_for(Session, "after_begin")
+def _scope_new_transaction(
+    session: Session,
+    _transaction: SessionTransaction,
+    connection: Connection,
+) -> None:
+    """Apply the scope at the start of every transaction of a scoped session."""
+    _apply(session, connection)
+
+
+@event.listens_for(Session, "before_commit")
+def _unscope_shared_transaction(session: Session) -> None:
+    """Undo the scope before a commit that only releases a savepoint of a shared outer
+    transaction (tests bind sessions that way); elsewhere SET LOCAL ends with the commit.
 
     Pending changes are flushed first so they are written under the restricted role.
     """
-    if not session.info.pop(_SCOPED, False):
+    if session.info.get(_SCOPE) is None or not session.in_transaction():
         return
-    if not session.connection().in_nested_transaction():
-        return  # SET LOCAL ends with this transaction; only a shared outer one needs undoing
+    connection = session.connection()
+    if connection.dialect.name != "postgresql" or not connection.in_nested_transaction():
+        return
     session.flush()
-    session.execute(
-        text("SELECT set_config('role', 'none', true), set_config(:name, '', true)"),
-        {"name": CLINIC_SETTING},
-    )
+    connection.execute(_CLEAR, {"name": CLINIC_SETTING})
+
+
+def leave_clinic(session: Session) -> None:
+    """Stop scoping ``session``, including the transaction it is in (after a flush, so
+    pending changes are written under the restricted role)."""
+    if session.info.pop(_SCOPE, None) is None or not session.in_transaction():
+        return
+    if is_postgres(session):
+        session.flush()
+        session.connection().execute(_CLEAR, {"name": CLINIC_SETTING})
+
+
+def create_login_role(connection: Connection, name: str, password: str | None = None) -> bool:
+    """Create (or update) the login role the application connects as: a member of the app
+    role and nothing else, so it can never become the owner. Returns whether it was new.
+
+    Run as the owner (``strigil db app-login``); PostgreSQL only.
+    """
+    if not name.replace("_", "").isalnum() or not name[:1].isalpha():
+        raise ValueError(
+            "a role name has letters, digits and underscores, and starts with a letter"
+        )
+    exists = connection.scalar(text("SELECT 1 FROM pg_roles WHERE rolname = :n"), {"n": name})
+    verb = "ALTER" if exists else "CREATE"
+    secret = " PASSWORD " + _literal(connection, password) if password else ""
+    connection.execute(text(f'{verb} ROLE "{name}" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE'
+                            f" NOBYPASSRLS{secret}"))  # fmt: skip
+    connection.execute(text(f'GRANT {APP_ROLE} TO "{name}"'))
+    return not exists
+
+
+def _literal(connection: Connection, value: str) -> str:
+    quoted = connection.scalar(text("SELECT quote_literal(:v)"), {"v": value})
+    return str(quoted)

@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, CheckConstraint, Float, ForeignKey, Integer, String, Text
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    func,
+    select,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from strigil.store.base import Base, EnteredInErrorMixin, IdMixin, TenantMixin, VersionedMixin
 from strigil.store.episodes import Episode
+from strigil.store.patients import Patient
 
 VISIT_STATUSES = ("in_progress", "signed")
 
@@ -134,3 +148,140 @@ class ExercisePrescription(IdMixin, TenantMixin, EnteredInErrorMixin, Base):
     frequency: Mapped[str] = mapped_column(String(100))
     notes: Mapped[str | None] = mapped_column(Text, default=None)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+# ------------------------------------------------------------------ clinic-wide lists
+# Each list is one query over the whole clinic (no query per patient or episode), so the
+# dashboard and the analytics cost the same with ten patients or ten thousand.
+
+VisitSummary = tuple[uuid.UUID, uuid.UUID, str, str, str, int, datetime, str, str]
+"""(visit id, patient id, given name, family name, record number, visit number, started at,
+status, condition title), public ids only."""
+
+ActiveEpisode = tuple[int, uuid.UUID, str, str, uuid.UUID, str, str, int]
+"""(episode row id, episode id, primary measure, condition title, patient id, given name,
+family name, visits)."""
+
+
+def list_visit_summaries(
+    session: Session,
+    clinic_id: int,
+    *,
+    started_since: datetime | None = None,
+    status: str | None = None,
+    limit: int = 25,
+) -> list[VisitSummary]:
+    """The clinic's visits (neither they nor their patient entered in error), newest first,
+    optionally only those started since a moment or with a status."""
+    query = (
+        select(
+            Visit.external_id,
+            Patient.external_id,
+            Patient.given_name,
+            Patient.family_name,
+            Patient.record_number,
+            Visit.number,
+            Visit.started_at,
+            Visit.status,
+            Episode.condition_title,
+        )
+        .join(Patient, Patient.id == Visit.patient_id)
+        .join(Episode, Episode.id == Visit.episode_id)
+        .where(
+            Visit.clinic_id == clinic_id,
+            Visit.entered_in_error_at.is_(None),
+            Patient.entered_in_error_at.is_(None),
+        )
+    )
+    if started_since is not None:
+        query = query.where(Visit.started_at >= started_since)
+    if status is not None:
+        query = query.where(Visit.status == status)
+    rows = session.execute(query.order_by(Visit.started_at.desc()).limit(limit))
+    return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+def list_recently_seen_patients(
+    session: Session, clinic_id: int, *, limit: int = 10
+) -> list[tuple[Patient, datetime | None]]:
+    """The clinic's patients seen (or, never seen, registered) most recently, with the start
+    of their last visit."""
+    last = (
+        select(Visit.patient_id, func.max(Visit.started_at).label("last"))
+        .where(Visit.clinic_id == clinic_id, Visit.entered_in_error_at.is_(None))
+        .group_by(Visit.patient_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(Patient, last.c.last)
+        .outerjoin(last, last.c.patient_id == Patient.id)
+        .where(Patient.clinic_id == clinic_id, Patient.entered_in_error_at.is_(None))
+        .order_by(func.coalesce(last.c.last, Patient.created_at).desc(), Patient.id.desc())
+        .limit(limit)
+    ).all()
+    return [(patient, seen) for patient, seen in rows]
+
+
+def list_active_episodes(session: Session, clinic_id: int) -> list[ActiveEpisode]:
+    """The clinic's active episodes that have visits, with their patient and visit count."""
+    rows = session.execute(
+        select(
+            Episode.id,
+            Episode.external_id,
+            Episode.primary_measure,
+            Episode.condition_title,
+            Patient.external_id,
+            Patient.given_name,
+            Patient.family_name,
+            func.count(Visit.id),
+        )
+        .join(Patient, Patient.id == Episode.patient_id)
+        .join(Visit, Visit.episode_id == Episode.id)
+        .where(
+            Episode.clinic_id == clinic_id,
+            Episode.status == "active",
+            Episode.entered_in_error_at.is_(None),
+            Visit.entered_in_error_at.is_(None),
+        )
+        .group_by(
+            Episode.id,
+            Episode.external_id,
+            Episode.primary_measure,
+            Episode.condition_title,
+            Patient.external_id,
+            Patient.given_name,
+            Patient.family_name,
+        )
+        .order_by(Episode.id)
+    )
+    return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+def list_reliability_checks(session: Session, clinic_id: int) -> list[tuple[Visit, str]]:
+    """The clinic's reliability-check visits with their episode's body region, oldest first."""
+    rows = session.execute(
+        select(Visit, Episode.body_region)
+        .join(Episode, Episode.id == Visit.episode_id)
+        .where(
+            Visit.clinic_id == clinic_id,
+            Visit.reliability_check.is_(True),
+            Visit.entered_in_error_at.is_(None),
+        )
+        .order_by(Visit.started_at, Visit.id)
+    ).all()
+    return [(visit, region) for visit, region in rows]
+
+
+def list_findings_of_visits(
+    session: Session, clinic_id: int, visit_ids: Sequence[int]
+) -> Sequence[RestrictionFinding]:
+    """The restriction findings (not entered in error) recorded in these visits of the clinic."""
+    if not visit_ids:
+        return []
+    return session.scalars(
+        select(RestrictionFinding).where(
+            RestrictionFinding.visit_id.in_(visit_ids),
+            RestrictionFinding.clinic_id == clinic_id,
+            RestrictionFinding.entered_in_error_at.is_(None),
+        )
+    ).all()

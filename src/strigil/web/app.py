@@ -4,41 +4,30 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from importlib.resources import files
 from typing import Any
 
+from anyio import CapacityLimiter, to_thread
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from sqlalchemy import Engine
 
 from strigil import __version__
 from strigil.config import Settings, get_settings
 from strigil.core import icd10
 from strigil.services.auth import Policy
-from strigil.store.engine import is_sqlite, make_engine, make_sessionmaker
+from strigil.services.database import is_sqlite, make_engine, make_sessionmaker
 from strigil.web import problems
 from strigil.web.api import router as api_router
+from strigil.web.headers import ResponseHeaders
+from strigil.web.lifecycle import Capacity, RequestLifecycle
 from strigil.web.pages import router as pages_router
 
 log = logging.getLogger("strigil.web")
-
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-    "X-Frame-Options": "DENY",
-    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
-}
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -53,14 +42,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         docs_url="/api/v1/docs",
         redoc_url=None,
     )
-    engine = make_engine(settings.resolved_database_url)
+    capacity = _capacity(settings)
+    url = settings.resolved_database_url
+    engine = make_engine(url, **_pool(url, capacity))
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
-    # SQLite has one writer and every request writes (the audit trail), so requests queue on
-    # an in-process lock rather than in SQLite's sleep-and-retry busy handler, whose growing
-    # back-off turns a short queue into seconds of latency.
-    app.state.write_lock = threading.Lock() if is_sqlite(engine.url.render_as_string()) else None
+    app.state.health = _Health(url)
     app.state.policy = Policy(
         idle=timedelta(minutes=settings.session_idle_minutes),
         absolute=timedelta(hours=settings.session_absolute_hours),
@@ -69,12 +57,53 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.templates = _templates()
     problems.install(app)
-    app.middleware("http")(_headers_and_timing)
+    app.add_middleware(RequestLifecycle, capacity=capacity)
+    app.add_middleware(ResponseHeaders)
     app.mount("/static", StaticFiles(directory=str(files("strigil.web") / "static")), "static")
     app.include_router(api_router, prefix="/api/v1")
     app.include_router(pages_router)
     app.add_api_route("/healthz", healthz, methods=["GET"], tags=["operations"])
     return app
+
+
+def _capacity(settings: Settings) -> Capacity:
+    """Requests at once: SQLite has one writer, so few; PostgreSQL, one per pooled connection.
+
+    Sizing (documented in docs/deployment.md): running requests stay well below the worker
+    thread pool (40 threads), so a running request never waits for a thread, and below the
+    connection pool, so it never waits for a connection.
+    """
+    default = 2 if is_sqlite(settings.resolved_database_url) else 8
+    return Capacity(
+        running=settings.max_running_requests or default,
+        queued=settings.max_queued_requests,
+        wait_seconds=settings.queue_wait_seconds,
+    )
+
+
+def _pool(url: str, capacity: Capacity) -> dict[str, Any]:
+    """A connection per running request plus two spare; waiting for one fails fast."""
+    del url  # the same sizing suits both databases
+    return {"pool_size": capacity.running + 2, "max_overflow": 0, "pool_timeout": 5}
+
+
+class _Health:
+    """The health check's own connection and threads, so a busy server still answers it."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = make_engine(url, pool_size=1, max_overflow=1, pool_timeout=2)
+        self.threads = CapacityLimiter(2)
+
+    def ping(self) -> None:
+        """A round trip outside any transaction, so a busy writer cannot make it look down."""
+        raw = self.engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            cursor.execute("SELECT 1")
+            cursor.fetchall()
+            cursor.close()
+        finally:
+            raw.close()
 
 
 @asynccontextmanager
@@ -83,6 +112,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     threading.Thread(target=icd10.warm, name="icd10-warm", daemon=True).start()
     yield
     app.state.engine.dispose()
+    app.state.health.engine.dispose()
 
 
 def _templates() -> Jinja2Templates:
@@ -91,47 +121,16 @@ def _templates() -> Jinja2Templates:
     return templates
 
 
-async def _headers_and_timing(
-    request: Request, call_next: Callable[[Request], Awaitable[Response]]
-) -> Response:
-    request_id = request.headers.get("x-request-id") or uuid.uuid4().hex[:16]
-    started = time.perf_counter()
-    response = await call_next(request)
-    elapsed_ms = (time.perf_counter() - started) * 1000
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
-    response.headers["X-Request-ID"] = request_id
-    if "hx-request" in request.headers or request.url.path.startswith("/patients"):
-        response.headers["Vary"] = "HX-Request"
-    if response.status_code >= 500:
-        log.error("request %s %s -> %s", request.method, request.url.path, response.status_code)
-    log.debug(
-        "request_id=%s path=%s status=%s ms=%.1f",
-        request_id,
-        request.url.path,
-        response.status_code,
-        elapsed_ms,
-    )
-    return response
+async def healthz(request: Request) -> Response:
+    """Liveness and readiness: answers ok only when the database answers.
 
-
-def _ping(engine: Engine) -> None:
-    """A round trip outside any transaction, so a busy writer cannot make health look down."""
-    raw = engine.raw_connection()
-    try:
-        cursor = raw.cursor()
-        cursor.execute("SELECT 1")
-        cursor.fetchall()
-        cursor.close()
-    finally:
-        raw.close()
-
-
-def healthz(request: Request) -> Response:
-    """Liveness and readiness: answers ok only when the database answers."""
+    It bypasses the request queue and uses its own connection and threads, so it stays fast
+    while the server is saturated.
+    """
+    health: _Health = request.app.state.health
     body: dict[str, Any] = {"status": "ok", "version": __version__}
     try:
-        _ping(request.app.state.engine)
+        await to_thread.run_sync(health.ping, limiter=health.threads)
         body["database"] = "ok"
     except Exception as exc:  # noqa: BLE001 - any failure means not ready
         log.warning("health check: database unreachable (%s)", type(exc).__name__)
@@ -143,5 +142,6 @@ def healthz(request: Request) -> Response:
                 "code": "database_unavailable",
             },
             status_code=503,
+            headers={"Retry-After": "1"},
         )
     return JSONResponse(body)

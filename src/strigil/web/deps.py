@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hmac
-from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -13,32 +12,23 @@ from strigil.config import Settings
 from strigil.errors import NotAuthenticated, NotPermitted
 from strigil.services import auth
 from strigil.services.actors import Actor
-from strigil.store import tenancy
+from strigil.services.database import UnitOfWork, enter_clinic
 
 SESSION_COOKIE = "strigil_session"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 
-def get_db(request: Request) -> Iterator[Session]:
-    """One transaction per request: committed when the handler returns, else rolled back."""
-    lock = request.app.state.write_lock
-    if lock is not None:
-        lock.acquire()
-    session: Session = request.app.state.sessionmaker()
-    try:
-        yield session
-        tenancy.leave_clinic(session)
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
-        if lock is not None:
-            lock.release()
+async def get_db(request: Request) -> Session:
+    """The request's session, from the unit of work the request lifecycle opened.
+
+    Async on purpose: it does no I/O (the session connects on first use), so it must not
+    take a worker thread. Commit and rollback belong to the lifecycle, not to handlers.
+    """
+    uow: UnitOfWork = request.state.unit_of_work
+    return uow.session
 
 
-DbSession = Annotated[Session, Depends(get_db, scope="function")]
+DbSession = Annotated[Session, Depends(get_db)]
 
 
 def get_settings(request: Request) -> Settings:
@@ -106,7 +96,7 @@ def _check_csrf(request: Request, expected: str) -> None:
 def _scope_tenant(db: Session, actor: Actor) -> None:
     """On PostgreSQL, run the rest of the request as the restricted app role, scoped by RLS
     to the actor's clinic (sign-in itself ran as the connection's own role)."""
-    tenancy.enter_clinic(db, actor.clinic_id)
+    enter_clinic(db, actor.clinic_id)
 
 
 CurrentActor = Annotated[Actor, Depends(get_actor)]

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from pydantic import Field
 
 from strigil.services import admin, auth
-from strigil.store.audit import AuditEvent
+from strigil.services.audit import AuditEvent
 from strigil.web.api.sessions import TokenRead
 from strigil.web.deps import CurrentActor, DbSession
 from strigil.web.schemas import Offset, RecordRead, Schema

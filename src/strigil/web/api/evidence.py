@@ -7,6 +7,7 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter
+from fastapi.responses import JSONResponse
 
 from strigil.web.deps import CurrentActor, DbSession
 from strigil.web.lazy import lazy
@@ -40,18 +41,24 @@ def pool(
     return evidence.pool_json(outcome, comparison, method, test)
 
 
-@router.get("/clinic-comparison")
+@router.get("/clinic-comparison", responses={202: {"description": "the model is being fitted"}})
 def clinic_comparison(
     db: DbSession, actor: CurrentActor, condition_group: str, measure: str
-) -> dict[str, Any]:
-    """The clinic's adjusted IASTM-vs-other difference in change (positive favours IASTM)."""
+) -> JSONResponse:
+    """The clinic's adjusted IASTM-vs-other difference in change (positive favours IASTM).
+
+    A model not fitted yet for the current data answers 202 with ``pending`` true and
+    Retry-After; ask again then.
+    """
     result = comparisons.compare(
         session=db, actor=actor, condition_group=condition_group, measure=measure
     )
     body = asdict(result)
     body["fitted"] = result.fitted
     body["arms"] = [asdict(a) | {"approaches": dict(a.approaches)} for a in result.arms]
-    return body
+    if result.pending:
+        return JSONResponse(body, status_code=202, headers={"Retry-After": "2"})
+    return JSONResponse(body)
 
 
 @router.get("/reliability")

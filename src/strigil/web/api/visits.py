@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query
 from pydantic import Field
 
 from strigil.services import episodes, screenings, treatment, visits
-from strigil.store.visits import Visit
+from strigil.services.records import Visit
 from strigil.web.deps import CurrentActor, DbSession
 from strigil.web.schemas import Offset, RecordRead, Schema
 

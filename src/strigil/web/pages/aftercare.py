@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from strigil.core import catalog
 from strigil.services import treatment, visits
-from strigil.store.visits import Visit
+from strigil.services.records import Visit
 from strigil.web.deps import CurrentActor, DbSession
 from strigil.web.pages.common import Form, go, optional_int, required_int, text, view
 from strigil.web.pages.render import page

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from strigil.services import outcomes
 from strigil.services.actors import Actor
-from strigil.store.episodes import Episode
+from strigil.services.episodes import Episode
 
 WIDTH, HEIGHT, LEFT, RIGHT, TOP, BOTTOM = 640, 260, 56, 16, 16, 36
 

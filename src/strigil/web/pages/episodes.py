@@ -14,7 +14,7 @@ from strigil.core import catalog, icd10, measures
 from strigil.errors import Conflict, InvalidInput
 from strigil.services import consents, episodes, patients, screenings, visits
 from strigil.services.actors import Actor
-from strigil.store.episodes import APPROACHES, CHRONICITY, SIDES, Episode
+from strigil.services.episodes import APPROACHES, CHRONICITY, SIDES, Episode
 from strigil.web.deps import CurrentActor, DbSession
 from strigil.web.pages import charts
 from strigil.web.pages.common import (

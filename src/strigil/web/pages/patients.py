@@ -13,8 +13,8 @@ from starlette.datastructures import FormData
 from strigil.errors import Conflict, InvalidInput
 from strigil.services import adverse_events, episodes, patients, visits
 from strigil.services.actors import Actor
-from strigil.store.adverse_events import CATEGORIES
-from strigil.store.patients import Patient
+from strigil.services.patients import Patient
+from strigil.services.records import ADVERSE_EVENT_CATEGORIES
 from strigil.web.deps import CurrentActor, DbSession
 from strigil.web.pages.common import (
     Form,
@@ -133,7 +133,7 @@ def _detail(db: Session, actor: Actor, patient: Patient, page_no: int) -> dict[s
         "patient": patient,
         "episodes": episodes.list_for_patient(session=db, actor=actor, patient=patient),
         "events": adverse_events.for_patient(session=db, actor=actor, patient=patient),
-        "categories": CATEGORIES,
+        "categories": ADVERSE_EVENT_CATEGORIES,
         "severities": adverse_events.SEVERITIES,
         **_visit_page(db, actor, patient, page_no),
     }
@@ -191,5 +191,5 @@ def follow_up_event(
         resolved=text(form, "resolved") == "yes",
         version=required_int(form, "version"),
     )
-    patient = db.get_one(Patient, row.patient_id)
-    return go(request, f"/patients/{patient.external_id}#adverse-events")
+    patient_id = patients.public_id(session=db, actor=actor, row_id=row.patient_id)
+    return go(request, f"/patients/{patient_id}#adverse-events")

@@ -15,7 +15,7 @@ from strigil.core.catalog import ScreeningRule
 from strigil.core.screening import Answer
 from strigil.errors import InvalidInput
 from strigil.services import consents, episodes, screenings
-from strigil.store.episodes import Episode
+from strigil.services.episodes import Episode
 from strigil.web.deps import CurrentActor, DbSession
 from strigil.web.pages.common import Form, go, text
 from strigil.web.pages.render import page

@@ -14,8 +14,7 @@ from strigil.core import catalog, protocol, screening
 from strigil.errors import Conflict, InvalidInput
 from strigil.services import adverse_events, episodes, screenings, treatment, visits
 from strigil.services.actors import Actor
-from strigil.store.adverse_events import CATEGORIES
-from strigil.store.visits import TreatedArea, Visit
+from strigil.services.records import ADVERSE_EVENT_CATEGORIES, TreatedArea, Visit
 from strigil.web.deps import CurrentActor, DbSession
 from strigil.web.pages.common import (
     Form,
@@ -73,9 +72,9 @@ def start_visit(
             dose_modification=dose,
             techniques=[t for t in form.getlist("techniques") if isinstance(t, str)] or ["iastm"],
         )
-        visit = visits.start(session=db, actor=actor, episode_id=episode_id, data=data)
+        with db.begin_nested():
+            visit = visits.start(session=db, actor=actor, episode_id=episode_id, data=data)
     except InvalidInput as error:
-        db.rollback()
         ctx = questionnaire(rules, answers, answer_errors(error, rules))
         ctx |= {"reasoning": reasoning, "dose": dose, "tolerance": text(form, "tolerance_limit")}
         return _start_page(request, episode_id, db, actor, ctx, 422)
@@ -142,7 +141,7 @@ def _visit_ctx(db: Session, actor: Actor, visit: Visit) -> dict[str, Any]:
             for e in adverse_events.for_patient(session=db, actor=actor, patient=patient)
             if e.visit_id == visit.id
         ],
-        "categories": CATEGORIES,
+        "categories": ADVERSE_EVENT_CATEGORIES,
         "severities": adverse_events.SEVERITIES,
         "add_errors": {},
         "add_values": {},
@@ -223,9 +222,9 @@ def add_area(
     visit = visits.get(session=db, actor=actor, visit_id=visit_id)
     values = {k: v for k, v in form.items() if isinstance(v, str)}
     try:
-        treatment.add_area(session=db, actor=actor, visit_id=visit_id, data=_area_input(form))
+        with db.begin_nested():
+            treatment.add_area(session=db, actor=actor, visit_id=visit_id, data=_area_input(form))
     except (InvalidInput, Conflict) as error:
-        db.rollback()
         if not is_hx(request):
             raise
         extra = {"add_errors": errors_of(error), "add_values": values, "add_error": error}
@@ -383,15 +382,15 @@ def save_note(
     visit = visits.get(session=db, actor=actor, visit_id=visit_id)
     note = {name: text(form, name) for name in visits.NOTE_FIELDS}
     try:
-        visits.save_note(
-            session=db,
-            actor=actor,
-            visit_id=visit_id,
-            note=note,
-            version=required_int(form, "version"),
-        )
+        with db.begin_nested():
+            visits.save_note(
+                session=db,
+                actor=actor,
+                visit_id=visit_id,
+                note=note,
+                version=required_int(form, "version"),
+            )
     except Conflict as error:
-        db.rollback()
         if error.code != "version_conflict":
             raise
         ctx = _visit_ctx(db, actor, visit) | {"note": note, "conflict": error}

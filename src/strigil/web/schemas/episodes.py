@@ -7,8 +7,7 @@ from datetime import date
 
 from pydantic import Field
 
-from strigil.services.episodes import EpisodeInput
-from strigil.store.episodes import Episode
+from strigil.services.episodes import Episode, EpisodeInput
 from strigil.web.schemas import Schema
 
 

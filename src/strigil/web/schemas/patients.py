@@ -7,8 +7,7 @@ from datetime import date, datetime
 
 from pydantic import Field
 
-from strigil.services.patients import PatientInput
-from strigil.store.patients import Patient
+from strigil.services.patients import Patient, PatientInput
 from strigil.web.schemas import Schema
 
 

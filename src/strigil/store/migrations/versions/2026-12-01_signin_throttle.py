@@ -8,7 +8,7 @@ sign-in runs before the clinic is known, and they are pure counters, so the app 
 delete them (a successful sign-in clears its own).
 
 Revision ID: 5e9a1c7d3b20
-Revises: 7c1d2e3f4a5b
+Revises: 4f2a9c1d7e30
 Create Date: 2026-12-01 23:40:00+00:00
 """
 
@@ -20,7 +20,7 @@ from alembic import op
 import strigil.store.base
 
 revision: str = "5e9a1c7d3b20"
-down_revision: str | None = "7c1d2e3f4a5b"
+down_revision: str | None = "4f2a9c1d7e30"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
