@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 ASSETS := src/strigil/web/static/vendor/htmx.min.js
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/strigil_test
 
-.PHONY: install run test test-sqlite test-postgres test-deps lint bench lock clean
+.PHONY: install run test test-sqlite test-postgres test-deps lint bench fuzz lock clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -56,6 +56,15 @@ lint: install
 bench: install
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null)
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+
+# The schemathesis campaign (not part of `make test`): at least FUZZ_CASES generated requests
+# against every API operation, on SQLite and then on a scratch copy of PG_URL's database.
+FUZZ_CASES ?= 10000
+fuzz: install
+	STRIGIL_FUZZ_CASES=$(FUZZ_CASES) $(BIN)/pytest -q -p no:cacheprovider \
+	  tests/fuzz/test_openapi_fuzz.py
+	STRIGIL_FUZZ_CASES=$(FUZZ_CASES) STRIGIL_FUZZ_DATABASE_URL=$(PG_URL) \
+	  $(BIN)/pytest -q -p no:cacheprovider tests/fuzz/test_openapi_fuzz.py
 
 # Refresh the pinned versions after changing pyproject.toml dependencies.
 lock:

@@ -31,7 +31,6 @@ from tests.liveserver import LOOPBACK, Server  # noqa: E402
 
 PG_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 DEMO_PASSWORD = "strigil-demo-2026"  # noqa: S105 - synthetic demo accounts only
-SECRET = "bench-secret-key-not-for-production"  # noqa: S105
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 
@@ -90,7 +89,6 @@ def server_env(url: str, data_dir: Path) -> dict[str, str]:
         STRIGIL_DATABASE_URL=liveserver.app_login_url(url),
         STRIGIL_ADMIN_DATABASE_URL=url,
         STRIGIL_DATA_DIR=str(data_dir),
-        STRIGIL_SECRET_KEY=SECRET,
         STRIGIL_LOG_LEVEL="WARNING",
         STRIGIL_LOGIN_MAX_FAILURES="1000",
         STRIGIL_LOGIN_RATE_LIMIT="100000",  # 50 therapists sign in from one address
@@ -176,7 +174,7 @@ def make_clinic_users(url: str, count: int, *, clinic: str = "Bench Clinic") -> 
 
     engine = make_engine(url)
     session = make_sessionmaker(engine)()
-    digest = auth.hash_password(DEMO_PASSWORD)
+    digest = auth.hash_password(DEMO_PASSWORD, demo=True)
     try:
         row = clinics.create_clinic(session=session, name=clinic)
         emails = [f"therapist{i}@bench.example" for i in range(count)]

@@ -109,7 +109,7 @@ def session(session_factory: sessionmaker[Session]) -> Iterator[Session]:
 
 @pytest.fixture
 def settings(db_url: str, tmp_path: Path) -> Settings:
-    return Settings(database_url=db_url, data_dir=tmp_path, secret_key="test-secret-key")
+    return Settings(database_url=db_url, data_dir=tmp_path)
 
 
 @pytest.fixture

@@ -23,17 +23,26 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; default is a SQLite file in data_dir"
     )
-    secret_key: str = Field(
-        default="dev-only-change-me", description="Signs CSRF tokens; set a long random value"
-    )
     session_idle_minutes: int = Field(default=30, ge=1)
     session_absolute_hours: int = Field(default=12, ge=1)
-    login_max_failures: int = Field(default=5, ge=1)
-    login_lockout_minutes: int = Field(default=15, ge=1)
-    login_rate_limit: int = Field(
-        default=10, ge=1, description="Sign-in attempts allowed per client address per window"
+    login_max_failures: int = Field(
+        default=5,
+        ge=1,
+        description="Failed sign-ins on one account from one address before each further "
+        "attempt must wait (1 s, doubling); never a lock",
     )
-    login_rate_window_seconds: int = Field(default=60, ge=1)
+    login_lockout_minutes: int = Field(
+        default=15, ge=1, description="The longest wait the sign-in throttle imposes"
+    )
+    login_rate_limit: int = Field(
+        default=10,
+        ge=1,
+        description="Failed sign-ins from one client address, whichever accounts, before it "
+        "must wait (the window, doubling with each further failure)",
+    )
+    login_rate_window_seconds: int = Field(
+        default=60, ge=1, description="The first wait of an address over its allowance"
+    )
     max_running_requests: int | None = Field(
         default=None,
         ge=1,

@@ -8,7 +8,7 @@
     ├── NotPermitted             (403)  the user's role or clinic may not do this
     ├── NotAuthenticated         (401)  no valid login or token
     ├── Conflict                 (409)  the record changed, is locked, or the state forbids it
-    ├── TooManyRequests          (429)  rate limit or lockout
+    ├── TooManyRequests          (429)  too many attempts; says when to retry
     └── Unavailable              (503)  the database or another dependency is down
 
 Each error carries a stable machine ``code`` and, where it applies, the ``field`` at fault.
@@ -86,10 +86,21 @@ class Conflict(StrigilError):
 
 
 class TooManyRequests(StrigilError):
-    """Too many attempts: rate limit or temporary lockout."""
+    """Too many attempts; ``retry_after`` (seconds) becomes the ``Retry-After`` header."""
 
     status = 429
     default_code = "too_many_requests"
+
+    def __init__(
+        self,
+        detail: str,
+        *,
+        code: str | None = None,
+        field: str | None = None,
+        retry_after: int | None = None,
+    ) -> None:
+        super().__init__(detail, code=code, field=field)
+        self.retry_after = retry_after
 
 
 class Unavailable(StrigilError):

@@ -77,7 +77,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     url = f"sqlite:///{data / 'walkthrough.db'}"
     migrate.upgrade(url, "head")
     _seed(url)
-    settings = Settings(database_url=url, data_dir=data, secret_key="walkthrough-secret")
+    settings = Settings(database_url=url, data_dir=data)
     port = _free_port()
     config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)

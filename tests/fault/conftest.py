@@ -90,7 +90,6 @@ def server_env(url: str, data_dir: Path) -> dict[str, str]:
         STRIGIL_DATABASE_URL=liveserver.app_login_url(url),
         STRIGIL_ADMIN_DATABASE_URL=url,
         STRIGIL_DATA_DIR=str(data_dir),
-        STRIGIL_SECRET_KEY="fault-test-secret",
         STRIGIL_LOG_LEVEL="WARNING",
     )
     return env

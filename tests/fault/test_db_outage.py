@@ -119,7 +119,7 @@ def proxy(pg_scratch: str) -> Iterator[CuttableProxy]:
 def proxied_client(pg_scratch: str, proxy: CuttableProxy, tmp_path: Path) -> Iterator[TestClient]:
     """The app pointed at PostgreSQL through the proxy, signed in with a bearer token."""
     url = make_url(pg_scratch).set(port=proxy.port).render_as_string(hide_password=False)
-    settings = Settings(database_url=url, data_dir=tmp_path, secret_key="outage-secret")
+    settings = Settings(database_url=url, data_dir=tmp_path)
     app = create_app(settings)
     with TestClient(app, base_url="http://127.0.0.1") as client:
         login = client.post("/api/v1/auth/login", json={"email": EMAIL, "password": PASSWORD})

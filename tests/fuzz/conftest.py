@@ -1,13 +1,16 @@
-"""A fuzzing target: the app on its own scratch SQLite file, signed in, with real records.
+"""A fuzzing target: the app on a scratch database of its own, signed in, with real records.
 
 The fuzzers change state freely (they sign visits, withdraw consent, mark patients in error),
-so they get a database of their own rather than the shared per-test transaction. Real ids
-of every kind are seeded so that generated requests reach the handlers, not only the 404s.
-The number of generated cases is printed in the terminal summary.
+so they get a database of their own rather than the shared per-test transaction: a SQLite
+file by default, or a fresh ``<name>_fuzz`` database beside the PostgreSQL one named by
+``STRIGIL_FUZZ_DATABASE_URL``. Real ids of every kind are seeded so that generated requests
+reach the handlers, not only the 404s. The number of generated cases is printed in the
+terminal summary.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +19,8 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 from tests.factories import seed_clinic_with_therapist
 
 from strigil.config import Settings
@@ -90,15 +95,31 @@ def _seed_records(client: TestClient) -> dict[str, list[str]]:
     return ids
 
 
+PG_ENV = "STRIGIL_FUZZ_DATABASE_URL"
+
+
+def _fresh_postgres(url: str) -> str:
+    """An empty ``<name>_fuzz`` database on the server ``url`` names."""
+    parsed = make_url(url)
+    scratch = parsed.set(database=f"{parsed.database}_fuzz")
+    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{scratch.database}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{scratch.database}"'))
+    finally:
+        admin.dispose()
+    return scratch.render_as_string(hide_password=False)
+
+
 @pytest.fixture(scope="session")
 def fuzz_target(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FuzzTarget]:
     data_dir: Path = tmp_path_factory.mktemp("fuzz")
-    url = f"sqlite:///{data_dir / 'fuzz.db'}"
+    pg = os.environ.get(PG_ENV)
+    url = _fresh_postgres(pg) if pg else f"sqlite:///{data_dir / 'fuzz.db'}"
     migrate.upgrade(url, "head")
     _seed_user(url)
-    settings = Settings(
-        database_url=url, data_dir=data_dir, secret_key="fuzz-secret", login_max_failures=10_000
-    )
+    settings = Settings(database_url=url, data_dir=data_dir, login_max_failures=10_000)
     app = create_app(settings)
     with TestClient(app, base_url="http://127.0.0.1") as client:
         login = client.post("/api/v1/auth/login", json={"email": EMAIL, "password": PASSWORD})

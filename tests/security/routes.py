@@ -22,6 +22,7 @@ from strigil.services import auth, consents, treatment, visits
 from strigil.services.actors import Permission, Role
 from strigil.store.adverse_events import AdverseEvent
 from strigil.store.base import Base
+from strigil.store.clinics import Instrument
 from strigil.store.episodes import Episode
 from strigil.store.patients import Patient
 from strigil.store.visits import TreatedArea, Visit
@@ -237,6 +238,7 @@ RULES: dict[tuple[str, str], Rule] = {
     # sign-in housekeeping: any signed-in user, on their own session and tokens
     ("GET", f"{API}/auth/me"): Rule(ANY),
     ("POST", f"{API}/auth/tokens"): Rule(ANY, json=_const(name="integration")),
+    ("GET", f"{API}/auth/tokens"): Rule(ANY),
     ("DELETE", f"{API}/auth/tokens/{{token_id}}"): Rule(ANY, late=7),
     ("POST", f"{API}/auth/logout-everywhere"): Rule(ANY, late=8, relogin=True),
     ("POST", f"{API}/auth/logout"): Rule(ANY, late=9, relogin=True),
@@ -302,7 +304,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ),
     ("GET", f"{API}/episodes/{{episode_id}}/visits"): Rule(P.READ_CLINICAL),
     ("GET", f"{API}/visits/{{visit_id}}"): Rule(P.READ_CLINICAL),
-    ("PUT", f"{API}/visits/{{visit_id}}/phase"): Rule(P.TREAT, json=_const(phase="warm_up")),
+    ("PUT", f"{API}/visits/{{visit_id}}/phase"): Rule(
+        P.TREAT, json=_v(Visit, "visit_id", phase="warm_up")
+    ),
     ("GET", f"{API}/visits/{{visit_id}}/note-draft"): Rule(P.READ_CLINICAL),
     ("PUT", f"{API}/visits/{{visit_id}}/note"): Rule(
         P.RECORD_READINGS,
@@ -346,7 +350,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", f"{API}/visits/{{visit_id}}/areas"): Rule(
         P.TREAT, json=_const(**AREA, confirm_other_side=True)
     ),
-    ("PUT", f"{API}/areas/{{area_id}}/dose"): Rule(P.TREAT, json=_const(seconds=60)),
+    ("PUT", f"{API}/areas/{{area_id}}/dose"): Rule(
+        P.TREAT, json=_v(TreatedArea, "area_id", seconds=60)
+    ),
     ("POST", f"{API}/areas/{{area_id}}/readings"): Rule(P.RECORD_READINGS, json=_const(value=2)),
     ("POST", f"{API}/areas/{{area_id}}/stop"): Rule(
         P.RECORD_READINGS, json=_const(reason="completed"), late=2
@@ -361,17 +367,23 @@ RULES: dict[tuple[str, str], Rule] = {
     # administration
     ("GET", f"{API}/admin/users"): Rule(P.MANAGE_USERS),
     ("POST", f"{API}/admin/users"): Rule(P.MANAGE_USERS, json=_new_user),
+    ("GET", f"{API}/admin/tokens"): Rule(P.MANAGE_USERS),
     ("GET", f"{API}/admin/instruments"): Rule(P.MANAGE_INSTRUMENTS),
     ("POST", f"{API}/admin/instruments"): Rule(
         P.MANAGE_INSTRUMENTS, json=_const(label="Blade X", type_code="aluminium")
     ),
     ("POST", f"{API}/admin/instruments/{{instrument_id}}/retire"): Rule(
-        P.MANAGE_INSTRUMENTS, json=_const(), late=6
+        P.MANAGE_INSTRUMENTS, json=_v(Instrument, "instrument_id"), late=6
     ),
     ("GET", f"{API}/admin/audit"): Rule(P.READ_AUDIT),
     ("GET", f"{API}/admin/audit.csv"): Rule(P.READ_AUDIT),
     # pages
     ("GET", "/"): Rule(ANY, patient_data=False),
+    ("GET", "/account"): Rule(ANY),
+    ("POST", "/account/tokens/{token_id}/revoke"): Rule(ANY, form=_const(), late=7),
+    ("POST", "/account/logout-everywhere"): Rule(ANY, form=_const(), late=8, relogin=True),
+    ("GET", "/admin/tokens"): Rule(P.MANAGE_USERS),
+    ("POST", "/admin/tokens/{token_id}/revoke"): Rule(P.MANAGE_USERS, form=_const(), late=7),
     ("GET", "/admin"): Rule(P.READ_AUDIT),
     ("GET", "/admin/audit"): Rule(P.READ_AUDIT),
     ("GET", "/admin/audit.csv"): Rule(P.READ_AUDIT),
@@ -382,7 +394,7 @@ RULES: dict[tuple[str, str], Rule] = {
         P.MANAGE_INSTRUMENTS, form=_const(label="Blade Y", type_code="plastic_composite")
     ),
     ("POST", "/admin/instruments/{instrument_id}/retire"): Rule(
-        P.MANAGE_INSTRUMENTS, form=_const(), late=6
+        P.MANAGE_INSTRUMENTS, form=_v(Instrument, "instrument_id"), late=6
     ),
     # clinical pages (forms carry the same fields as the API, as the pages name them)
     ("GET", "/patients"): Rule(P.READ_CLINICAL),
@@ -441,7 +453,9 @@ RULES: dict[tuple[str, str], Rule] = {
         },
     ),
     ("GET", "/visits/{visit_id}"): Rule(P.READ_CLINICAL),
-    ("POST", "/visits/{visit_id}/phase"): Rule(P.TREAT, form=_const(phase="emollient")),
+    ("POST", "/visits/{visit_id}/phase"): Rule(
+        P.TREAT, form=_v(Visit, "visit_id", phase="emollient")
+    ),
     ("POST", "/visits/{visit_id}/areas"): Rule(
         P.TREAT, form=_const(**AREA, confirm_other_side="yes")
     ),
@@ -454,7 +468,7 @@ RULES: dict[tuple[str, str], Rule] = {
             note="Clot treated; cleared away from the leg.",
         ),
     ),
-    ("POST", "/areas/{area_id}/dose"): Rule(P.TREAT, form=_const(seconds="90")),
+    ("POST", "/areas/{area_id}/dose"): Rule(P.TREAT, form=_v(TreatedArea, "area_id", seconds="90")),
     ("POST", "/areas/{area_id}/readings"): Rule(P.RECORD_READINGS, form=_const(value="3")),
     ("POST", "/areas/{area_id}/stop"): Rule(
         P.RECORD_READINGS, form=_const(reason="completed"), late=2, prepare=fresh_area

@@ -3,7 +3,9 @@ compared table by table; a copy that differs fails the command."""
 
 from __future__ import annotations
 
+import os
 import sqlite3
+import stat
 from pathlib import Path
 
 import pytest
@@ -68,6 +70,26 @@ def test_default_backup_path_is_in_the_data_dir(sqlite_db: str, tmp_path: Path) 
     result = runner.invoke(cli, ["db", "backup"])
     assert result.exit_code == 0, result.output
     assert list((tmp_path / "backups").glob("strigil-*.db"))
+
+
+def _mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_backups_are_readable_by_their_owner_only(sqlite_db: str, tmp_path: Path) -> None:
+    """A backup holds every record: 0600 files in 0700 folders, even under a lax umask."""
+    del sqlite_db
+    old = os.umask(0o022)
+    try:
+        assert runner.invoke(cli, ["db", "backup"]).exit_code == 0
+        nested = tmp_path / "offsite" / "monthly" / "b.db"
+        assert runner.invoke(cli, ["db", "backup", "-o", str(nested)]).exit_code == 0
+    finally:
+        os.umask(old)
+    (written,) = (tmp_path / "backups").glob("strigil-*.db")
+    assert _mode(written) == 0o600 and _mode(tmp_path / "backups") == 0o700
+    assert _mode(nested) == 0o600
+    assert _mode(nested.parent) == 0o700 and _mode(nested.parent.parent) == 0o700
 
 
 def test_a_copy_that_differs_fails_the_backup(
@@ -149,6 +171,7 @@ def test_postgres_backup_and_restore(db_url: str, is_postgres: bool, tmp_path: P
         _seed(url)
         report = backups.backup(url, tmp_path / "pg.dump")
         assert report.verified, report.problems
+        assert _mode(tmp_path / "pg.dump") == 0o600
         assert {t.table for t in report.tables} >= {"patient", "audit_event", "alembic_version"}
         _seed(url, patients=2)
         tables = backups.restore(url, tmp_path / "pg.dump")

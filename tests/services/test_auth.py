@@ -35,7 +35,7 @@ def test_login_session_token_and_instrument_round_trip(session: Session) -> None
     assert {"login", "create"} <= actions
 
 
-def test_wrong_password_counts_towards_lockout(session: Session) -> None:
+def test_wrong_passwords_make_the_next_attempt_wait(session: Session) -> None:
     user = make_user(session, make_clinic(session))
     for _ in range(POLICY.max_failures):
         with pytest.raises(NotAuthenticated):

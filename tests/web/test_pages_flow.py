@@ -245,7 +245,7 @@ def test_sign_locks_the_note_and_later_edits_conflict(client: TestClient, world:
     assert signed.status_code == 303
     page = client.get(f"/visits/{v}").text
     assert 'data-testid="note-readonly"' in page and 'data-testid="note-form"' not in page
-    response = client.post(f"/visits/{v}/note", data=note, headers=HX)
+    response = client.post(f"/visits/{v}/note", data=note | {"version": "2"}, headers=HX)
     assert response.status_code == 409 and "addendum" in response.text
 
 

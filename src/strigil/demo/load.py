@@ -26,7 +26,7 @@ from strigil.services import auth
 from strigil.store.clinics import Clinic, User
 from strigil.store.models import Base
 
-DEMO_PASSWORD = "strigil-demo-2026"  # noqa: S105 - synthetic demo accounts only
+DEMO_PASSWORD = auth.DEMO_PASSWORD  # synthetic demo accounts only
 DEFAULT_SEED = 20261126
 CHUNK = 200
 CLINICS = (("Northside Physical Therapy", "northside"), ("Riverside Sports Rehab", "riverside"))
@@ -206,7 +206,7 @@ def _reset_sequences(session: Session) -> None:
 def _staff(
     session: Session, rng: random.Random, ids: Ids, digest: Any, anchor: date
 ) -> tuple[list[Staff], list[tuple[str, str, str]]]:
-    password_hash = auth.hash_password(DEMO_PASSWORD)
+    password_hash = auth.hash_password(DEMO_PASSWORD, demo=True)
     created = datetime.combine(anchor - timedelta(days=400), time(8), UTC)
     staff, logins, batch = [], [], Batch()
     for name, slug in CLINICS:
@@ -264,8 +264,6 @@ def _user_row(
         "role": role,
         "password_hash": password_hash,
         "active": True,
-        "failed_logins": 0,
-        "locked_until": None,
         "password_changed_at": None,
         "created_at": created,
         "version": 1,

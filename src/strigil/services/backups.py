@@ -116,13 +116,41 @@ def _is_sqlite(url: str) -> bool:
 
 
 def backup(url: str, output: Path) -> BackupReport:
-    """Back up the database at ``url`` to ``output`` and verify the copy by restoring it."""
+    """Back up the database at ``url`` to ``output`` and verify the copy by restoring it.
+
+    A backup holds every health record, so it is readable by its owner only: the file is
+    created 0600 before a byte is written, and folders this creates are 0700.
+    """
     if output.exists():
         raise InvalidInput(f"{output} already exists; choose another path", field="output")
-    output.parent.mkdir(parents=True, exist_ok=True)
+    _private_folder(output.parent)
     if _is_sqlite(url):
-        return _sqlite_backup(url, output)
-    return _pg_backup(url, output)
+        report = _sqlite_backup(url, output)
+    else:
+        _private_file(output)
+        report = _pg_backup(url, output)
+    output.chmod(PRIVATE_FILE)  # whatever the writer did, the copy stays private
+    return report
+
+
+PRIVATE_FILE = 0o600
+PRIVATE_FOLDER = 0o700
+
+
+def _private_folder(folder: Path) -> None:
+    """Create ``folder`` and any missing parents as 0700 (the umask cannot widen them);
+    folders that already exist are the operator's and keep their mode."""
+    missing = [p for p in (folder, *folder.parents) if not p.exists()]
+    for path in reversed(missing):
+        path.mkdir(mode=PRIVATE_FOLDER, exist_ok=True)
+        path.chmod(PRIVATE_FOLDER)
+
+
+def _private_file(path: Path) -> None:
+    """Create ``path`` empty with mode 0600, so no other user can open it even while it fills."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE)
+    os.close(descriptor)
+    path.chmod(PRIVATE_FILE)
 
 
 def restore(url: str, path: Path) -> Fingerprint:
@@ -170,6 +198,7 @@ def _sqlite_backup(url: str, output: Path, attempts: int = 3) -> BackupReport:
     for _ in range(attempts):
         before = _fingerprint_sqlite(source)
         output.unlink(missing_ok=True)
+        _private_file(output)
         _copy_sqlite(source, output)
         if _fingerprint_sqlite(source) == before:
             return _verify_sqlite(output, before)

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, select, text
+from sqlalchemy import Boolean, ForeignKey, String, Text, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from strigil.errors import NotFound
@@ -42,8 +42,6 @@ class User(IdMixin, VersionedMixin, Base):
     licence_number: Mapped[str | None] = mapped_column(String(40), default=None)
     password_hash: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
-    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
-    locked_until: Mapped[datetime | None] = mapped_column(default=None)
     password_changed_at: Mapped[datetime | None] = mapped_column(default=None)
 
     clinic: Mapped[Clinic] = relationship(lazy="joined")

@@ -1,6 +1,15 @@
 """Imports every table module so ``Base.metadata`` is complete (Alembic and tests need it)."""
 
-from strigil.store import adverse_events, audit, clinics, episodes, outcomes, patients, visits
+from strigil.store import (
+    adverse_events,
+    audit,
+    clinics,
+    episodes,
+    outcomes,
+    patients,
+    signin,
+    visits,
+)
 from strigil.store.base import Base
 
 __all__ = [
@@ -11,5 +20,6 @@ __all__ = [
     "episodes",
     "outcomes",
     "patients",
+    "signin",
     "visits",
 ]

@@ -27,6 +27,7 @@ class UnitOfWork:
         self._factory = factory
         self._restricted = restricted
         self._session: Session | None = None
+        self.keep_when_refused = False
 
     @property
     def session(self) -> Session:
@@ -36,6 +37,11 @@ class UnitOfWork:
             if self._restricted:
                 tenancy.restrict(self._session)
         return self._session
+
+    def keep_on_refusal(self) -> None:
+        """Commit even if the request ends in a 4xx: a refused sign-in must still count
+        towards the throttle that slows the next guess."""
+        self.keep_when_refused = True
 
     @property
     def touched(self) -> bool:

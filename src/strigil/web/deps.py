@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -28,6 +29,12 @@ async def get_db(request: Request) -> Session:
 
 
 DbSession = Annotated[Session, Depends(get_db)]
+
+
+def keep_on_refusal(request: Request) -> None:
+    """Ask the unit of work to keep this request's writes even when it answers 4xx."""
+    uow: UnitOfWork = request.state.unit_of_work
+    uow.keep_on_refusal()
 
 
 def get_settings(request: Request) -> Settings:
@@ -86,7 +93,7 @@ def get_actor(
 
 def _check_csrf(request: Request, expected: str) -> None:
     sent = request.headers.get("x-csrf-token") or getattr(request.state, "form_csrf", None)
-    if sent != expected:
+    if not hmac.compare_digest((sent or "").encode(), expected.encode()):
         raise NotPermitted(
             "the form is out of date; reload the page and try again", code="csrf_failed"
         )

@@ -136,7 +136,10 @@ class _Ending:
         if self.replaced:
             return  # the handler's own answer was replaced by the failed commit's
         if message["type"] == "http.response.start":
-            instead = await self.finish(commit=message["status"] < 400)
+            status = message["status"]
+            instead = await self.finish(
+                commit=status < 400 or (status < 500 and self.uow.keep_when_refused)
+            )
             if instead is not None:
                 self.replaced = True
                 await _answer(self._send, *instead["args"], html=self.html)

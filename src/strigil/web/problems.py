@@ -8,23 +8,43 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from strigil.errors import Conflict, NotAuthenticated, StrigilError, Unavailable
+from strigil.errors import (
+    Conflict,
+    InvalidInput,
+    NotAuthenticated,
+    StrigilError,
+    TooManyRequests,
+    Unavailable,
+)
 
 log = logging.getLogger("strigil.web")
 
 
+API_PREFIXES = ("/api/", "/fhir/", "/healthz", "/static/")
+
+
 def wants_html(request: Request) -> bool:
-    """Pages and HTMX get HTML; the API and other clients get JSON."""
-    if request.url.path.startswith(("/api/", "/fhir/", "/healthz")):
+    """Page routes answer pages, whatever the client sent in Accept (a browser that follows a
+    link or posts a form must never be shown raw JSON), unless the client asks for JSON
+    alone; the API, FHIR and health routes always answer ``{"detail", "code"}`` JSON."""
+    if request.url.path.startswith(API_PREFIXES) or request.url.path == "/api":
         return False
-    return "text/html" in request.headers.get("accept", "") or "hx-request" in request.headers
+    accept = request.headers.get("accept", "")
+    return "text/html" in accept or "application/json" not in accept
 
 
 def _render(request: Request, error: StrigilError) -> Response:
+    response = _answer(request, error)
+    if isinstance(error, TooManyRequests) and error.retry_after is not None:
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
+
+
+def _answer(request: Request, error: StrigilError) -> Response:
     if not wants_html(request):
         return JSONResponse(error.to_body(), status_code=error.status)
     if isinstance(error, NotAuthenticated) and "hx-request" not in request.headers:
@@ -79,7 +99,15 @@ async def on_stale(request: Request, exc: Exception) -> Response:  # noqa: ARG00
 
 
 async def on_db_error(request: Request, exc: Exception) -> Response:
-    """A lost database is a 503 the client can retry, not a 500."""
+    """A lost database is a 503 the client can retry, not a 500; a value the database cannot
+    store (a number out of its range, say) is the client's 422. The request's transaction has
+    been rolled back by then, so the connection serves the next request as usual."""
+    if isinstance(exc, DataError):
+        log.info("database refused a value: %s", type(exc.orig).__name__)
+        return _render(
+            request,
+            InvalidInput("a value is out of the range the database can store", code="out_of_range"),
+        )
     if isinstance(exc, OperationalError) or getattr(exc, "connection_invalidated", False):
         log.warning("database unavailable: %s", type(exc).__name__)
         return _render(

@@ -1,11 +1,12 @@
 """The JSON API under /api/v1: one router module per domain."""
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 
+from strigil.web import hostile
 from strigil.web.api import admin, care, catalog, episodes, patients, sessions, visits
 from strigil.web.api import evidence as evidence_api
 
-router = APIRouter()
+router = APIRouter(dependencies=[Depends(hostile.refuse_nul)])
 for module in (sessions, patients, episodes, care, visits, catalog, admin):
     router.include_router(module.router)
 router.include_router(evidence_api.router)

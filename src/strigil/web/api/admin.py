@@ -9,10 +9,11 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import Field
 
-from strigil.services import admin
+from strigil.services import admin, auth
 from strigil.services.audit import AuditEvent
+from strigil.web.api.sessions import TokenRead
 from strigil.web.deps import CurrentActor, DbSession
-from strigil.web.schemas import RecordRead, Schema
+from strigil.web.schemas import Offset, RecordRead, Schema
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
@@ -48,7 +49,7 @@ class InstrumentCreate(Schema):
 
 
 class Retire(Schema):
-    version: int | None = None
+    version: int = Field(description="The version you read; a stale one answers 409")
 
 
 class AuditRead(Schema):
@@ -80,6 +81,13 @@ def add_user(body: UserCreate, db: DbSession, actor: CurrentActor) -> UserRead:
     """Add a user to your clinic; the password must meet the policy."""
     row = admin.add_user(session=db, actor=actor, **body.model_dump())
     return UserRead.of(row)
+
+
+@router.get("/tokens", response_model=list[TokenRead])
+def list_tokens(db: DbSession, actor: CurrentActor) -> list[TokenRead]:
+    """Every API token of the clinic's users (admins only); revoke one with
+    ``DELETE /api/v1/auth/tokens/{id}``."""
+    return [TokenRead.of(row) for row in auth.list_clinic_tokens(session=db, actor=actor)]
 
 
 @router.get("/instruments", response_model=list[InstrumentRead])
@@ -117,7 +125,7 @@ def search_audit(
     since: date | None = None,
     until: date | None = None,
     limit: Annotated[int, Query(ge=1, le=admin.AUDIT_PAGE_LIMIT)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> list[AuditRead]:
     """Search the clinic's audit trail by patient id, action and date (UTC days)."""
     query = admin.AuditQuery(patient_id=patient_id, action=action, since=since, until=until)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from strigil.services import patients
 from strigil.web.deps import CurrentActor, DbSession
-from strigil.web.schemas import Schema
+from strigil.web.schemas import Offset, Schema
 from strigil.web.schemas.patients import PatientCreate, PatientPage, PatientRead, PatientUpdate
 
 router = APIRouter(prefix="/patients", tags=["patients"])
@@ -24,7 +24,7 @@ def list_patients(
     actor: CurrentActor,
     q: Annotated[str, Query(max_length=100)] = "",
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Offset = 0,
 ) -> PatientPage:
     """Search patients by name or record number."""
     rows = patients.search(session=db, actor=actor, text=q, limit=limit, offset=offset)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
+from datetime import datetime, timedelta
 
 from fastapi import APIRouter, Request, Response
 from pydantic import Field
 
+from strigil.config import Settings
 from strigil.errors import NotAuthenticated
 from strigil.services import auth
-from strigil.web import ratelimit
-from strigil.web.deps import SESSION_COOKIE, CurrentActor, DbSession, SettingsDep
+from strigil.web.deps import SESSION_COOKIE, CurrentActor, DbSession, SettingsDep, keep_on_refusal
 from strigil.web.schemas import Schema
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -38,6 +40,48 @@ class TokenIssued(Schema):
     token: str = Field(description="Shown once; only its hash is kept")
 
 
+class TokenRead(Schema):
+    """A token as its owner or an admin sees it: never the secret, only its first characters."""
+
+    id: uuid.UUID
+    name: str
+    prefix: str
+    owner_id: uuid.UUID
+    owner: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+    @classmethod
+    def of(cls, row: auth.ApiToken) -> TokenRead:
+        return cls(
+            id=row.external_id,
+            name=row.name,
+            prefix=row.prefix,
+            owner_id=row.user.external_id,
+            owner=row.user.display_name,
+            created_at=row.created_at,
+            last_used_at=row.last_used_at,
+            revoked_at=row.revoked_at,
+        )
+
+
+class Ended(Schema):
+    ended: int = Field(description="Login sessions ended")
+    tokens_revoked: int = Field(description="API tokens revoked")
+
+
+def signin_policy(request: Request) -> auth.Policy:
+    """The app's session policy with the per-address sign-in allowance from settings."""
+    settings: Settings = request.app.state.settings
+    policy: auth.Policy = request.app.state.policy
+    return dataclasses.replace(
+        policy,
+        address_max_failures=settings.login_rate_limit,
+        address_delay=timedelta(seconds=settings.login_rate_window_seconds),
+    )
+
+
 def set_session_cookie(response: Response, token: str, settings: SettingsDep) -> None:
     response.set_cookie(
         SESSION_COOKIE,
@@ -56,11 +100,9 @@ def login(
 ) -> Me:
     """Sign in with email and password; sets the HttpOnly session cookie.
 
-    429 with Retry-After when one address makes too many attempts.
+    Repeated failures for one account or from one address answer 429 with Retry-After, the
+    same whether or not the account exists.
     """
-    limited = ratelimit.check_login(request)
-    if limited is not None:
-        return ratelimit.json_refusal(limited)  # type: ignore[return-value]
     ip = request.client.host if request.client else None
     try:
         result = auth.login(
@@ -68,10 +110,10 @@ def login(
             email=body.email,
             password=body.password,
             client_ip=ip,
-            policy=request.app.state.policy,
+            policy=signin_policy(request),
         )
     except NotAuthenticated:
-        db.commit()  # keep the failure count that drives the lockout
+        keep_on_refusal(request)  # the failure counts drive the throttle
         raise
     set_session_cookie(response, result.token, settings)
     return Me(
@@ -103,10 +145,17 @@ def logout(request: Request, response: Response, db: DbSession, actor: CurrentAc
     del actor
 
 
-@router.post("/logout-everywhere")
-def logout_everywhere(db: DbSession, actor: CurrentActor) -> dict[str, int]:
-    """End every login session of the signed-in user."""
-    return {"ended": auth.logout_everywhere(session=db, actor=actor)}
+@router.post("/logout-everywhere", response_model=Ended)
+def logout_everywhere(db: DbSession, actor: CurrentActor) -> Ended:
+    """End every login session of the signed-in user and revoke every API token they hold."""
+    ended = auth.logout_everywhere(session=db, actor=actor)
+    return Ended(ended=ended.sessions, tokens_revoked=ended.tokens)
+
+
+@router.get("/tokens", response_model=list[TokenRead])
+def list_tokens(db: DbSession, actor: CurrentActor) -> list[TokenRead]:
+    """Your API tokens, live first (names and prefixes; the secrets are never shown again)."""
+    return [TokenRead.of(row) for row in auth.list_tokens(session=db, actor=actor)]
 
 
 @router.post("/tokens", response_model=TokenIssued, status_code=201)
@@ -118,5 +167,5 @@ def create_token(body: TokenCreate, db: DbSession, actor: CurrentActor) -> Token
 
 @router.delete("/tokens/{token_id}", status_code=204)
 def revoke_token(token_id: str, db: DbSession, actor: CurrentActor) -> None:
-    """Revoke one of your API tokens."""
+    """Revoke one of your API tokens; an admin may revoke any token of the clinic."""
     auth.revoke_token(session=db, actor=actor, token_id=token_id)

@@ -14,7 +14,7 @@ from strigil.services import episodes, screenings, treatment, visits
 from strigil.services.records import Visit
 from strigil.web.api import records
 from strigil.web.deps import CurrentActor, DbSession
-from strigil.web.schemas import RecordRead, Schema
+from strigil.web.schemas import Offset, RecordRead, Schema
 
 router = APIRouter(tags=["visits"])
 router.include_router(records.router)
@@ -55,7 +55,7 @@ class VisitRead(RecordRead):
 
 class PhaseUpdate(Schema):
     phase: str
-    version: int | None = None
+    version: int = Field(description="The version you read; a stale one answers 409")
 
 
 class NoteUpdate(Schema):
@@ -109,7 +109,7 @@ class AreaRead(RecordRead):
 class DoseUpdate(Schema):
     seconds: int = Field(ge=0, le=3600)
     intensity: str | None = None
-    version: int | None = None
+    version: int = Field(description="The version you read; a stale one answers 409")
 
 
 class ReadingCreate(Schema):
@@ -185,7 +185,7 @@ def list_visits(
     db: DbSession,
     actor: CurrentActor,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    offset: Offset = 0,
 ) -> list[VisitRead]:
     """An episode's visits, newest first, paginated."""
     episode = episodes.get(session=db, actor=actor, episode_id=episode_id)

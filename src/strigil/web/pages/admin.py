@@ -18,7 +18,7 @@ from strigil.services import admin
 from strigil.services.actors import Actor, Permission, Role, require
 from strigil.web.api.admin import csv_response
 from strigil.web.deps import CurrentActor, DbSession
-from strigil.web.pages.common import Form, errors_of, go, text
+from strigil.web.pages.common import Form, errors_of, go, required_int, text
 from strigil.web.pages.render import page
 
 router = APIRouter(prefix="/admin")
@@ -140,9 +140,9 @@ def update_clinic(request: Request, db: DbSession, actor: CurrentActor, form: Fo
         assistant_notes_need_cosign=text(form, "assistant_notes_need_cosign") == "yes",
     )
     try:
-        admin.update_clinic(session=db, actor=actor, data=data)
+        with db.begin_nested():
+            admin.update_clinic(session=db, actor=actor, data=data)
     except InvalidInput as error:
-        db.rollback()
         return _clinic_page(request, db, actor, errors_of(error))
     return go(request, "/admin/clinic")
 
@@ -197,7 +197,6 @@ def retire_instrument(
     instrument_id: str, request: Request, db: DbSession, actor: CurrentActor, form: Form
 ) -> Response:
     """Retire an instrument (it stays on record)."""
-    version_raw = text(form, "version")
-    version = int(version_raw) if version_raw.isdigit() else None
+    version = required_int(form, "version")
     admin.retire_instrument(session=db, actor=actor, instrument_id=instrument_id, version=version)
     return go(request, "/admin/instruments")

@@ -17,7 +17,17 @@ from strigil.services.actors import Actor
 from strigil.services.episodes import APPROACHES, CHRONICITY, SIDES, Episode
 from strigil.web.deps import CurrentActor, DbSession
 from strigil.web.pages import charts
-from strigil.web.pages.common import Form, PageNo, errors_of, go, is_hx, paged, text, view
+from strigil.web.pages.common import (
+    Form,
+    PageNo,
+    errors_of,
+    go,
+    is_hx,
+    paged,
+    required_int,
+    text,
+    view,
+)
 from strigil.web.pages.render import page
 
 router = APIRouter()
@@ -125,7 +135,7 @@ def update_episode(
 ) -> Response:
     episode = episodes.get(session=db, actor=actor, episode_id=episode_id)
     values = _values(form)
-    version = int(text(form, "version") or 0) or None
+    version = required_int(form, "version")
     ctx: dict[str, Any] = {"patient": episode.patient, "episode": episode, "values": values}
     try:
         episodes.update(

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import secrets
+import hmac
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from strigil.errors import NotAuthenticated, NotPermitted, TooManyRequests
+from strigil.errors import NotAuthenticated, NotPermitted
 from strigil.services import auth
-from strigil.web import ratelimit
-from strigil.web.api.sessions import set_session_cookie
-from strigil.web.deps import SESSION_COOKIE, DbSession, SettingsDep
+from strigil.web.api.sessions import set_session_cookie, signin_policy
+from strigil.web.deps import SESSION_COOKIE, DbSession, SettingsDep, keep_on_refusal
 from strigil.web.pages.render import page
 
 router = APIRouter()
@@ -39,16 +38,6 @@ def login_submit(
     password: Annotated[str, Form(max_length=200)],
     next: Annotated[str, Form()] = "/",  # noqa: A002
 ) -> Response:
-    limited = ratelimit.check_login(request)
-    if limited is not None:
-        refused = page(
-            request,
-            "login.html",
-            {"next": _safe_next(next), "error": limited.detail, "email": email},
-            status_code=limited.status,
-        )
-        refused.headers.update(limited.headers())
-        return refused
     ip = request.client.host if request.client else None
     try:
         result = auth.login(
@@ -56,16 +45,19 @@ def login_submit(
             email=email,
             password=password,
             client_ip=ip,
-            policy=request.app.state.policy,
+            policy=signin_policy(request),
         )
-    except (NotAuthenticated, TooManyRequests) as error:
-        db.commit()  # keep the failure count that drives the lockout
-        return page(
+    except (NotAuthenticated, auth.Throttled) as error:
+        keep_on_refusal(request)  # the failure counts drive the throttle
+        refused = page(
             request,
             "login.html",
             {"next": _safe_next(next), "error": error.detail, "email": email},
             status_code=error.status,
         )
+        if isinstance(error, auth.Throttled):
+            refused.headers["Retry-After"] = str(error.retry_after)
+        return refused
     response = RedirectResponse(_safe_next(next), status_code=303)
     set_session_cookie(response, result.token, settings)
     return response
@@ -83,7 +75,7 @@ def logout(
         except NotAuthenticated:
             login = None
         if login is not None:
-            if not secrets.compare_digest(csrf_token, login.csrf_token):
+            if not hmac.compare_digest(csrf_token.encode(), login.csrf_token.encode()):
                 raise NotPermitted(
                     "the form is out of date; reload the page and try again", code="csrf_failed"
                 )

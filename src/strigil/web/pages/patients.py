@@ -16,7 +16,17 @@ from strigil.services.actors import Actor
 from strigil.services.patients import Patient
 from strigil.services.records import ADVERSE_EVENT_CATEGORIES
 from strigil.web.deps import CurrentActor, DbSession
-from strigil.web.pages.common import Form, PageNo, errors_of, go, is_hx, paged, text, view
+from strigil.web.pages.common import (
+    Form,
+    PageNo,
+    errors_of,
+    go,
+    is_hx,
+    paged,
+    required_int,
+    text,
+    view,
+)
 from strigil.web.pages.render import page
 
 router = APIRouter()
@@ -94,8 +104,8 @@ def update_patient(
     request: Request, patient_id: str, db: DbSession, actor: CurrentActor, form: Form
 ) -> Response:
     values = _values(form)
-    version = int(text(form, "version") or 0) or None
     patient = patients.get(session=db, actor=actor, patient_id=patient_id)
+    version = required_int(form, "version")
     ctx: dict[str, Any] = {"patient": patient, "values": values, "version": version}
     try:
         patients.update(
@@ -179,7 +189,7 @@ def follow_up_event(
         event_id=event_id,
         note=text(form, "note"),
         resolved=text(form, "resolved") == "yes",
-        version=int(text(form, "version") or 0) or None,
+        version=required_int(form, "version"),
     )
     patient_id = patients.public_id(session=db, actor=actor, row_id=row.patient_id)
     return go(request, f"/patients/{patient_id}#adverse-events")

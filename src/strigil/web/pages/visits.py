@@ -217,7 +217,7 @@ def set_phase(
         actor=actor,
         visit_id=visit_id,
         phase=text(form, "phase"),
-        version=optional_int(form, "version"),
+        version=required_int(form, "version"),
     )
     return go(request, f"/visits/{visit_id}#stepper")
 
@@ -342,7 +342,7 @@ def update_dose(
         treated_area_id=area_id,
         seconds=required_int(form, "seconds"),
         intensity=text(form, "intensity") or None,
-        version=optional_int(form, "version"),
+        version=required_int(form, "version"),
     )
     if text(form, "source") == "timer":
         body = {"seconds": area.seconds, "version": area.version, "warnings": area.warnings}
@@ -450,7 +450,7 @@ def save_note(
                 actor=actor,
                 visit_id=visit_id,
                 note=note,
-                version=optional_int(form, "version"),
+                version=required_int(form, "version"),
             )
     except Conflict as error:
         if error.code != "version_conflict":
@@ -482,7 +482,7 @@ def sign(
     request: Request, visit_id: str, db: DbSession, actor: CurrentActor, form: Form
 ) -> Response:
     """Save the note as shown (when the form carries it), then sign and lock it."""
-    version = optional_int(form, "version")
+    version = required_int(form, "version")
     if any(name in form for name in visits.NOTE_FIELDS):
         note = {name: text(form, name) for name in visits.NOTE_FIELDS}
         saved = visits.save_note(

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import uuid
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
+from fastapi import Query
 from pydantic import BaseModel, ConfigDict
+
+MAX_OFFSET = 1_000_000
+Offset = Annotated[
+    int,
+    Query(ge=0, le=MAX_OFFSET, description=f"Rows to skip, 0 to {MAX_OFFSET:,}"),
+]
 
 
 class Schema(BaseModel):

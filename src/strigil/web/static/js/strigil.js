@@ -172,6 +172,13 @@
 
   document.addEventListener("htmx:afterSwap", function (event) { bindTimers(event.detail.target.parentNode || document); });
 
+  /* A note saved in place bumps the visit's version: the phase buttons must send the new one. */
+  document.addEventListener("htmx:afterSwap", function () {
+    var note = document.querySelector("input[data-note-version]");
+    if (!note || !note.value) return;
+    document.querySelectorAll("input[data-visit-version]").forEach(function (i) { i.value = note.value; });
+  });
+
   document.addEventListener("htmx:responseError", function (event) {
     flash("Something went wrong (" + event.detail.xhr.status + "). Nothing was saved; please try again.");
   });
