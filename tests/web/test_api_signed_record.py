@@ -72,7 +72,8 @@ def test_time_over_the_visits_length_is_refused(session: Session, client: TestCl
     }
     longer = client.put(f"{API}/areas/{area['id']}/time", json={"seconds": 31 * 60})
     assert longer.status_code == 422 and longer.json()["field"] == "seconds"
-    timer = client.put(f"{API}/areas/{area['id']}/dose", json={"seconds": 31 * 60})
+    dose = {"seconds": 31 * 60, "version": area["version"]}
+    timer = client.put(f"{API}/areas/{area['id']}/dose", json=dose)
     assert timer.status_code == 422 and timer.json()["code"] == "over_visit_length"
     naive = client.put(f"{url}/times", json={"started_at": "2026-01-01T09:00:00"})
     assert naive.status_code == 422 and naive.json()["field"] == "started_at"

@@ -104,15 +104,15 @@ def test_bad_input_names_the_field_and_changes_nothing(
     assert unknown.status_code == 422 and 'data-field="code"' in unknown.text
     assert "not in the catalogue" in unknown.text
     bad_time = client.post(f"/areas/{area.external_id}/time", data={"time": "7:75"})
-    assert bad_time.status_code == 422 and bad_time.json()["field"] == "time"
+    assert bad_time.status_code == 422 and 'data-field="time"' in bad_time.text
     over = client.post(f"/areas/{area.external_id}/time", data={"time": "61:00"})
-    assert over.status_code == 422 and over.json()["field"] == "seconds"
+    assert over.status_code == 422 and 'data-field="seconds"' in over.text
     client.post(f"/areas/{area.external_id}/time", data={"time": "20:00"})
     start = visit.started_at.strftime("%H:%M")
     short = client.post(f"{url}/times", data={"started": start, "ended": start}, headers=HTML)
     assert short.status_code == 422 and 'data-field="ended_at"' in short.text
     bad = client.post(f"{url}/times", data={"started": "25:99"})
-    assert bad.status_code == 422 and bad.json()["field"] == "started_at"
+    assert bad.status_code == 422 and 'data-field="started_at"' in bad.text
     session.expire_all()
     assert session.get_one(TreatedArea, area.id).seconds == 20 * 60
     assert session.get_one(Visit, visit.id).ended_at is None
@@ -153,7 +153,7 @@ def test_admin_sets_letterhead_billing_rule_and_credentials(
         f"/admin/users/{therapist.external_id}/credentials",
         data={"credentials": "<b>PT</b>", "licence_number": ""},
     )
-    assert bad_cred.status_code == 422 and bad_cred.json()["field"] == "credentials"
+    assert bad_cred.status_code == 422 and 'data-field="credentials"' in bad_cred.text
     session.expire_all()
     assert therapist.credentials == "DPT"
 
