@@ -40,6 +40,7 @@ __all__ = [
     "VisitFacts",
     "draft_soap",
     "duration",
+    "stop_text",
 ]
 
 
@@ -52,6 +53,11 @@ _STOP_TEXT = {
     "adverse_sign": "an adverse sign was observed",
     "completed": "treatment of the area was completed",
 }
+
+
+def stop_text(reason: str) -> str:
+    """Why an area ended, in the note's words."""
+    return _STOP_TEXT.get(reason, reason.replace("_", " "))
 
 
 def _label(lookup: Callable[[str], object], value: str, attr: str) -> str:

@@ -172,6 +172,14 @@ def ends_area(grade: SkinGrade | str) -> bool:
     return parse_skin_grade(grade).score >= SkinGrade.PETECHIAE.score
 
 
+def skin_stop_reason(grade: SkinGrade | str) -> StopReason:
+    """The stop reason a skin response that ends the area records: a bruise is a bruise."""
+    parsed = parse_skin_grade(grade)
+    if not ends_area(parsed):
+        raise ValueError(f"{parsed.value} does not end an area")
+    return StopReason.ECCHYMOSIS if parsed is SkinGrade.ECCHYMOSIS else StopReason.PETECHIAE
+
+
 def _seconds(value: object, field: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 0:
         raise InvalidInput(

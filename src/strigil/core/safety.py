@@ -50,6 +50,7 @@ CLOSING_REASONS = frozenset(
         StopReason.TOLERANCE_REACHED,
         StopReason.PATIENT_REQUEST,
         StopReason.PETECHIAE,
+        StopReason.ECCHYMOSIS,
         StopReason.ADVERSE_SIGN,
     }
 )

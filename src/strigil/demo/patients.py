@@ -239,53 +239,55 @@ class EpisodeBuilder:
         badness = self._badness(number, total)
         iastm = self.approach == "iastm"
         check = iastm and not open_visit and rng.random() < RELIABILITY_SHARE
-        self.batch.add(
-            "visit",
-            {
-                "id": visit_id,
-                "external_id": new_uuid(rng),
-                "clinic_id": self.staff.clinic_id,
-                "episode_id": self.episode_id,
-                "patient_id": self.patient_id,
-                "therapist_id": self.therapist,
-                "number": number,
-                "started_at": started,
-                "ended_at": None if open_visit else started + timedelta(minutes=45),
-                "status": "in_progress" if open_visit else "signed",
-                "phase": "treat" if open_visit else "document",
-                "tolerance_limit": TOLERANCE,
-                "reliability_check": check,
-                "techniques": ["iastm"] if iastm else [self.approach],
-                "pre_test": "",
-                "post_test": "",
-                "subjective": f"Reports pain {round(badness * 10)}/10 with daily tasks.",
-                "objective": "See treated areas and measures.",
-                "assessment": "Tolerated treatment.",
-                "plan": "Continue plan of care; home programme as prescribed.",
-                "signed_at": None if open_visit else started + timedelta(minutes=50),
-                "signed_by_id": None if open_visit else self.therapist,
-                **meta(started),
-            },
-        )
+        row = {
+            "id": visit_id,
+            "external_id": new_uuid(rng),
+            "clinic_id": self.staff.clinic_id,
+            "episode_id": self.episode_id,
+            "patient_id": self.patient_id,
+            "therapist_id": self.therapist,
+            "number": number,
+            "started_at": started,
+            "ended_at": None if open_visit else started + timedelta(minutes=45),
+            "status": "in_progress" if open_visit else "signed",
+            "phase": "treat" if open_visit else "document",
+            "tolerance_limit": TOLERANCE,
+            "reliability_check": check,
+            "techniques": ["iastm"] if iastm else [self.approach],
+            "pre_test": "",
+            "post_test": "",
+            "subjective": f"Reports pain {round(badness * 10)}/10 with daily tasks.",
+            "objective": "",
+            "assessment": "",
+            "plan": "Continue plan of care; home programme as prescribed.",
+            "signed_at": None if open_visit else started + timedelta(minutes=50),
+            "signed_by_id": None if open_visit else self.therapist,
+            **meta(started),
+        }
+        self.batch.add("visit", row)
         if iastm:
             keys = self.keys | {"id": self.ids.take("screening")}
             self.batch.add("screening", intake.recheck_row(rng, keys, visit_id, started))
-        if iastm and not open_visit:
-            self._areas(visit_id, started, check)
+        plans = self._areas(visit_id, started, check) if iastm and not open_visit else []
+        if not open_visit:
+            row["objective"], row["assessment"] = visits.note_text(plans)
         self._exercises(visit_id, started)
         self._outcomes(visit_id, number, total, started, badness)
 
-    def _areas(self, visit_id: int, started: datetime, check: bool) -> None:
+    def _areas(self, visit_id: int, started: datetime, check: bool) -> list[visits.AreaPlan]:
         """The visit's areas, each admitted and ended by the core rules (``demo.visits``)."""
         sim = visits.VisitSim(
             self.rng, self.intake.effective, TOLERANCE, self.gen.limits, self.history
         )
+        plans: list[visits.AreaPlan] = []
         for index in range(self.rng.choice((1, 2, 2, 3))):
             when = started + timedelta(minutes=10 + 4 * index)
             site = self.rng.choice(self.sites)
             plan = sim.area(site, visits.side_for(site, self.side, self.rng), when)
             if plan is not None:
                 self._area(visit_id, plan, when, check)
+                plans.append(plan)
+        return plans
 
     def _area(self, visit_id: int, plan: visits.AreaPlan, when: datetime, check: bool) -> None:
         rng, site = self.rng, plan.site

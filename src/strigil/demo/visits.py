@@ -14,7 +14,7 @@ import random
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from strigil.core import catalog, protocol, safety, screening
+from strigil.core import catalog, notes, protocol, safety, screening
 from strigil.core.catalog import BodySite, Thresholds
 from strigil.core.protocol import Intensity, SkinGrade, StopReason
 from strigil.core.screening import ScreeningResult
@@ -82,7 +82,7 @@ class VisitSim:
         readings, reason = self._readings()
         grade = self._grade()
         if reason is None and protocol.ends_area(grade):
-            reason = StopReason.PETECHIAE
+            reason = protocol.skin_stop_reason(grade)
         plan = AreaPlan(
             site=site,
             side=side,
@@ -157,7 +157,7 @@ def _note(
         return f"discomfort {readings[-1][0]}/10 with limit {tolerance}/10"
     if reason is StopReason.PATIENT_REQUEST:
         return "patient asked"
-    if reason is StopReason.PETECHIAE:
+    if reason in (StopReason.PETECHIAE, StopReason.ECCHYMOSIS):
         return f"skin response: {grade.value}"
     return None
 
@@ -174,3 +174,30 @@ def side_for(site: BodySite, episode_side: str, rng: random.Random) -> str:
 def limits() -> Thresholds:
     """The clinic's default thresholds."""
     return catalog.thresholds()
+
+
+EARLY_STOPS = frozenset({"tolerance_reached", "patient_request", "petechiae", "ecchymosis",
+                         "adverse_sign"})  # fmt: skip
+
+
+def note_text(plans: list[AreaPlan]) -> tuple[str, str]:
+    """The signed note's objective and assessment, stated from what happened to each area,
+    so a demo note says no more than its own record (and no two visits read alike by rote)."""
+    if not plans:
+        return "No IASTM areas at this visit.", "Exercise-based care as planned."
+    lines = []
+    for plan in plans:
+        course = "–".join(str(value) for value, _ in plan.readings) or "not rated"
+        lines.append(
+            f"{plan.site.label} ({plan.side}): {plan.intensity} strokes for "
+            f"{notes.duration(plan.seconds)}; discomfort {course}/10; skin {plan.grade.value}; "
+            f"ended because {notes.stop_text(plan.stop_reason.value)}."
+        )
+    early = [p for p in plans if p.stop_reason.value in EARLY_STOPS]
+    if not early:
+        return " ".join(lines), "Treatment tolerated within the agreed discomfort limit."
+    stopped = "; ".join(
+        f"{p.site.label} ({p.side}) stopped early: {notes.stop_text(p.stop_reason.value)}"
+        for p in early
+    )
+    return " ".join(lines), f"{stopped}."

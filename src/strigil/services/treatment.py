@@ -389,8 +389,7 @@ def grade_skin(
     )
     session.add(row)
     if protocol.ends_area(parsed) and area.status == "active":
-        why = StopReason.ECCHYMOSIS if parsed.value == "ecchymosis" else StopReason.PETECHIAE
-        _stop(area, why, f"skin response: {parsed.value}")
+        _stop(area, protocol.skin_stop_reason(parsed), f"skin response: {parsed.value}")
     session.flush()
     _audit(session, actor, visit, "create", "skin_response", row.external_id)
     return row
