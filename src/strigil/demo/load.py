@@ -30,6 +30,12 @@ DEMO_PASSWORD = auth.DEMO_PASSWORD  # synthetic demo accounts only
 DEFAULT_SEED = 20261126
 CHUNK = 200
 CLINICS = (("Northside Physical Therapy", "northside"), ("Riverside Sports Rehab", "riverside"))
+# Invented letterheads: 555-01xx numbers are reserved for fiction in the North American plan.
+LETTERHEADS = {
+    "northside": ("14 Harbour Road, Northside, EX1 2AB", "555-0142"),
+    "riverside": ("3 Mill Lane, Riverside, EX9 8CD", "555-0177"),
+}
+CREDENTIALS = {"therapist": "PT, DPT", "assistant": "PTA"}
 STAFF = (
     ("admin", "Admin"),
     ("therapist", "Therapist 1"),
@@ -218,6 +224,8 @@ def _staff(
                 "external_id": new_uuid(rng),
                 "name": name,
                 "timezone": "UTC",
+                "address": LETTERHEADS[slug][0],
+                "phone": LETTERHEADS[slug][1],
                 "created_at": created,
             },
         )
@@ -262,6 +270,7 @@ def _user_row(
         "email": email,
         "display_name": display,
         "role": role,
+        "credentials": CREDENTIALS.get(role, ""),
         "password_hash": password_hash,
         "active": True,
         "password_changed_at": None,
