@@ -132,3 +132,20 @@ def test_notes_verify_passes_on_the_demo_and_names_a_changed_visit(db: str, tmp_
     assert out.read_bytes().startswith(b"%PDF")
     missing = runner.invoke(app, ["notes", "pdf", "not-a-uuid", "--out", str(out)])
     assert missing.exit_code == 2 and "visit_id" in missing.output
+
+
+def test_notes_seal_brings_notes_signed_before_digests_under_verify(db: str) -> None:
+    assert runner.invoke(app, ["db", "upgrade"]).exit_code == 0
+    assert runner.invoke(app, ["demo", "load", "--patients", "4"]).exit_code == 0
+    engine = create_engine(db)
+    with engine.begin() as conn:  # as a database from before digests: signed, no digest
+        conn.execute(update(Visit).where(Visit.status == "signed").values(note_digest=None))
+    engine.dispose()
+    unsealed = runner.invoke(app, ["notes", "verify", "--json"])
+    assert unsealed.exit_code == 1
+    sealed = runner.invoke(app, ["notes", "seal", "--yes"])
+    assert sealed.exit_code == 0 and "signed notes sealed" in sealed.output
+    assert not sealed.output.startswith("0 ")
+    again = runner.invoke(app, ["notes", "verify", "--json"])
+    assert again.exit_code == 0, again.output
+    assert runner.invoke(app, ["notes", "seal", "--yes"]).output.startswith("0 signed notes")

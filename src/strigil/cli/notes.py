@@ -1,4 +1,4 @@
-"""`strigil notes`: check that signed notes are unchanged, print a signed note as a PDF."""
+"""`strigil notes`: check that signed notes are unchanged, seal old ones, print one as a PDF."""
 
 from __future__ import annotations
 
@@ -33,6 +33,22 @@ def verify(
         typer.echo(f"{result.checked} signed notes checked, {len(result.changed)} changed")
     if result.changed:
         raise typer.Exit(1)
+
+
+@app.command("seal")
+def seal(
+    yes: bool = typer.Option(False, "--yes", help="Do not ask for confirmation"),
+) -> None:
+    """Record a digest for signed notes that have none (signed before digests existed).
+
+    Run once after upgrading: from then on `strigil notes verify` checks them too. A digest
+    sealed now vouches for the content as it is now, not as it was signed.
+    """
+    if not yes:
+        typer.confirm("Seal every signed note that has no digest, as it stands now?", abort=True)
+    with reported(), session_scope() as session:
+        sealed = notes.seal_unsealed(session=session)
+    typer.echo(f"{sealed} signed notes sealed")
 
 
 @app.command("pdf")
