@@ -6,13 +6,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from strigil.errors import Conflict, InvalidInput
 from strigil.services import audit
 from strigil.services.actors import Actor, Permission, require
 from strigil.services.records import check_version, get_owned
+from strigil.store import adverse_events as store
+from strigil.store import patients as patient_store
 from strigil.store.adverse_events import CATEGORIES, AdverseEvent
 from strigil.store.base import utcnow
 from strigil.store.patients import Patient
@@ -114,13 +115,14 @@ def follow_up(
     if resolved:
         row.status, row.resolved_at = "resolved", stamp
     session.flush()
+    patient = patient_store.find_patient(session, actor.clinic_id, row.patient_id)
     audit.record(
         session=session,
         actor=actor,
         action="update",
         entity_type="adverse_event",
         entity_id=row.external_id,
-        patient_id=session.scalar(select(Patient.external_id).where(Patient.id == row.patient_id)),
+        patient_id=patient.external_id if patient else None,
         detail={"resolved": resolved},
     )
     return row
@@ -129,16 +131,7 @@ def follow_up(
 def open_events(*, session: Session, actor: Actor, limit: int = 50) -> Sequence[AdverseEvent]:
     """The clinic's unresolved adverse events, oldest first (the listing is audited)."""
     require(actor, Permission.READ_CLINICAL)
-    rows = session.scalars(
-        select(AdverseEvent)
-        .where(
-            AdverseEvent.clinic_id == actor.clinic_id,
-            AdverseEvent.status == "open",
-            AdverseEvent.entered_in_error_at.is_(None),
-        )
-        .order_by(AdverseEvent.onset_at)
-        .limit(limit)
-    ).all()
+    rows = store.list_open(session, actor.clinic_id, limit=limit)
     audit.record(
         session=session,
         actor=actor,
@@ -150,9 +143,6 @@ def open_events(*, session: Session, actor: Actor, limit: int = 50) -> Sequence[
 
 
 def for_patient(*, session: Session, actor: Actor, patient: Patient) -> Sequence[AdverseEvent]:
+    """The patient's adverse events, newest first."""
     require(actor, Permission.READ_CLINICAL)
-    return session.scalars(
-        select(AdverseEvent)
-        .where(AdverseEvent.patient_id == patient.id, AdverseEvent.entered_in_error_at.is_(None))
-        .order_by(AdverseEvent.onset_at.desc())
-    ).all()
+    return store.list_for_patient(session, actor.clinic_id, patient.id)

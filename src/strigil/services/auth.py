@@ -13,7 +13,6 @@ from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import update
 from sqlalchemy.orm import Session
 from zxcvbn import zxcvbn
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
@@ -305,11 +304,7 @@ def resume(*, session: Session, token: str, policy: Policy) -> LoginSession:
 def logout(*, session: Session, token: str) -> None:
     """End one login session."""
     clinics_store.find_login(session, _digest(token))  # scopes the session to its clinic
-    session.execute(
-        update(LoginSession)
-        .where(LoginSession.token_hash == _digest(token), LoginSession.revoked_at.is_(None))
-        .values(revoked_at=utcnow())
-    )
+    tokens.end_session(session=session, token_hash=_digest(token), at=utcnow())
 
 
 def logout_everywhere(*, session: Session, actor: Actor) -> Ended:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from strigil.core import catalog
@@ -16,20 +15,14 @@ from strigil.errors import InvalidInput
 from strigil.services import audit
 from strigil.services.actors import Actor, Permission, require
 from strigil.services.records import get_owned
+from strigil.store import episodes as store
 from strigil.store.base import utcnow
 from strigil.store.episodes import Episode, ScreeningClearance
 
 
 def cleared_rules(session: Session, episode: Episode) -> set[str]:
     """Rules whose whole-patient block a clinician has cleared for this episode."""
-    return set(
-        session.scalars(
-            select(ScreeningClearance.rule_id).where(
-                ScreeningClearance.episode_id == episode.id,
-                ScreeningClearance.entered_in_error_at.is_(None),
-            )
-        )
-    )
+    return store.cleared_rule_ids(session, episode.clinic_id, episode.id)
 
 
 def record_clearance(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from strigil.core import catalog
@@ -12,6 +11,7 @@ from strigil.services import audit
 from strigil.services.actors import Actor, Permission, require
 from strigil.services.records import get_owned
 from strigil.services.screenings import age_on
+from strigil.store import episodes as store
 from strigil.store.base import utcnow
 from strigil.store.episodes import Consent, Episode
 
@@ -59,9 +59,7 @@ def record(
             code="consent_text_changed",
         )
     guardian = _guardian(episode, guardian_name, guardian_relationship)
-    sequence = (
-        session.scalar(select(func.count(Consent.id)).where(Consent.episode_id == episode.id)) or 0
-    ) + 1
+    sequence = store.count_consents(session, episode.clinic_id, episode.id) + 1
     row = Consent(
         clinic_id=actor.clinic_id,
         patient_id=episode.patient_id,
@@ -142,12 +140,7 @@ def withdraw(*, session: Session, actor: Actor, episode_id: object) -> Consent:
 
 def current(session: Session, episode: Episode) -> Consent | None:
     """The latest decision for the episode."""
-    return session.scalar(
-        select(Consent)
-        .where(Consent.episode_id == episode.id, Consent.entered_in_error_at.is_(None))
-        .order_by(Consent.sequence.desc(), Consent.id.desc())
-        .limit(1)
-    )
+    return store.find_current_consent(session, episode.clinic_id, episode.id)
 
 
 def require_consent(session: Session, episode: Episode) -> None:

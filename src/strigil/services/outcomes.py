@@ -8,7 +8,6 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from strigil.core import measures, response, scoring
@@ -17,6 +16,8 @@ from strigil.errors import InvalidInput
 from strigil.services import audit
 from strigil.services.actors import Actor, Permission, require
 from strigil.services.records import get_owned
+from strigil.store import outcomes as store
+from strigil.store import visits as visit_store
 from strigil.store.base import utcnow
 from strigil.store.episodes import Episode
 from strigil.store.outcomes import OutcomeMeasurement
@@ -111,15 +112,8 @@ def _visit(session: Session, actor: Actor, episode: Episode, visit_id: object) -
 def list_for_episode(
     session: Session, episode: Episode, measure: str | None = None
 ) -> Sequence[OutcomeMeasurement]:
-    query = select(OutcomeMeasurement).where(
-        OutcomeMeasurement.episode_id == episode.id,
-        OutcomeMeasurement.entered_in_error_at.is_(None),
-    )
-    if measure:
-        query = query.where(OutcomeMeasurement.measure == measure)
-    return session.scalars(
-        query.order_by(OutcomeMeasurement.measured_at, OutcomeMeasurement.id)
-    ).all()
+    """The episode's measurements, of one measure when given, in the order measured."""
+    return store.list_measurements(session, episode.clinic_id, episode.id, measure)
 
 
 def progress(
@@ -157,13 +151,7 @@ def progress(
 
 
 def _visit_numbers(session: Session, episode: Episode) -> dict[int, int]:
-    return dict(
-        session.execute(
-            select(Visit.id, Visit.number).where(
-                Visit.episode_id == episode.id, Visit.entered_in_error_at.is_(None)
-            )
-        ).all()
-    )
+    return visit_store.visit_numbers(session, episode.clinic_id, episode.id)
 
 
 def _classifications(m: measures.Measure, points: Sequence[Point]) -> list[Classification]:
@@ -179,21 +167,9 @@ def expected_course(
     """What happened in this clinic's completed episodes of the same condition group."""
     if m.change_score or episode.condition_group is None:
         return None
-    rows = session.execute(
-        select(OutcomeMeasurement.episode_id, Visit.number, OutcomeMeasurement.score)
-        .join(Episode, Episode.id == OutcomeMeasurement.episode_id)
-        .join(Visit, Visit.id == OutcomeMeasurement.visit_id)
-        .where(
-            Episode.clinic_id == episode.clinic_id,
-            Episode.status == "discharged",
-            Episode.condition_group == episode.condition_group,
-            Episode.id != episode.id,
-            Episode.entered_in_error_at.is_(None),
-            OutcomeMeasurement.measure == m.code,
-            OutcomeMeasurement.entered_in_error_at.is_(None),
-        )
-        .order_by(OutcomeMeasurement.episode_id, Visit.number)
-    ).all()
+    rows = store.list_discharged_scores_by_visit(
+        session, episode.clinic_id, episode.condition_group, m.code, except_episode=episode.id
+    )
     histories = _histories(m, rows)
     return response.expected_course(histories, m, min_episodes=MIN_COMPARABLE_EPISODES)
 

@@ -12,7 +12,6 @@ from dataclasses import asdict
 from datetime import date
 from typing import Any
 
-from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from strigil.core import catalog, safety, screening
@@ -23,6 +22,7 @@ from strigil.errors import InvalidInput
 from strigil.services import audit, clearances
 from strigil.services.actors import Actor, Permission, require
 from strigil.services.records import get_owned
+from strigil.store import episodes as store
 from strigil.store.base import utcnow
 from strigil.store.episodes import Episode, Screening
 from strigil.store.visits import Visit
@@ -238,16 +238,7 @@ def result_json(result: ScreeningResult) -> dict[str, Any]:
 
 def latest(session: Session, episode: Episode, kind: str) -> Screening | None:
     """The newest valid screening of a kind for an episode."""
-    return session.scalar(
-        select(Screening)
-        .where(
-            Screening.episode_id == episode.id,
-            Screening.kind == kind,
-            Screening.entered_in_error_at.is_(None),
-        )
-        .order_by(Screening.screened_at.desc(), Screening.id.desc())
-        .limit(1)
-    )
+    return store.find_latest_screening(session, episode.clinic_id, episode.id, kind)
 
 
 def effective_result(
@@ -260,14 +251,9 @@ def effective_result(
         InvalidInput: the episode has no intake screening yet, or (with ``require_recheck``)
             today's re-check has not been answered.
     """
-    wanted = Screening.kind == "intake"
-    if visit is not None:
-        wanted = or_(wanted, Screening.visit_id == visit.id)
-    candidates = session.scalars(  # the newest intake and this visit's re-check, one query
-        select(Screening)
-        .where(Screening.episode_id == episode.id, Screening.entered_in_error_at.is_(None), wanted)
-        .order_by(Screening.screened_at.desc(), Screening.id.desc())
-    ).all()
+    candidates = store.list_screenings_in_force(  # the newest intake and this visit's re-check
+        session, episode.clinic_id, episode.id, visit.id if visit else None
+    )
     intake = next((r for r in candidates if r.kind == "intake"), None)
     if intake is None:
         raise InvalidInput(

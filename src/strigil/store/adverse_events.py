@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import Boolean, ForeignKey, String, Text, select
@@ -49,3 +50,43 @@ def list_open_with_patients(
         .limit(limit)
     ).all()
     return [(event, patient) for event, patient in rows]
+
+
+def list_open(session: Session, clinic_id: int, *, limit: int) -> Sequence[AdverseEvent]:
+    """The clinic's unresolved adverse events (not entered in error), oldest first."""
+    return session.scalars(
+        select(AdverseEvent)
+        .where(
+            AdverseEvent.clinic_id == clinic_id,
+            AdverseEvent.status == "open",
+            AdverseEvent.entered_in_error_at.is_(None),
+        )
+        .order_by(AdverseEvent.onset_at)
+        .limit(limit)
+    ).all()
+
+
+def list_for_patient(session: Session, clinic_id: int, patient_id: int) -> Sequence[AdverseEvent]:
+    """The patient's adverse events (not entered in error), newest first."""
+    return session.scalars(
+        select(AdverseEvent)
+        .where(
+            AdverseEvent.patient_id == patient_id,
+            AdverseEvent.clinic_id == clinic_id,
+            AdverseEvent.entered_in_error_at.is_(None),
+        )
+        .order_by(AdverseEvent.onset_at.desc())
+    ).all()
+
+
+def list_for_visit(session: Session, clinic_id: int, visit_id: int) -> Sequence[AdverseEvent]:
+    """The adverse events (not entered in error) tied to a visit, in the order recorded."""
+    return session.scalars(
+        select(AdverseEvent)
+        .where(
+            AdverseEvent.visit_id == visit_id,
+            AdverseEvent.clinic_id == clinic_id,
+            AdverseEvent.entered_in_error_at.is_(None),
+        )
+        .order_by(AdverseEvent.id)
+    ).all()

@@ -143,6 +143,18 @@ def get_clinic(session: Session, clinic_id: int) -> Clinic:
     return clinic
 
 
+def get_user(session: Session, clinic_id: int, user_id: int) -> User:
+    """The clinic's user with this row id (from the identity map when loaded).
+
+    Raises:
+        NotFound: no such user in the clinic.
+    """
+    user = session.get(User, user_id)
+    if user is None or user.clinic_id != clinic_id:
+        raise NotFound("no such user", code="user_not_found")
+    return user
+
+
 def find_user(session: Session, clinic_id: int, external_id: uuid.UUID) -> User | None:
     """The clinic's user with this public id, if any."""
     return session.scalar(
@@ -165,6 +177,16 @@ def list_users(session: Session, clinic_id: int) -> Sequence[User]:
     return session.scalars(
         select(User).where(User.clinic_id == clinic_id).order_by(User.display_name)
     ).all()
+
+
+def users_by_id(session: Session, clinic_id: int) -> dict[int, User]:
+    """User id → user for the clinic, in one query."""
+    return {u.id: u for u in session.scalars(select(User).where(User.clinic_id == clinic_id))}
+
+
+def users_of_every_clinic_by_id(session: Session) -> dict[int, User]:
+    """User id → user across every clinic (the operator's bulk sealing of notes spans them)."""
+    return {u.id: u for u in session.scalars(select(User))}
 
 
 def user_names(session: Session, clinic_id: int) -> dict[int, str]:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text, func, select
+from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text, func, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from strigil.store.base import Base, EnteredInErrorMixin, IdMixin, TenantMixin, VersionedMixin
@@ -126,3 +126,81 @@ def count_discharged_by_group(session: Session, clinic_id: int) -> list[tuple[st
         .order_by(func.count(Episode.id).desc())
     ).all()
     return [(str(g), str(m), int(n)) for g, m, n in rows]
+
+
+# ------------------------------------------------------------------ screenings and consents
+
+
+def find_latest_screening(
+    session: Session, clinic_id: int, episode_id: int, kind: str
+) -> Screening | None:
+    """The episode's newest screening (not entered in error) of a kind, if any."""
+    return session.scalar(
+        select(Screening)
+        .where(
+            Screening.episode_id == episode_id,
+            Screening.clinic_id == clinic_id,
+            Screening.kind == kind,
+            Screening.entered_in_error_at.is_(None),
+        )
+        .order_by(Screening.screened_at.desc(), Screening.id.desc())
+        .limit(1)
+    )
+
+
+def list_screenings_in_force(
+    session: Session, clinic_id: int, episode_id: int, visit_id: int | None
+) -> Sequence[Screening]:
+    """The episode's intake screenings and, given a visit, that visit's re-checks (none
+    entered in error), newest first: what limits treatment is among them, in one query."""
+    wanted = Screening.kind == "intake"
+    if visit_id is not None:
+        wanted = or_(wanted, Screening.visit_id == visit_id)
+    return session.scalars(
+        select(Screening)
+        .where(
+            Screening.episode_id == episode_id,
+            Screening.clinic_id == clinic_id,
+            Screening.entered_in_error_at.is_(None),
+            wanted,
+        )
+        .order_by(Screening.screened_at.desc(), Screening.id.desc())
+    ).all()
+
+
+def cleared_rule_ids(session: Session, clinic_id: int, episode_id: int) -> set[str]:
+    """Rules whose whole-patient block a clinician has cleared for the episode."""
+    return set(
+        session.scalars(
+            select(ScreeningClearance.rule_id).where(
+                ScreeningClearance.episode_id == episode_id,
+                ScreeningClearance.clinic_id == clinic_id,
+                ScreeningClearance.entered_in_error_at.is_(None),
+            )
+        )
+    )
+
+
+def count_consents(session: Session, clinic_id: int, episode_id: int) -> int:
+    """Every consent decision recorded for the episode (entered-in-error ones included, so a
+    new decision's sequence number is never reused)."""
+    count = session.scalar(
+        select(func.count(Consent.id)).where(
+            Consent.episode_id == episode_id, Consent.clinic_id == clinic_id
+        )
+    )
+    return int(count or 0)
+
+
+def find_current_consent(session: Session, clinic_id: int, episode_id: int) -> Consent | None:
+    """The episode's latest consent decision (not entered in error), if any."""
+    return session.scalar(
+        select(Consent)
+        .where(
+            Consent.episode_id == episode_id,
+            Consent.clinic_id == clinic_id,
+            Consent.entered_in_error_at.is_(None),
+        )
+        .order_by(Consent.sequence.desc(), Consent.id.desc())
+        .limit(1)
+    )

@@ -113,3 +113,44 @@ def count_visits_since_primary_measured(
         .group_by(Visit.episode_id)
     )
     return {int(episode_id): int(n) for episode_id, n in rows}
+
+
+def list_measurements(
+    session: Session, clinic_id: int, episode_id: int, measure: str | None = None
+) -> Sequence[OutcomeMeasurement]:
+    """The episode's measurements (not entered in error), of one measure when given, in the
+    order measured."""
+    query = select(OutcomeMeasurement).where(
+        OutcomeMeasurement.episode_id == episode_id,
+        OutcomeMeasurement.clinic_id == clinic_id,
+        OutcomeMeasurement.entered_in_error_at.is_(None),
+    )
+    if measure:
+        query = query.where(OutcomeMeasurement.measure == measure)
+    return session.scalars(
+        query.order_by(OutcomeMeasurement.measured_at, OutcomeMeasurement.id)
+    ).all()
+
+
+def list_discharged_scores_by_visit(
+    session: Session, clinic_id: int, condition_group: str, measure: str, *, except_episode: int
+) -> list[tuple[int, int, float]]:
+    """(episode id, visit number, score) of every visit-bound score on ``measure`` in the
+    clinic's discharged episodes of ``condition_group`` other than ``except_episode``, by
+    episode and visit number."""
+    rows = session.execute(
+        select(OutcomeMeasurement.episode_id, Visit.number, OutcomeMeasurement.score)
+        .join(Episode, Episode.id == OutcomeMeasurement.episode_id)
+        .join(Visit, Visit.id == OutcomeMeasurement.visit_id)
+        .where(
+            Episode.clinic_id == clinic_id,
+            Episode.status == "discharged",
+            Episode.condition_group == condition_group,
+            Episode.id != except_episode,
+            Episode.entered_in_error_at.is_(None),
+            OutcomeMeasurement.measure == measure,
+            OutcomeMeasurement.entered_in_error_at.is_(None),
+        )
+        .order_by(OutcomeMeasurement.episode_id, Visit.number)
+    ).all()
+    return [(int(e), int(n), float(score)) for e, n, score in rows]

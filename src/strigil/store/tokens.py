@@ -63,3 +63,13 @@ def end_all_sessions(*, session: Session, user_id: int, at: datetime) -> int:
         .values(revoked_at=at)
     )
     return int(getattr(result, "rowcount", 0) or 0)
+
+
+def end_session(*, session: Session, token_hash: str, at: datetime) -> int:
+    """End the open login session with this token hash; returns how many were open (0 or 1)."""
+    result = session.execute(
+        update(LoginSession)
+        .where(LoginSession.token_hash == token_hash, LoginSession.revoked_at.is_(None))
+        .values(revoked_at=at)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

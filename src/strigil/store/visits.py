@@ -16,12 +16,15 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    and_,
     func,
     select,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
+from strigil.errors import NotFound
 from strigil.store.base import Base, EnteredInErrorMixin, IdMixin, TenantMixin, VersionedMixin
+from strigil.store.clinics import Clinic
 from strigil.store.episodes import Episode
 from strigil.store.patients import Patient
 
@@ -333,3 +336,354 @@ def list_findings_of_visits(
             RestrictionFinding.entered_in_error_at.is_(None),
         )
     ).all()
+
+
+# ------------------------------------------------------------------ one visit and its record
+# Callers have loaded the visit through the clinic's ownership check; the clinic filter here
+# still holds each query to that clinic, so a wrong id can never reach another clinic's rows.
+
+
+def get_visit(session: Session, clinic_id: int, visit_id: int) -> Visit:
+    """The clinic's visit with this row id (from the identity map when loaded).
+
+    Raises:
+        NotFound: no such visit in the clinic.
+    """
+    visit = session.get(Visit, visit_id)
+    if visit is None or visit.clinic_id != clinic_id:
+        raise NotFound("no such visit", field="visit_id", code="visit_not_found")
+    return visit
+
+
+def get_area(session: Session, clinic_id: int, area_id: int) -> TreatedArea:
+    """The clinic's treated area with this row id (from the identity map when loaded).
+
+    Raises:
+        NotFound: no such area in the clinic.
+    """
+    area = session.get(TreatedArea, area_id)
+    if area is None or area.clinic_id != clinic_id:
+        raise NotFound("no such treated area", field="treated_area_id", code="area_not_found")
+    return area
+
+
+def find_visit_in_any_clinic(session: Session, external_id: uuid.UUID) -> Visit | None:
+    """The visit with this public id in whichever clinic holds it (the operator's commands run
+    across clinics; clinic users go through ``records.find_owned``)."""
+    return session.scalar(select(Visit).where(Visit.external_id == external_id))
+
+
+def count_visits(session: Session, clinic_id: int, episode_id: int) -> int:
+    """The episode's visits, not counting those entered in error."""
+    count = session.scalar(
+        select(func.count(Visit.id)).where(
+            Visit.episode_id == episode_id,
+            Visit.clinic_id == clinic_id,
+            Visit.entered_in_error_at.is_(None),
+        )
+    )
+    return int(count or 0)
+
+
+def list_visits_of_episode(
+    session: Session, clinic_id: int, episode_id: int, *, limit: int, offset: int = 0
+) -> Sequence[Visit]:
+    """A page of the episode's visits (not entered in error), newest first."""
+    return session.scalars(
+        select(Visit)
+        .where(
+            Visit.episode_id == episode_id,
+            Visit.clinic_id == clinic_id,
+            Visit.entered_in_error_at.is_(None),
+        )
+        .order_by(Visit.number.desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
+
+
+def list_visits_of_patient(
+    session: Session, clinic_id: int, patient_id: int, *, limit: int, offset: int = 0
+) -> Sequence[Visit]:
+    """A page of the patient's visits across episodes (not entered in error), newest first."""
+    return session.scalars(
+        select(Visit)
+        .where(
+            Visit.patient_id == patient_id,
+            Visit.clinic_id == clinic_id,
+            Visit.entered_in_error_at.is_(None),
+        )
+        .order_by(Visit.started_at.desc(), Visit.id.desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
+
+
+def list_visits_started_between(
+    session: Session, clinic_id: int, start: datetime, end: datetime
+) -> Sequence[Visit]:
+    """The clinic's visits (not entered in error) started in ``[start, end)``, in order."""
+    return session.scalars(
+        select(Visit)
+        .where(
+            Visit.clinic_id == clinic_id,
+            Visit.entered_in_error_at.is_(None),
+            Visit.started_at >= start,
+            Visit.started_at < end,
+        )
+        .order_by(Visit.started_at, Visit.id)
+    ).all()
+
+
+def visit_numbers(session: Session, clinic_id: int, episode_id: int) -> dict[int, int]:
+    """Visit row id → visit number for the episode's visits (not entered in error)."""
+    rows = session.execute(
+        select(Visit.id, Visit.number).where(
+            Visit.episode_id == episode_id,
+            Visit.clinic_id == clinic_id,
+            Visit.entered_in_error_at.is_(None),
+        )
+    )
+    return {int(visit_id): int(number) for visit_id, number in rows}
+
+
+def list_signed_visits(session: Session, *, clinic_name: str | None = None) -> Sequence[Visit]:
+    """Every signed visit of every clinic, or of the clinic called ``clinic_name``, in row
+    order (the operator's note check spans clinics)."""
+    query = select(Visit).where(Visit.status == "signed").order_by(Visit.id)
+    if clinic_name is not None:
+        query = query.join(Clinic, Clinic.id == Visit.clinic_id).where(Clinic.name == clinic_name)
+    return session.scalars(query).all()
+
+
+def list_unsealed_visits(session: Session) -> Sequence[Visit]:
+    """Signed visits of every clinic that carry no digest yet (bulk-written or older notes)."""
+    return session.scalars(
+        select(Visit).where(Visit.status == "signed", Visit.note_digest.is_(None))
+    ).all()
+
+
+def list_addenda(session: Session, clinic_id: int, visit_id: int) -> Sequence[NoteAddendum]:
+    """The visit's addenda, oldest first."""
+    return session.scalars(
+        select(NoteAddendum)
+        .where(NoteAddendum.visit_id == visit_id, NoteAddendum.clinic_id == clinic_id)
+        .order_by(NoteAddendum.created_at)
+    ).all()
+
+
+def list_areas(session: Session, clinic_id: int, visit_id: int) -> Sequence[TreatedArea]:
+    """The visit's treated areas (not entered in error), in the order started."""
+    return session.scalars(
+        select(TreatedArea)
+        .where(
+            TreatedArea.visit_id == visit_id,
+            TreatedArea.clinic_id == clinic_id,
+            TreatedArea.entered_in_error_at.is_(None),
+        )
+        .order_by(TreatedArea.id)
+    ).all()
+
+
+def count_areas(
+    session: Session, clinic_id: int, visit_id: int, *, status: str | None = None
+) -> int:
+    """The visit's treated areas (not entered in error), optionally only those in ``status``."""
+    query = select(func.count(TreatedArea.id)).where(
+        TreatedArea.visit_id == visit_id,
+        TreatedArea.clinic_id == clinic_id,
+        TreatedArea.entered_in_error_at.is_(None),
+    )
+    if status is not None:
+        query = query.where(TreatedArea.status == status)
+    return int(session.scalar(query) or 0)
+
+
+AreaEnding = tuple[str, str, str | None, str | None]
+"""(body site, side, stop reason, skin grade) of a treated area."""
+
+
+def list_area_endings(session: Session, clinic_id: int, visit_id: int) -> list[AreaEnding]:
+    """How each of the visit's areas (not entered in error) ended: its stop reason and its
+    valid skin response, one row per area and response."""
+    rows = session.execute(
+        select(TreatedArea.body_site, TreatedArea.side, TreatedArea.stop_reason, SkinResponse.grade)
+        .outerjoin(
+            SkinResponse,
+            and_(
+                SkinResponse.treated_area_id == TreatedArea.id,
+                SkinResponse.entered_in_error_at.is_(None),
+            ),
+        )
+        .where(
+            TreatedArea.visit_id == visit_id,
+            TreatedArea.clinic_id == clinic_id,
+            TreatedArea.entered_in_error_at.is_(None),
+        )
+    ).all()
+    return [(site, side, reason, grade) for site, side, reason, grade in rows]
+
+
+def _same_site(clinic_id: int, patient_id: int, site: str, sides: Sequence[str]) -> Any:
+    return and_(
+        TreatedArea.body_site == site,
+        TreatedArea.side.in_(sides),
+        TreatedArea.clinic_id == clinic_id,
+        TreatedArea.entered_in_error_at.is_(None),
+        Visit.patient_id == patient_id,
+    )
+
+
+def last_treated_at(
+    session: Session, clinic_id: int, patient_id: int, site: str, sides: Sequence[str]
+) -> datetime | None:
+    """When an area of the patient at ``site`` on one of ``sides`` was last started."""
+    return session.scalar(
+        select(func.max(TreatedArea.created_at))
+        .join(Visit, Visit.id == TreatedArea.visit_id)
+        .where(_same_site(clinic_id, patient_id, site, sides))
+    )
+
+
+def has_unresolved_bruise(
+    session: Session, clinic_id: int, patient_id: int, site: str, sides: Sequence[str]
+) -> bool:
+    """Whether a bruise (ecchymosis) over the patient's ``site`` on one of ``sides`` is not
+    yet resolved."""
+    count = session.scalar(
+        select(func.count(SkinResponse.id))
+        .join(TreatedArea, TreatedArea.id == SkinResponse.treated_area_id)
+        .join(Visit, Visit.id == TreatedArea.visit_id)
+        .where(
+            _same_site(clinic_id, patient_id, site, sides),
+            SkinResponse.grade == "ecchymosis",
+            SkinResponse.resolved_at.is_(None),
+            SkinResponse.entered_in_error_at.is_(None),
+        )
+    )
+    return bool(count)
+
+
+def list_readings(
+    session: Session, clinic_id: int, area_ids: Sequence[int]
+) -> dict[int, list[DiscomfortReading]]:
+    """Area id → its discomfort readings (not entered in error) in the order taken; one query
+    for all the areas, and every area asked about has an entry."""
+    out: dict[int, list[DiscomfortReading]] = {i: [] for i in area_ids}
+    for row in session.scalars(
+        select(DiscomfortReading)
+        .where(
+            DiscomfortReading.treated_area_id.in_(area_ids),
+            DiscomfortReading.clinic_id == clinic_id,
+            DiscomfortReading.entered_in_error_at.is_(None),
+        )
+        .order_by(DiscomfortReading.id)
+    ):
+        out[row.treated_area_id].append(row)
+    return out
+
+
+def list_skin_responses(
+    session: Session, clinic_id: int, area_ids: Sequence[int]
+) -> dict[int, SkinResponse]:
+    """Area id → its latest skin response (not entered in error), for the areas that have one."""
+    out: dict[int, SkinResponse] = {}
+    for row in session.scalars(
+        select(SkinResponse)
+        .where(
+            SkinResponse.treated_area_id.in_(area_ids),
+            SkinResponse.clinic_id == clinic_id,
+            SkinResponse.entered_in_error_at.is_(None),
+        )
+        .order_by(SkinResponse.id)
+    ):
+        out[row.treated_area_id] = row
+    return out
+
+
+def list_findings(session: Session, clinic_id: int, visit_id: int) -> Sequence[RestrictionFinding]:
+    """The visit's restriction findings (not entered in error), in the order placed."""
+    return session.scalars(
+        select(RestrictionFinding)
+        .where(
+            RestrictionFinding.visit_id == visit_id,
+            RestrictionFinding.clinic_id == clinic_id,
+            RestrictionFinding.entered_in_error_at.is_(None),
+        )
+        .order_by(RestrictionFinding.id)
+    ).all()
+
+
+def list_previous_findings(
+    session: Session, clinic_id: int, episode_id: int, before_number: int
+) -> Sequence[RestrictionFinding]:
+    """The findings of the episode's last visit numbered below ``before_number`` (one query)."""
+    previous = (
+        select(Visit.id)
+        .where(
+            Visit.episode_id == episode_id,
+            Visit.clinic_id == clinic_id,
+            Visit.number < before_number,
+            Visit.entered_in_error_at.is_(None),
+        )
+        .order_by(Visit.number.desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    return session.scalars(
+        select(RestrictionFinding).where(
+            RestrictionFinding.visit_id == previous,
+            RestrictionFinding.clinic_id == clinic_id,
+            RestrictionFinding.entered_in_error_at.is_(None),
+        )
+    ).all()
+
+
+def list_prescriptions(
+    session: Session, clinic_id: int, visit_id: int
+) -> Sequence[ExercisePrescription]:
+    """The visit's exercise prescriptions (not entered in error), in the order prescribed."""
+    return session.scalars(
+        select(ExercisePrescription)
+        .where(
+            ExercisePrescription.visit_id == visit_id,
+            ExercisePrescription.clinic_id == clinic_id,
+            ExercisePrescription.entered_in_error_at.is_(None),
+        )
+        .order_by(ExercisePrescription.id)
+    ).all()
+
+
+def list_measurements(
+    session: Session, clinic_id: int, visit_id: int
+) -> Sequence[VisitMeasurement]:
+    """The visit's pre/post tests (not entered in error), in the order recorded."""
+    return session.scalars(
+        select(VisitMeasurement)
+        .where(
+            VisitMeasurement.visit_id == visit_id,
+            VisitMeasurement.clinic_id == clinic_id,
+            VisitMeasurement.entered_in_error_at.is_(None),
+        )
+        .order_by(VisitMeasurement.id)
+    ).all()
+
+
+def list_billing_lines(session: Session, clinic_id: int, visit_id: int) -> Sequence[BillingLine]:
+    """The visit's billing lines (not entered in error), in the order recorded."""
+    return session.scalars(
+        select(BillingLine)
+        .where(
+            BillingLine.visit_id == visit_id,
+            BillingLine.clinic_id == clinic_id,
+            BillingLine.entered_in_error_at.is_(None),
+        )
+        .order_by(BillingLine.id)
+    ).all()
+
+
+def list_readings_of_area(
+    session: Session, clinic_id: int, area_id: int
+) -> Sequence[DiscomfortReading]:
+    """One area's discomfort readings (not entered in error), in the order taken."""
+    return list_readings(session, clinic_id, [area_id])[area_id]
