@@ -211,7 +211,7 @@ def test_out_of_range_reading_changes_nothing(
 ) -> None:
     url = f"/areas/{world.area.external_id}/readings"
     assert client.post(url, data={"value": "11"}, headers=HX).status_code == 422
-    assert treatment.readings(session, [world.area.id])[world.area.id] == []
+    assert treatment.readings(session, world.visit, [world.area.id])[world.area.id] == []
 
 
 def test_stop_without_reason_is_refused(client: TestClient, world: World) -> None:

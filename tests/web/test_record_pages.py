@@ -60,7 +60,7 @@ def test_a_visit_recorded_corrected_billed_signed_and_printed(
     assert reading.status_code < 400
     session.expire_all()
     assert session.get_one(TreatedArea, area.id).status == "stopped"
-    wrong = treatment.readings(session, [area.id])[area.id][-1]
+    wrong = treatment.readings(session, visit, [area.id])[area.id][-1]
     client.post(
         f"{url}/in-error",
         data={"kind": "reading", "record_id": str(wrong.external_id), "reason": "meant 3"},

@@ -13,15 +13,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from strigil.core import billing
 from strigil.errors import InvalidInput
 from strigil.services import audit
 from strigil.services.actors import Actor, Permission, require
-from strigil.services.records import get_owned
-from strigil.store.clinics import Clinic, User
+from strigil.services.records import editable, get_owned
+from strigil.store import clinics as clinic_store
+from strigil.store import visits as store
 from strigil.store.visits import BillingLine, TreatedArea, Visit
 
 MAX_SECONDS = 3 * 3600
@@ -75,12 +75,9 @@ def check_within_visit(visit: Visit, total_seconds: int, field: str) -> None:
         )
 
 
-def _lines(session: Session, visit: Visit) -> Sequence[BillingLine]:
-    return session.scalars(
-        select(BillingLine).where(
-            BillingLine.visit_id == visit.id, BillingLine.entered_in_error_at.is_(None)
-        )
-    ).all()
+def lines_of(session: Session, visit: Visit) -> Sequence[BillingLine]:
+    """The visit's billing lines (entered-in-error ones left out)."""
+    return store.list_billing_lines(session, visit.clinic_id, visit.id)
 
 
 def _check_line(code: billing.Code, seconds: int | None, existing: Sequence[BillingLine]) -> None:
@@ -113,16 +110,14 @@ def add_line(
         InvalidInput: a code not in the catalogue, minutes missing or out of range, more time
             than the visit lasted.  Conflict: the note is signed.
     """
-    from strigil.services import treatment
-    from strigil.services.visits import editable
-
     require(actor, Permission.TREAT)
     visit = get_owned(session, Visit, visit_id, actor, field="visit_id")
     editable(visit)
     known = billing.code(code.strip())
-    existing = _lines(session, visit)
+    existing = lines_of(session, visit)
     _check_line(known, seconds, existing)
-    total = timed_seconds(treatment.areas(session, visit), existing) + (seconds or 0)
+    areas = store.list_areas(session, visit.clinic_id, visit.id)
+    total = timed_seconds(areas, existing) + (seconds or 0)
     check_within_visit(visit, total, "seconds")
     row = BillingLine(
         clinic_id=actor.clinic_id,
@@ -146,9 +141,9 @@ def add_line(
 
 
 def for_visit(session: Session, visit: Visit, rule: str) -> billing.VisitCharges:
-    from strigil.services import treatment
-
-    return compute(visit, treatment.areas(session, visit), _lines(session, visit), rule)
+    """The visit's charges under ``rule``, from its areas and billing lines."""
+    areas = store.list_areas(session, visit.clinic_id, visit.id)
+    return compute(visit, areas, lines_of(session, visit), rule)
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,21 +157,11 @@ def day_charges(*, session: Session, actor: Actor, on: date) -> list[DayCharge]:
     """Every visit of the clinic started on a (UTC) day, with its charges."""
     require(actor, Permission.READ_CLINICAL)
     start = datetime.combine(on, time.min, tzinfo=UTC)
-    visits = session.scalars(
-        select(Visit)
-        .where(
-            Visit.clinic_id == actor.clinic_id,
-            Visit.entered_in_error_at.is_(None),
-            Visit.started_at >= start,
-            Visit.started_at < start + timedelta(days=1),
-        )
-        .order_by(Visit.started_at, Visit.id)
-    ).all()
-    clinic = session.get_one(Clinic, actor.clinic_id)
-    names = {
-        u.id: u.display_name
-        for u in session.scalars(select(User).where(User.clinic_id == actor.clinic_id))
-    }
+    visits = store.list_visits_started_between(
+        session, actor.clinic_id, start, start + timedelta(days=1)
+    )
+    clinic = clinic_store.get_clinic(session, actor.clinic_id)
+    names = clinic_store.user_names(session, actor.clinic_id)
     out = [
         DayCharge(v, names.get(v.therapist_id, ""), for_visit(session, v, clinic.billing_rule))
         for v in visits

@@ -11,15 +11,14 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from strigil.core import catalog, protocol
 from strigil.errors import InvalidInput, NotFound
-from strigil.services import audit, charges, treatment
+from strigil.services import audit, charges
 from strigil.services.actors import Actor, Permission, require
-from strigil.services.records import get_owned, mark_entered_in_error
-from strigil.services.visits import editable
+from strigil.services.records import editable, get_owned, mark_entered_in_error
+from strigil.store import visits as store
 from strigil.store.visits import (
     BillingLine,
     DiscomfortReading,
@@ -44,8 +43,8 @@ _READING_STOPS = {protocol.StopReason.TOLERANCE_REACHED, protocol.StopReason.PAT
 
 def _visit_of(session: Session, row: Any) -> Visit:
     if isinstance(row, DiscomfortReading):
-        row = session.get_one(TreatedArea, row.treated_area_id)
-    return session.get_one(Visit, row.visit_id)
+        row = store.get_area(session, row.clinic_id, row.treated_area_id)
+    return store.get_visit(session, row.clinic_id, row.visit_id)
 
 
 def mark_in_error(
@@ -82,7 +81,9 @@ def mark_in_error(
         patient_id=visit.episode.patient.external_id,
     )
     if isinstance(row, DiscomfortReading):
-        reevaluate_stop(session, session.get_one(TreatedArea, row.treated_area_id), visit)
+        reevaluate_stop(
+            session, store.get_area(session, actor.clinic_id, row.treated_area_id), visit
+        )
     session.flush()
     return row
 
@@ -91,14 +92,9 @@ def reevaluate_stop(session: Session, area: TreatedArea, visit: Visit) -> None:
     """Re-run the stop rule over the area's valid readings; reopen it when none stops it."""
     if area.stop_reason not in {r.value for r in _READING_STOPS}:
         return  # stopped by skin response or by hand: a reading did not decide it
-    rows: Sequence[DiscomfortReading] = session.scalars(
-        select(DiscomfortReading)
-        .where(
-            DiscomfortReading.treated_area_id == area.id,
-            DiscomfortReading.entered_in_error_at.is_(None),
-        )
-        .order_by(DiscomfortReading.id)
-    ).all()
+    rows: Sequence[DiscomfortReading] = store.list_readings_of_area(
+        session, area.clinic_id, area.id
+    )
     for reading in rows:
         reason = protocol.evaluate_discomfort(reading.value, visit.tolerance_limit)
         if reading.patient_asked_to_stop:
@@ -132,12 +128,9 @@ def parse_clock(value: str, field: str = "seconds") -> int:
 
 def check_visit_time(session: Session, visit: Visit, area: TreatedArea, seconds: int) -> None:
     """Refuse a time on one area that would make the timed work longer than the visit."""
-    others = [a for a in treatment.areas(session, visit) if a.id != area.id]
-    lines = session.scalars(
-        select(BillingLine).where(
-            BillingLine.visit_id == visit.id, BillingLine.entered_in_error_at.is_(None)
-        )
-    ).all()
+    areas = store.list_areas(session, visit.clinic_id, visit.id)
+    others = [a for a in areas if a.id != area.id]
+    lines = charges.lines_of(session, visit)
     charges.check_within_visit(visit, charges.timed_seconds(others, lines) + seconds, "seconds")
 
 
@@ -152,7 +145,7 @@ def correct_time(
     """
     require(actor, Permission.TREAT)
     area = get_owned(session, TreatedArea, treated_area_id, actor, field="treated_area_id")
-    visit = session.get_one(Visit, area.visit_id)
+    visit = store.get_visit(session, actor.clinic_id, area.visit_id)
     editable(visit)
     if isinstance(seconds, bool) or not 0 <= seconds <= 3600:
         raise InvalidInput(
@@ -182,7 +175,7 @@ def link_finding(
     """Attach a finding to the area of the same visit that treats it (or detach it)."""
     require(actor, Permission.RECORD_READINGS)
     finding = get_owned(session, RestrictionFinding, finding_id, actor, field="finding_id")
-    visit = session.get_one(Visit, finding.visit_id)
+    visit = store.get_visit(session, actor.clinic_id, finding.visit_id)
     editable(visit)
     area_id = None
     if treated_area_id:
@@ -229,12 +222,8 @@ def set_times(
             "the visit must end after it starts", field="ended_at", code="end_before_start"
         )
     visit.started_at, visit.ended_at = started_at, ended_at
-    lines = session.scalars(
-        select(BillingLine).where(
-            BillingLine.visit_id == visit.id, BillingLine.entered_in_error_at.is_(None)
-        )
-    ).all()
-    total = charges.timed_seconds(treatment.areas(session, visit), lines)
+    areas = store.list_areas(session, visit.clinic_id, visit.id)
+    total = charges.timed_seconds(areas, charges.lines_of(session, visit))
     charges.check_within_visit(visit, total, "ended_at")
     session.flush()
     audit.record(

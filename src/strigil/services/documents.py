@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from strigil.core import catalog
@@ -17,6 +16,8 @@ from strigil.errors import Conflict, NotFound
 from strigil.services import charges, treatment, visits
 from strigil.services.actors import Actor
 from strigil.services.records import parse_id
+from strigil.store import clinics as clinic_store
+from strigil.store import visits as visit_store
 from strigil.store.clinics import Clinic
 from strigil.store.visits import Visit
 
@@ -43,7 +44,7 @@ def _cosign(visit: Visit) -> str:
 def _document(session: Session, visit: Visit) -> note_docs.NoteDocument:
     if visit.status != "signed" or not visit.note_digest:
         raise Conflict("sign the note before printing it", code="note_not_signed", field="visit_id")
-    clinic = session.get_one(Clinic, visit.clinic_id)
+    clinic = clinic_store.get_clinic(session, visit.clinic_id)
     bill = charges.for_visit(session, visit, clinic.billing_rule)
     patient = visit.episode.patient
     signer = ", ".join(p for p in (visit.signer_name, visit.signer_credentials) if p)
@@ -87,7 +88,7 @@ def note_pdf(*, session: Session, actor: Actor, visit_id: object) -> bytes:
 def note_pdf_for_operator(*, session: Session, visit_id: object) -> bytes:
     """The signed note as a PDF for the operator's CLI (any clinic of this database)."""
     key = parse_id(visit_id, field="visit_id")
-    visit = session.scalar(select(Visit).where(Visit.external_id == key))
+    visit = visit_store.find_visit_in_any_clinic(session, key)
     if visit is None:
         raise NotFound(f"no visit with id {key}", field="visit_id", code="visit_not_found")
     return note_docs.note_pdf(_document(session, visit))
@@ -103,7 +104,7 @@ def _dose(sets: int, reps: int | None, hold: int | None, frequency: str) -> str:
 def aftercare_pdf(*, session: Session, actor: Actor, visit_id: object) -> bytes:
     """The patient's after-care sheet for a visit, with the clinic's name, address and phone."""
     visit = visits.get(session=session, actor=actor, visit_id=visit_id)
-    clinic = session.get_one(Clinic, visit.clinic_id)
+    clinic = clinic_store.get_clinic(session, visit.clinic_id)
     library = {e.code: e for e in catalog.exercises()}
     items = []
     for p in treatment.prescriptions(session, visit):

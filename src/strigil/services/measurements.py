@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 from strigil.errors import InvalidInput
 from strigil.services import audit
 from strigil.services.actors import Actor, Permission, require
-from strigil.services.records import get_owned
+from strigil.services.records import editable, get_owned
+from strigil.store import visits as store
 from strigil.store.visits import MEASUREMENT_KINDS, Visit, VisitMeasurement
 
 SIDES = ("left", "right", "bilateral", "na")
@@ -96,8 +97,6 @@ def add(
         InvalidInput: unknown kind, missing joint/motion/name/unit, value out of range.
         Conflict: the note is signed.
     """
-    from strigil.services.visits import editable
-
     require(actor, Permission.RECORD_READINGS)
     visit = get_owned(session, Visit, visit_id, actor, field="visit_id")
     editable(visit)
@@ -126,11 +125,9 @@ def record_post(
     *, session: Session, actor: Actor, measurement_id: object, value: float
 ) -> VisitMeasurement:
     """Record (or correct) the post-test value of a measurement before the note is signed."""
-    from strigil.services.visits import editable
-
     require(actor, Permission.RECORD_READINGS)
     row = get_owned(session, VisitMeasurement, measurement_id, actor, field="measurement_id")
-    visit = session.get_one(Visit, row.visit_id)
+    visit = store.get_visit(session, actor.clinic_id, row.visit_id)
     editable(visit)
     row.post_value = _value(value, row.kind, "post_value")
     session.flush()

@@ -11,14 +11,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from strigil.core import integrity, notes
 from strigil.services import charges
 from strigil.services.actors import Role
+from strigil.store import adverse_events as event_store
+from strigil.store import clinics as clinic_store
+from strigil.store import episodes as episode_store
+from strigil.store import visits as store
 from strigil.store.adverse_events import AdverseEvent
-from strigil.store.clinics import Clinic, User
+from strigil.store.clinics import User
 from strigil.store.episodes import Screening
 from strigil.store.visits import (
     BillingLine,
@@ -57,54 +60,33 @@ class VisitRecord:
     users: Mapping[int, User] | None = None
 
 
-def _valid(model: Any) -> Any:
-    return model.entered_in_error_at.is_(None)
-
-
 def load_record(session: Session, visit: Visit) -> VisitRecord:
     """Everything recorded in a visit (entered-in-error rows left out), in a fixed few queries."""
-    from strigil.services import treatment  # treatment builds on the visit services
-
-    rows = treatment.areas(session, visit)
+    clinic_id = visit.clinic_id
+    rows = store.list_areas(session, clinic_id, visit.id)
     ids = [a.id for a in rows]
     return VisitRecord(
         areas=rows,
-        readings=treatment.readings(session, ids),
-        skin=treatment.skin(session, ids),
-        findings=treatment.findings(session, visit),
-        prescriptions=treatment.prescriptions(session, visit),
-        measurements=_rows(session, VisitMeasurement, visit),
-        billing_lines=_rows(session, BillingLine, visit),
-        events=_rows(session, AdverseEvent, visit),
+        readings=store.list_readings(session, clinic_id, ids),
+        skin=store.list_skin_responses(session, clinic_id, ids),
+        findings=store.list_findings(session, clinic_id, visit.id),
+        prescriptions=store.list_prescriptions(session, clinic_id, visit.id),
+        measurements=store.list_measurements(session, clinic_id, visit.id),
+        billing_lines=store.list_billing_lines(session, clinic_id, visit.id),
+        events=event_store.list_for_visit(session, clinic_id, visit.id),
         screenings=_screenings(session, visit),
-        users=_users(session, visit),
+        users=clinic_store.users_by_id(session, clinic_id),
     )
-
-
-def _rows(session: Session, model: Any, visit: Visit) -> Sequence[Any]:
-    return session.scalars(
-        select(model).where(model.visit_id == visit.id, _valid(model)).order_by(model.id)
-    ).all()
 
 
 def _screenings(session: Session, visit: Visit) -> Sequence[Screening]:
     """The newest intake screening and this visit's re-check: the precautions in force."""
-    rows = session.scalars(
-        select(Screening)
-        .where(
-            Screening.episode_id == visit.episode_id,
-            _valid(Screening),
-            or_(Screening.kind == "intake", Screening.visit_id == visit.id),
-        )
-        .order_by(Screening.screened_at.desc(), Screening.id.desc())
-    ).all()
+    rows = episode_store.list_screenings_in_force(
+        session, visit.clinic_id, visit.episode_id, visit.id
+    )
     intake = next((r for r in rows if r.kind == "intake"), None)
     recheck = [r for r in rows if r.visit_id == visit.id]
     return ([intake] if intake else []) + recheck[:1]
-
-
-def _users(session: Session, visit: Visit) -> dict[int, User]:
-    return {u.id: u for u in session.scalars(select(User).where(User.clinic_id == visit.clinic_id))}
 
 
 def signer_label(user: User | None) -> str:
@@ -280,7 +262,8 @@ def signed_content(visit: Visit, lines: Sequence[BillingLine]) -> dict[str, Any]
 
 def digest_of(session: Session, visit: Visit) -> str:
     """The SHA-256 of the visit's signed content as the database holds it now."""
-    return integrity.digest(signed_content(visit, _rows(session, BillingLine, visit)))
+    lines = store.list_billing_lines(session, visit.clinic_id, visit.id)
+    return integrity.digest(signed_content(visit, lines))
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,11 +277,8 @@ def verify(*, session: Session, clinic_name: str | None = None) -> VerifyResult:
 
     An operator command (run by whoever runs the CLI against the database), not a clinic user's.
     """
-    query = select(Visit).where(Visit.status == "signed").order_by(Visit.id)
-    if clinic_name is not None:
-        query = query.join(Clinic, Clinic.id == Visit.clinic_id).where(Clinic.name == clinic_name)
     checked, changed = 0, []
-    for visit in session.scalars(query):
+    for visit in store.list_signed_visits(session, clinic_name=clinic_name):
         checked += 1
         if visit.note_digest != digest_of(session, visit):
             changed.append(str(visit.external_id))
@@ -311,10 +291,8 @@ def seal_unsealed(*, session: Session) -> int:
     For notes written before digests existed, and for the synthetic demo, whose generator
     writes signed visits in bulk. Returns how many notes were sealed.
     """
-    rows = session.scalars(
-        select(Visit).where(Visit.status == "signed", Visit.note_digest.is_(None))
-    ).all()
-    users = {u.id: u for u in session.scalars(select(User))} if rows else {}
+    rows = store.list_unsealed_visits(session)
+    users = clinic_store.users_of_every_clinic_by_id(session) if rows else {}
     for visit in rows:
         signer = users.get(visit.signed_by_id) if visit.signed_by_id else None
         if signer is not None and visit.signer_name is None:

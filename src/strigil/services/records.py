@@ -1,4 +1,6 @@
-"""Shared record rules: public ids, clinic ownership, optimistic locking, entered-in-error.
+"""Shared record rules: public ids, clinic ownership, optimistic locking, entered-in-error,
+and the lock of a signed note (every service that writes into a visit checks it here, so none
+of them needs the visit services for it).
 
 The visit record types and the adverse-event categories are re-exported here too, so that
 pages and the API can name them without importing the store.
@@ -70,6 +72,16 @@ def check_version(row: Any, expected: int | None, fields: tuple[str, ...]) -> No
         code="version_conflict",
         extra={"current": current, "current_version": row.version},
     )
+
+
+def editable(visit: Visit) -> None:
+    """Refuse changes to a signed visit (409 ``note_signed``)."""
+    if visit.status == "signed":
+        raise Conflict(
+            "the note is signed and locked; add an addendum instead",
+            code="note_signed",
+            field="visit_id",
+        )
 
 
 def _plain(value: Any) -> Any:

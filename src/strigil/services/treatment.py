@@ -14,16 +14,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
 from strigil.core import catalog, protocol, safety
 from strigil.core.protocol import StopReason
 from strigil.errors import Conflict, InvalidInput
-from strigil.services import audit, consents, screenings
+from strigil.services import audit, consents, corrections, screenings
 from strigil.services.actors import Actor, Permission, require
-from strigil.services.records import check_version, get_owned
-from strigil.services.visits import editable
+from strigil.services.records import check_version, editable, get_owned
+from strigil.store import visits as store
 from strigil.store.base import utcnow
 from strigil.store.visits import (
     DiscomfortReading,
@@ -136,17 +135,7 @@ def add_area(
 
 def closed_sites(session: Session, visit: Visit) -> list[tuple[str, str, str]]:
     """(site, side, why) of every area of the visit whose ending closed its site and side."""
-    rows = session.execute(
-        select(TreatedArea.body_site, TreatedArea.side, TreatedArea.stop_reason, SkinResponse.grade)
-        .outerjoin(
-            SkinResponse,
-            and_(
-                SkinResponse.treated_area_id == TreatedArea.id,
-                SkinResponse.entered_in_error_at.is_(None),
-            ),
-        )
-        .where(TreatedArea.visit_id == visit.id, TreatedArea.entered_in_error_at.is_(None))
-    ).all()
+    rows = store.list_area_endings(session, visit.clinic_id, visit.id)
     return [
         (site, side, reason if reason in safety.CLOSING_REASONS else f"skin response: {grade}")
         for site, side, reason, grade in rows
@@ -163,13 +152,7 @@ def _check_area_input(data: AreaInput) -> None:
 
 
 def _has_areas(session: Session, visit: Visit) -> bool:
-    return bool(
-        session.scalar(
-            select(func.count(TreatedArea.id)).where(
-                TreatedArea.visit_id == visit.id, TreatedArea.entered_in_error_at.is_(None)
-            )
-        )
-    )
+    return store.count_areas(session, visit.clinic_id, visit.id) > 0
 
 
 def _area_warnings(
@@ -187,29 +170,10 @@ def _area_warnings(
 def _history(session: Session, visit: Visit, site: str, side: str) -> tuple[datetime | None, bool]:
     """When this site and side were last treated (this visit included: a second start in the
     same visit is a re-treatment too), and whether a bruise there is unresolved."""
-    same_site = and_(
-        TreatedArea.body_site == site,
-        TreatedArea.side.in_(_overlapping(side)),
-        TreatedArea.entered_in_error_at.is_(None),
-        Visit.patient_id == visit.patient_id,
-    )
-    last = session.scalar(
-        select(func.max(TreatedArea.created_at))
-        .join(Visit, Visit.id == TreatedArea.visit_id)
-        .where(same_site)
-    )
-    bruised = session.scalar(
-        select(func.count(SkinResponse.id))
-        .join(TreatedArea, TreatedArea.id == SkinResponse.treated_area_id)
-        .join(Visit, Visit.id == TreatedArea.visit_id)
-        .where(
-            same_site,
-            SkinResponse.grade == "ecchymosis",
-            SkinResponse.resolved_at.is_(None),
-            SkinResponse.entered_in_error_at.is_(None),
-        )
-    )
-    return last, bool(bruised)
+    sides = _overlapping(side)
+    last = store.last_treated_at(session, visit.clinic_id, visit.patient_id, site, sides)
+    bruised = store.has_unresolved_bruise(session, visit.clinic_id, visit.patient_id, site, sides)
+    return last, bruised
 
 
 def _overlapping(side: str) -> tuple[str, ...]:
@@ -218,7 +182,7 @@ def _overlapping(side: str) -> tuple[str, ...]:
 
 def _area(session: Session, actor: Actor, area_id: object) -> tuple[TreatedArea, Visit]:
     area = get_owned(session, TreatedArea, area_id, actor, field="treated_area_id")
-    visit = session.get_one(Visit, area.visit_id)
+    visit = store.get_visit(session, actor.clinic_id, area.visit_id)
     editable(visit)
     return area, visit
 
@@ -308,9 +272,7 @@ def update_dose(
     check_version(area, version, ("seconds", "intensity"))
     if isinstance(seconds, bool) or not 0 <= seconds <= 3600:
         raise InvalidInput("seconds must be from 0 to 3600", field="seconds", code="out_of_range")
-    if visit.ended_at is not None:
-        from strigil.services import corrections  # the whole-visit time rule lives there
-
+    if visit.ended_at is not None:  # the whole-visit time rule lives with the corrections
         corrections.check_visit_time(session, visit, area, seconds)
     caps = screenings.effective_result(session, visit.episode, visit).caps
     level = protocol.parse_intensity(intensity).value if intensity is not None else None
@@ -443,82 +405,35 @@ def _check_dose(data: Prescription) -> None:
 
 
 def areas(session: Session, visit: Visit) -> Sequence[TreatedArea]:
-    return session.scalars(
-        select(TreatedArea)
-        .where(TreatedArea.visit_id == visit.id, TreatedArea.entered_in_error_at.is_(None))
-        .order_by(TreatedArea.id)
-    ).all()
+    """The visit's treated areas, in the order started."""
+    return store.list_areas(session, visit.clinic_id, visit.id)
 
 
-def readings(session: Session, area_ids: Sequence[int]) -> dict[int, list[DiscomfortReading]]:
-    """Readings of several areas in one query."""
-    out: dict[int, list[DiscomfortReading]] = {i: [] for i in area_ids}
-    for row in session.scalars(
-        select(DiscomfortReading)
-        .where(
-            DiscomfortReading.treated_area_id.in_(area_ids),
-            DiscomfortReading.entered_in_error_at.is_(None),
-        )
-        .order_by(DiscomfortReading.id)
-    ):
-        out[row.treated_area_id].append(row)
-    return out
+def readings(
+    session: Session, visit: Visit, area_ids: Sequence[int]
+) -> dict[int, list[DiscomfortReading]]:
+    """Readings of several of the visit's areas in one query."""
+    return store.list_readings(session, visit.clinic_id, area_ids)
 
 
-def skin(session: Session, area_ids: Sequence[int]) -> dict[int, SkinResponse]:
-    out: dict[int, SkinResponse] = {}
-    for row in session.scalars(
-        select(SkinResponse)
-        .where(
-            SkinResponse.treated_area_id.in_(area_ids), SkinResponse.entered_in_error_at.is_(None)
-        )
-        .order_by(SkinResponse.id)
-    ):
-        out[row.treated_area_id] = row
-    return out
+def skin(session: Session, visit: Visit, area_ids: Sequence[int]) -> dict[int, SkinResponse]:
+    """The latest skin response of each of several of the visit's areas."""
+    return store.list_skin_responses(session, visit.clinic_id, area_ids)
 
 
 def findings(session: Session, visit: Visit) -> Sequence[RestrictionFinding]:
-    return session.scalars(
-        select(RestrictionFinding)
-        .where(
-            RestrictionFinding.visit_id == visit.id,
-            RestrictionFinding.entered_in_error_at.is_(None),
-        )
-        .order_by(RestrictionFinding.id)
-    ).all()
+    """The visit's restriction findings, in the order placed."""
+    return store.list_findings(session, visit.clinic_id, visit.id)
 
 
 def previous_findings(session: Session, visit: Visit) -> Sequence[RestrictionFinding]:
     """Findings of the episode's previous visit, shown faded on the body chart (one query)."""
-    previous = (
-        select(Visit.id)
-        .where(
-            Visit.episode_id == visit.episode_id,
-            Visit.number < visit.number,
-            Visit.entered_in_error_at.is_(None),
-        )
-        .order_by(Visit.number.desc())
-        .limit(1)
-        .scalar_subquery()
-    )
-    return session.scalars(
-        select(RestrictionFinding).where(
-            RestrictionFinding.visit_id == previous,
-            RestrictionFinding.entered_in_error_at.is_(None),
-        )
-    ).all()
+    return store.list_previous_findings(session, visit.clinic_id, visit.episode_id, visit.number)
 
 
 def prescriptions(session: Session, visit: Visit) -> Sequence[ExercisePrescription]:
-    return session.scalars(
-        select(ExercisePrescription)
-        .where(
-            ExercisePrescription.visit_id == visit.id,
-            ExercisePrescription.entered_in_error_at.is_(None),
-        )
-        .order_by(ExercisePrescription.id)
-    ).all()
+    """The visit's exercise prescriptions, in the order prescribed."""
+    return store.list_prescriptions(session, visit.clinic_id, visit.id)
 
 
 def _audit(

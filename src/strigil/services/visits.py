@@ -9,20 +9,21 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from strigil.core import billing, catalog, protocol
 from strigil.core import notes as core_notes
 from strigil.core.screening import Answer
 from strigil.errors import Conflict, InvalidInput, NotPermitted
-from strigil.services import audit, consents, notes, screenings
+from strigil.services import audit, charges, consents, notes, screenings
 from strigil.services.actors import Actor, Permission, require
-from strigil.services.records import check_version, get_owned
+from strigil.services.records import check_version, editable, get_owned
+from strigil.store import clinics as clinic_store
+from strigil.store import visits as store
 from strigil.store.base import utcnow
 from strigil.store.clinics import Clinic, User
 from strigil.store.episodes import Episode
-from strigil.store.visits import NoteAddendum, TreatedArea, Visit
+from strigil.store.visits import NoteAddendum, Visit
 
 NOTE_FIELDS = ("subjective", "objective", "assessment", "plan")
 TECHNIQUES = ("iastm", "manual_therapy", "exercise_only")
@@ -118,12 +119,7 @@ def start(
 
 
 def _next_number(session: Session, episode: Episode) -> int:
-    count = session.scalar(
-        select(func.count(Visit.id)).where(
-            Visit.episode_id == episode.id, Visit.entered_in_error_at.is_(None)
-        )
-    )
-    return (count or 0) + 1
+    return store.count_visits(session, episode.clinic_id, episode.id) + 1
 
 
 def get(*, session: Session, actor: Actor, visit_id: object) -> Visit:
@@ -146,23 +142,9 @@ def list_for_episode(
 ) -> Sequence[Visit]:
     """An episode's visits, newest first, a page at a time."""
     require(actor, Permission.READ_CLINICAL)
-    return session.scalars(
-        select(Visit)
-        .where(Visit.episode_id == episode.id, Visit.entered_in_error_at.is_(None))
-        .order_by(Visit.number.desc())
-        .limit(min(limit, 100))
-        .offset(offset)
-    ).all()
-
-
-def editable(visit: Visit) -> None:
-    """Refuse changes to a signed visit (409 ``note_signed``)."""
-    if visit.status == "signed":
-        raise Conflict(
-            "the note is signed and locked; add an addendum instead",
-            code="note_signed",
-            field="visit_id",
-        )
+    return store.list_visits_of_episode(
+        session, actor.clinic_id, episode.id, limit=min(limit, 100), offset=offset
+    )
 
 
 def set_phase(
@@ -205,7 +187,7 @@ def save_note(
 
 
 def _signer(session: Session, actor: Actor) -> User:
-    user = session.get_one(User, actor.user_id)
+    user = clinic_store.get_user(session, actor.clinic_id, actor.user_id)
     if not (actor.can(Permission.SIGN) or actor.can(Permission.DOCUMENT)):
         raise NotPermitted(
             f"the {actor.role.value} role may not sign notes",
@@ -219,14 +201,7 @@ def _check_signable(session: Session, visit: Visit) -> None:
     for name in ("assessment", "plan"):
         if not getattr(visit, name).strip():
             raise InvalidInput(f"write the {name} before signing", field=name, code="required")
-    active = session.scalar(
-        select(func.count(TreatedArea.id)).where(
-            TreatedArea.visit_id == visit.id,
-            TreatedArea.status == "active",
-            TreatedArea.entered_in_error_at.is_(None),
-        )
-    )
-    if active:
+    if store.count_areas(session, visit.clinic_id, visit.id, status="active"):
         raise InvalidInput(
             "stop every treated area before signing",
             field="treated_areas",
@@ -275,7 +250,7 @@ def cosign(*, session: Session, actor: Actor, visit_id: object) -> Visit:
     visit = get_owned(session, Visit, visit_id, actor, field="visit_id")
     if visit.status != "signed" or not visit.cosign_required or visit.cosigned_at is not None:
         raise Conflict("this note is not awaiting a co-signature", code="no_cosign_awaited")
-    user = session.get_one(User, actor.user_id)
+    user = clinic_store.get_user(session, actor.clinic_id, actor.user_id)
     visit.cosigned_at, visit.cosigned_by_id = utcnow(), user.id
     visit.cosigner_name, visit.cosigner_credentials = user.display_name, user.credentials or None
     session.flush()
@@ -306,32 +281,29 @@ def add_addendum(*, session: Session, actor: Actor, visit_id: object, text: str)
 
 
 def addenda(session: Session, visit: Visit) -> Sequence[NoteAddendum]:
-    return session.scalars(
-        select(NoteAddendum)
-        .where(NoteAddendum.visit_id == visit.id)
-        .order_by(NoteAddendum.created_at)
-    ).all()
+    """The visit's addenda, oldest first."""
+    return store.list_addenda(session, visit.clinic_id, visit.id)
 
 
-def public_id(session: Session, visit_row_id: int) -> str:
-    """The public id of a visit known by its row id (for links back to the visit page)."""
-    return str(session.get_one(Visit, visit_row_id).external_id)
+def public_id(*, session: Session, actor: Actor, row_id: int) -> str:
+    """The public id of a visit of the clinic known by its row id (for links to its page)."""
+    require(actor, Permission.READ_CLINICAL)
+    return str(store.get_visit(session, actor.clinic_id, row_id).external_id)
 
 
 def clinic_of(session: Session, visit: Visit) -> Clinic:
-    return session.get_one(Clinic, visit.clinic_id)
+    """The clinic the visit belongs to (its time zone, letterhead and billing rule)."""
+    return clinic_store.get_clinic(session, visit.clinic_id)
 
 
 def billing_rule(session: Session, visit: Visit) -> str:
-    return session.get_one(Clinic, visit.clinic_id).billing_rule
+    return clinic_of(session, visit).billing_rule
 
 
 def charges_for(
     session: Session, visit: Visit, record: notes.VisitRecord | None = None
 ) -> billing.VisitCharges:
     """The whole visit's charges under the clinic's billing rule."""
-    from strigil.services import charges
-
     rule = billing_rule(session, visit)
     if record is None:
         return charges.for_visit(session, visit, rule)
@@ -381,14 +353,6 @@ def list_for_patient(
 ) -> Sequence[Visit]:
     """A patient's visits across episodes, newest first, a page at a time (one query)."""
     require(actor, Permission.READ_CLINICAL)
-    return session.scalars(
-        select(Visit)
-        .where(
-            Visit.patient_id == patient_id,
-            Visit.clinic_id == actor.clinic_id,
-            Visit.entered_in_error_at.is_(None),
-        )
-        .order_by(Visit.started_at.desc(), Visit.id.desc())
-        .limit(min(limit, 100))
-        .offset(offset)
-    ).all()
+    return store.list_visits_of_patient(
+        session, actor.clinic_id, patient_id, limit=min(limit, 100), offset=offset
+    )

@@ -65,7 +65,8 @@ def record_post(
     row = measurements.record_post(
         session=db, actor=actor, measurement_id=measurement_id, value=value
     )
-    return go(request, f"/visits/{visits.public_id(db, row.visit_id)}#tests")
+    visit_id = visits.public_id(session=db, actor=actor, row_id=row.visit_id)
+    return go(request, f"/visits/{visit_id}#tests")
 
 
 @router.post("/visits/{visit_id}/billing-lines", response_model=None)
@@ -129,7 +130,8 @@ def correct_time(
     area = corrections.correct_time(
         session=db, actor=actor, treated_area_id=area_id, seconds=seconds
     )
-    return go(request, f"/visits/{visits.public_id(db, area.visit_id)}#area-{area.external_id}")
+    visit_id = visits.public_id(session=db, actor=actor, row_id=area.visit_id)
+    return go(request, f"/visits/{visit_id}#area-{area.external_id}")
 
 
 @router.post("/findings/{finding_id}/area", response_model=None)
@@ -142,7 +144,8 @@ def link_finding(
         finding_id=finding_id,
         treated_area_id=text(form, "treated_area_id") or None,
     )
-    return go(request, f"/visits/{visits.public_id(db, finding.visit_id)}#chart")
+    visit_id = visits.public_id(session=db, actor=actor, row_id=finding.visit_id)
+    return go(request, f"/visits/{visit_id}#chart")
 
 
 @router.post("/visits/{visit_id}/cosign", response_model=None)
