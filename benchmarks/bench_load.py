@@ -133,7 +133,21 @@ def recovery(base: str) -> float:
     return float("inf")
 
 
+def drain(base: str, limit_s: float = 60.0) -> None:
+    """Wait until requests queued by the previous run are served (a gated page answers fast),
+    so one run's backlog is not counted against the next."""
+    deadline = time.monotonic() + limit_s
+    with httpx.Client(base_url=base, timeout=limit_s) as client:
+        while time.monotonic() < deadline:
+            started = time.perf_counter()
+            client.get("/login")
+            if time.perf_counter() - started < 0.1:
+                return
+            time.sleep(0.2)
+
+
 def measure(base: str, target: Target, connections: int) -> Load:
+    drain(base)
     health: list[float] = []
     stop = threading.Event()
     prober = threading.Thread(target=_probe, args=(base, stop, health), daemon=True)
