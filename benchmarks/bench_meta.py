@@ -14,6 +14,7 @@ import json
 import shutil
 import statistics
 import subprocess
+import sys
 import tempfile
 import time
 import warnings
@@ -169,7 +170,27 @@ def bench_metafor(repeats: int) -> list[Row]:
     ]
 
 
-def main() -> None:
+RIVALS = ("PyMARE", "metafor")
+"""Strigil's fit must be at least as fast as these on every task they share (statsmodels' DL
+and PM are shown for reference: its plain DL is known to be faster)."""
+
+
+def misses(rows: list[Row]) -> list[str]:
+    """Unmeasured rows, and tasks where PyMARE or metafor beat strigil in this run."""
+    missed = [f"{task}: {impl} not measured" for task, impl, secs, _ in rows if secs != secs]
+    by_task: dict[str, list[tuple[str, float]]] = {}
+    for task, impl, secs, _ in rows:
+        by_task.setdefault(task, []).append((impl, secs))
+    for task, entries in by_task.items():
+        ours = [s for impl, s in entries if impl.startswith("strigil") and "loop" not in impl]
+        rivals = [(impl, s) for impl, s in entries if impl.startswith(RIVALS) and s == s]
+        for impl, secs in rivals:
+            if ours and min(ours) > secs:
+                missed.append(f"{task}: {impl} {secs * 1e3:.2f} ms beats strigil")
+    return missed
+
+
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
@@ -181,7 +202,12 @@ def main() -> None:
     for task, impl, secs, note in rows:
         shown = f"{secs * 1e3:10.2f} ms" if secs == secs else "         n/a"
         print(f"{task:<26} {impl:<22} {shown}  {note}")
+    missed = misses(rows)
+    print("verdict:", "ok" if not missed else "MISSED")
+    for line in missed:
+        print("  missed:", line)
+    return 1 if missed else 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())
