@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -472,17 +472,29 @@ def list_addenda(session: Session, clinic_id: int, visit_id: int) -> Sequence[No
     ).all()
 
 
+_Live = TypeVar("_Live", TreatedArea, RestrictionFinding, ExercisePrescription, VisitMeasurement,
+                 BillingLine)  # fmt: skip
+
+
+def _live_of_visit(
+    session: Session, model: type[_Live], clinic_id: int, visit_id: int
+) -> Sequence[_Live]:
+    """A visit's rows of one kind (not entered in error) in the order they were recorded: the
+    shape every per-visit list of the visit record shares."""
+    return session.scalars(
+        select(model)
+        .where(
+            model.visit_id == visit_id,
+            model.clinic_id == clinic_id,
+            model.entered_in_error_at.is_(None),
+        )
+        .order_by(model.id)
+    ).all()
+
+
 def list_areas(session: Session, clinic_id: int, visit_id: int) -> Sequence[TreatedArea]:
     """The visit's treated areas (not entered in error), in the order started."""
-    return session.scalars(
-        select(TreatedArea)
-        .where(
-            TreatedArea.visit_id == visit_id,
-            TreatedArea.clinic_id == clinic_id,
-            TreatedArea.entered_in_error_at.is_(None),
-        )
-        .order_by(TreatedArea.id)
-    ).all()
+    return _live_of_visit(session, TreatedArea, clinic_id, visit_id)
 
 
 def count_areas(
@@ -603,15 +615,7 @@ def list_skin_responses(
 
 def list_findings(session: Session, clinic_id: int, visit_id: int) -> Sequence[RestrictionFinding]:
     """The visit's restriction findings (not entered in error), in the order placed."""
-    return session.scalars(
-        select(RestrictionFinding)
-        .where(
-            RestrictionFinding.visit_id == visit_id,
-            RestrictionFinding.clinic_id == clinic_id,
-            RestrictionFinding.entered_in_error_at.is_(None),
-        )
-        .order_by(RestrictionFinding.id)
-    ).all()
+    return _live_of_visit(session, RestrictionFinding, clinic_id, visit_id)
 
 
 def list_previous_findings(
@@ -643,43 +647,19 @@ def list_prescriptions(
     session: Session, clinic_id: int, visit_id: int
 ) -> Sequence[ExercisePrescription]:
     """The visit's exercise prescriptions (not entered in error), in the order prescribed."""
-    return session.scalars(
-        select(ExercisePrescription)
-        .where(
-            ExercisePrescription.visit_id == visit_id,
-            ExercisePrescription.clinic_id == clinic_id,
-            ExercisePrescription.entered_in_error_at.is_(None),
-        )
-        .order_by(ExercisePrescription.id)
-    ).all()
+    return _live_of_visit(session, ExercisePrescription, clinic_id, visit_id)
 
 
 def list_measurements(
     session: Session, clinic_id: int, visit_id: int
 ) -> Sequence[VisitMeasurement]:
     """The visit's pre/post tests (not entered in error), in the order recorded."""
-    return session.scalars(
-        select(VisitMeasurement)
-        .where(
-            VisitMeasurement.visit_id == visit_id,
-            VisitMeasurement.clinic_id == clinic_id,
-            VisitMeasurement.entered_in_error_at.is_(None),
-        )
-        .order_by(VisitMeasurement.id)
-    ).all()
+    return _live_of_visit(session, VisitMeasurement, clinic_id, visit_id)
 
 
 def list_billing_lines(session: Session, clinic_id: int, visit_id: int) -> Sequence[BillingLine]:
     """The visit's billing lines (not entered in error), in the order recorded."""
-    return session.scalars(
-        select(BillingLine)
-        .where(
-            BillingLine.visit_id == visit_id,
-            BillingLine.clinic_id == clinic_id,
-            BillingLine.entered_in_error_at.is_(None),
-        )
-        .order_by(BillingLine.id)
-    ).all()
+    return _live_of_visit(session, BillingLine, clinic_id, visit_id)
 
 
 def list_readings_of_area(
