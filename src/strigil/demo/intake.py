@@ -60,26 +60,13 @@ def screening_row(
 ) -> dict[str, Any]:
     """The intake screening row, its result as the services would store it."""
     reasons = intake.result.needs_reasoning
-    return {
-        "id": ids["id"],
-        "external_id": new_uuid(rng),
-        "clinic_id": ids["clinic"],
-        "patient_id": ids["patient"],
-        "episode_id": ids["episode"],
-        "visit_id": None,
-        "kind": "intake",
-        "rule_set_version": catalog.catalog_versions()["screening_rules.json"],
-        "answers": {
-            k: {"present": a.present, "regions": list(a.regions)} for k, a in intake.answers.items()
-        },
-        "result_status": intake.result.status.value,
-        "result": result_json(intake.result),
+    answers = {
+        k: {"present": a.present, "regions": list(a.regions)} for k, a in intake.answers.items()
+    }
+    return _row(rng, ids, when, None, answers, result_json(intake.result)) | {
         "reasoning": "Precautions discussed; dose reduced as capped." if reasons else None,
         "dose_modification": "Gentle strokes within the capped time." if reasons else None,
-        "screened_by_id": ids["therapist"],
-        "screened_at": when,
         "patient_age_years": intake.age,
-        **meta(when, versioned=False),
     }
 
 
@@ -88,6 +75,18 @@ def recheck_row(
 ) -> dict[str, Any]:
     """Today's re-check at the start of an IASTM visit: nothing new."""
     answers, result = _clear_recheck()
+    return _row(rng, ids, when, visit_id, answers, result)
+
+
+def _row(
+    rng: random.Random,
+    ids: dict[str, int],
+    when: datetime,
+    visit_id: int | None,
+    answers: dict[str, Any],
+    result: dict[str, Any],
+) -> dict[str, Any]:
+    """A screening row: an intake one (no visit) or a visit's re-check."""
     return {
         "id": ids["id"],
         "external_id": new_uuid(rng),
@@ -95,7 +94,7 @@ def recheck_row(
         "patient_id": ids["patient"],
         "episode_id": ids["episode"],
         "visit_id": visit_id,
-        "kind": "visit",
+        "kind": "intake" if visit_id is None else "visit",
         "rule_set_version": catalog.catalog_versions()["screening_rules.json"],
         "answers": answers,
         "result_status": result["status"],
