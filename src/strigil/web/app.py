@@ -30,6 +30,7 @@ from strigil.web import problems
 from strigil.web.api import router as api_router
 from strigil.web.headers import ResponseHeaders
 from strigil.web.lifecycle import Capacity, RequestLifecycle
+from strigil.web.page_cache import PageCache
 from strigil.web.pages import router as pages_router
 
 log = logging.getLogger("strigil.web")
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lockout=timedelta(minutes=settings.login_lockout_minutes),
     )
     app.state.templates = _templates()
+    app.state.page_cache = PageCache()
     problems.install(app)
     app.add_middleware(RequestLifecycle, capacity=capacity)
     app.add_middleware(ResponseHeaders)
