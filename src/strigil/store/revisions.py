@@ -10,9 +10,10 @@ count: otherwise reading a page would invalidate it.
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, event, select, text
+from sqlalchemy import BigInteger, ForeignKey, Select, bindparam, event, select, text
 from sqlalchemy.orm import (
     Mapped,
     ORMExecuteState,
@@ -52,10 +53,14 @@ class ClinicRevision(Base):
 
 def current(session: Session, clinic_id: int) -> int:
     """The clinic's revision as committed (0 before its first change)."""
-    value = session.scalar(
-        select(ClinicRevision.revision).where(ClinicRevision.clinic_id == clinic_id)
-    )
+    value = session.scalar(_current_query(), {"clinic": clinic_id})
     return int(value or 0)
+
+
+@cache
+def _current_query() -> Select[int]:
+    """Built once: every reused page runs it."""
+    return select(ClinicRevision.revision).where(ClinicRevision.clinic_id == bindparam("clinic"))
 
 
 def _clinic_of(instance: Any) -> int | None:
