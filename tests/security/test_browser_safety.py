@@ -104,6 +104,16 @@ def test_security_headers_on_pages_api_and_errors(client: TestClient, session: S
     login(client, make_user(session, make_clinic(session)))
     for path in ("/", "/api/v1/auth/me", "/api/v1/patients", "/admin/audit"):
         _assert_headers(client.get(path).headers, path)
+        assert client.get(path).headers["cache-control"] == "no-store", path
+
+
+def test_records_are_not_stored_by_browsers_or_proxies_but_assets_are(
+    client: TestClient, session: Session
+) -> None:
+    login(client, make_user(session, make_clinic(session)))
+    assert client.get("/patients").headers["cache-control"] == "no-store"
+    assert client.get("/api/v1/patients").headers["cache-control"] == "no-store"
+    assert "no-store" not in client.get("/static/css/strigil.css").headers.get("cache-control", "")
 
 
 def test_session_cookie_flags(client: TestClient, session: Session) -> None:

@@ -25,10 +25,14 @@ SECURITY_HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
 }
 _SECURITY = [(k.lower().encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+# Records must not outlive the session in a shared browser or a proxy: a clinic computer's
+# back button after sign-out, or a cache between clinic and server, would show them again.
+_NO_STORE = (b"cache-control", b"no-store")
 
 
 class ResponseHeaders:
-    """Adds the security headers (unless the handler set its own), X-Request-ID and Vary."""
+    """Adds the security headers and ``Cache-Control: no-store`` (unless the handler set its
+    own), X-Request-ID and Vary."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -41,6 +45,7 @@ class ResponseHeaders:
         request_id = request_headers.get(b"x-request-id", b"").decode("latin-1")[:64]
         request_id = request_id or uuid.uuid4().hex[:16]
         vary = b"hx-request" in request_headers or scope["path"].startswith("/patients")
+        private = not scope["path"].startswith("/static/")
         started = time.perf_counter()
 
         async def send_with_headers(message: Message) -> None:
@@ -48,6 +53,8 @@ class ResponseHeaders:
                 headers = list(message.get("headers", []))
                 present = {name.lower() for name, _ in headers}
                 headers += [(k, v) for k, v in _SECURITY if k not in present]
+                if private and _NO_STORE[0] not in present:
+                    headers.append(_NO_STORE)
                 headers.append((b"x-request-id", request_id.encode("latin-1")))
                 if vary:
                     headers.append((b"vary", b"HX-Request"))
