@@ -128,6 +128,11 @@ def first_area(page: Any, shots: Path) -> None:
     area.get_by_role("button", name="Start timer").click()
     page.wait_for_timeout(2200)
     area.get_by_role("button", name="Pause timer").click()
+    page.wait_for_timeout(500)  # pausing saves the timer's seconds (a new area version)
+    area.get_by_label("Correct the time (mm:ss)").fill("0:45")  # sends the version the timer left
+    area.get_by_role("button", name="Save time").click()
+    area = page.get_by_test_id("area").nth(0)
+    area.get_by_test_id("area-time").filter(has_text="0:45").wait_for()
     area.get_by_role("button", name="Discomfort 3", exact=True).click()
     page.wait_for_timeout(300)
     place_finding(page, 0.31, 0.37)
