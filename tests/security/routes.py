@@ -450,6 +450,9 @@ RULES: dict[tuple[str, str], Rule] = {
         form=lambda c: {
             "tolerance_limit": "6",
             **{f"ans_{r.id}": "no" for r in visit_recheck_rules()},
+            "ans_A9": "reading",
+            "bp_A9_systolic": "124",
+            "bp_A9_diastolic": "78",
         },
     ),
     ("GET", "/visits/{visit_id}"): Rule(P.READ_CLINICAL),

@@ -443,6 +443,12 @@ def latest(session: Session, episode: Episode, kind: str) -> Screening | None:
     return store.find_latest_screening(session, episode.clinic_id, episode.id, kind)
 
 
+def latest_recheck(session: Session, visit: Visit) -> Screening | None:
+    """This visit's re-check, if it has one."""
+    rows = store.list_screenings_in_force(session, visit.clinic_id, visit.episode_id, visit.id)
+    return next((r for r in rows if r.visit_id == visit.id), None)
+
+
 def effective_result(
     session: Session, episode: Episode, visit: Visit | None, *, require_recheck: bool = False
 ) -> ScreeningResult:

@@ -29,6 +29,11 @@ class VisitCreate(Schema):
     dose_modification: str | None = None
     reliability_check: bool = False
     techniques: list[str] = ["iastm"]
+    lift: list[str] = Field(
+        default=[],
+        description="Re-check rules answered No that the screening in force has as Yes: "
+        "confirms lifting that finding (a rule that needs a clearance cannot be lifted)",
+    )
 
 
 class VisitRead(RecordRead):
@@ -175,6 +180,7 @@ def start_visit(
         dose_modification=body.dose_modification,
         reliability_check=body.reliability_check,
         techniques=tuple(body.techniques),
+        lifts=tuple(body.lift),
     )
     return VisitRead.of(visits.start(session=db, actor=actor, episode_id=episode_id, data=data))
 
