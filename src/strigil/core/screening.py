@@ -190,7 +190,8 @@ def read_measurements(
     """Answers with measured rules decided by their reading against the clinic's limits.
 
     With ``require`` (the per-visit re-check) a measured rule needs a reading or an explicit
-    ``measured=False``; a plain yes/no could hide that nobody took the pressure today.
+    ``measured=False``; a plain yes/no could hide that nobody took the pressure today. An
+    answer marked measured needs its numbers everywhere.
     """
     out = dict(answers)
     for rule in rules:
@@ -199,7 +200,7 @@ def read_measurements(
             continue
         if answer.reading is not None:
             out[rule.id] = replace(answer, present=_over_limit(answer.reading, limits, rule.id))
-        elif require and answer.measured is not False:
+        elif answer.measured is True or (require and answer.measured is not False):
             raise InvalidInput(
                 f"{rule.id} ({rule.title}): record today's blood pressure (systolic and "
                 "diastolic, mmHg) or say that it was not measured",

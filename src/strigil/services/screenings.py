@@ -314,9 +314,9 @@ def _check_lifts(
         rule = catalog.screening_rule(rule_id)
         if rule.clearance_required:
             raise InvalidInput(
-                f"{rule_id} ({rule.title}) is in force since {_since(forced[rule_id])}: a "
-                "re-check No does not lift it. A clearance (who cleared, when, note) lifts the "
-                "whole-patient stop and the limb stays blocked; answer Yes.",
+                f"{rule_id} {rule.title} is in force ({_since(forced[rule_id])}): a re-check No "
+                "does not lift it. Answer Yes; a clearance (who cleared, when, note) lifts the "
+                "whole-patient stop, and the limb stays blocked.",
                 field=f"answers.{rule_id}",
                 code="clearance_required",
             )
@@ -326,7 +326,7 @@ def _check_lifts(
             f"{r} {catalog.screening_rule(r).title} ({_since(forced[r])})" for r in unconfirmed
         )
         raise InvalidInput(
-            f"today's No contradicts the screening in force for {named}: confirm the lift, "
+            f"Today's No contradicts the screening in force for {named}: confirm the lift, "
             "or answer Yes",
             field=f"answers.{unconfirmed[0]}",
             code="lift_unconfirmed",
@@ -336,8 +336,8 @@ def _check_lifts(
 
 
 def _since(forced: InForce) -> str:
-    when = forced.since.date().isoformat() if forced.since else "an earlier screening"
-    return f"recorded {when} at {forced.source}"
+    when = f" on {forced.since.date().isoformat()}" if forced.since else ""
+    return f"recorded at {forced.source}{when}"
 
 
 def _update_intake(
