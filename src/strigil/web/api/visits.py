@@ -23,7 +23,10 @@ router.include_router(records.router)
 class VisitCreate(Schema):
     tolerance_limit: int | None = Field(default=None, description="Agreed 1-10 discomfort limit")
     recheck: dict[str, Any] | None = Field(
-        default=None, description="Answers to the medication and skin rules re-asked each visit"
+        default=None,
+        description="Answers to the rules re-asked each visit, starting from the answers in "
+        'force; blood pressure (A9) is a reading {"systolic": 128, "diastolic": 82} or '
+        '{"present": false, "measured": false} when it was not measured',
     )
     reasoning: str | None = None
     dose_modification: str | None = None
