@@ -509,6 +509,21 @@ def test_a_lift_without_a_contradicting_no_is_refused(session: Session, therapis
         )
 
 
+def test_a_normal_reading_after_a_high_one_lifts_only_when_confirmed(
+    session: Session, therapist: User
+) -> None:
+    episode = _episode(session, therapist)
+    _ready(session, therapist, episode)
+    _start_bp(session, therapist, episode, Answer(False, reading=BloodPressure(192, 112)))
+    assert screenings.in_force(session, episode)["A9"].reading == BloodPressure(192, 112)
+    normal = Answer(False, reading=BloodPressure(132, 84))
+    with _Raises("lift_unconfirmed", "answers.A9"), session.begin_nested():
+        _start_bp(session, therapist, episode, normal)
+    visit = _start_bp(session, therapist, episode, normal, A9=True)
+    assert not screenings.in_force(session, episode)["A9"].present
+    assert _add(session, therapist, visit).body_site == "lateral_elbow"
+
+
 def test_a_no_does_not_lift_a_clot_which_needs_a_clearance(
     session: Session, therapist: User
 ) -> None:
