@@ -59,6 +59,11 @@ class Settings(BaseSettings):
         default=None,
         description="Owner URL for migrations and `strigil db`; default: the database URL",
     )
+    refuse_owner_login: bool = Field(
+        default=False,
+        description="Refuse to start when the database URL's role is the owner, a superuser "
+        "or exempt from row-level security (otherwise the server only warns)",
+    )
     cookie_secure: bool = Field(default=False, description="Set true behind HTTPS")
     log_level: str = "INFO"
 

@@ -143,7 +143,7 @@ def addendum_and_no_edit(page: Any, live_server: Any, shots: Path) -> None:
     token = page.locator('input[name="csrf_token"]').first.input_value()
     late = page.request.post(
         f"{live_server.url}/areas/{area_id}/time",
-        form={"time": "5:00", "csrf_token": token},
+        form={"time": "5:00", "csrf_token": token, "version": "1"},
         headers={"Accept": "application/json", "X-CSRF-Token": token},
     )
     assert late.status == 409 and late.json()["code"] == "note_signed"

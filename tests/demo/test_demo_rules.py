@@ -116,8 +116,12 @@ def check_demo(session: Session) -> Counter[str]:
     rows = _load_rows(session)
     seen: Counter[str] = Counter()
     closed: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    treated: set[tuple[int, str, str]] = set()
     for area in rows["areas"]:
         visit = rows["visits"][area.visit_id]
+        spot = (area.visit_id, area.body_site, area.side)
+        assert spot not in treated, f"area {area.id}: the same site and side twice in a visit"
+        treated.add(spot)
         grade = rows["skin"].get(area.id)
         reason = _check_stop_rule(area, rows["readings"][area.id], visit.tolerance_limit, grade)
         for site, side in closed[area.visit_id]:

@@ -84,7 +84,11 @@ def signed(session: Session) -> dict[str, object]:
         session=session, actor=who, treated_area_id=area.external_id, reason="completed"
     )
     corrections.correct_time(
-        session=session, actor=who, treated_area_id=area.external_id, seconds=150
+        session=session,
+        actor=who,
+        treated_area_id=area.external_id,
+        seconds=150,
+        version=area.version,
     )
     charges.add_line(
         session=session, actor=who, visit_id=visit.external_id, code="97110", seconds=720

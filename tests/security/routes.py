@@ -338,12 +338,14 @@ RULES: dict[tuple[str, str], Rule] = {
         },
         prepare=spare_finding,
     ),
-    ("PUT", f"{API}/areas/{{area_id}}/time"): Rule(P.TREAT, json=_const(seconds=90)),
+    ("PUT", f"{API}/areas/{{area_id}}/time"): Rule(
+        P.TREAT, json=_v(TreatedArea, "area_id", seconds=90)
+    ),
     ("PUT", f"{API}/findings/{{finding_id}}/area"): Rule(
         P.RECORD_READINGS, json=lambda c: {"treated_area_id": c.site.ids["area_id"]}
     ),
     ("PUT", f"{API}/visits/{{visit_id}}/times"): Rule(
-        P.TREAT, json=lambda c: {"started_at": "2026-01-05T09:00:00+00:00"}
+        P.TREAT, json=_v(Visit, "visit_id", started_at="2026-01-05T09:00:00+00:00")
     ),
     ("POST", f"{API}/visits/{{visit_id}}/cosign"): Rule(
         P.SIGN, late=8, prepare=assistant_signed_visit
@@ -516,8 +518,10 @@ RULES: dict[tuple[str, str], Rule] = {
         },
         prepare=spare_finding,
     ),
-    ("POST", "/areas/{area_id}/time"): Rule(P.TREAT, form=_const(time="1:30")),
-    ("POST", "/visits/{visit_id}/times"): Rule(P.TREAT, form=_const(started="00:00")),
+    ("POST", "/areas/{area_id}/time"): Rule(P.TREAT, form=_v(TreatedArea, "area_id", time="1:30")),
+    ("POST", "/visits/{visit_id}/times"): Rule(
+        P.TREAT, form=_v(Visit, "visit_id", started="00:00")
+    ),
     ("POST", "/findings/{finding_id}/area"): Rule(
         P.RECORD_READINGS, form=lambda c: {"treated_area_id": c.site.ids["area_id"]}
     ),

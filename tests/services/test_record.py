@@ -147,12 +147,20 @@ def test_typed_time_is_corrected_and_billed_counting_down(
         session=session, actor=who, treated_area_id=area.external_id, reason="completed"
     )
     corrections.correct_time(
-        session=session, actor=who, treated_area_id=area.external_id, seconds=7 * 60 + 59
+        session=session,
+        actor=who,
+        treated_area_id=area.external_id,
+        seconds=7 * 60 + 59,
+        version=area.version,
     )
     bill = visits.charges_for(session, visit)
     assert [(ln.code, ln.minutes, ln.units) for ln in bill.lines] == [("97140", 7, 0)]
     corrections.correct_time(
-        session=session, actor=who, treated_area_id=area.external_id, seconds=480
+        session=session,
+        actor=who,
+        treated_area_id=area.external_id,
+        seconds=480,
+        version=area.version,
     )
     assert visits.charges_for(session, visit).lines[0].units == 1
 
@@ -249,7 +257,11 @@ def test_after_signing_nothing_can_be_corrected_and_the_text_is_frozen(
     signed_text = visit.assessment
     with pytest.raises(Conflict) as err:
         corrections.correct_time(
-            session=session, actor=who, treated_area_id=area.external_id, seconds=5
+            session=session,
+            actor=who,
+            treated_area_id=area.external_id,
+            seconds=5,
+            version=area.version,
         )
     assert err.value.code == "note_signed" and area.seconds == 60
     with pytest.raises(Conflict):

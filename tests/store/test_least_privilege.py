@@ -97,3 +97,12 @@ def test_sessions_tokens_and_clinics_are_clinic_scoped(
         == 0
     )
     nested.rollback()
+
+
+def test_the_owner_is_named_as_excess_and_the_app_login_is_not(
+    app_login: Engine, engine: Engine
+) -> None:
+    with engine.connect() as conn:
+        assert tenancy.excess_privileges(conn)  # the test suite connects as a superuser
+    with app_login.connect() as conn:
+        assert tenancy.excess_privileges(conn) == []

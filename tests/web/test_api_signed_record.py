@@ -55,6 +55,7 @@ def test_time_over_the_visits_length_is_refused(session: Session, client: TestCl
         json={
             "started_at": start.isoformat(),
             "ended_at": (start + timedelta(minutes=15)).isoformat(),
+            "version": visit["version"],
         },
     )
     assert short.status_code == 422 and short.json()["field"] == "ended_at"
@@ -62,21 +63,25 @@ def test_time_over_the_visits_length_is_refused(session: Session, client: TestCl
     times = {
         "started_at": start.isoformat(),
         "ended_at": (start + timedelta(minutes=30)).isoformat(),
+        "version": visit["version"],
     }
-    assert client.put(f"{url}/times", json=times).status_code == 200
+    saved = client.put(f"{url}/times", json=times)
+    assert saved.status_code == 200 and saved.json()["version"] > visit["version"]
     over = client.post(f"{url}/billing-lines", json={"code": "97110", "seconds": 11 * 60})
     assert over.status_code == 422 and over.json() == {
         "detail": over.json()["detail"],
         "code": "over_visit_length",
         "field": "seconds",
     }
-    longer = client.put(f"{API}/areas/{area['id']}/time", json={"seconds": 31 * 60})
-    assert longer.status_code == 422 and longer.json()["field"] == "seconds"
+    longer = {"seconds": 31 * 60, "version": area["version"]}
+    longer_time = client.put(f"{API}/areas/{area['id']}/time", json=longer)
+    assert longer_time.status_code == 422 and longer_time.json()["field"] == "seconds"
     dose = {"seconds": 31 * 60, "version": area["version"]}
     timer = client.put(f"{API}/areas/{area['id']}/dose", json=dose)
     assert timer.status_code == 422 and timer.json()["code"] == "over_visit_length"
-    naive = client.put(f"{url}/times", json={"started_at": "2026-01-01T09:00:00"})
-    assert naive.status_code == 422 and naive.json()["field"] == "started_at"
+    naive = {"started_at": "2026-01-01T09:00:00", "version": saved.json()["version"]}
+    naive_times = client.put(f"{url}/times", json=naive)
+    assert naive_times.status_code == 422 and naive_times.json()["field"] == "started_at"
     assert session.scalar(select(func.count(BillingLine.id))) == 0
     session.expire_all()
     assert session.scalar(select(TreatedArea.seconds)) == 20 * 60
@@ -97,3 +102,27 @@ def test_unknown_code_and_edit_after_signing(session: Session, client: TestClien
     assert late.status_code == 409 and late.json()["code"] == "note_signed"
     assert client.post(f"{url}/cosign").status_code == 409
     assert session.scalar(select(func.count(BillingLine.id))) == 0
+
+
+def test_time_edits_must_send_the_version_they_read(session: Session, client: TestClient) -> None:
+    visit = _start(session, client)
+    area = _area(client, visit, 5 * 60)
+    url = f"{API}/visits/{visit['id']}"
+    start = datetime.fromisoformat(visit["started_at"])
+    unversioned = client.put(f"{url}/times", json={"started_at": start.isoformat()})
+    assert unversioned.status_code == 422 and "version" in unversioned.text
+    no_version = client.put(f"{API}/areas/{area['id']}/time", json={"seconds": 60})
+    assert no_version.status_code == 422 and "version" in no_version.text
+    synced = client.put(
+        f"{API}/areas/{area['id']}/dose", json={"seconds": 400, "version": area["version"]}
+    )
+    assert synced.status_code == 200  # the timer saved since the therapist read the area
+    stale = client.put(
+        f"{API}/areas/{area['id']}/time", json={"seconds": 60, "version": area["version"]}
+    )
+    assert stale.status_code == 409 and stale.json()["code"] == "version_conflict"
+    assert stale.json()["current"]["seconds"] == 400
+    fresh = {"seconds": 60, "version": synced.json()["version"]}
+    assert client.put(f"{API}/areas/{area['id']}/time", json=fresh).json()["seconds"] == 60
+    moved = {"started_at": start.isoformat(), "version": visit["version"] - 1}
+    assert client.put(f"{url}/times", json=moved).status_code == 409

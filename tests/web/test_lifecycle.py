@@ -15,9 +15,11 @@ from sqlalchemy.orm import Session
 from tests.factories import login, make_clinic, make_patient, make_user
 from tests.liveserver import in_own_loop
 
+from strigil.config import Settings
 from strigil.store import tenancy
 from strigil.store.clinics import Clinic, User
 from strigil.store.patients import Patient
+from strigil.web.app import OwnerLoginRefused, create_app
 from strigil.web.deps import CurrentActor, DbSession
 from strigil.web.lifecycle import Capacity, Gate, RequestLifecycle
 
@@ -172,3 +174,21 @@ def test_a_person_beyond_capacity_gets_a_page(app: FastAPI) -> None:
     assert busy.status_code == 503
     assert busy.headers["content-type"].startswith("text/html")
     assert "server is busy" in busy.text and "nothing from this request was saved" in busy.text
+
+
+def test_starting_as_the_owner_warns_and_can_be_refused(
+    settings: Settings, is_postgres: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The suite connects as PostgreSQL's superuser: the server says so at start-up, and
+    refuses to start when told to; SQLite has no roles and starts quietly."""
+    with caplog.at_level("WARNING", logger="strigil.web"), TestClient(create_app(settings)):
+        pass
+    warned = [r.getMessage() for r in caplog.records if "strigil db app-login" in r.getMessage()]
+    assert bool(warned) == is_postgres
+    strict = settings.model_copy(update={"refuse_owner_login": True})
+    if is_postgres:
+        with pytest.raises(OwnerLoginRefused, match="superuser"), TestClient(create_app(strict)):
+            pass
+    else:
+        with TestClient(create_app(strict)) as client:
+            assert client.get("/healthz").status_code == 200

@@ -68,7 +68,9 @@ def test_a_visit_recorded_corrected_billed_signed_and_printed(
     session.expire_all()
     assert session.get_one(TreatedArea, area.id).status == "active"
     client.post(f"/areas/{area.external_id}/stop", data={"reason": "completed"})
-    assert client.post(f"/areas/{area.external_id}/time", data={"time": "7:59"}).status_code < 400
+    session.expire_all()
+    typed = {"time": "7:59", "version": str(session.get_one(TreatedArea, area.id).version)}
+    assert client.post(f"/areas/{area.external_id}/time", data=typed).status_code < 400
     client.post(f"{url}/billing-lines", data={"code": "97110", "time": "15:30"})
     page = client.get(url, headers=HTML).text
     assert "-12" in page and "+7" in page  # the test with its change
@@ -103,15 +105,19 @@ def test_bad_input_names_the_field_and_changes_nothing(
     )
     assert unknown.status_code == 422 and 'data-field="code"' in unknown.text
     assert "not in the catalogue" in unknown.text
-    bad_time = client.post(f"/areas/{area.external_id}/time", data={"time": "7:75"})
+    at = {"version": str(area.version)}
+    bad_time = client.post(f"/areas/{area.external_id}/time", data={"time": "7:75"} | at)
     assert bad_time.status_code == 422 and 'data-field="time"' in bad_time.text
-    over = client.post(f"/areas/{area.external_id}/time", data={"time": "61:00"})
+    over = client.post(f"/areas/{area.external_id}/time", data={"time": "61:00"} | at)
     assert over.status_code == 422 and 'data-field="seconds"' in over.text
-    client.post(f"/areas/{area.external_id}/time", data={"time": "20:00"})
+    unversioned = client.post(f"/areas/{area.external_id}/time", data={"time": "20:00"})
+    assert unversioned.status_code == 422 and 'data-field="version"' in unversioned.text
+    client.post(f"/areas/{area.external_id}/time", data={"time": "20:00"} | at)
     start = visit.started_at.strftime("%H:%M")
-    short = client.post(f"{url}/times", data={"started": start, "ended": start}, headers=HTML)
+    ends = {"started": start, "ended": start, "version": str(visit.version)}
+    short = client.post(f"{url}/times", data=ends, headers=HTML)
     assert short.status_code == 422 and 'data-field="ended_at"' in short.text
-    bad = client.post(f"{url}/times", data={"started": "25:99"})
+    bad = client.post(f"{url}/times", data={"started": "25:99", "version": str(visit.version)})
     assert bad.status_code == 422 and 'data-field="started_at"' in bad.text
     session.expire_all()
     assert session.get_one(TreatedArea, area.id).seconds == 20 * 60

@@ -281,9 +281,9 @@ class EpisodeBuilder:
             self.rng, self.intake.effective, TOLERANCE, self.gen.limits, self.history
         )
         plans: list[visits.AreaPlan] = []
-        for index in range(self.rng.choice((1, 2, 2, 3))):
+        count = min(self.rng.choice((1, 2, 2, 3)), len(self.sites))
+        for index, site in enumerate(self.rng.sample(self.sites, count)):  # a site once a visit
             when = started + timedelta(minutes=10 + 4 * index)
-            site = self.rng.choice(self.sites)
             plan = sim.area(site, visits.side_for(site, self.side, self.rng), when)
             if plan is not None:
                 self._area(visit_id, plan, when, check)

@@ -17,7 +17,7 @@ from strigil.core import catalog, protocol
 from strigil.errors import InvalidInput, NotFound
 from strigil.services import audit, charges
 from strigil.services.actors import Actor, Permission, require
-from strigil.services.records import editable, get_owned, mark_entered_in_error
+from strigil.services.records import check_version, editable, get_owned, mark_entered_in_error
 from strigil.store import visits as store
 from strigil.store.visits import (
     BillingLine,
@@ -135,18 +135,22 @@ def check_visit_time(session: Session, visit: Visit, area: TreatedArea, seconds:
 
 
 def correct_time(
-    *, session: Session, actor: Actor, treated_area_id: object, seconds: int
+    *, session: Session, actor: Actor, treated_area_id: object, seconds: int, version: int
 ) -> TreatedArea:
     """Set an area's time (typed or from the timer), stopped or not, until the note is signed.
 
+    ``version`` is the area's version the correction was read at: a timer that synced since
+    then changed the time the therapist was looking at.
+
     Raises:
         InvalidInput: out of 0–60 min, or more timed work than the visit lasted.
-        Conflict: the note is signed.
+        Conflict: the note is signed, or the area changed since ``version``.
     """
     require(actor, Permission.TREAT)
     area = get_owned(session, TreatedArea, treated_area_id, actor, field="treated_area_id")
     visit = store.get_visit(session, actor.clinic_id, area.visit_id)
     editable(visit)
+    check_version(area, version, ("seconds",))
     if isinstance(seconds, bool) or not 0 <= seconds <= 3600:
         raise InvalidInput(
             "time on an area must be from 0:00 to 60:00", field="seconds", code="out_of_range"
@@ -205,11 +209,18 @@ def set_times(
     visit_id: object,
     started_at: datetime,
     ended_at: datetime | None,
+    version: int,
 ) -> Visit:
-    """Record when the visit started and ended; the timed work must fit inside it."""
+    """Record when the visit started and ended; the timed work must fit inside it.
+
+    Raises:
+        InvalidInput: a time without its offset or out of range, or the end before the start.
+        Conflict: the note is signed, or the visit changed since ``version`` was read.
+    """
     require(actor, Permission.TREAT)
     visit = get_owned(session, Visit, visit_id, actor, field="visit_id")
     editable(visit)
+    check_version(visit, version, ("started_at", "ended_at"))
     for name, value in (("started_at", started_at), ("ended_at", ended_at)):
         if value is not None and (value.tzinfo is None or not 2000 <= value.year <= 2100):
             raise InvalidInput(

@@ -14,4 +14,5 @@ from strigil.store.migrate import is_current as is_current
 from strigil.store.migrate import upgrade as upgrade
 from strigil.store.tenancy import create_login_role as create_login_role
 from strigil.store.tenancy import enter_clinic as enter_clinic
+from strigil.store.tenancy import excess_privileges as excess_privileges
 from strigil.store.unit_of_work import UnitOfWork as UnitOfWork

@@ -443,24 +443,30 @@ def latest(session: Session, episode: Episode, kind: str) -> Screening | None:
     return store.find_latest_screening(session, episode.clinic_id, episode.id, kind)
 
 
-def latest_recheck(session: Session, visit: Visit) -> Screening | None:
-    """This visit's re-check, if it has one."""
-    rows = store.list_screenings_in_force(session, visit.clinic_id, visit.episode_id, visit.id)
-    return next((r for r in rows if r.visit_id == visit.id), None)
-
-
 def effective_result(
-    session: Session, episode: Episode, visit: Visit | None, *, require_recheck: bool = False
+    session: Session,
+    episode: Episode,
+    visit: Visit | None,
+    *,
+    require_recheck: bool = False,
+    in_force: Sequence[Screening] | None = None,
 ) -> ScreeningResult:
     """What limits treatment now: the intake screen joined with this visit's re-check, less
     the whole-patient blocks a clinician has cleared.
+
+    ``in_force`` is the newest intake and this visit's re-check when the caller has already
+    loaded them (the visit record has); otherwise they are read here.
 
     Raises:
         InvalidInput: the episode has no intake screening yet, or (with ``require_recheck``)
             today's re-check has not been answered.
     """
-    candidates = store.list_screenings_in_force(  # the newest intake and this visit's re-check
-        session, episode.clinic_id, episode.id, visit.id if visit else None
+    candidates = (
+        in_force
+        if in_force is not None
+        else store.list_screenings_in_force(
+            session, episode.clinic_id, episode.id, visit.id if visit else None
+        )
     )
     intake = next((r for r in candidates if r.kind == "intake"), None)
     if intake is None:

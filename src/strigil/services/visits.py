@@ -6,6 +6,7 @@ column makes concurrent edits fail loudly instead of overwriting one another.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -19,6 +20,7 @@ from strigil.services import audit, charges, consents, notes, screenings
 from strigil.services.actors import Actor, Permission, require
 from strigil.services.records import check_version, editable, get_owned
 from strigil.store import clinics as clinic_store
+from strigil.store import revisions
 from strigil.store import visits as store
 from strigil.store.base import utcnow
 from strigil.store.clinics import Clinic, User
@@ -138,6 +140,28 @@ def get(*, session: Session, actor: Actor, visit_id: object) -> Visit:
         patient_id=visit.episode.patient.external_id,
     )
     return visit
+
+
+def data_revision(*, session: Session, actor: Actor) -> int:
+    """The actor's clinic's data revision: a visit page rendered at it is current for as
+    long as it stays the same (every committed clinical change moves it on)."""
+    require(actor, Permission.READ_CLINICAL)
+    return revisions.current(session, actor.clinic_id)
+
+
+def record_read(
+    *, session: Session, actor: Actor, visit_id: uuid.UUID, patient_id: uuid.UUID
+) -> None:
+    """Audit a read of a visit served from an already rendered page, as ``get`` does."""
+    require(actor, Permission.READ_CLINICAL)
+    audit.record(
+        session=session,
+        actor=actor,
+        action="read",
+        entity_type="visit",
+        entity_id=visit_id,
+        patient_id=patient_id,
+    )
 
 
 def list_for_episode(
@@ -284,7 +308,9 @@ def add_addendum(*, session: Session, actor: Actor, visit_id: object, text: str)
 
 
 def addenda(session: Session, visit: Visit) -> Sequence[NoteAddendum]:
-    """The visit's addenda, oldest first."""
+    """The visit's addenda, oldest first (only a signed note has any)."""
+    if visit.status != "signed":
+        return ()
     return store.list_addenda(session, visit.clinic_id, visit.id)
 
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import Boolean, ForeignKey, String, Text, select
+from sqlalchemy import Boolean, ForeignKey, Select, String, Text, bindparam, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from strigil.store.base import Base, EnteredInErrorMixin, IdMixin, TenantMixin, VersionedMixin
@@ -81,12 +82,18 @@ def list_for_patient(session: Session, clinic_id: int, patient_id: int) -> Seque
 
 def list_for_visit(session: Session, clinic_id: int, visit_id: int) -> Sequence[AdverseEvent]:
     """The adverse events (not entered in error) tied to a visit, in the order recorded."""
-    return session.scalars(
+    return session.scalars(_of_visit_query(), {"visit": visit_id, "clinic": clinic_id}).all()
+
+
+@cache
+def _of_visit_query() -> Select[AdverseEvent]:
+    """Built once: every visit page runs it (see ``records._owned``)."""
+    return (
         select(AdverseEvent)
         .where(
-            AdverseEvent.visit_id == visit_id,
-            AdverseEvent.clinic_id == clinic_id,
+            AdverseEvent.visit_id == bindparam("visit"),
+            AdverseEvent.clinic_id == bindparam("clinic"),
             AdverseEvent.entered_in_error_at.is_(None),
         )
         .order_by(AdverseEvent.id)
-    ).all()
+    )

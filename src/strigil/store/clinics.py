@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 
-from sqlalchemy import Boolean, ForeignKey, String, Text, select, text
+from sqlalchemy import Boolean, ForeignKey, Select, String, Text, bindparam, select, text
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from strigil.errors import NotFound
@@ -119,13 +120,25 @@ def find_user_by_email(session: Session, email: str) -> User | None:
 def find_login(session: Session, token_hash: str) -> LoginSession | None:
     """The login session with this token hash; the session is scoped to its clinic."""
     _enter_clinic_of(session, "login", token_hash)
-    return session.scalar(select(LoginSession).where(LoginSession.token_hash == token_hash))
+    return session.scalar(_login_query(), {"token_hash": token_hash})
+
+
+@cache
+def _login_query() -> Select[LoginSession]:
+    """Built once: every signed-in request runs it (see ``records._owned``)."""
+    return select(LoginSession).where(LoginSession.token_hash == bindparam("token_hash"))
 
 
 def find_token(session: Session, token_hash: str) -> ApiToken | None:
     """The API token with this hash; the session is scoped to its clinic."""
     _enter_clinic_of(session, "token", token_hash)
-    return session.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash))
+    return session.scalar(_token_query(), {"token_hash": token_hash})
+
+
+@cache
+def _token_query() -> Select[ApiToken]:
+    """Built once: every API request runs it."""
+    return select(ApiToken).where(ApiToken.token_hash == bindparam("token_hash"))
 
 
 # ------------------------------------------------------------------ clinics and users
@@ -181,7 +194,12 @@ def list_users(session: Session, clinic_id: int) -> Sequence[User]:
 
 def users_by_id(session: Session, clinic_id: int) -> dict[int, User]:
     """User id → user for the clinic, in one query."""
-    return {u.id: u for u in session.scalars(select(User).where(User.clinic_id == clinic_id))}
+    return {u.id: u for u in session.scalars(_users_query(), {"clinic": clinic_id})}
+
+
+@cache
+def _users_query() -> Select[User]:
+    return select(User).where(User.clinic_id == bindparam("clinic"))
 
 
 def users_of_every_clinic_by_id(session: Session) -> dict[int, User]:

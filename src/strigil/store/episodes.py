@@ -4,9 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text, func, or_, select
+from sqlalchemy import (
+    JSON,
+    Date,
+    ForeignKey,
+    Integer,
+    Select,
+    String,
+    Text,
+    bindparam,
+    func,
+    or_,
+    select,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from strigil.store.base import Base, EnteredInErrorMixin, IdMixin, TenantMixin, VersionedMixin
@@ -153,19 +166,23 @@ def list_screenings_in_force(
 ) -> Sequence[Screening]:
     """The episode's intake screenings and, given a visit, that visit's re-checks (none
     entered in error), newest first: what limits treatment is among them, in one query."""
-    wanted = Screening.kind == "intake"
-    if visit_id is not None:
-        wanted = or_(wanted, Screening.visit_id == visit_id)
-    return session.scalars(
+    values = {"episode": episode_id, "clinic": clinic_id, "visit": visit_id}
+    return session.scalars(_screenings_in_force_query(), values).all()
+
+
+@cache
+def _screenings_in_force_query() -> Select[Screening]:
+    """Built once (see ``records._owned``); a null visit matches no re-check."""
+    return (
         select(Screening)
         .where(
-            Screening.episode_id == episode_id,
-            Screening.clinic_id == clinic_id,
+            Screening.episode_id == bindparam("episode"),
+            Screening.clinic_id == bindparam("clinic"),
             Screening.entered_in_error_at.is_(None),
-            wanted,
+            or_(Screening.kind == "intake", Screening.visit_id == bindparam("visit")),
         )
         .order_by(Screening.screened_at.desc(), Screening.id.desc())
-    ).all()
+    )
 
 
 def cleared_rule_ids(session: Session, clinic_id: int, episode_id: int) -> set[str]:

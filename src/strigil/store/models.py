@@ -7,6 +7,7 @@ from strigil.store import (
     episodes,
     outcomes,
     patients,
+    revisions,
     signin,
     visits,
 )
@@ -20,6 +21,7 @@ __all__ = [
     "episodes",
     "outcomes",
     "patients",
+    "revisions",
     "signin",
     "visits",
 ]

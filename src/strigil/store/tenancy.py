@@ -130,6 +130,32 @@ def create_login_role(connection: Connection, name: str, password: str | None = 
     return not exists
 
 
+_PRIVILEGES = text(
+    "SELECT r.rolsuper, r.rolbypassrls,"
+    " EXISTS (SELECT 1 FROM pg_tables t WHERE t.schemaname = current_schema()"
+    "   AND pg_has_role(current_user, t.tableowner, 'USAGE')) AS owns_tables"
+    " FROM pg_roles r WHERE r.rolname = current_user"
+)
+
+
+def excess_privileges(connection: Connection) -> list[str]:
+    """What the connecting role can do beyond the application's role, worded for an operator.
+
+    Empty on SQLite (no roles) and for a login role made by ``create_login_role``. An owner
+    or superuser connection still drops to the app role each transaction, but one injected
+    ``RESET ROLE`` would then escape row-level security and the append-only audit trail.
+    """
+    if connection.dialect.name != "postgresql":
+        return []
+    row = connection.execute(_PRIVILEGES).one()
+    found = [
+        ("a superuser", row.rolsuper),
+        ("exempt from row-level security (BYPASSRLS)", row.rolbypassrls),
+        ("the owner of the tables (or can become it)", row.owns_tables),
+    ]
+    return [what for what, held in found if held]
+
+
 def _literal(connection: Connection, value: str) -> str:
     quoted = connection.scalar(text("SELECT quote_literal(:v)"), {"v": value})
     return str(quoted)

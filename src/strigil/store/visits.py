@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any, TypeVar
 
 from sqlalchemy import (
@@ -14,9 +15,11 @@ from sqlalchemy import (
     Float,
     ForeignKey,
     Integer,
+    Select,
     String,
     Text,
     and_,
+    bindparam,
     func,
     select,
 )
@@ -482,14 +485,22 @@ def _live_of_visit(
     """A visit's rows of one kind (not entered in error) in the order they were recorded: the
     shape every per-visit list of the visit record shares."""
     return session.scalars(
+        _live_of_visit_query(model), {"visit": visit_id, "clinic": clinic_id}
+    ).all()
+
+
+@cache
+def _live_of_visit_query(model: type[_Live]) -> Select[_Live]:
+    """Built once per model (see ``records._owned``)."""
+    return (
         select(model)
         .where(
-            model.visit_id == visit_id,
-            model.clinic_id == clinic_id,
+            model.visit_id == bindparam("visit"),
+            model.clinic_id == bindparam("clinic"),
             model.entered_in_error_at.is_(None),
         )
         .order_by(model.id)
-    ).all()
+    )
 
 
 def list_areas(session: Session, clinic_id: int, visit_id: int) -> Sequence[TreatedArea]:
@@ -518,7 +529,13 @@ AreaEnding = tuple[str, str, str | None, str | None]
 def list_area_endings(session: Session, clinic_id: int, visit_id: int) -> list[AreaEnding]:
     """How each of the visit's areas (not entered in error) ended: its stop reason and its
     valid skin response, one row per area and response."""
-    rows = session.execute(
+    rows = session.execute(_area_endings_query(), {"visit": visit_id, "clinic": clinic_id})
+    return [(site, side, reason, grade) for site, side, reason, grade in rows]
+
+
+@cache
+def _area_endings_query() -> Select[str, str, str | None, str | None]:
+    return (
         select(TreatedArea.body_site, TreatedArea.side, TreatedArea.stop_reason, SkinResponse.grade)
         .outerjoin(
             SkinResponse,
@@ -528,12 +545,11 @@ def list_area_endings(session: Session, clinic_id: int, visit_id: int) -> list[A
             ),
         )
         .where(
-            TreatedArea.visit_id == visit_id,
-            TreatedArea.clinic_id == clinic_id,
+            TreatedArea.visit_id == bindparam("visit"),
+            TreatedArea.clinic_id == bindparam("clinic"),
             TreatedArea.entered_in_error_at.is_(None),
         )
-    ).all()
-    return [(site, side, reason, grade) for site, side, reason, grade in rows]
+    )
 
 
 def _same_site(clinic_id: int, patient_id: int, site: str, sides: Sequence[str]) -> Any:
@@ -582,17 +598,30 @@ def list_readings(
     """Area id → its discomfort readings (not entered in error) in the order taken; one query
     for all the areas, and every area asked about has an entry."""
     out: dict[int, list[DiscomfortReading]] = {i: [] for i in area_ids}
-    for row in session.scalars(
-        select(DiscomfortReading)
-        .where(
-            DiscomfortReading.treated_area_id.in_(area_ids),
-            DiscomfortReading.clinic_id == clinic_id,
-            DiscomfortReading.entered_in_error_at.is_(None),
-        )
-        .order_by(DiscomfortReading.id)
-    ):
+    for row in session.scalars(_of_areas_query(DiscomfortReading), _of_areas(clinic_id, area_ids)):
         out[row.treated_area_id].append(row)
     return out
+
+
+_OfArea = TypeVar("_OfArea", DiscomfortReading, SkinResponse)
+
+
+def _of_areas(clinic_id: int, area_ids: Sequence[int]) -> dict[str, Any]:
+    return {"areas": list(area_ids), "clinic": clinic_id}
+
+
+@cache
+def _of_areas_query(model: type[_OfArea]) -> Select[_OfArea]:
+    """A kind of row (not entered in error) of some areas, in the order recorded; built once."""
+    return (
+        select(model)
+        .where(
+            model.treated_area_id.in_(bindparam("areas", expanding=True)),
+            model.clinic_id == bindparam("clinic"),
+            model.entered_in_error_at.is_(None),
+        )
+        .order_by(model.id)
+    )
 
 
 def list_skin_responses(
@@ -600,15 +629,7 @@ def list_skin_responses(
 ) -> dict[int, SkinResponse]:
     """Area id → its latest skin response (not entered in error), for the areas that have one."""
     out: dict[int, SkinResponse] = {}
-    for row in session.scalars(
-        select(SkinResponse)
-        .where(
-            SkinResponse.treated_area_id.in_(area_ids),
-            SkinResponse.clinic_id == clinic_id,
-            SkinResponse.entered_in_error_at.is_(None),
-        )
-        .order_by(SkinResponse.id)
-    ):
+    for row in session.scalars(_of_areas_query(SkinResponse), _of_areas(clinic_id, area_ids)):
         out[row.treated_area_id] = row
     return out
 
@@ -622,25 +643,29 @@ def list_previous_findings(
     session: Session, clinic_id: int, episode_id: int, before_number: int
 ) -> Sequence[RestrictionFinding]:
     """The findings of the episode's last visit numbered below ``before_number`` (one query)."""
+    values = {"episode": episode_id, "clinic": clinic_id, "number": before_number}
+    return session.scalars(_previous_findings_query(), values).all()
+
+
+@cache
+def _previous_findings_query() -> Select[RestrictionFinding]:
     previous = (
         select(Visit.id)
         .where(
-            Visit.episode_id == episode_id,
-            Visit.clinic_id == clinic_id,
-            Visit.number < before_number,
+            Visit.episode_id == bindparam("episode"),
+            Visit.clinic_id == bindparam("clinic"),
+            Visit.number < bindparam("number"),
             Visit.entered_in_error_at.is_(None),
         )
         .order_by(Visit.number.desc())
         .limit(1)
         .scalar_subquery()
     )
-    return session.scalars(
-        select(RestrictionFinding).where(
-            RestrictionFinding.visit_id == previous,
-            RestrictionFinding.clinic_id == clinic_id,
-            RestrictionFinding.entered_in_error_at.is_(None),
-        )
-    ).all()
+    return select(RestrictionFinding).where(
+        RestrictionFinding.visit_id == previous,
+        RestrictionFinding.clinic_id == bindparam("clinic"),
+        RestrictionFinding.entered_in_error_at.is_(None),
+    )
 
 
 def list_prescriptions(

@@ -20,11 +20,17 @@ from strigil import __version__
 from strigil.config import Settings, get_settings
 from strigil.core import icd10
 from strigil.services.auth import Policy
-from strigil.services.database import is_sqlite, make_engine, make_sessionmaker
+from strigil.services.database import (
+    excess_privileges,
+    is_sqlite,
+    make_engine,
+    make_sessionmaker,
+)
 from strigil.web import problems
 from strigil.web.api import router as api_router
 from strigil.web.headers import ResponseHeaders
 from strigil.web.lifecycle import Capacity, RequestLifecycle
+from strigil.web.page_cache import PageCache
 from strigil.web.pages import router as pages_router
 
 log = logging.getLogger("strigil.web")
@@ -56,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lockout=timedelta(minutes=settings.login_lockout_minutes),
     )
     app.state.templates = _templates()
+    app.state.page_cache = PageCache()
     problems.install(app)
     app.add_middleware(RequestLifecycle, capacity=capacity)
     app.add_middleware(ResponseHeaders)
@@ -108,11 +115,40 @@ class _Health:
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Load the ICD-10-CM code set in the background so the first search is not slow."""
+    """Check the database role, and load the ICD-10-CM code set in the background so the
+    first search is not slow."""
+    await to_thread.run_sync(_check_role, app)
     threading.Thread(target=icd10.warm, name="icd10-warm", daemon=True).start()
     yield
     app.state.engine.dispose()
     app.state.health.engine.dispose()
+
+
+class OwnerLoginRefused(RuntimeError):
+    """The server was asked to connect with more privilege than the application needs."""
+
+
+def _check_role(app: FastAPI) -> None:
+    """Warn (or refuse, with STRIGIL_REFUSE_OWNER_LOGIN) when connected with more privilege
+    than the application's role: least privilege must not rest on a per-transaction SET ROLE.
+    """
+    settings: Settings = app.state.settings
+    try:
+        with app.state.engine.connect() as connection:
+            excess = excess_privileges(connection)
+    except Exception as exc:  # noqa: BLE001 - an unreachable database is /healthz's to report
+        log.warning("could not check the database role (%s)", type(exc).__name__)
+        return
+    if not excess:
+        return
+    message = (
+        "the database URL connects as a role that is " + " and ".join(excess) + "; "
+        "connect as a login role made by `strigil db app-login` and keep the owner's URL in "
+        "STRIGIL_ADMIN_DATABASE_URL (docs/deployment.md)"
+    )
+    if settings.refuse_owner_login:
+        raise OwnerLoginRefused(message)
+    log.warning("%s", message)
 
 
 def _templates() -> Jinja2Templates:

@@ -60,6 +60,7 @@ class InError(Schema):
 
 class AreaTime(Schema):
     seconds: int
+    version: int = Field(description="The area's version you read; a stale one answers 409")
 
 
 class FindingLink(Schema):
@@ -69,6 +70,7 @@ class FindingLink(Schema):
 class VisitTimes(Schema):
     started_at: datetime
     ended_at: datetime | None = None
+    version: int = Field(description="The visit's version you read; a stale one answers 409")
 
 
 @router.post("/visits/{visit_id}/measurements", response_model=MeasurementRead, status_code=201)
@@ -124,9 +126,13 @@ def correct_time(
 ) -> dict[str, int]:
     """Set an area's time in seconds until the note is signed."""
     area = corrections.correct_time(
-        session=db, actor=actor, treated_area_id=area_id, seconds=body.seconds
+        session=db,
+        actor=actor,
+        treated_area_id=area_id,
+        seconds=body.seconds,
+        version=body.version,
     )
-    return {"seconds": area.seconds}
+    return {"seconds": area.seconds, "version": area.version}
 
 
 @router.put("/findings/{finding_id}/area")
@@ -142,7 +148,7 @@ def link_finding(
 @router.put("/visits/{visit_id}/times")
 def set_times(
     visit_id: str, body: VisitTimes, db: DbSession, actor: CurrentActor
-) -> dict[str, str]:
+) -> dict[str, str | int]:
     """When the visit started and ended; the timed work recorded must fit inside it."""
     visit = corrections.set_times(
         session=db,
@@ -150,9 +156,14 @@ def set_times(
         visit_id=visit_id,
         started_at=body.started_at,
         ended_at=body.ended_at,
+        version=body.version,
     )
     ended = visit.ended_at.isoformat() if visit.ended_at else ""
-    return {"started_at": visit.started_at.isoformat(), "ended_at": ended}
+    return {
+        "started_at": visit.started_at.isoformat(),
+        "ended_at": ended,
+        "version": visit.version,
+    }
 
 
 @router.post("/visits/{visit_id}/cosign")

@@ -15,7 +15,7 @@ from starlette.datastructures import FormData
 from strigil.errors import InvalidInput
 from strigil.services import charges, corrections, documents, measurements, visits
 from strigil.web.deps import CurrentActor, DbSession
-from strigil.web.pages.common import Form, go, text
+from strigil.web.pages.common import Form, go, required_int, text
 from strigil.web.pages.render import page
 
 router = APIRouter()
@@ -100,7 +100,12 @@ def set_times(
     started = _clock_on(day, text(form, "started"), zone, "started_at")
     ended = _clock_on(day, text(form, "ended"), zone, "ended_at") if text(form, "ended") else None
     corrections.set_times(
-        session=db, actor=actor, visit_id=visit_id, started_at=started, ended_at=ended
+        session=db,
+        actor=actor,
+        visit_id=visit_id,
+        started_at=started,
+        ended_at=ended,
+        version=required_int(form, "version"),
     )
     return go(request, f"/visits/{visit_id}#billing")
 
@@ -128,7 +133,11 @@ def correct_time(
     """Typed time on an area (mm:ss), correctable until the note is signed."""
     seconds = corrections.parse_clock(text(form, "time"), "time")
     area = corrections.correct_time(
-        session=db, actor=actor, treated_area_id=area_id, seconds=seconds
+        session=db,
+        actor=actor,
+        treated_area_id=area_id,
+        seconds=seconds,
+        version=required_int(form, "version"),
     )
     visit_id = visits.public_id(session=db, actor=actor, row_id=area.visit_id)
     return go(request, f"/visits/{visit_id}#area-{area.external_id}")

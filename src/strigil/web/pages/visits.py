@@ -18,6 +18,7 @@ from strigil.services import adverse_events, clearances, episodes, screenings, t
 from strigil.services.actors import Actor
 from strigil.services.records import ADVERSE_EVENT_CATEGORIES, TreatedArea, Visit
 from strigil.web.deps import CurrentActor, DbSession
+from strigil.web.page_cache import PageCache
 from strigil.web.pages import records
 from strigil.web.pages.common import (
     Form,
@@ -96,16 +97,19 @@ def start_visit(
 # ------------------------------------------------------------------------------ the visit page
 
 
-def _effective(db: Session, visit: Visit) -> screening.ScreeningResult | None:
+def _effective(
+    db: Session, visit: Visit, record: visits.VisitRecord | None = None
+) -> screening.ScreeningResult | None:
+    in_force = record.screenings if record is not None else None
     try:
-        return screenings.effective_result(db, visit.episode, visit)
+        return screenings.effective_result(db, visit.episode, visit, in_force=in_force)
     except InvalidInput:
         return None
 
 
-def _blood_pressure(db: Session, visit: Visit) -> dict[str, Any] | None:
+def _blood_pressure(visit: Visit, record: visits.VisitRecord) -> dict[str, Any] | None:
     """Today's blood pressure as the re-check recorded it (a reading, or not measured)."""
-    row = screenings.latest_recheck(db, visit)
+    row = next((s for s in record.screenings if s.visit_id == visit.id), None)
     rule = next((r for r in screening.visit_recheck_rules() if r.reading), None)
     if row is None or rule is None or rule.id not in row.answers:
         return None
@@ -155,11 +159,11 @@ def _chart_ctx(
     }
 
 
-def _visit_ctx(db: Session, actor: Actor, visit: Visit) -> dict[str, Any]:
+def _visit_ctx(db: Session, visit: Visit) -> dict[str, Any]:
     patient = visit.episode.patient
     record = visits.load_record(db, visit)
     areas = _areas_ctx(db, visit, record)
-    effective = _effective(db, visit)
+    effective = _effective(db, visit, record)
     return {
         **_blocks(effective),
         "visit": visit,
@@ -169,7 +173,7 @@ def _visit_ctx(db: Session, actor: Actor, visit: Visit) -> dict[str, Any]:
         "current_phase": catalog.phase(visit.phase),
         "next_phases": _next_phases(visit),
         "effective": effective,
-        "blood_pressure": _blood_pressure(db, visit),
+        "blood_pressure": _blood_pressure(visit, record),
         "regions": catalog.body_regions(),
         "site_list": catalog.body_sites(),
         "instruments": catalog.instrument_types(),
@@ -179,11 +183,7 @@ def _visit_ctx(db: Session, actor: Actor, visit: Visit) -> dict[str, Any]:
         "prescriptions": record.prescriptions,
         "exercises": {e.code: e for e in catalog.exercises()},
         "addenda": visits.addenda(db, visit),
-        "events": [
-            e
-            for e in adverse_events.for_patient(session=db, actor=actor, patient=patient)
-            if e.visit_id == visit.id
-        ],
+        "events": sorted(record.events, key=lambda e: e.onset_at, reverse=True),
         "categories": ADVERSE_EVENT_CATEGORIES,
         "severities": adverse_events.SEVERITIES,
         "add_errors": {},
@@ -223,8 +223,20 @@ def _note_ctx(db: Session, visit: Visit, record: visits.VisitRecord) -> dict[str
 
 @router.get("/visits/{visit_id}", response_class=HTMLResponse)
 def visit_page(request: Request, visit_id: str, db: DbSession, actor: CurrentActor) -> HTMLResponse:
+    """The visit, rendered afresh only when the clinic's data changed since the last render."""
+    cache: PageCache = request.app.state.page_cache
+    key = cache.key(request, actor, visits.data_revision(session=db, actor=actor))
+    reused = cache.get(key) if key else None
+    if reused is not None:
+        visits.record_read(
+            session=db, actor=actor, visit_id=reused.visit_id, patient_id=reused.patient_id
+        )
+        return HTMLResponse(reused.body)
     visit = visits.get(session=db, actor=actor, visit_id=visit_id)
-    return page(request, "visits/visit.html", _visit_ctx(db, actor, visit))
+    response = page(request, "visits/visit.html", _visit_ctx(db, visit))
+    if key:
+        cache.put(key, bytes(response.body), visit.external_id, visit.episode.patient.external_id)
+    return response
 
 
 @router.post("/visits/{visit_id}/phase", response_model=None)
@@ -257,9 +269,9 @@ def _area_input(form: FormData) -> treatment.AreaInput:
 
 
 def _areas_fragment(
-    request: Request, db: Session, actor: Actor, visit: Visit, extra: dict[str, Any], status: int
+    request: Request, db: Session, visit: Visit, extra: dict[str, Any], status: int
 ) -> HTMLResponse:
-    ctx = _visit_ctx(db, actor, visit) | extra
+    ctx = _visit_ctx(db, visit) | extra
     return page(request, "visits/_areas.html", ctx, status)
 
 
@@ -276,10 +288,10 @@ def add_area(
         if not is_hx(request):
             raise
         extra = {"add_errors": errors_of(error), "add_values": values, "add_error": error}
-        return _areas_fragment(request, db, actor, visit, extra, error.status)
+        return _areas_fragment(request, db, visit, extra, error.status)
     if not is_hx(request):
         return go(request, f"/visits/{visit_id}#areas")
-    return _areas_fragment(request, db, actor, visit, {}, 200)
+    return _areas_fragment(request, db, visit, {}, 200)
 
 
 def _area_card(request: Request, db: Session, area: TreatedArea, **extra: Any) -> Response:
@@ -474,13 +486,13 @@ def save_note(
     except Conflict as error:
         if error.code != "version_conflict":
             raise
-        ctx = _visit_ctx(db, actor, visit) | {"note": note, "conflict": error}
+        ctx = _visit_ctx(db, visit) | {"note": note, "conflict": error}
         ctx["note_version"] = error.extra.get("current_version")
         template = "visits/_note.html" if is_hx(request) else "visits/visit.html"
         return page(request, template, ctx, 409)
     if not is_hx(request):
         return go(request, f"/visits/{visit_id}#note")
-    ctx = _visit_ctx(db, actor, visit) | {"saved": True}
+    ctx = _visit_ctx(db, visit) | {"saved": True}
     return page(request, "visits/_note.html", ctx)
 
 
@@ -491,7 +503,7 @@ def redraft_note(
     """A fresh SOAP draft from everything recorded so far (the saved note is not changed)."""
     visit = visits.get(session=db, actor=actor, visit_id=visit_id)
     draft = visits.draft_note(session=db, actor=actor, visit_id=visit_id)
-    ctx = _visit_ctx(db, actor, visit) | {"drafted": True}
+    ctx = _visit_ctx(db, visit) | {"drafted": True}
     ctx["note"] = {name: getattr(draft, name) for name in visits.NOTE_FIELDS}
     return view(request, "visits/visit.html", "visits/_note.html", ctx)
 

@@ -117,6 +117,10 @@
         document.querySelectorAll('[data-timer][data-area="' + id + '"]').forEach(function (el) {
           el.setAttribute("data-version", state.version);
         });
+        /* The typed-time correction sends the version it read: keep it level with the timer. */
+        document.querySelectorAll('input[data-area-version="' + id + '"]').forEach(function (i) {
+          i.value = state.version;
+        });
       });
     }).catch(function () { flash("The time could not be saved; check the connection."); });
   }

@@ -1,0 +1,71 @@
+"""Rendered visit pages, reused while nothing in the clinic has changed.
+
+Why: the visit page draws on some fifteen tables and is reopened far more often than any one
+of them changes (a reload, a second tab, a colleague's glance). A page is reused only for
+the same person, session and role, and only while the clinic's data revision (moved on in
+the same transaction as every clinical change, see ``store/revisions.py``) is the one it
+was rendered at, so a reused page shows exactly what a fresh one would. A short lifetime
+bounds what depends on the clock alone, and every reuse is audited like a fresh read.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from strigil.services.actors import Actor
+
+Key = tuple[str, str, int, str, int, int]
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """A page as sent, and what its read is audited against."""
+
+    body: bytes
+    visit_id: uuid.UUID
+    patient_id: uuid.UUID
+    expires: float
+
+
+class PageCache:
+    """A bounded, thread-safe, least-recently-used map from a page's key to its HTML."""
+
+    def __init__(self, size: int = 256, lifetime_seconds: float = 30.0) -> None:
+        self._size = size
+        self._lifetime = lifetime_seconds
+        self._pages: OrderedDict[Key, Rendered] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def key(request: Request, actor: Actor, revision: int) -> Key | None:
+        """The page's identity, or None when it must not be reused (htmx fragments)."""
+        if request.headers.get("hx-request"):
+            return None
+        csrf = str(getattr(request.state, "csrf_token", ""))
+        path = request.url.path + "?" + request.url.query
+        return (path, csrf, actor.user_id, actor.role.value, actor.clinic_id, revision)
+
+    def get(self, key: Key) -> Rendered | None:
+        with self._lock:
+            page = self._pages.get(key)
+            if page is None:
+                return None
+            if page.expires < time.monotonic():
+                del self._pages[key]
+                return None
+            self._pages.move_to_end(key)
+            return page
+
+    def put(self, key: Key, body: bytes, visit_id: uuid.UUID, patient_id: uuid.UUID) -> None:
+        page = Rendered(body, visit_id, patient_id, time.monotonic() + self._lifetime)
+        with self._lock:
+            self._pages[key] = page
+            self._pages.move_to_end(key)
+            while len(self._pages) > self._size:
+                self._pages.popitem(last=False)

@@ -1,0 +1,82 @@
+"""The clinic revision moves on with every committed clinical change, and only then."""
+
+from __future__ import annotations
+
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+from tests.factories import actor, make_clinic, make_patient, make_user
+
+from strigil.services import audit
+from strigil.store import revisions, tenancy
+from strigil.store.audit import AuditEvent
+
+
+def test_a_committed_change_moves_its_clinic_on_and_no_other(session: Session) -> None:
+    a, b = make_clinic(session), make_clinic(session)
+    user = make_user(session, a)
+    session.commit()
+    before_a, before_b = revisions.current(session, a.id), revisions.current(session, b.id)
+    patient = make_patient(session, user)
+    session.commit()
+    assert revisions.current(session, a.id) == before_a + 1
+    assert revisions.current(session, b.id) == before_b
+    patient.given_name = "Renamed"
+    session.commit()
+    assert revisions.current(session, a.id) == before_a + 2
+
+
+def test_reads_audit_rows_and_rollbacks_leave_it_alone(session: Session) -> None:
+    clinic = make_clinic(session)
+    user = make_user(session, clinic)
+    session.commit()
+    start = revisions.current(session, clinic.id)
+    audit.record(session=session, actor=actor(user), action="read", entity_type="visit")
+    session.commit()
+    assert revisions.current(session, clinic.id) == start
+    make_patient(session, user)
+    session.flush()
+    session.rollback()
+    session.commit()
+    assert revisions.current(session, clinic.id) == start
+
+
+def test_a_savepoint_rolled_back_keeps_the_changes_made_before_it(session: Session) -> None:
+    clinic = make_clinic(session)
+    user = make_user(session, clinic)
+    session.commit()
+    start = revisions.current(session, clinic.id)
+    make_patient(session, user)
+    with session.begin_nested() as nested:
+        make_patient(session, user)
+        session.flush()
+        nested.rollback()
+    session.commit()
+    assert revisions.current(session, clinic.id) == start + 1
+
+
+def test_a_bulk_statement_moves_every_clinic_on(session: Session) -> None:
+    clinic = make_clinic(session)
+    user = make_user(session, clinic)
+    session.commit()
+    start = revisions.current(session, clinic.id)
+    session.execute(insert(AuditEvent).values(clinic_id=clinic.id, action="x", entity_type="y"))
+    session.commit()
+    assert revisions.current(session, clinic.id) == start  # audit rows do not count
+    make_patient(session, user)  # an ORM row: counted through the flush
+    session.execute(revisions.ClinicRevision.__table__.select())  # a read: not counted
+    session.commit()
+    assert revisions.current(session, clinic.id) == start + 1
+
+
+def test_the_revision_is_written_under_the_clinic_scope(session: Session) -> None:
+    """On PostgreSQL the row is written by the restricted role inside row-level security."""
+    clinic = make_clinic(session)
+    user = make_user(session, clinic)
+    session.commit()
+    start = revisions.current(session, clinic.id)
+    tenancy.restrict(session)
+    tenancy.enter_clinic(session, clinic.id)
+    make_patient(session, user)
+    session.commit()
+    tenancy.leave_clinic(session)
+    assert revisions.current(session, clinic.id) == start + 1

@@ -1,0 +1,92 @@
+"""A visit page is rendered once per change of the clinic's data, and never shown stale."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Connection, func, select
+from sqlalchemy.orm import Session
+from tests.factories import actor, login, make_clinic, make_episode, make_patient, make_user
+from tests.flow import ready_for_iastm, recheck_answers
+from tests.web.test_query_counts import counting
+
+from strigil.services import treatment, visits
+from strigil.store.audit import AuditEvent
+from strigil.store.clinics import User
+from strigil.store.visits import Visit
+
+HTML = {"accept": "text/html"}
+AREA = treatment.AreaInput(
+    body_site="lateral_elbow", side="right", instrument_type="stainless_steel", intensity="gentle"
+)
+
+
+def _visit(session: Session, user: User) -> Visit:
+    episode = make_episode(session, user, make_patient(session, user))
+    ready_for_iastm(session, user, episode)
+    visit = visits.start(
+        session=session,
+        actor=actor(user),
+        episode_id=episode.external_id,
+        data=visits.VisitStart(recheck=recheck_answers()),
+    )
+    session.commit()
+    return visit
+
+
+def _reads(session: Session, visit: Visit) -> int:
+    session.expire_all()
+    query = select(func.count(AuditEvent.id)).where(
+        AuditEvent.entity_id == str(visit.external_id), AuditEvent.action == "read"
+    )
+    return int(session.scalar(query) or 0)
+
+
+def test_a_reopened_page_is_reused_and_still_audited(
+    session: Session, client: TestClient, connection: Connection
+) -> None:
+    user = make_user(session, make_clinic(session))
+    visit = _visit(session, user)
+    login(client, user)
+    url = f"/visits/{visit.external_id}"
+    first = client.get(url, headers=HTML)
+    with counting(connection) as seen:
+        again = client.get(url, headers=HTML)
+    assert again.status_code == 200 and again.text == first.text
+    assert not [s for s in seen if "treated_area" in s]  # not rendered again
+    assert _reads(session, visit) == 2  # every opening is in the audit trail
+
+
+def test_any_change_in_the_clinic_renders_the_page_afresh(
+    session: Session, client: TestClient
+) -> None:
+    user = make_user(session, make_clinic(session))
+    visit = _visit(session, user)
+    login(client, user)
+    url = f"/visits/{visit.external_id}"
+    assert "No areas yet" in client.get(url, headers=HTML).text
+    area = client.post(
+        f"/api/v1/visits/{visit.external_id}/areas",
+        json={"body_site": "lateral_elbow", "side": "right", "instrument_type": "stainless_steel"},
+    )
+    assert area.status_code == 201, area.text
+    page = client.get(url, headers=HTML).text
+    assert "No areas yet" not in page and 'data-testid="reading"' not in page
+    treatment.record_reading(  # a change made elsewhere (another worker, the CLI)
+        session=session, actor=actor(user), treated_area_id=area.json()["id"], value=3
+    )
+    session.commit()
+    assert 'data-testid="reading">3<' in client.get(url, headers=HTML).text
+
+
+def test_a_page_is_never_handed_to_another_person_or_session(
+    session: Session, client: TestClient
+) -> None:
+    clinic = make_clinic(session)
+    first, second = make_user(session, clinic), make_user(session, clinic)
+    visit = _visit(session, first)
+    url = f"/visits/{visit.external_id}"
+    token_one = login(client, first)
+    assert token_one in client.get(url, headers=HTML).text
+    token_two = login(client, second)
+    page = client.get(url, headers=HTML).text
+    assert token_two in page and token_one not in page
