@@ -37,18 +37,30 @@ def ready_for_iastm(
     consents.record(session=session, actor=who, episode_id=episode.external_id, decision="granted")
 
 
-def recheck_clear() -> dict[str, dict[str, bool]]:
-    """JSON answers to the per-visit re-check rules, all absent."""
+NORMAL_BP = {"systolic": 124, "diastolic": 78}
+
+
+def recheck_clear() -> dict[str, dict[str, object]]:
+    """JSON answers to the per-visit re-check rules, all absent; a normal blood pressure."""
     from strigil.core.screening import visit_recheck_rules
 
-    return {r.id: {"present": False} for r in visit_recheck_rules()}
+    out: dict[str, dict[str, object]] = {r.id: {"present": False} for r in visit_recheck_rules()}
+    return out | {r.id: dict(NORMAL_BP) for r in visit_recheck_rules() if r.reading}
 
 
 def recheck_answers() -> dict[str, Answer]:
-    """Service-level answers to the per-visit re-check rules, all absent."""
-    from strigil.core.screening import visit_recheck_rules
+    """Service-level answers to the per-visit re-check rules, all absent; a normal reading."""
+    from strigil.core.screening import BloodPressure, visit_recheck_rules
 
-    return {r.id: Answer(present=False) for r in visit_recheck_rules()}
+    normal = BloodPressure(NORMAL_BP["systolic"], NORMAL_BP["diastolic"])
+    return {
+        r.id: Answer(False, reading=normal if r.reading else None) for r in visit_recheck_rules()
+    }
+
+
+def recheck_in_force(session: Session, episode: Episode) -> dict[str, Answer]:
+    """Today's re-check as the form pre-fills it: the answers in force, a normal reading."""
+    return recheck_answers() | screenings.recheck_prefill(screenings.in_force(session, episode))
 
 
 def write_and_sign(session: Session, who: object, visit_id: object) -> None:

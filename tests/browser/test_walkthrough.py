@@ -92,9 +92,18 @@ def consent(page: Any, shots: Path) -> None:
     assert "consented" in page.get_by_test_id("consent-state").inner_text()
 
 
+def blood_pressure(scope: Any, systolic: str = "128", diastolic: str = "82") -> None:
+    """Today's reading, taken before the visit."""
+    scope.get_by_test_id("bp-systolic").fill(systolic)
+    scope.get_by_test_id("bp-diastolic").fill(diastolic)
+
+
 def start_visit(page: Any, shots: Path, name: str) -> None:
     page.locator(".nrs-choice", has_text="6").first.click()
-    answer_questionnaire(page, page.get_by_test_id("start-visit"))
+    form = page.get_by_test_id("start-visit")
+    assert "In force: Yes" in form.get_by_test_id("in-force-R1").inner_text()
+    answer_questionnaire(page, form)
+    blood_pressure(form)
     snap(page, shots, name)
     page.get_by_role("button", name="Start visit").click()
     page.get_by_test_id("tolerance").wait_for()
@@ -296,7 +305,20 @@ def clot_walk(page: Any, live_server: Any, shots: Path) -> None:
     page.get_by_role("button", name="Patient consents").click()
     page.get_by_role("link", name="Start a visit").click()
     page.locator(".nrs-choice", has_text="6").first.click()
-    page.get_by_test_id("start-visit").get_by_test_id("all-no").click()
+    form = page.get_by_test_id("start-visit")
+    form.get_by_test_id("all-no").click()
+    blood_pressure(form)
+    assert "In force: Yes" in form.get_by_test_id("in-force-A3").inner_text()
+    assert "does not lift" in form.get_by_test_id("clearance-note-A3").inner_text()
+    form.locator('input[name="ans_A3"][value="no"]').check()  # a "no" cannot lift a clot
+    page.get_by_role("button", name="Start visit").click()
+    page.locator('[data-field="A3"]').wait_for()
+    assert "clearance" in page.locator('[data-field="A3"]').inner_text()
+    snap(page, shots, "c2a-clot-no-is-refused")
+    page.locator("#rule-A3").screenshot(path=str(shots / "c2b-recheck-A3.png"))
+    form = page.get_by_test_id("start-visit")
+    form.locator('input[name="ans_A3"][value="yes"]').check()
+    assert form.get_by_test_id("side-A3").input_value() == "left"  # kept from the intake
     page.get_by_role("button", name="Start visit").click()
     page.get_by_test_id("patient-blocked").wait_for()
     assert "(left)" in page.get_by_test_id("blocked-hip_thigh").inner_text()
@@ -341,6 +363,67 @@ def test_clot_in_the_leg_walkthrough(browser: Any, live_server: Any, shots: Path
         clot_walk(page, live_server, shots)
     except Exception:
         snap(page, shots, "clot-failure")
+        raise
+    finally:
+        context.close()
+
+
+def anticoagulant_walk(page: Any, live_server: Any, shots: Path) -> None:
+    """On an anticoagulant at intake; by visit 2 it has stopped. A plain "no" is refused; the
+    confirmed lift records a new screening and the dose cap goes."""
+    sign_in(page, live_server, shots)
+    page.get_by_role("link", name="New patient").first.click()
+    page.get_by_label("Given name").fill("Ash")
+    page.get_by_label("Family name").fill("Liftwalk")
+    page.get_by_label("Date of birth").fill("1970-05-20")
+    page.get_by_label("Sex").select_option("female")
+    page.get_by_role("button", name="Register patient").click()
+    page.wait_for_url("**/patients/*-*")
+    new_episode(page, shots)
+    answer_questionnaire(page, page.get_by_test_id("screening-form"))
+    page.get_by_test_id("screening-form").get_by_role("button", name="Save screening").click()
+    page.get_by_test_id("screening-result").wait_for()
+    page.get_by_role("link", name="Next: consent").click()
+    page.get_by_role("button", name="Patient consents").click()
+    page.get_by_role("link", name="Start a visit").click()
+    start_visit(page, shots, "l1-visit-1-start")
+    assert "gentle" in page.get_by_test_id("dose-cap").inner_text()
+    page.locator("nav.crumbs a").nth(1).click()
+    page.get_by_role("link", name="Start a visit").click()
+    page.locator(".nrs-choice", has_text="6").first.click()
+    form = page.get_by_test_id("start-visit")
+    in_force = form.get_by_test_id("in-force-R1").inner_text()
+    assert "In force: Yes (intake, " in in_force, in_force
+    assert form.locator('input[name="ans_R1"][value="yes"]').is_checked()  # starts from it
+    blood_pressure(form, "118", "76")
+    form.locator('input[name="ans_R1"][value="no"]').check()
+    lift = form.get_by_test_id("lift-R1")
+    assert lift.is_visible() and "Lift the precaution “Blood thinners”" in lift.inner_text()
+    page.get_by_role("button", name="Start visit").click()  # not confirmed: refused
+    page.locator('[data-field="R1"]').wait_for()
+    assert "contradicts the screening in force" in page.locator("p.error[role=alert]").inner_text()
+    form = page.get_by_test_id("start-visit")
+    form.get_by_test_id("lift-R1").scroll_into_view_if_needed()
+    snap(page, shots, "l2-recheck-contradicts-intake")
+    page.locator("#rule-R1").screenshot(path=str(shots / "l2a-recheck-R1.png"))
+    page.locator("#rule-A9").screenshot(path=str(shots / "l2b-recheck-blood-pressure.png"))
+    form.get_by_test_id("lift-R1").locator("input").check()
+    page.get_by_role("button", name="Start visit").click()
+    page.get_by_test_id("tolerance").wait_for()
+    assert page.get_by_test_id("dose-cap").count() == 0
+    assert "118/76 mmHg" in page.get_by_test_id("blood-pressure").inner_text()
+    snap(page, shots, "l3-cap-lifted")
+
+
+def test_a_recheck_no_lifts_a_precaution_only_when_confirmed(
+    browser: Any, live_server: Any, shots: Path
+) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    try:
+        anticoagulant_walk(page, live_server, shots)
+    except Exception:
+        snap(page, shots, "lift-failure")
         raise
     finally:
         context.close()

@@ -79,15 +79,17 @@ def test_prtee_subscales_and_mean_imputation() -> None:
 
 
 def test_ffi_subscale_percent_with_not_applicable_items() -> None:
-    """FFI (Budiman-Mak 1991): subscale = sum / (10 x applicable items) x 100, N/A items
-    excluded; total = mean of the three subscales."""
+    """FFI (Budiman-Mak 1991, as the SRALab summary reports it): subscale = sum / (10 x
+    applicable items) x 100, N/A items excluded; total = all applicable items pooled."""
     s = score("FFI", [5] * 9 + [2] * 9 + [0, 0, 1, None, None])
     assert s.subscores["pain"] == pytest.approx(50)
     assert s.subscores["disability"] == pytest.approx(20)
     assert s.subscores["activity_limitation"] == pytest.approx(100 / 30)
-    assert s.score == pytest.approx((50 + 20 + 100 / 30) / 3)
-    # the alternative, named in the catalogue: all applicable items pooled
-    assert s.subscores["total_pooled_items"] == pytest.approx((45 + 18 + 1) / 210 * 100)
+    assert s.score == pytest.approx((45 + 18 + 1) / 210 * 100)
+    # the alternative, named in the catalogue: the mean of the three subscales
+    assert s.subscores["total_mean_of_subscales"] == pytest.approx((50 + 20 + 100 / 30) / 3)
+    full = score("FFI", [3] * 23)  # every item applies: the total is sum / 230
+    assert full.score == pytest.approx(69 / 230 * 100)
     _missing_error("FFI", [5] * 9 + [2] * 9 + [None] * 5)
 
 

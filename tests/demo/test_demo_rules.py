@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from strigil import demo
+from strigil.core import catalog
 from strigil.core.protocol import Intensity
 from strigil.store.episodes import Consent, Screening, ScreeningClearance
 from strigil.store.visits import DiscomfortReading, SkinResponse, TreatedArea, Visit
@@ -93,6 +94,23 @@ def _check_notes(rows: dict[str, Any]) -> None:
         assert visit.objective.count("ended because") == areas_of[visit.id], visit.id
 
 
+def _check_rechecks(rows: dict[str, Any]) -> int:
+    """Every re-check records a blood pressure under the limits and keeps every finding the
+    intake has in force (the demo never lifts one without a confirmed lift)."""
+    limits = catalog.thresholds()
+    for visit_id, recheck in rows["recheck"].items():
+        intake = rows["intake"][rows["visits"][visit_id].episode_id]
+        bp = recheck.answers["A9"]
+        assert bp["present"] is False and bp["reading"], visit_id
+        assert bp["reading"]["systolic"] < limits.bp_systolic_limit, visit_id
+        assert bp["reading"]["diastolic"] < limits.bp_diastolic_limit, visit_id
+        assert bp["reading"]["systolic"] > bp["reading"]["diastolic"], visit_id
+        for rule_id, answer in recheck.answers.items():
+            held = intake.answers[rule_id]["present"] or rule_id in intake.result["flagged_rules"]
+            assert answer["present"] or not held, f"visit {visit_id}: {rule_id} silently lifted"
+    return len(rows["recheck"])
+
+
 def check_demo(session: Session) -> Counter[str]:
     """Re-check every demo row; returns how many of each ending were seen."""
     rows = _load_rows(session)
@@ -120,6 +138,7 @@ def check_demo(session: Session) -> Counter[str]:
             assert consent.guardian_name and consent.guardian_relationship, consent.id
             seen["minor"] += 1
     _check_notes(rows)
+    seen["rechecks"] = _check_rechecks(rows)
     seen["cleared_clot"] = len(rows["cleared"])
     seen["capped"] = sum(
         1 for s in rows["intake"].values() if (s.result.get("caps") or {}).get("intensity")
@@ -133,7 +152,7 @@ def test_the_default_demo_obeys_the_safety_rules(session: Session) -> None:
     assert seen["tolerance_reached"] > 0 and seen["patient_request"] > 0
     assert seen["petechiae"] > 0 and seen["ecchymosis"] > 0
     assert seen["completed"] > seen["tolerance_reached"]
-    assert seen["capped"] > 0
+    assert seen["capped"] > 0 and seen["rechecks"] > 0
 
 
 @pytest.mark.slow

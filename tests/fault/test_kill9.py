@@ -16,8 +16,9 @@ from pathlib import Path
 import httpx
 import pytest
 from sqlalchemy import func, select, text
+from tests.flow import recheck_clear
 
-from strigil.core import catalog, screening
+from strigil.core import catalog
 from strigil.store.engine import is_sqlite, make_engine, make_sessionmaker
 from strigil.store.patients import Patient
 from strigil.store.visits import DiscomfortReading, TreatedArea
@@ -75,7 +76,7 @@ def _visit_with_areas(client: httpx.Client) -> list[str]:
     post(f"/api/v1/episodes/{eid}/screenings", {"answers": answers})
     sha = client.get(f"/api/v1/episodes/{eid}/consent-text").json()["sha256"]
     post(f"/api/v1/episodes/{eid}/consents", {"decision": "granted", "shown_sha256": sha})
-    recheck = {r.id: {"present": False} for r in screening.visit_recheck_rules()}
+    recheck = recheck_clear()
     visit = post(f"/api/v1/episodes/{eid}/visits", {"tolerance_limit": 10, "recheck": recheck})
     area = {
         "body_site": "lateral_elbow",

@@ -22,9 +22,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from tests.factories import seed_clinic_with_therapist
+from tests.flow import recheck_clear
 
 from strigil.config import Settings
-from strigil.core import catalog, screening
+from strigil.core import catalog
 from strigil.store import migrate
 from strigil.web.app import create_app
 
@@ -75,7 +76,7 @@ def _seed_records(client: TestClient) -> dict[str, list[str]]:
         _created(
             client, f"/api/v1/episodes/{eid}/consents", {"decision": "granted", "shown_sha256": sha}
         )
-        recheck = {r.id: {"present": False} for r in screening.visit_recheck_rules()}
+        recheck = recheck_clear()
         vid = _created(
             client, f"/api/v1/episodes/{eid}/visits", {"tolerance_limit": 8, "recheck": recheck}
         )

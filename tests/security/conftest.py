@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 import pytest
 from sqlalchemy.orm import Session
 from tests.factories import actor, make_clinic, make_episode, make_patient, make_user
+from tests.flow import recheck_answers
 
 from strigil.core import catalog
-from strigil.core.screening import Answer, visit_recheck_rules
+from strigil.core.screening import Answer
 from strigil.services import (
     admin,
     adverse_events,
@@ -54,8 +55,8 @@ def all_clear() -> dict[str, Answer]:
 
 
 def recheck_clear() -> dict[str, Answer]:
-    """The per-visit re-check (medications, skin) answered 'no change'."""
-    return {r.id: Answer(present=False) for r in visit_recheck_rules()}
+    """The per-visit re-check (medications, skin) answered 'no change'; a normal reading."""
+    return recheck_answers()
 
 
 def build_site(session: Session) -> Site:

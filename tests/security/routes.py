@@ -14,10 +14,11 @@ from typing import Any
 from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+from tests.flow import recheck_answers, recheck_clear
 from tests.security.conftest import Site, unique_email
 
 from strigil.core import catalog
-from strigil.core.screening import Answer, visit_recheck_rules
+from strigil.core.screening import visit_recheck_rules
 from strigil.services import auth, consents, treatment, visits
 from strigil.services.actors import Permission, Role
 from strigil.store.adverse_events import AdverseEvent
@@ -104,7 +105,7 @@ def fresh_visit_to_sign(c: Call) -> None:
     consents.record(
         session=c.session, actor=_therapist(c), episode_id=episode_id, decision="granted"
     )
-    recheck = {r.id: Answer(present=False) for r in visit_recheck_rules()}
+    recheck = recheck_answers()
     visit = visits.start(
         session=c.session,
         actor=_therapist(c),
@@ -299,7 +300,7 @@ RULES: dict[tuple[str, str], Rule] = {
         P.TREAT,
         json=lambda c: {
             "tolerance_limit": 6,
-            "recheck": {r.id: {"present": False} for r in visit_recheck_rules()},
+            "recheck": recheck_clear(),
         },
     ),
     ("GET", f"{API}/episodes/{{episode_id}}/visits"): Rule(P.READ_CLINICAL),
@@ -452,6 +453,9 @@ RULES: dict[tuple[str, str], Rule] = {
         form=lambda c: {
             "tolerance_limit": "6",
             **{f"ans_{r.id}": "no" for r in visit_recheck_rules()},
+            "ans_A9": "reading",
+            "bp_A9_systolic": "124",
+            "bp_A9_diastolic": "78",
         },
     ),
     ("GET", "/visits/{visit_id}"): Rule(P.READ_CLINICAL),

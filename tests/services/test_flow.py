@@ -6,7 +6,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from tests.factories import actor, make_clinic, make_episode, make_patient, make_user
-from tests.flow import ready_for_iastm, write_and_sign
+from tests.flow import ready_for_iastm, recheck_in_force, write_and_sign
 from tests.flow import recheck_answers as recheck
 
 from strigil.errors import Conflict, InvalidInput, NotFound, NotPermitted
@@ -40,7 +40,10 @@ def _visit(session: Session, world: dict[str, object], **kw: object) -> Visit:
         session=session,
         actor=actor(world["therapist"]),  # type: ignore[arg-type]
         episode_id=world["episode"].external_id,  # type: ignore[attr-defined]
-        data=visits.VisitStart(tolerance_limit=6, recheck=recheck()),
+        data=visits.VisitStart(
+            tolerance_limit=6,
+            recheck=recheck_in_force(session, world["episode"]),  # type: ignore[arg-type]
+        ),
     )
 
 

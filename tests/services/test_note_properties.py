@@ -15,8 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy.orm import Session
 from tests.factories import actor, make_clinic, make_episode, make_patient, make_user
-from tests.flow import all_clear
-from tests.flow import recheck_answers as recheck
+from tests.flow import all_clear, recheck_in_force
 
 from strigil.core import catalog, notes
 from strigil.errors import Conflict
@@ -320,7 +319,12 @@ def test_drafted_note_states_the_record_and_only_the_record(
             session=session,
             actor=who,
             episode_id=world["episode"].external_id,
-            data=visits.VisitStart(tolerance_limit=LIMIT, recheck=recheck()),
+            data=visits.VisitStart(
+                tolerance_limit=LIMIT,
+                recheck=recheck_in_force(session, world["episode"]),
+                reasoning="Still on a blood thinner." if precaution else None,
+                dose_modification="Gentle, shorter time." if precaution else None,
+            ),
         )
         exp = Expected()
         if precaution:  # blood thinners cap the time per area (the dose is refused above it)

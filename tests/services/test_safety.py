@@ -8,9 +8,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from tests.factories import actor, make_clinic, make_episode, make_patient, make_user
-from tests.flow import all_clear, recheck_answers
+from tests.flow import all_clear, recheck_in_force
 
-from strigil.core.screening import Answer
+from strigil.core import catalog
+from strigil.core.screening import Answer, BloodPressure
 from strigil.errors import Conflict, InvalidInput
 from strigil.services import clearances, consents, screenings, treatment, visits
 from strigil.store.audit import AuditEvent
@@ -52,7 +53,7 @@ def _ready(
 
 
 def _start(session: Session, user: User, episode: Episode, **today: tuple[str, ...]) -> Visit:
-    recheck = recheck_answers()
+    recheck = recheck_in_force(session, episode)
     for rule_id, regions in today.items():
         recheck[rule_id] = Answer(True, regions)
     return visits.start(
@@ -303,14 +304,27 @@ def test_no_area_before_todays_recheck_is_answered(session: Session, therapist: 
         _add(session, therapist, visit)
 
 
+def _start_bp(session: Session, user: User, episode: Episode, bp: Answer, **lifts: bool) -> Visit:
+    recheck = recheck_in_force(session, episode) | {"A9": bp}
+    return visits.start(
+        session=session,
+        actor=actor(user),
+        episode_id=episode.external_id,
+        data=visits.VisitStart(tolerance_limit=6, recheck=recheck, lifts=tuple(lifts), **REASON),
+    )
+
+
 def test_high_blood_pressure_today_blocks_and_updates_the_episode_screening(
     session: Session, therapist: User
 ) -> None:
     episode = _episode(session, therapist)
     intake = _ready(session, therapist, episode)
-    visit = _start(session, therapist, episode, A9=())
+    visit = _start_bp(session, therapist, episode, Answer(False, reading=BloodPressure(190, 115)))
     with _Raises("region_blocked", "body_site"):
         _add(session, therapist, visit)
+    recheck = screenings.latest(session, episode, "visit")
+    assert recheck is not None and recheck.answers["A9"]["present"] is True
+    assert recheck.answers["A9"]["reading"] == {"systolic": 190, "diastolic": 115}
     newest = screenings.latest(session, episode, "intake")
     assert newest is not None and newest.id != intake.id
     assert newest.answers["A9"]["present"] is True and newest.result_status == "blocked"
@@ -321,6 +335,211 @@ def test_high_blood_pressure_today_blocks_and_updates_the_episode_screening(
         )
     )
     assert event is not None and event.detail["changed_rules"] == ["A9"]
+
+
+@pytest.mark.parametrize(
+    ("systolic", "diastolic", "blocked"),
+    [(179, 109, False), (180, 80, True), (150, 110, True), (124, 78, False)],
+)
+def test_the_blood_pressure_rule_follows_the_configured_limits(
+    session: Session, therapist: User, systolic: int, diastolic: int, blocked: bool
+) -> None:
+    episode = _episode(session, therapist)
+    _ready(session, therapist, episode)
+    bp = Answer(False, reading=BloodPressure(systolic, diastolic))
+    _start_bp(session, therapist, episode, bp)
+    recheck = screenings.latest(session, episode, "visit")
+    assert recheck is not None and recheck.answers["A9"]["present"] is blocked
+
+
+def test_a_stricter_clinic_limit_blocks_a_lower_reading(session: Session, therapist: User) -> None:
+    episode = _episode(session, therapist)
+    _ready(session, therapist, episode)
+    limits = catalog.thresholds({"bp_systolic_limit": 160})
+    recheck = recheck_in_force(session, episode) | {
+        "A9": Answer(False, reading=BloodPressure(165, 90))
+    }
+    visits.start(
+        session=session,
+        actor=actor(therapist),
+        episode_id=episode.external_id,
+        data=visits.VisitStart(tolerance_limit=6, recheck=recheck, **REASON),
+        thresholds=limits,
+    )
+    row = screenings.latest(session, episode, "visit")
+    assert row is not None and row.answers["A9"]["present"] is True
+
+
+@pytest.mark.parametrize(
+    ("answer", "code", "field"),
+    [
+        (Answer(False), "reading_required", "answers.A9.systolic"),
+        (Answer(False, reading=BloodPressure(40, 30)), "invalid_reading", "answers.A9.systolic"),
+        (Answer(False, reading=BloodPressure(140, 210)), "invalid_reading", "answers.A9.diastolic"),
+        (Answer(False, reading=BloodPressure(90, 95)), "invalid_reading", "answers.A9.systolic"),
+    ],
+)
+def test_a_bad_or_missing_reading_names_the_field_and_changes_nothing(
+    session: Session, therapist: User, answer: Answer, code: str, field: str
+) -> None:
+    episode = _episode(session, therapist)
+    _ready(session, therapist, episode)
+    with _Raises(code, field), session.begin_nested():  # the request's transaction
+        _start_bp(session, therapist, episode, answer)
+    session.flush()
+    assert session.scalar(select(func.count()).select_from(Visit)) == 0
+
+
+def test_not_measured_today_takes_the_clinicians_yes_or_no(
+    session: Session, therapist: User
+) -> None:
+    episode = _episode(session, therapist)
+    _ready(session, therapist, episode)
+    _start_bp(session, therapist, episode, Answer(False, measured=False))
+    row = screenings.latest(session, episode, "visit")
+    assert row is not None and row.answers["A9"] == {
+        "present": False,
+        "regions": [],
+        "measured": False,
+    }
+    visit = _start_bp(session, therapist, episode, Answer(True, measured=False))
+    with _Raises("region_blocked", "body_site"):
+        _add(session, therapist, visit)
+
+
+def test_the_api_shape_of_a_reading_is_checked() -> None:
+    answers = screenings.parse_answers({"A9": {"systolic": 150, "diastolic": 90}})
+    assert answers["A9"].reading == BloodPressure(150, 90)
+    for raw, field in (
+        ({"A9": {"systolic": "150", "diastolic": 90}}, "answers.A9.systolic"),
+        ({"A9": {"systolic": 150}}, "answers.A9.diastolic"),
+        ({"A9": {"systolic": 150, "diastolic": 90, "present": False}}, "answers.A9"),
+        ({"A9": {"present": False, "measured": "no"}}, "answers.A9.measured"),
+    ):
+        with pytest.raises(InvalidInput) as err:
+            screenings.parse_answers(raw)
+        assert err.value.field == field
+
+
+# ---------------------------------------------------------------------------------------------
+# a re-check "no" that contradicts the screening in force
+
+
+def _intake_on_anticoagulant(session: Session, user: User, episode: Episode) -> Screening:
+    row = screenings.screen(
+        session=session,
+        actor=actor(user),
+        episode_id=episode.external_id,
+        answers=all_clear(),
+        drug_classes=("anticoagulant",),
+        **REASON,
+    )
+    consents.record(
+        session=session, actor=actor(user), episode_id=episode.external_id, decision="granted"
+    )
+    return row
+
+
+def test_the_recheck_starts_from_the_answers_in_force(session: Session, therapist: User) -> None:
+    episode = _episode(session, therapist)
+    intake = _intake_on_anticoagulant(session, therapist, episode)
+    forced = screenings.in_force(session, episode)
+    assert forced["R1"].present and forced["R1"].flagged_by == ("anticoagulant",)
+    assert forced["R1"].since == intake.screened_at and forced["R1"].source == "intake"
+    assert not forced["R22"].present
+    prefill = screenings.recheck_prefill(forced)
+    assert prefill["R1"].present and not prefill["R22"].present
+    assert "A9" not in prefill  # today's blood pressure is measured, never carried over
+
+
+def test_a_contradicting_no_without_confirmation_is_refused_and_changes_nothing(
+    session: Session, therapist: User
+) -> None:
+    episode = _episode(session, therapist)
+    intake = _intake_on_anticoagulant(session, therapist, episode)
+    recheck = recheck_in_force(session, episode) | {"R1": Answer(False)}
+    data = visits.VisitStart(tolerance_limit=6, recheck=recheck, **REASON)
+    with pytest.raises(InvalidInput) as err, session.begin_nested():
+        visits.start(
+            session=session, actor=actor(therapist), episode_id=episode.external_id, data=data
+        )
+    assert (err.value.code, err.value.field) == ("lift_unconfirmed", "answers.R1")
+    assert "R1 Blood thinners" in err.value.detail and "intake" in err.value.detail
+    assert err.value.extra["unconfirmed"] == ["R1"]
+    session.flush()
+    assert screenings.latest(session, episode, "intake").id == intake.id  # type: ignore[union-attr]
+    assert session.scalar(select(func.count()).select_from(Visit)) == 0
+
+
+def test_a_confirmed_no_lifts_the_precaution_and_its_cap(session: Session, therapist: User) -> None:
+    episode = _episode(session, therapist)
+    intake = _intake_on_anticoagulant(session, therapist, episode)
+    first = _start(session, therapist, episode)
+    with _Raises("dose_above_cap", "intensity"):
+        _add(session, therapist, first, intensity="moderate")
+    recheck = recheck_in_force(session, episode) | {"R1": Answer(False)}
+    second = visits.start(
+        session=session,
+        actor=actor(therapist),
+        episode_id=episode.external_id,
+        data=visits.VisitStart(tolerance_limit=6, recheck=recheck, lifts=("R1",), **REASON),
+    )
+    newest = screenings.latest(session, episode, "intake")
+    assert newest is not None and newest.id != intake.id
+    assert "R1" not in newest.result["applied_rules"] and "R1" not in newest.result["flagged_rules"]
+    assert not screenings.in_force(session, episode)["R1"].present
+    area = _add(session, therapist, second, intensity="moderate")
+    assert area.intensity == "moderate"
+    event = session.scalar(
+        select(AuditEvent).where(
+            AuditEvent.entity_type == "screening", AuditEvent.action == "update"
+        )
+    )
+    assert event is not None and event.detail["lifted_rules"] == ["R1"]
+
+
+def test_a_lift_without_a_contradicting_no_is_refused(session: Session, therapist: User) -> None:
+    episode = _episode(session, therapist)
+    _intake_on_anticoagulant(session, therapist, episode)
+    recheck = recheck_in_force(session, episode)  # R1 still yes
+    data = visits.VisitStart(tolerance_limit=6, recheck=recheck, lifts=("R1",), **REASON)
+    with _Raises("nothing_to_lift", "lift"):
+        visits.start(
+            session=session, actor=actor(therapist), episode_id=episode.external_id, data=data
+        )
+
+
+def test_a_normal_reading_after_a_high_one_lifts_only_when_confirmed(
+    session: Session, therapist: User
+) -> None:
+    episode = _episode(session, therapist)
+    _ready(session, therapist, episode)
+    _start_bp(session, therapist, episode, Answer(False, reading=BloodPressure(192, 112)))
+    assert screenings.in_force(session, episode)["A9"].reading == BloodPressure(192, 112)
+    normal = Answer(False, reading=BloodPressure(132, 84))
+    with _Raises("lift_unconfirmed", "answers.A9"), session.begin_nested():
+        _start_bp(session, therapist, episode, normal)
+    visit = _start_bp(session, therapist, episode, normal, A9=True)
+    assert not screenings.in_force(session, episode)["A9"].present
+    assert _add(session, therapist, visit).body_site == "lateral_elbow"
+
+
+def test_a_no_does_not_lift_a_clot_which_needs_a_clearance(
+    session: Session, therapist: User
+) -> None:
+    episode = _episode(session, therapist, body_region="knee", side="left")
+    _ready(session, therapist, episode, A3=("lower_leg_ankle:left",))
+    recheck = recheck_in_force(session, episode)
+    assert recheck["A3"] == Answer(True, ("lower_leg_ankle:left",))
+    for lifts in ((), ("A3",)):
+        data = visits.VisitStart(
+            tolerance_limit=6, recheck=recheck | {"A3": Answer(False)}, lifts=lifts, **REASON
+        )
+        with _Raises("clearance_required", "answers.A3"):
+            visits.start(
+                session=session, actor=actor(therapist), episode_id=episode.external_id, data=data
+            )
+    assert screenings.in_force(session, episode)["A3"].present
 
 
 def test_a_recheck_that_agrees_with_intake_changes_nothing(

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from tests.factories import actor, make_clinic, make_episode, make_patient, make_user
-from tests.flow import all_clear, recheck_answers
+from tests.flow import all_clear, recheck_in_force
 
 from strigil.core import catalog, safety
 from strigil.core.protocol import Intensity
@@ -84,7 +84,12 @@ def _setup(session: Session) -> tuple[Actor, Visit]:
         session=session,
         actor=who,
         episode_id=episode.external_id,
-        data=visits.VisitStart(tolerance_limit=LIMIT, recheck=recheck_answers()),
+        data=visits.VisitStart(
+            tolerance_limit=LIMIT,
+            recheck=recheck_in_force(session, episode),
+            reasoning="Anticoagulated; clot in the left calf.",
+            dose_modification="Gentle, one minute per area.",
+        ),
     )
     return who, visit
 

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from tests.factories import login, make_clinic, make_episode, make_patient, make_user
 from tests.flow import ready_for_iastm, recheck_clear
 
-from strigil.store.visits import DiscomfortReading, TreatedArea
+from strigil.store.visits import DiscomfortReading, TreatedArea, Visit
 
 AREA = {
     "body_site": "lateral_elbow",
@@ -29,12 +29,35 @@ def _start(session: Session, client: TestClient, **present: tuple[str, ...]) -> 
     ready_for_iastm(session, user, episode, **present)
     session.commit()
     login(client, user)
+    in_force = {k: {"present": True, "regions": list(v)} for k, v in present.items()}
     response = client.post(
         f"/api/v1/episodes/{episode.external_id}/visits",
-        json={"tolerance_limit": 6, "recheck": recheck_clear()},
+        json={"tolerance_limit": 6, "recheck": recheck_clear() | in_force},
     )
     assert response.status_code == 201, response.text
     return response.json()
+
+
+def test_a_recheck_no_against_the_screening_in_force_needs_the_lift(
+    session: Session, client: TestClient
+) -> None:
+    user = make_user(session, make_clinic(session))
+    episode = make_episode(session, user, make_patient(session, user))
+    ready_for_iastm(session, user, episode, A5=("elbow_forearm",))
+    session.commit()
+    login(client, user)
+    url = f"/api/v1/episodes/{episode.external_id}/visits"
+    body = {"tolerance_limit": 6, "recheck": recheck_clear()}
+    refused = client.post(url, json=body)
+    assert refused.status_code == 422
+    assert (refused.json()["code"], refused.json()["field"]) == ("lift_unconfirmed", "answers.A5")
+    assert _count(session, Visit) == 0
+    stray = client.post(url, json=body | {"lift": ["R1"]})
+    assert (stray.status_code, stray.json()["field"]) == (422, "lift")
+    high = body["recheck"] | {"A9": {"systolic": 120, "diastolic": 130}}
+    bad = client.post(url, json=body | {"recheck": high, "lift": ["A5"]})
+    assert (bad.status_code, bad.json()["field"]) == (422, "answers.A9.systolic")
+    assert client.post(url, json=body | {"lift": ["A5"]}).status_code == 201
 
 
 def _count(session: Session, model: type) -> int:

@@ -8,8 +8,9 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 from tests.factories import actor, login, make_clinic, make_episode, make_patient, make_user
+from tests.flow import recheck_in_force
 
-from strigil.core import catalog, screening
+from strigil.core import catalog
 from strigil.core.screening import Answer
 from strigil.services import adverse_events, consents, screenings, treatment, visits
 from strigil.store.clinics import User
@@ -51,7 +52,9 @@ def build(session: Session, *, blocked: str | None = None) -> World:
         episode_id=episode.external_id,
         data=visits.VisitStart(
             tolerance_limit=6,
-            recheck={r.id: Answer(present=False) for r in screening.visit_recheck_rules()},
+            recheck=recheck_in_force(session, episode),
+            reasoning="Checked with the patient.",
+            dose_modification="Gentle, short.",
         ),
     )
     area = treatment.add_area(

@@ -7,9 +7,9 @@ from datetime import date
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 from tests.factories import actor, login, make_clinic, make_episode, make_patient, make_user
-from tests.flow import all_clear, recheck_answers
+from tests.flow import all_clear, recheck_in_force
 
-from strigil.core import catalog
+from strigil.core import catalog, screening
 from strigil.services import consents, screenings, treatment, visits
 from strigil.store.visits import Visit
 
@@ -35,7 +35,12 @@ def _visit(session: Session, client: TestClient, **present: tuple[str, ...]) -> 
         session=session,
         actor=who,
         episode_id=episode.external_id,
-        data=visits.VisitStart(tolerance_limit=6, recheck=recheck_answers()),
+        data=visits.VisitStart(
+            tolerance_limit=6,
+            recheck=recheck_in_force(session, episode),
+            reasoning="Still on warfarin.",
+            dose_modification="Gentle, one minute.",
+        ),
     )
     login(client, user)
     return visit
@@ -154,3 +159,43 @@ def test_the_consent_page_asks_for_a_guardian_only_for_a_minor(
     }
     done = client.post(f"/episodes/{episode.external_id}/consent", data=form)
     assert done.status_code in (200, 303)
+
+
+def _form(**extra: str) -> dict[str, str]:
+    answers = {f"ans_{r.id}": "no" for r in screening.visit_recheck_rules()}
+    bp = {"ans_A9": "reading", "bp_A9_systolic": "132", "bp_A9_diastolic": "84"}
+    return {"tolerance_limit": "6", **answers, **bp, **extra}
+
+
+def test_the_recheck_form_shows_the_answers_in_force_and_asks_before_lifting(
+    session: Session, client: TestClient
+) -> None:
+    visit = _visit(session, client)
+    episode = visit.episode
+    page = client.get(f"/episodes/{episode.external_id}/visits/new").text
+    assert 'data-testid="in-force-R1"' in page and "from the record: anticoagulant" in page
+    assert 'name="ans_R1" value="yes" checked' in page  # pre-filled with the answer in force
+    assert "Lift the precaution “Blood thinners” recorded on" in page
+    url = f"/episodes/{episode.external_id}/visits"
+    refused = client.post(url, data=_form())
+    assert refused.status_code == 422
+    assert "contradicts the screening in force for R1" in refused.text
+    assert (
+        'name="bp_A9_systolic" inputmode="numeric" size="4" data-testid="bp-systolic" value="132"'
+        in refused.text
+    )
+    assert screenings.in_force(session, episode)["R1"].present
+    lifted = client.post(url, data=_form(lift_R1="yes"), follow_redirects=False)
+    assert lifted.status_code == 303, lifted.text
+    assert not screenings.in_force(session, episode)["R1"].present
+    shown = client.get(lifted.headers["location"]).text
+    assert 'data-testid="blood-pressure"' in shown and "132/84 mmHg" in shown
+    assert 'data-testid="dose-cap"' not in shown
+
+
+def test_a_bad_reading_is_named_on_the_form(session: Session, client: TestClient) -> None:
+    visit = _visit(session, client)
+    url = f"/episodes/{visit.episode.external_id}/visits"
+    bad = client.post(url, data=_form(ans_R1="yes", bp_A9_systolic="80", bp_A9_diastolic="95"))
+    assert bad.status_code == 422
+    assert 'data-field="A9"' in bad.text and "systolic blood pressure must be higher" in bad.text

@@ -19,9 +19,24 @@ def _effect(rule: ScreeningRule) -> str:
         effect = f"blocks {_EXTENT[rule.extent.value]}"
         if rule.clearance_required:
             effect += "; blocks the whole patient until a clearance is recorded"
-        return effect
+            effect += "; a re-check No does not lift it"
+        return effect + _reading(rule)
     effect = "precaution: reasoning and a dose modification"
     return effect + (f"; caps {_cap(rule.cap)}" if rule.cap else "")
+
+
+def _reading(rule: ScreeningRule) -> str:
+    """How a measured rule is decided, with the clinic's default limits and their sources."""
+    if rule.reading is None:
+        return ""
+    specs = catalog.threshold_specs()
+    limits = "/".join(str(specs[name].value) for name in rule.reading.thresholds)
+    names = ", ".join(rule.reading.thresholds)
+    return (
+        f"; decided by today's reading: at or over {limits} mmHg by default ({names}; "
+        f"{', '.join(rule.reading.sources)}); not measured (said explicitly): the clinician's "
+        "yes or no"
+    )
 
 
 def _cap(cap: DoseCap) -> str:
@@ -53,6 +68,8 @@ def render() -> str:
         "[sources.md](sources.md). Scope is how far a rule reaches: the area, the limb on the",
         "affected side (every region of that arm or leg; a trunk region itself), or the whole",
         "patient. Rules asked at every visit are re-checked before any area is treated.",
+        "The re-check starts from the answers in force; a No against a Yes in force lifts that",
+        "finding only when the therapist confirms the lift (a new, audited screening).",
         "",
         "| rule | condition | scope (source) | asked | blocks or caps | sources |",
         "|---|---|---|---|---|---|",

@@ -298,8 +298,9 @@ def _prtee(m: Measure, values: Sequence[Answer]) -> Score:
 
 
 def _ffi(m: Measure, values: Sequence[Answer]) -> Score:
-    """Subscale % of applicable items' maximum; total = mean of subscales (Budiman-Mak 1991),
-    the primary method; the pooled-items total is reported beside it as the alternative."""
+    """Subscale % of applicable items' maximum; the total pools every applicable item over its
+    maximum, the total the cited summary of Budiman-Mak 1991 reports. The mean of the three
+    subscales, which it calls the alternative method, is reported beside it under its name."""
     parts: dict[str, float] = {}
     for name in m.scoring["subscales"]:
         items = _subscale(m, values, name)
@@ -311,7 +312,8 @@ def _ffi(m: Measure, values: Sequence[Answer]) -> Score:
     applicable = [v for v in values if v is not None]
     pooled = sum(applicable) / (m.scoring["item_max"] * len(applicable)) * 100
     alternative = m.scoring["alternative"]["name"]  # named in the catalogue with its source
-    return _result(m, sum(parts.values()) / len(parts), values, **parts, **{alternative: pooled})
+    mean = sum(parts.values()) / len(parts)
+    return _result(m, pooled, values, **parts, **{alternative: mean})
 
 
 _METHODS: dict[str, Callable[[Measure, Sequence[Answer]], Score]] = {

@@ -37,12 +37,15 @@ from strigil.errors import InvalidInput
 
 __all__ = [
     "Answer",
+    "BloodPressure",
     "Precaution",
     "ScreeningResult",
     "ScreeningStatus",
     "check_region",
     "clear",
+    "contradicted",
     "evaluate",
+    "read_measurements",
     "require_reasoning",
     "visit_recheck_rules",
 ]
@@ -58,11 +61,25 @@ class ScreeningStatus(StrEnum):
 
 
 @dataclass(frozen=True)
+class BloodPressure:
+    """A blood pressure reading in mmHg."""
+
+    systolic: int
+    diastolic: int
+
+
+@dataclass(frozen=True)
 class Answer:
-    """The clinician's answer to one rule's question; ``regions`` are body-region codes."""
+    """The clinician's answer to one rule's question; ``regions`` are body-region codes.
+
+    A rule answered from a measurement (A9) carries the ``reading``, or ``measured=False``
+    when it was explicitly not measured and the yes/no is the clinician's judgement.
+    """
 
     present: bool
     regions: tuple[str, ...] = ()
+    reading: BloodPressure | None = None
+    measured: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -154,6 +171,77 @@ def _check_drug_classes(drug_classes: Iterable[str]) -> frozenset[str]:
             field="drug_classes",
         )
     return given
+
+
+# ---------------------------------------------------------------------------------------------
+# measurements
+
+SYSTOLIC_RANGE = (50, 300)  # plausible mmHg; outside these a reading is a typing error
+DIASTOLIC_RANGE = (30, 200)
+
+
+def read_measurements(
+    answers: Mapping[str, Answer],
+    rules: Sequence[ScreeningRule],
+    limits: catalog.Thresholds,
+    *,
+    require: bool,
+) -> dict[str, Answer]:
+    """Answers with measured rules decided by their reading against the clinic's limits.
+
+    With ``require`` (the per-visit re-check) a measured rule needs a reading or an explicit
+    ``measured=False``; a plain yes/no could hide that nobody took the pressure today. An
+    answer marked measured needs its numbers everywhere.
+    """
+    out = dict(answers)
+    for rule in rules:
+        answer = answers.get(rule.id)
+        if rule.reading is None or answer is None:
+            continue
+        if answer.reading is not None:
+            out[rule.id] = replace(answer, present=_over_limit(answer.reading, limits, rule.id))
+        elif answer.measured is True or (require and answer.measured is not False):
+            raise InvalidInput(
+                f"{rule.id} ({rule.title}): record today's blood pressure (systolic and "
+                "diastolic, mmHg) or say that it was not measured",
+                code="reading_required",
+                field=f"answers.{rule.id}.systolic",
+            )
+    return out
+
+
+def _over_limit(bp: BloodPressure, limits: catalog.Thresholds, rule_id: str) -> bool:
+    _check_reading(bp, rule_id)
+    return bp.systolic >= limits.bp_systolic_limit or bp.diastolic >= limits.bp_diastolic_limit
+
+
+def _check_reading(bp: BloodPressure, rule_id: str) -> None:
+    for name, value, (low, high) in (
+        ("systolic", bp.systolic, SYSTOLIC_RANGE),
+        ("diastolic", bp.diastolic, DIASTOLIC_RANGE),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise InvalidInput(
+                f"{name} blood pressure must be a whole number from {low} to {high} mmHg",
+                code="invalid_reading",
+                field=f"answers.{rule_id}.{name}",
+            )
+    if bp.systolic <= bp.diastolic:
+        raise InvalidInput(
+            "systolic blood pressure must be higher than diastolic",
+            code="invalid_reading",
+            field=f"answers.{rule_id}.systolic",
+        )
+
+
+def contradicted(today: Mapping[str, Answer], in_force: Mapping[str, Answer]) -> tuple[str, ...]:
+    """Rules in force (present) that today's answers say are absent: a silent "no" must not
+    lift a precaution, so the caller asks for confirmation or a clearance."""
+    return tuple(
+        rule_id
+        for rule_id, answer in today.items()
+        if not answer.present and rule_id in in_force and in_force[rule_id].present
+    )
 
 
 # ---------------------------------------------------------------------------------------------

@@ -15,9 +15,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from strigil.core import catalog, consent, screening
-from strigil.core.screening import Answer, ScreeningResult
+from strigil.core.screening import Answer, BloodPressure, ScreeningResult
 from strigil.demo.rows import Batch, Ids, meta, new_uuid
-from strigil.services.screenings import result_json
+from strigil.services.screenings import answer_json, result_json
 
 ANTICOAGULANT_SHARE = 0.12
 LIMITED_REPORTING_SHARE = 0.03
@@ -71,11 +71,55 @@ def screening_row(
 
 
 def recheck_row(
-    rng: random.Random, ids: dict[str, int], visit_id: int, when: datetime
+    intake: Intake,
+    rng: random.Random,
+    ids: dict[str, int],
+    visit_id: int,
+    when: datetime,
+    limits: catalog.Thresholds,
 ) -> dict[str, Any]:
-    """Today's re-check at the start of an IASTM visit: nothing new."""
-    answers, result = _clear_recheck()
-    return _row(rng, ids, when, visit_id, answers, result)
+    """Today's re-check at the start of an IASTM visit: the answers in force (as the form
+    pre-fills them) and a blood pressure reading under the clinic's limits."""
+    today = _in_force(intake) | {BP_RULE: Answer(False, reading=_reading(rng, limits))}
+    answers = screening.read_measurements(
+        today, screening.visit_recheck_rules(), limits, require=True
+    )
+    result = _recheck_result(tuple(sorted((k, a.present, a.regions) for k, a in answers.items())))
+    stored = {k: answer_json(a) for k, a in answers.items()}
+    row = _row(rng, ids, when, visit_id, stored, result)
+    if result["precautions"]:
+        row |= {
+            "reasoning": "Precautions unchanged since intake; dose kept within the cap.",
+            "dose_modification": "Gentle strokes within the capped time.",
+        }
+    return row
+
+
+BP_RULE = next(r.id for r in screening.visit_recheck_rules() if r.reading)
+
+
+def _in_force(intake: Intake) -> dict[str, Answer]:
+    """The re-check rules' answers in force: a rule the record raised counts as yes."""
+    return {
+        r.id: Answer(True, intake.answers[r.id].regions)
+        if r.id in intake.result.flagged_rules
+        else intake.answers[r.id]
+        for r in screening.visit_recheck_rules()
+    }
+
+
+def _reading(rng: random.Random, limits: catalog.Thresholds) -> BloodPressure:
+    """A synthetic reading below both limits, so every demo IASTM visit may go ahead."""
+    systolic = rng.randint(102, min(168, limits.bp_systolic_limit - 1))
+    diastolic = rng.randint(62, min(98, limits.bp_diastolic_limit - 1, systolic - 25))
+    return BloodPressure(systolic, diastolic)
+
+
+@functools.cache
+def _recheck_result(key: tuple[tuple[str, bool, tuple[str, ...]], ...]) -> dict[str, Any]:
+    """The result depends only on which rules are present where, so it is worked out once."""
+    answers = {rule_id: Answer(present, regions) for rule_id, present, regions in key}
+    return result_json(screening.evaluate(answers, rules=screening.visit_recheck_rules()))
 
 
 def _row(
@@ -106,14 +150,6 @@ def _row(
         "patient_age_years": None,
         **meta(when, versioned=False),
     }
-
-
-@functools.cache
-def _clear_recheck() -> tuple[dict[str, Any], dict[str, Any]]:
-    rules = screening.visit_recheck_rules()
-    answers = {r.id: Answer(False) for r in rules}
-    result = screening.evaluate(answers, rules=rules)
-    return {k: {"present": False, "regions": []} for k in answers}, result_json(result)
 
 
 def clearance_row(rng: random.Random, ids: dict[str, int], when: datetime) -> dict[str, Any]:

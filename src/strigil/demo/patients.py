@@ -267,7 +267,8 @@ class EpisodeBuilder:
         self.batch.add("visit", row)
         if iastm:
             keys = self.keys | {"id": self.ids.take("screening")}
-            self.batch.add("screening", intake.recheck_row(rng, keys, visit_id, started))
+            recheck = intake.recheck_row(self.intake, rng, keys, visit_id, started, self.gen.limits)
+            self.batch.add("screening", recheck)
         plans = self._areas(visit_id, started, check) if iastm and not open_visit else []
         if not open_visit:
             row["objective"], row["assessment"] = visits.note_text(plans)

@@ -2,14 +2,16 @@
 
 A visit's re-check that finds something the intake did not (a new clot, a new anticoagulant)
 also updates the episode's screening, so later visits start from what is now known; the
-update is a new, audited intake row, never an edit of the old one.
+update is a new, audited intake row, never an edit of the old one. A re-check "no" where the
+screening in force says "yes" lifts that finding only when the therapist confirms the lift;
+a rule that needs a clearance (a clot) is never lifted by a "no".
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import asdict
-from datetime import date
+from dataclasses import asdict, dataclass
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -17,7 +19,7 @@ from sqlalchemy.orm import Session
 from strigil.core import catalog, safety, screening
 from strigil.core.catalog import DoseCap
 from strigil.core.safety import Caps
-from strigil.core.screening import Answer, ScreeningResult, ScreeningStatus
+from strigil.core.screening import Answer, BloodPressure, ScreeningResult, ScreeningStatus
 from strigil.errors import InvalidInput
 from strigil.services import audit, clearances
 from strigil.services.actors import Actor, Permission, require
@@ -31,11 +33,16 @@ KINDS = ("intake", "visit")
 
 
 def parse_answers(raw: Mapping[str, Any]) -> dict[str, Answer]:
-    """Answers from JSON-like input: ``{"A1": {"present": true, "regions": ["knee"]}}``."""
+    """Answers from JSON-like input: ``{"A1": {"present": true, "regions": ["knee"]}}``;
+    a measured rule takes ``{"systolic": 150, "diastolic": 90}`` or ``{"present": false,
+    "measured": false}``."""
     answers: dict[str, Answer] = {}
     for rule_id, value in raw.items():
         if isinstance(value, bool):
             answers[rule_id] = Answer(present=value)
+            continue
+        if isinstance(value, Mapping) and ("systolic" in value or "diastolic" in value):
+            answers[rule_id] = _parse_reading(rule_id, value)
             continue
         if not isinstance(value, Mapping) or not isinstance(value.get("present"), bool):
             raise InvalidInput(
@@ -50,8 +57,116 @@ def parse_answers(raw: Mapping[str, Any]) -> dict[str, Answer]:
                 field=f"answers.{rule_id}.regions",
                 code="answer_shape",
             )
-        answers[rule_id] = Answer(present=value["present"], regions=tuple(regions))
+        measured = value.get("measured")
+        if measured is not None and not isinstance(measured, bool):
+            raise InvalidInput(
+                f"measured of {rule_id} must be true or false",
+                field=f"answers.{rule_id}.measured",
+                code="answer_shape",
+            )
+        answers[rule_id] = Answer(value["present"], tuple(regions), measured=measured)
     return answers
+
+
+def _parse_reading(rule_id: str, value: Mapping[str, Any]) -> Answer:
+    """A reading decides the answer, so a yes/no beside it would be a second, conflicting one."""
+    if "present" in value or value.get("measured") is False:
+        raise InvalidInput(
+            f"answer {rule_id} with a reading or with present/measured: false, not both",
+            field=f"answers.{rule_id}",
+            code="answer_shape",
+        )
+    numbers = []
+    for name in ("systolic", "diastolic"):
+        number = value.get(name)
+        if isinstance(number, bool) or not isinstance(number, int):
+            raise InvalidInput(
+                f"{name} blood pressure of {rule_id} must be a whole number of mmHg",
+                field=f"answers.{rule_id}.{name}",
+                code="invalid_reading",
+            )
+        numbers.append(number)
+    return Answer(False, reading=BloodPressure(*numbers), measured=True)
+
+
+@dataclass(frozen=True)
+class InForce:
+    """A rule's answer in the screening in force, and since when it has said so."""
+
+    rule_id: str
+    present: bool
+    regions: tuple[str, ...]
+    since: datetime | None
+    source: str  # "intake" or "screening update"
+    flagged_by: tuple[str, ...] = ()
+    reading: BloodPressure | None = None
+
+
+def in_force(session: Session, episode: Episode) -> dict[str, InForce]:
+    """Each rule's answer in the newest intake screening (a rule raised by the record counts
+    as "yes"), dated from the oldest screening in the unbroken run that says the same."""
+    rows = [
+        r
+        for r in store.list_screenings_in_force(session, episode.clinic_id, episode.id, None)
+        if r.kind == "intake"
+    ]
+    if not rows:
+        return {}
+    newest, flags = rows[0], rows[0].result.get("flagged_rules") or {}
+    out = {}
+    for rule in catalog.screening_rules():
+        answer = answer_of(newest.answers.get(rule.id))
+        present = answer.present or rule.id in flags
+        run = _run(rows, rule.id, present)
+        out[rule.id] = InForce(
+            rule_id=rule.id,
+            present=present,
+            regions=answer.regions,
+            since=run.screened_at,
+            source="intake" if run is rows[-1] else "screening update",
+            flagged_by=tuple(flags.get(rule.id, ())),
+            reading=answer.reading,
+        )
+    return out
+
+
+def _run(rows: Sequence[Screening], rule_id: str, present: bool) -> Screening:
+    """The oldest row of the newest unbroken run of rows giving the same answer."""
+    first = rows[0]
+    for row in rows:
+        said = answer_of(row.answers.get(rule_id)).present
+        if (said or rule_id in (row.result.get("flagged_rules") or {})) != present:
+            break
+        first = row
+    return first
+
+
+def answer_of(raw: Mapping[str, Any] | None) -> Answer:
+    """An answer as stored in a screening row (older rows hold only present and regions)."""
+    if not raw:
+        return Answer(False)
+    reading = raw.get("reading")
+    bp = BloodPressure(reading["systolic"], reading["diastolic"]) if reading else None
+    return Answer(bool(raw["present"]), tuple(raw.get("regions", ())), bp, raw.get("measured"))
+
+
+def answer_json(answer: Answer) -> dict[str, Any]:
+    """An answer as a screening row stores it; a reading keeps its numbers."""
+    data: dict[str, Any] = {"present": answer.present, "regions": list(answer.regions)}
+    if answer.reading is not None:
+        data["reading"] = asdict(answer.reading)
+    if answer.measured is not None:
+        data["measured"] = answer.measured
+    return data
+
+
+def recheck_prefill(forced: Mapping[str, InForce]) -> dict[str, Answer]:
+    """Today's re-check starts from the answers in force, never from a blank "no"."""
+    return {
+        r.id: Answer(forced[r.id].present, forced[r.id].regions)
+        for r in screening.visit_recheck_rules()
+        if r.id in forced and r.reading is None
+    }
 
 
 def screen(
@@ -68,16 +183,21 @@ def screen(
     dose_modification: str | None = None,
     cap_intensity: str | None = None,
     cap_seconds: int | None = None,
+    lifts: Iterable[str] = (),
+    thresholds: catalog.Thresholds | None = None,
 ) -> Screening:
     """Evaluate and store a screening; relative rules demand reasoning and a dose change.
 
-    At intake every rule is asked; before a visit the rules that can change are. The
-    patient's age is recorded with it (a minor raises a precaution). ``cap_*`` set a stricter
-    dose than the catalogue's caps.
+    At intake every rule is asked; before a visit the rules that can change are, and a
+    measured rule (blood pressure) is decided by today's reading. The patient's age is
+    recorded with it (a minor raises a precaution). ``cap_*`` set a stricter dose than the
+    catalogue's caps. ``lifts`` confirms re-check "no" answers that contradict the screening
+    in force; each lifts that finding in a new, audited screening.
 
     Raises:
         InvalidInput: an unanswered rule, a local rule without regions, a region or side that
-            does not exist, a cap off the scale, missing reasoning.
+            does not exist, a cap off the scale, missing reasoning, a reading out of range or
+            missing at a re-check, an unconfirmed lift, a "no" to a rule that needs a clearance.
         NotPermitted: assistants may not change screening.
     """
     require(actor, Permission.SCREEN)
@@ -88,9 +208,13 @@ def screen(
     if cap_intensity is not None or cap_seconds is not None:
         cap = safety.parse_cap(cap_intensity, cap_seconds)
     age = age_on(episode.patient.birth_date, utcnow().date())
+    rules = screening.visit_recheck_rules() if kind == "visit" else catalog.screening_rules()
+    limits = thresholds or catalog.thresholds()
+    answers = screening.read_measurements(answers, rules, limits, require=kind == "visit")
+    lifted = _check_lifts(session, episode, answers, tuple(lifts)) if kind == "visit" else ()
     result = screening.evaluate(
         answers,
-        rules=screening.visit_recheck_rules() if kind == "visit" else None,
+        rules=rules,
         problem_codes=tuple(problem_codes),
         drug_classes=tuple(drug_classes),
         age_years=age,
@@ -108,7 +232,7 @@ def screen(
     session.flush()
     _audit(session, actor, episode, row, "create", {"status": result.status.value, "kind": kind})
     if kind == "visit" and visit is not None:
-        _update_intake(session, actor, episode, answers, visit)
+        _update_intake(session, actor, episode, answers, visit, lifted)
     return row
 
 
@@ -136,7 +260,7 @@ def _store(
         visit_id=visit.id if visit else None,
         kind=kind,
         rule_set_version=catalog.catalog_versions()["screening_rules.json"],
-        answers={k: {"present": a.present, "regions": list(a.regions)} for k, a in answers.items()},
+        answers={k: answer_json(a) for k, a in answers.items()},
         result_status=result.status.value,
         result=result_json(result),
         screened_by_id=actor.user_id,
@@ -166,24 +290,81 @@ def _audit(
     )
 
 
+def _check_lifts(
+    session: Session, episode: Episode, answers: Mapping[str, Answer], lifts: tuple[str, ...]
+) -> tuple[str, ...]:
+    """The findings in force that today's confirmed "no" answers lift.
+
+    Raises:
+        InvalidInput: a lift without a contradicting "no", a "no" to a rule that only a
+            clearance lifts, or a contradicting "no" without its confirmation.
+    """
+    forced = in_force(session, episode)
+    held = {k: Answer(v.present, v.regions) for k, v in forced.items()}
+    contradictions = screening.contradicted(answers, held)
+    stray = [r for r in lifts if r not in contradictions]
+    if stray:
+        raise InvalidInput(
+            f"nothing to lift for {', '.join(stray)}: lift a finding only when it is in force "
+            "and today's answer is No",
+            field="lift",
+            code="nothing_to_lift",
+        )
+    for rule_id in contradictions:
+        rule = catalog.screening_rule(rule_id)
+        if rule.clearance_required:
+            raise InvalidInput(
+                f"{rule_id} {rule.title} is in force ({_since(forced[rule_id])}): a re-check No "
+                "does not lift it. Answer Yes; a clearance (who cleared, when, note) lifts the "
+                "whole-patient stop, and the limb stays blocked.",
+                field=f"answers.{rule_id}",
+                code="clearance_required",
+            )
+    unconfirmed = [r for r in contradictions if r not in lifts]
+    if unconfirmed:
+        named = "; ".join(
+            f"{r} {catalog.screening_rule(r).title} ({_since(forced[r])})" for r in unconfirmed
+        )
+        raise InvalidInput(
+            f"Today's No contradicts the screening in force for {named}: confirm the lift, "
+            "or answer Yes",
+            field=f"answers.{unconfirmed[0]}",
+            code="lift_unconfirmed",
+            extra={"unconfirmed": unconfirmed},
+        )
+    return contradictions
+
+
+def _since(forced: InForce) -> str:
+    when = f" on {forced.since.date().isoformat()}" if forced.since else ""
+    return f"recorded at {forced.source}{when}"
+
+
 def _update_intake(
-    session: Session, actor: Actor, episode: Episode, answers: Mapping[str, Answer], visit: Visit
+    session: Session,
+    actor: Actor,
+    episode: Episode,
+    answers: Mapping[str, Answer],
+    visit: Visit,
+    lifted: tuple[str, ...] = (),
 ) -> None:
-    """Carry findings the intake did not have into a new intake screening (audited)."""
+    """Carry new findings into, and confirmed lifts out of, a new intake screening (audited)."""
     intake = latest(session, episode, "intake")
     if intake is None:
         return
-    merged = {
-        k: Answer(v["present"], tuple(v.get("regions", ()))) for k, v in intake.answers.items()
-    }
-    changed = [rule_id for rule_id, answer in answers.items() if _new(answer, merged.get(rule_id))]
-    if not changed:
+    merged = {k: answer_of(v) for k, v in intake.answers.items()}
+    flagged = intake.result.get("flagged_rules") or {}
+    known = {k: Answer(True, v.regions) if k in flagged else v for k, v in merged.items()}
+    changed = [rule_id for rule_id, answer in answers.items() if _new(answer, known.get(rule_id))]
+    if not changed and not lifted:
         return
     for rule_id in changed:
-        old = merged.get(rule_id, Answer(False))
-        regions = tuple(dict.fromkeys(old.regions + answers[rule_id].regions))
-        merged[rule_id] = Answer(True, regions)
-    _store_update(session, actor, episode, intake, merged, visit, changed)
+        old, today = merged.get(rule_id, Answer(False)), answers[rule_id]
+        regions = tuple(dict.fromkeys(old.regions + today.regions))
+        merged[rule_id] = Answer(True, regions, today.reading, today.measured)
+    for rule_id in lifted:
+        merged[rule_id] = answers[rule_id]
+    _store_update(session, actor, episode, intake, merged, visit, changed, lifted)
 
 
 def _new(today: Answer, before: Answer | None) -> bool:
@@ -191,6 +372,17 @@ def _new(today: Answer, before: Answer | None) -> bool:
     if not today.present:
         return False
     return before is None or not before.present or not set(today.regions) <= set(before.regions)
+
+
+def _carried_flags(intake: Screening, lifted: tuple[str, ...]) -> tuple[list[str], list[str]]:
+    """Problem codes and drug classes that raised rules at intake, less those behind a lift
+    (the therapist confirmed, say, that the anticoagulant has stopped)."""
+    flags: dict[str, list[str]] = intake.result.get("flagged_rules") or {}
+    dropped = {hit for rule_id in lifted for hit in flags.get(rule_id, ())}
+    hits = {hit for rule_id, found in flags.items() for hit in found} - dropped
+    drugs = {d.code for d in catalog.drug_classes()}
+    codes = sorted(h for h in hits if h not in drugs and not h.startswith("age "))
+    return codes, sorted(hits & drugs)
 
 
 def _store_update(
@@ -201,22 +393,32 @@ def _store_update(
     merged: Mapping[str, Answer],
     visit: Visit,
     changed: list[str],
+    lifted: tuple[str, ...],
 ) -> None:
     complete = {r.id: merged.get(r.id, Answer(False)) for r in catalog.screening_rules()}
+    codes, drugs = _carried_flags(intake, lifted)
     result = screening.evaluate(
-        complete, age_years=intake.patient_age_years, therapist_cap=_therapist_cap(intake)
+        complete,
+        problem_codes=codes,
+        drug_classes=drugs,
+        age_years=intake.patient_age_years,
+        therapist_cap=_therapist_cap(intake),
     )
     row = _store(
         session, actor, episode, complete, result, "intake", None, intake.patient_age_years
     )
     if "therapist_cap" in intake.result:
         row.result = {**row.result, "therapist_cap": intake.result["therapist_cap"]}
-    reason = f"updated from the re-check of visit {visit.number}: {', '.join(changed)}"
+    said = [f"new {', '.join(changed)}"] * bool(changed) + [f"lifted {', '.join(lifted)}"] * bool(
+        lifted
+    )
+    reason = f"updated from the re-check of visit {visit.number}: {'; '.join(said)}"
     row.reasoning = intake.reasoning or reason
     row.dose_modification = intake.dose_modification or "See the visit's re-check."
     session.flush()
     detail = {
         "changed_rules": changed,
+        "lifted_rules": list(lifted),
         "visit": str(visit.external_id),
         "replaces": str(intake.external_id),
     }

@@ -39,6 +39,7 @@ class VisitStart:
     dose_modification: str | None = None
     reliability_check: bool = False
     techniques: Sequence[str] = ("iastm",)
+    lifts: Sequence[str] = ()  # re-check "no" answers confirmed to lift a finding in force
 
 
 def start(
@@ -108,6 +109,8 @@ def start(
             visit=visit,
             reasoning=data.reasoning,
             dose_modification=data.dose_modification,
+            lifts=data.lifts,
+            thresholds=limits,
         )
     audit.record(
         session=session,

@@ -37,6 +37,7 @@ __all__ = [
     "InstrumentFamily",
     "InstrumentType",
     "Phase",
+    "ReadingSpec",
     "Scope",
     "ScreeningRule",
     "Severity",
@@ -203,6 +204,17 @@ class ScreeningRule:
     cap: DoseCap | None = None
     clearance_required: bool = False
     age_under: int | None = None
+    reading: ReadingSpec | None = None
+
+
+@dataclass(frozen=True)
+class ReadingSpec:
+    """A rule answered from a measurement (blood pressure) against configurable thresholds."""
+
+    kind: str
+    thresholds: tuple[str, ...]
+    rule: str
+    sources: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -332,6 +344,8 @@ class Thresholds:
     angle_max_degrees: int
     angle_focal_max_degrees: int
     cryotherapy_minutes: int
+    bp_systolic_limit: int
+    bp_diastolic_limit: int
 
 
 @dataclass(frozen=True)
@@ -473,9 +487,16 @@ def screening_rules() -> tuple[ScreeningRule, ...]:
             cap=_cap(r.get("caps")),
             clearance_required=bool(r.get("clearance_required", False)),
             age_under=r.get("age_under"),
+            reading=_reading(r.get("reading")),
         )
         for r in _load("screening_rules.json")["rules"]
     )
+
+
+def _reading(raw: Mapping[str, Any] | None) -> ReadingSpec | None:
+    if raw is None:
+        return None
+    return ReadingSpec(raw["kind"], tuple(raw["thresholds"]), raw["rule"], tuple(raw["sources"]))
 
 
 def _cap(raw: Mapping[str, Any] | None) -> DoseCap | None:
@@ -697,6 +718,7 @@ _ORDERED_PAIRS = (
     ("per_area_seconds_max", "lesion_seconds_warning"),
     ("angle_min_degrees", "angle_max_degrees"),
     ("angle_max_degrees", "angle_focal_max_degrees"),
+    ("bp_diastolic_limit", "bp_systolic_limit"),
 )
 
 

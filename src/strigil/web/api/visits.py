@@ -23,12 +23,20 @@ router.include_router(records.router)
 class VisitCreate(Schema):
     tolerance_limit: int | None = Field(default=None, description="Agreed 1-10 discomfort limit")
     recheck: dict[str, Any] | None = Field(
-        default=None, description="Answers to the medication and skin rules re-asked each visit"
+        default=None,
+        description="Answers to the rules re-asked each visit, starting from the answers in "
+        'force; blood pressure (A9) is a reading {"systolic": 128, "diastolic": 82} or '
+        '{"present": false, "measured": false} when it was not measured',
     )
     reasoning: str | None = None
     dose_modification: str | None = None
     reliability_check: bool = False
     techniques: list[str] = ["iastm"]
+    lift: list[str] = Field(
+        default=[],
+        description="Re-check rules answered No that the screening in force has as Yes: "
+        "confirms lifting that finding (a rule that needs a clearance cannot be lifted)",
+    )
 
 
 class VisitRead(RecordRead):
@@ -175,6 +183,7 @@ def start_visit(
         dose_modification=body.dose_modification,
         reliability_check=body.reliability_check,
         techniques=tuple(body.techniques),
+        lifts=tuple(body.lift),
     )
     return VisitRead.of(visits.start(session=db, actor=actor, episode_id=episode_id, data=data))
 

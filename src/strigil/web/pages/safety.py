@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from itertools import groupby
 from typing import Any
 
@@ -12,7 +12,7 @@ from starlette.datastructures import FormData
 
 from strigil.core import catalog
 from strigil.core.catalog import ScreeningRule
-from strigil.core.screening import Answer
+from strigil.core.screening import Answer, BloodPressure
 from strigil.errors import InvalidInput
 from strigil.services import consents, episodes, screenings
 from strigil.services.episodes import Episode
@@ -34,13 +34,38 @@ def parse_answers(form: FormData, rules: Sequence[ScreeningRule]) -> dict[str, A
     answers = {}
     for rule in rules:
         value = text(form, f"ans_{rule.id}")
-        if value in ("yes", "no"):
+        if rule.reading is not None and value in _MEASURED:
+            answers[rule.id] = _measured(form, rule.id, value)
+        elif value in ("yes", "no"):
             regions = tuple(r for r in form.getlist(f"reg_{rule.id}") if isinstance(r, str))
             side = text(form, f"side_{rule.id}")
             if side:  # one side for every region ticked; a bad side is named by the service
                 regions = tuple(f"{r}:{side}" for r in regions)
             answers[rule.id] = Answer(present=value == "yes", regions=regions)
     return answers
+
+
+_MEASURED = ("reading", "unmeasured_no", "unmeasured_yes")
+
+
+def _measured(form: FormData, rule_id: str, value: str) -> Answer:
+    """Today's reading, or an explicit "not measured" with the clinician's yes/no. Numbers
+    that are blank or not whole are left out, so the service names the missing reading."""
+    if value != "reading":
+        return Answer(value == "unmeasured_yes", measured=False)
+    systolic, diastolic = (text(form, f"bp_{rule_id}_{n}") for n in ("systolic", "diastolic"))
+    if not (systolic.isdigit() and diastolic.isdigit()):
+        return Answer(False, measured=True)
+    return Answer(False, reading=BloodPressure(int(systolic), int(diastolic)), measured=True)
+
+
+def parse_lifts(form: FormData, answers: dict[str, Answer]) -> tuple[str, ...]:
+    """Lifts the therapist ticked beside a No (a tick left under a Yes is not a lift)."""
+    return tuple(
+        rule_id
+        for rule_id, answer in answers.items()
+        if not answer.present and text(form, f"lift_{rule_id}") == "yes"
+    )
 
 
 def answer_errors(error: InvalidInput, rules: Sequence[ScreeningRule]) -> dict[str, str]:
@@ -50,21 +75,44 @@ def answer_errors(error: InvalidInput, rules: Sequence[ScreeningRule]) -> dict[s
         missing = error.extra["missing"]
         out = dict.fromkeys(missing, "answer yes or no")
         return out | {"_form": f"{len(missing)} question(s) are not answered yet (marked below)"}
+    if error.extra.get("unconfirmed"):
+        out = dict.fromkeys(error.extra["unconfirmed"], _UNCONFIRMED)
+        return out | {"_form": error.detail}
     for rule in rules:
         if field.startswith(f"answers.{rule.id}"):
             return {rule.id: error.detail, "_form": error.detail}
     return {field: error.detail, "_form": error.detail}
 
 
+_UNCONFIRMED = (
+    "Today's No contradicts the screening in force: tick the lift to confirm, or answer Yes."
+)
+
+
 def questionnaire(
-    rules: Sequence[ScreeningRule], answers: dict[str, Answer], errors: dict[str, str]
+    rules: Sequence[ScreeningRule],
+    answers: dict[str, Answer],
+    errors: dict[str, str],
+    in_force: Mapping[str, screenings.InForce] | None = None,
+    lifts: Sequence[str] = (),
 ) -> dict[str, Any]:
+    """The questions, today's answers and errors; for a re-check, the answers in force."""
     return {
         "groups": grouped(rules),
         "answers": answers,
         "errors": errors,
         "regions": catalog.body_regions(),
+        "in_force": in_force or {},
+        "lifts": tuple(lifts),
+        "limits": catalog.thresholds(),
+        "sides": {k: _side(a.regions) for k, a in answers.items()},
     }
+
+
+def _side(regions: tuple[str, ...]) -> str:
+    """The one side every region shares, so the form can pre-select it."""
+    sides = {r.partition(":")[2] for r in regions}
+    return sides.pop() if len(sides) == 1 else ""
 
 
 def _screen_page(

@@ -31,7 +31,7 @@ from strigil.web.pages.common import (
     view,
 )
 from strigil.web.pages.render import page
-from strigil.web.pages.safety import answer_errors, parse_answers, questionnaire
+from strigil.web.pages.safety import answer_errors, parse_answers, parse_lifts, questionnaire
 
 router = APIRouter()
 router.include_router(records.router)
@@ -44,14 +44,20 @@ def _start_page(
     request: Request, episode_id: str, db: DbSession, actor: Actor, ctx: dict[str, Any], status: int
 ) -> HTMLResponse:
     episode = episodes.get(session=db, actor=actor, episode_id=episode_id)
+    forced = screenings.in_force(db, episode)
+    prefill = screenings.recheck_prefill(forced)
     base = {
         "episode": episode,
         "patient": episode.patient,
         "tolerance": catalog.thresholds().tolerance_default,
         "reasoning": "",
         "dose": "",
-        **questionnaire(screening.visit_recheck_rules(), {}, {}),
+        **questionnaire(screening.visit_recheck_rules(), prefill, {}, forced),
     }
+    if "answers" in ctx:  # a refused form shows what was typed, beside what is in force
+        ctx |= questionnaire(
+            screening.visit_recheck_rules(), ctx["answers"], ctx["errors"], forced, ctx["lifts"]
+        )
     return page(request, "visits/start.html", base | ctx, status)
 
 
@@ -68,6 +74,7 @@ def start_visit(
 ) -> Response:
     rules = screening.visit_recheck_rules()
     answers = parse_answers(form, rules)
+    lifts = parse_lifts(form, answers)
     reasoning, dose = text(form, "reasoning"), text(form, "dose_modification")
     try:
         data = visits.VisitStart(
@@ -76,11 +83,12 @@ def start_visit(
             reasoning=reasoning,
             dose_modification=dose,
             techniques=[t for t in form.getlist("techniques") if isinstance(t, str)] or ["iastm"],
+            lifts=lifts,
         )
         with db.begin_nested():
             visit = visits.start(session=db, actor=actor, episode_id=episode_id, data=data)
     except InvalidInput as error:
-        ctx = questionnaire(rules, answers, answer_errors(error, rules))
+        ctx = {"answers": answers, "errors": answer_errors(error, rules), "lifts": lifts}
         ctx |= {"reasoning": reasoning, "dose": dose, "tolerance": text(form, "tolerance_limit")}
         return _start_page(request, episode_id, db, actor, ctx, 422)
     return go(request, f"/visits/{visit.external_id}")
@@ -97,6 +105,16 @@ def _effective(
         return screenings.effective_result(db, visit.episode, visit, in_force=in_force)
     except InvalidInput:
         return None
+
+
+def _blood_pressure(visit: Visit, record: visits.VisitRecord) -> dict[str, Any] | None:
+    """Today's blood pressure as the re-check recorded it (a reading, or not measured)."""
+    row = next((s for s in record.screenings if s.visit_id == visit.id), None)
+    rule = next((r for r in screening.visit_recheck_rules() if r.reading), None)
+    if row is None or rule is None or rule.id not in row.answers:
+        return None
+    answer = screenings.answer_of(row.answers[rule.id])
+    return {"rule": rule, "answer": answer}
 
 
 def _blocks(effective: screening.ScreeningResult | None) -> dict[str, Any]:
@@ -155,6 +173,7 @@ def _visit_ctx(db: Session, visit: Visit) -> dict[str, Any]:
         "current_phase": catalog.phase(visit.phase),
         "next_phases": _next_phases(visit),
         "effective": effective,
+        "blood_pressure": _blood_pressure(visit, record),
         "regions": catalog.body_regions(),
         "site_list": catalog.body_sites(),
         "instruments": catalog.instrument_types(),

@@ -36,7 +36,8 @@
       });
       Object.keys(names).forEach(function (name) {
         if (!names[name]) {
-          var no = form.querySelector('input[name="' + name + '"][value="no"]');
+          var no = form.querySelector('input[name="' + name + '"][value="no"]') ||
+            form.querySelector('input[name="' + name + '"][value="unmeasured_no"]');
           if (no) no.checked = true;
         }
       });
