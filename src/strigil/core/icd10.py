@@ -24,7 +24,7 @@ from functools import cache
 
 from strigil.errors import InvalidInput
 
-__all__ = ["Icd10Code", "lookup", "normalize", "search", "warm"]
+__all__ = ["Icd10Code", "is_code_query", "lookup", "normalize", "search", "warm"]
 
 _CODE_SHAPE = re.compile(r"^[A-Z][0-9][0-9A-Z]{0,5}$")
 _CODE_QUERY = re.compile(r"^[A-Z][0-9][0-9A-Z.]*$")
@@ -167,6 +167,11 @@ def _by_words(index: _Index, words: list[str], limit: int) -> list[Icd10Code]:
         return (misses, len(index.codes[pos].title), pos)
 
     return [index.codes[i] for i in heapq.nsmallest(limit, matched or (), key=rank)]
+
+
+def is_code_query(text: str) -> bool:
+    """Whether ``text`` is shaped like a code or code prefix (``M72``, ``m72.2``)."""
+    return bool(_CODE_QUERY.match(text.strip().upper()))
 
 
 def search(text: str, limit: int = 20) -> list[Icd10Code]:

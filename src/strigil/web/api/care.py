@@ -168,7 +168,7 @@ def record_clearance(
 def consent_text(episode_id: str, db: DbSession, actor: CurrentActor) -> ConsentText:
     """The exact consent text for this episode, with its version and hash."""
     episode = episodes.get(session=db, actor=actor, episode_id=episode_id)
-    text = consents.preview(episode=episode)
+    text = consents.preview(session=db, episode=episode)
     return ConsentText(version=text.version, sha256=text.sha256, text=text.text)
 
 
