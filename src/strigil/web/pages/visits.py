@@ -76,12 +76,14 @@ def start_visit(
             reasoning=reasoning,
             dose_modification=dose,
             techniques=[t for t in form.getlist("techniques") if isinstance(t, str)] or ["iastm"],
+            reliability_check=text(form, "reliability_check") == "yes",
         )
         with db.begin_nested():
             visit = visits.start(session=db, actor=actor, episode_id=episode_id, data=data)
     except InvalidInput as error:
         ctx = questionnaire(rules, answers, answer_errors(error, rules))
         ctx |= {"reasoning": reasoning, "dose": dose, "tolerance": text(form, "tolerance_limit")}
+        ctx |= {"reliability_check": text(form, "reliability_check") == "yes"}
         return _start_page(request, episode_id, db, actor, ctx, 422)
     return go(request, f"/visits/{visit.external_id}")
 
