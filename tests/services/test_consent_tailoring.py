@@ -6,11 +6,11 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 from tests.factories import actor, login, make_clinic, make_episode, make_patient, make_user
-from tests.flow import all_clear
+from tests.flow import all_clear, ready_for_iastm, recheck_answers
 
 from strigil.core import consent
 from strigil.errors import InvalidInput
-from strigil.services import consents, screenings
+from strigil.services import consents, documents, screenings, visits
 from strigil.store.clinics import User
 from strigil.store.episodes import Episode
 
@@ -110,3 +110,23 @@ def test_the_consent_page_shows_the_tailored_text(session: Session, client: Test
     html = client.get(f"/episodes/{episode.external_id}/consent").text
     assert "What your health questions mean for you" in html
     assert "Bruising is more likely" in html
+
+
+def test_the_after_care_sheet_names_the_condition_in_plain_words(
+    session: Session, client: TestClient
+) -> None:
+    user, episode = _episode(session, condition_code="M72.2", body_region="foot")
+    ready_for_iastm(session, user, episode)
+    visit = visits.start(
+        session=session,
+        actor=actor(user),
+        episode_id=episode.external_id,
+        data=visits.VisitStart(tolerance_limit=6, recheck=recheck_answers()),
+    )
+    assert documents.condition_for_patient(visit) == "Plantar fasciitis (heel pain)"
+    login(client, user)
+    html = client.get(f"/visits/{visit.external_id}/sheet").text
+    assert "Your condition: <strong>Plantar fasciitis (heel pain)</strong>" in html
+    assert "fibromatosis" not in html.lower()
+    pdf = client.get(f"/visits/{visit.external_id}/aftercare.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
