@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 from tests.factories import login, make_clinic, make_user
 
+from strigil.core import icd10
+
 
 def _signed_in(session: Session, client: TestClient) -> None:
+    icd10.warm()  # the server builds the index on a background thread at start; wait for it
     login(client, make_user(session, make_clinic(session)))
 
 
@@ -46,3 +50,12 @@ def test_the_picker_refuses_an_over_long_query_naming_its_field(
         "/icd10", params={"condition_code": "x" * 81}, headers={"HX-Request": "true"}
     )
     assert answer.status_code == 422 and "at most 80" in answer.text
+
+
+def test_the_picker_answers_at_once_while_the_index_is_still_building(
+    session: Session, client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _signed_in(session, client)
+    monkeypatch.setattr(icd10, "index_ready", lambda: False)
+    html = client.get("/icd10", params={"condition_code": "DVT"}, headers={"HX-Request": "true"})
+    assert html.status_code == 200 and "<option" not in html.text

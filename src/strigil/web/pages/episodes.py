@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from strigil.core import catalog, diagnoses, measures
+from strigil.core import catalog, diagnoses, icd10, measures
 from strigil.errors import Conflict, InvalidInput
 from strigil.services import consents, episodes, patients, screenings, visits
 from strigil.services.actors import Actor
@@ -154,6 +154,8 @@ def icd10_options(request: Request, actor: CurrentActor, condition_code: str = "
     """``<option>`` elements for the condition picker's datalist; a query that is too long
     is refused naming the picker's field."""
     query = condition_code.strip()
+    if not icd10.index_ready():  # still building at start-up: never hold the request on it
+        return page(request, "episodes/_icd_options.html", {"codes": []})
     try:
         found = diagnoses.search(query, limit=15) if len(query) >= 2 else []
     except InvalidInput as error:
