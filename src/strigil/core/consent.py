@@ -9,13 +9,23 @@ The evidence summary reflects docs/sources.md: short-term benefit on pain and fu
 some studies (S10), small range-of-motion gains of uncertain importance (S13), no clear
 advantage over other treatments (S11), and one payer judging tool-assisted soft-tissue
 mobilization investigational (S29). Changing any wording requires a new ``TEMPLATE_VERSION``.
+
+The text is tailored to the patient: the condition is named in plain words, and the
+precautions their screening raised are explained (``catalog/consent_precautions.json``) with
+the dose limit they set. All of it is part of the hashed text, so the record proves which
+precautions the patient was told about.
 """
 
 from __future__ import annotations
 
 import hashlib
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
+from importlib.resources import files
 
+from strigil.core import catalog
 from strigil.errors import InvalidInput
 
 __all__ = [
@@ -24,9 +34,11 @@ __all__ = [
     "TEMPLATE_VERSION",
     "ConsentText",
     "build_consent_text",
+    "dose_sentence",
+    "precaution_sentences",
 ]
 
-TEMPLATE_VERSION = "iastm-consent-2026.2"
+TEMPLATE_VERSION = "iastm-consent-2026.3"
 
 DEFAULT_EVIDENCE_SUMMARY = (
     "Research on this treatment is mixed. Some studies found that it eased pain and improved "
@@ -69,7 +81,7 @@ Risks
 - The treatment may not help you.
 Tell us if bruising spreads or does not fade, or if you notice calf pain or swelling, numbness \
 or weakness.
-
+{tailored}
 Alternatives
 Exercise therapy, hands-on manual therapy, education and advice, or no treatment. You can \
 choose any of these instead.
@@ -104,19 +116,58 @@ def _required(value: str | None, field: str) -> str:
     return text
 
 
+@cache
+def _precaution_texts() -> dict[str, str]:
+    raw = files(catalog.__name__).joinpath("consent_precautions.json").read_text("utf-8")
+    return {p["rule"]: p["text"] for p in json.loads(raw)["precautions"]}
+
+
+def precaution_sentences(rule_ids: Sequence[str]) -> tuple[str, ...]:
+    """Plain sentences for the screening rules that apply, in rule order, each once; rules
+    with nothing to tell the patient are left out."""
+    texts = _precaution_texts()
+    order = {r.id: i for i, r in enumerate(catalog.screening_rules())}
+    wanted = sorted({r for r in rule_ids if r in texts}, key=lambda r: order.get(r, len(order)))
+    return tuple(texts[r] for r in wanted)
+
+
+def dose_sentence(intensity: str | None, seconds: int | None) -> str | None:
+    """The dose limit the precautions set, in plain words (None when there is none)."""
+    if intensity is None and seconds is None:
+        return None
+    parts = [f"{intensity} pressure"] if intensity else []
+    parts += [f"{seconds} seconds on each area"] if seconds else []
+    return "Because of this we will use no more than " + " and ".join(parts) + "."
+
+
+def _tailored(precautions: Sequence[str], dose: str | None) -> str:
+    if not precautions:
+        return ""
+    lines = "".join(f"- {' '.join(p.split())}\n" for p in precautions)
+    limit = f"{dose}\n" if dose else ""
+    return f"\nWhat your health questions mean for you\n{lines}{limit}"
+
+
 def build_consent_text(
-    condition_title: str, plan: str, evidence_summary: str | None = None
+    condition_title: str,
+    plan: str,
+    evidence_summary: str | None = None,
+    precautions: Sequence[str] = (),
+    dose: str | None = None,
 ) -> ConsentText:
     """Fill the template for this patient and hash the result.
 
     ``evidence_summary`` replaces the default summary (for example one generated from the
-    evidence module); it must not be blank.
+    evidence module); it must not be blank. ``precautions`` are the plain sentences for the
+    patient's screening (:func:`precaution_sentences`) and ``dose`` the limit they set
+    (:func:`dose_sentence`); both become part of the hashed text.
     """
     evidence = DEFAULT_EVIDENCE_SUMMARY if evidence_summary is None else evidence_summary
     text = _TEMPLATE.format(
         condition=_required(condition_title, "condition_title"),
         plan=_required(plan, "plan"),
         evidence=_required(evidence, "evidence_summary"),
+        tailored=_tailored(precautions, dose),
     )
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
     return ConsentText(version=TEMPLATE_VERSION, text=text, sha256=digest)

@@ -24,7 +24,7 @@ from functools import cache
 
 from strigil.errors import InvalidInput
 
-__all__ = ["Icd10Code", "lookup", "normalize", "search", "warm"]
+__all__ = ["Icd10Code", "index_ready", "is_code_query", "lookup", "normalize", "search", "warm"]
 
 _CODE_SHAPE = re.compile(r"^[A-Z][0-9][0-9A-Z]{0,5}$")
 _CODE_QUERY = re.compile(r"^[A-Z][0-9][0-9A-Z.]*$")
@@ -73,9 +73,17 @@ def _table() -> dict[str, Icd10Code]:
 
 
 def warm() -> None:
-    """Load the code set now (servers call this at start-up); the word index, which costs
-    about as much memory again, is built by the first search."""
+    """Load the code set and build the word index now (servers call this on a background
+    thread at start-up). The index costs about 30 MB, but the episode form searches words
+    from its first keystroke, and building it inside a request takes seconds under load
+    while that request holds the database (SQLite serialises transactions)."""
     _table()
+    _index()
+
+
+def index_ready() -> bool:
+    """Whether word search can answer at once (the index is built)."""
+    return _build_index.cache_info().currsize > 0
 
 
 def normalize(code: str) -> str:
@@ -167,6 +175,11 @@ def _by_words(index: _Index, words: list[str], limit: int) -> list[Icd10Code]:
         return (misses, len(index.codes[pos].title), pos)
 
     return [index.codes[i] for i in heapq.nsmallest(limit, matched or (), key=rank)]
+
+
+def is_code_query(text: str) -> bool:
+    """Whether ``text`` is shaped like a code or code prefix (``M72``, ``m72.2``)."""
+    return bool(_CODE_QUERY.match(text.strip().upper()))
 
 
 def search(text: str, limit: int = 20) -> list[Icd10Code]:

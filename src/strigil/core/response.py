@@ -144,6 +144,31 @@ def change(measure: str | Measure, baseline: float, current: float) -> float:
     return c - b if m.higher_is_better else b - c
 
 
+_CHANGE_UNITS = {"points": "points", "%": "points", "deg": "°"}
+
+
+def describe_change(measure: str | Measure, baseline: float, current: float) -> str:
+    """The change in the measure's own direction, in words: "61.4 → 47.7, 13.7 points
+    better". A signed number alone ("+13.6") misleads on a lower-is-better measure, where a
+    fall is the improvement."""
+    m = _measure(measure)
+    delta = change(m, baseline, current)
+    size = abs(round(delta, 1))
+    unit = _CHANGE_UNITS.get(m.unit, m.unit)
+    joiner = "" if unit == "°" else " "
+    course = f"{_number(baseline)} → {_number(current)}"
+    if size == 0:
+        return f"{course}, no change"
+    word = "better" if delta > 0 else "worse"
+    return f"{course}, {_number(size)}{joiner}{unit} {word}"
+
+
+def _number(value: float) -> str:
+    """One decimal at most, none for whole numbers: 61.4, 52, 4.5."""
+    rounded = round(value, 1)
+    return f"{rounded:.0f}" if rounded == int(rounded) else f"{rounded:.1f}"
+
+
 def percent_change(measure: str | Measure, baseline: float, current: float) -> float | None:
     """Improvement as a percent of the baseline (None when the baseline is 0)."""
     m = _measure(measure)

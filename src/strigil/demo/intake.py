@@ -173,7 +173,8 @@ def consent_row(
     intake: Intake, rng: random.Random, ids: dict[str, int], title: str, when: datetime
 ) -> dict[str, Any]:
     """Granted consent on the exact text; a parent or guardian decides for a minor."""
-    text = _consent_text(title)
+    caps = intake.result.caps
+    text = _consent_text(title, intake.result.applied_rules, caps.intensity, caps.seconds)
     guardian = rng.choice(GUARDIANS) if "P3" in intake.result.applied_rules else None
     return {
         "id": ids["id"],
@@ -196,8 +197,16 @@ def consent_row(
 
 
 @functools.cache
-def _consent_text(condition_title: str) -> consent.ConsentText:
-    return consent.build_consent_text(condition_title, "IASTM with active motion and exercise")
+def _consent_text(
+    condition_title: str, rules: tuple[str, ...], intensity: str | None, seconds: int | None
+) -> consent.ConsentText:
+    """The consent text tailored to the intake, as the consent service builds it."""
+    return consent.build_consent_text(
+        condition_title,
+        "IASTM with active motion and exercise",
+        precautions=consent.precaution_sentences(rules),
+        dose=consent.dose_sentence(intensity, seconds),
+    )
 
 
 def add_intake(

@@ -11,7 +11,7 @@ import random
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from strigil.core import catalog, measures, scoring
+from strigil.core import catalog, diagnoses, measures, scoring
 from strigil.demo import intake, visits
 from strigil.demo.rows import Batch, Ids, Staff, at, meta, new_uuid
 from strigil.services.screenings import age_on
@@ -223,7 +223,7 @@ class EpisodeBuilder:
             self.rng,
             self.ids,
             self.keys,
-            self.indication.title,
+            diagnoses.patient_condition(self.indication.code, self.indication.title),
             when,
         )
 

@@ -50,6 +50,7 @@ class AftercareDocument:
     patient: str
     visit_date: str
     exercises: tuple[ExerciseItem, ...]
+    condition: str = ""  # in plain words (core.diagnoses), never the official code title
 
 
 def _bullets(items: tuple[str, ...]) -> ListFlowable:
@@ -83,6 +84,7 @@ def aftercare_pdf(doc: AftercareDocument) -> bytes:
         *letterhead(doc.clinic, st),
         para("Your after-care sheet", st["title"]),
         para(f"{doc.patient} · visit of {doc.visit_date}", st["small"]),
+        *([para(f"Your condition: {doc.condition}", st["body"])] if doc.condition else []),
         para("Your home programme", st["h2"]),
         *_exercises(doc),
         para("What to expect", st["h2"]),

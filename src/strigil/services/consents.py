@@ -1,13 +1,20 @@
-"""Informed consent: the exact text shown is stored with its version and hash."""
+"""Informed consent: the exact text shown is stored with its version and hash.
+
+The text names the condition in plain words and explains the precautions of the patient's
+intake screening in force, so the same episode can show a different text after a re-screen;
+the hash of the text shown must match the text recorded.
+"""
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy.orm import Session
 
-from strigil.core import catalog
+from strigil.core import catalog, diagnoses
 from strigil.core import consent as consent_text
 from strigil.errors import Conflict, InvalidInput
-from strigil.services import audit
+from strigil.services import audit, screenings
 from strigil.services.actors import Actor, Permission, require
 from strigil.services.records import get_owned
 from strigil.services.screenings import age_on
@@ -19,9 +26,24 @@ DECISIONS = ("granted", "declined")
 DEFAULT_PLAN = "IASTM to the affected area with active motion, stretching and a home programme"
 
 
-def preview(*, episode: Episode, plan: str | None = None) -> consent_text.ConsentText:
-    """The text the patient will read for this episode."""
-    return consent_text.build_consent_text(episode.condition_title, plan or DEFAULT_PLAN)
+def preview(
+    *, session: Session, episode: Episode, plan: str | None = None
+) -> consent_text.ConsentText:
+    """The text the patient will read for this episode, tailored to their screening."""
+    result = _screening_result(session, episode)
+    caps = result.get("caps") or {}
+    return consent_text.build_consent_text(
+        diagnoses.patient_condition(episode.condition_code, episode.condition_title),
+        plan or DEFAULT_PLAN,
+        precautions=consent_text.precaution_sentences(result.get("applied_rules") or ()),
+        dose=consent_text.dose_sentence(caps.get("intensity"), caps.get("seconds")),
+    )
+
+
+def _screening_result(session: Session, episode: Episode) -> dict[str, Any]:
+    """The stored result of the intake screening in force ({} before the first one)."""
+    row = screenings.latest(session, episode, "intake")
+    return dict(row.result) if row is not None else {}
 
 
 def record(
@@ -51,7 +73,7 @@ def record(
             "decision must be granted or declined", field="decision", code="unknown_decision"
         )
     episode = get_owned(session, Episode, episode_id, actor, field="episode_id")
-    text = preview(episode=episode, plan=plan)
+    text = preview(session=session, episode=episode, plan=plan)
     if shown_sha256 and shown_sha256 != text.sha256:
         raise InvalidInput(
             "the consent text changed since it was shown; show it again",

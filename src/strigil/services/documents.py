@@ -9,7 +9,7 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from strigil.core import catalog
+from strigil.core import catalog, diagnoses
 from strigil.documents import aftercare, layout
 from strigil.documents import notes as note_docs
 from strigil.errors import Conflict, NotFound
@@ -21,7 +21,7 @@ from strigil.store import visits as visit_store
 from strigil.store.clinics import Clinic
 from strigil.store.visits import Visit
 
-__all__ = ["aftercare_pdf", "note_pdf", "note_pdf_for_operator"]
+__all__ = ["aftercare_pdf", "condition_for_patient", "note_pdf", "note_pdf_for_operator"]
 
 
 def _when(value: datetime | None) -> str:
@@ -101,6 +101,12 @@ def _dose(sets: int, reps: int | None, hold: int | None, frequency: str) -> str:
     return f"{text}, {frequency}"
 
 
+def condition_for_patient(visit: Visit) -> str:
+    """The visit's condition as patient documents name it (plain words)."""
+    episode = visit.episode
+    return diagnoses.patient_condition(episode.condition_code, episode.condition_title)
+
+
 def aftercare_pdf(*, session: Session, actor: Actor, visit_id: object) -> bytes:
     """The patient's after-care sheet for a visit, with the clinic's name, address and phone."""
     visit = visits.get(session=session, actor=actor, visit_id=visit_id)
@@ -121,5 +127,6 @@ def aftercare_pdf(*, session: Session, actor: Actor, visit_id: object) -> bytes:
         patient=visit.episode.patient.display_name,
         visit_date=visit.started_at.date().isoformat(),
         exercises=tuple(items),
+        condition=condition_for_patient(visit),
     )
     return aftercare.aftercare_pdf(doc)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import date, datetime, time
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -33,6 +33,7 @@ class MeasurementInput:
     options: Mapping[str, Any]
     visit_id: object | None = None
     measured_at: datetime | None = None
+    measured_on: date | None = None  # the day it was taken, when no exact time is known
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +52,7 @@ class Progress:
     classification: Classification | None
     prompt: ReconsiderPrompt
     expected: ExpectedCourse | None
+    change_text: str | None = None  # "61.4 → 47.7, 13.7 points better"
 
 
 def record(
@@ -66,10 +68,15 @@ def record(
     episode = get_owned(session, Episode, episode_id, actor, field="episode_id")
     result = scoring.score(data.measure, list(data.answers), **dict(data.options))
     visit = _visit(session, actor, episode, data.visit_id)
-    when = data.measured_at or (visit.started_at if visit else utcnow())
+    when = _when(data, visit)
+    field = "measured_on" if data.measured_on is not None else "measured_at"
     if when > utcnow():
+        raise InvalidInput("a measurement cannot be in the future", field=field, code="in_future")
+    if when.date() < episode.started_on:
         raise InvalidInput(
-            "a measurement cannot be in the future", field="measured_at", code="in_future"
+            f"a measurement cannot be before the episode began ({episode.started_on})",
+            field=field,
+            code="before_episode",
         )
     row = OutcomeMeasurement(
         clinic_id=actor.clinic_id,
@@ -96,6 +103,21 @@ def record(
         patient_id=episode.patient.external_id,
     )
     return row
+
+
+def _when(data: MeasurementInput, visit: Visit | None) -> datetime:
+    """When it was taken: the exact time given; else the day given (the visit's time when it
+    was that day, now when it is today, otherwise midday); else the visit's start; else now."""
+    now = utcnow()
+    if data.measured_at is not None:
+        return data.measured_at
+    if data.measured_on is None:
+        return visit.started_at if visit else now
+    if visit is not None and visit.started_at.date() == data.measured_on:
+        return visit.started_at
+    if data.measured_on == now.date():
+        return now
+    return datetime.combine(data.measured_on, time(12), tzinfo=now.tzinfo)
 
 
 def _visit(session: Session, actor: Actor, episode: Episode, visit_id: object) -> Visit | None:
@@ -130,9 +152,58 @@ def progress(
     m = measures.get_measure(measure or episode.primary_measure)
     numbers = _visit_numbers(session, episode)
     rows = list_for_episode(session, episode, m.code)
+    _audit_read(session, actor, episode)
+    return _progress_of(m, rows, numbers, reassess_after, expected_course(session, episode, m))
+
+
+def progress_all(
+    *, session: Session, actor: Actor, episode_id: object, reassess_after: int = 4
+) -> tuple[Progress, ...]:
+    """Progress on every measure the episode has recorded, the primary measure first (shown
+    even before its first score). The expected course, which compares the clinic's episodes
+    on their primary measure, is given for the primary measure only."""
+    require(actor, Permission.READ_CLINICAL)
+    episode = get_owned(session, Episode, episode_id, actor, field="episode_id")
+    numbers = _visit_numbers(session, episode)
+    by_measure: dict[str, list[OutcomeMeasurement]] = {episode.primary_measure: []}
+    for row in list_for_episode(session, episode):
+        by_measure.setdefault(row.measure, []).append(row)
+    _audit_read(session, actor, episode)
+    out = []
+    for code, rows in by_measure.items():
+        m = measures.get_measure(code)
+        expected = expected_course(session, episode, m) if code == episode.primary_measure else None
+        out.append(_progress_of(m, rows, numbers, reassess_after, expected))
+    return tuple(out)
+
+
+def _progress_of(
+    m: measures.Measure,
+    rows: Sequence[OutcomeMeasurement],
+    numbers: Mapping[int, int],
+    reassess_after: int,
+    expected: ExpectedCourse | None,
+) -> Progress:
     points = tuple(Point(r.measured_at, numbers.get(r.visit_id or 0), r.score) for r in rows)
     classes = _classifications(m, points)
     prompt = response.reconsider_prompt(len(numbers), classes, threshold_visits=reassess_after)
+    return Progress(
+        measure=m,
+        points=points,
+        classification=classes[-1] if classes else None,
+        prompt=prompt,
+        expected=expected,
+        change_text=_change_text(m, points),
+    )
+
+
+def _change_text(m: measures.Measure, points: Sequence[Point]) -> str | None:
+    if len(points) < 2 or m.change_score:
+        return None
+    return response.describe_change(m, points[0].score, points[-1].score)
+
+
+def _audit_read(session: Session, actor: Actor, episode: Episode) -> None:
     audit.record(
         session=session,
         actor=actor,
@@ -140,13 +211,6 @@ def progress(
         entity_type="progress",
         entity_id=episode.external_id,
         patient_id=episode.patient.external_id,
-    )
-    return Progress(
-        measure=m,
-        points=points,
-        classification=classes[-1] if classes else None,
-        prompt=prompt,
-        expected=expected_course(session, episode, m),
     )
 
 
@@ -205,6 +269,7 @@ def progress_json(result: Progress) -> dict[str, Any]:
             {"at": p.at.isoformat(), "visit": p.visit_number, "score": p.score}
             for p in result.points
         ],
+        "change": result.change_text,
         "classification": asdict(result.classification) if result.classification else None,
         "prompt": asdict(result.prompt),
         "expected": asdict(result.expected) if result.expected else None,

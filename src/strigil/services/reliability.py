@@ -231,7 +231,8 @@ def pooled(visits: tuple[VisitAgreement, ...]) -> Reliability:
 
 
 NO_VISITS = (
-    "No reliability checks have been recorded yet. To run one, start a visit with "
-    "'reliability check' ticked and let two or more therapists each examine the patient and "
-    "place their own findings on the body chart without seeing the other's."
+    "No reliability checks have been recorded yet. To run one, open the patient's episode, "
+    "choose 'Start a visit' and tick 'Reliability check'; then let two or more therapists "
+    "each examine the patient and place their own findings on the body chart without seeing "
+    "the other's."
 )

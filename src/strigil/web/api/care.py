@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from fastapi import APIRouter
@@ -88,6 +88,7 @@ class MeasurementCreate(Schema):
     options: dict[str, Any] = {}
     visit_id: uuid.UUID | None = None
     measured_at: datetime | None = None
+    measured_on: date | None = None  # the day, when the exact time is not known
 
 
 class MeasurementRead(RecordRead):
@@ -168,7 +169,7 @@ def record_clearance(
 def consent_text(episode_id: str, db: DbSession, actor: CurrentActor) -> ConsentText:
     """The exact consent text for this episode, with its version and hash."""
     episode = episodes.get(session=db, actor=actor, episode_id=episode_id)
-    text = consents.preview(episode=episode)
+    text = consents.preview(session=db, episode=episode)
     return ConsentText(version=text.version, sha256=text.sha256, text=text.text)
 
 
@@ -206,6 +207,7 @@ def record_measurement(
         options=body.options,
         visit_id=body.visit_id,
         measured_at=body.measured_at,
+        measured_on=body.measured_on,
     )
     return MeasurementRead.of(
         outcomes.record(session=db, actor=actor, episode_id=episode_id, data=data)

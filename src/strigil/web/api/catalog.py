@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from strigil.core import catalog, icd10, measures
+from strigil.core import catalog, diagnoses, measures
 from strigil.web.deps import CurrentActor
 
 router = APIRouter(prefix="/catalog", tags=["catalog"])
@@ -20,12 +20,15 @@ def _plain(items: Any) -> list[dict[str, Any]]:
 @router.get("/icd10")
 def search_icd10(
     actor: CurrentActor,
-    q: Annotated[str, Query(min_length=1, max_length=80)],
+    q: Annotated[str, Query(min_length=1, max_length=diagnoses.MAX_QUERY_LENGTH)],
     limit: Annotated[int, Query(ge=1, le=50)] = 20,
 ) -> list[dict[str, Any]]:
-    """ICD-10-CM codes whose code starts with, or whose title contains, the words typed."""
+    """ICD-10-CM codes for a code prefix or for clinical, lay or official words: codes reached
+    through a clinical term ("tennis elbow", "DVT") first, then the commonly treated
+    conditions, then other official titles. ``matched_term`` names the term that matched and
+    ``lay_title`` the plain name patient documents use."""
     del actor
-    return _plain(icd10.search(q, limit=limit))
+    return _plain(diagnoses.search(q, limit=limit))
 
 
 @router.get("/body-sites")

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from strigil.core import catalog
-from strigil.services import treatment, visits
+from strigil.services import documents, treatment, visits
 from strigil.services.records import Visit
 from strigil.web.deps import CurrentActor, DbSession
 from strigil.web.pages.common import Form, go, optional_int, required_int, text, view
@@ -33,6 +33,7 @@ def _ctx(db: Session, visit: Visit, region: str) -> dict[str, Any]:
         "prescriptions": treatment.prescriptions(db, visit),
         "exercises": {e.code: e for e in catalog.exercises()},
         "clinic": visits.clinic_of(db, visit),
+        "condition": documents.condition_for_patient(visit),
     }
 
 

@@ -30,9 +30,10 @@ class Scale:
 
 
 def progress_context(db: Session, actor: Actor, episode: Episode) -> dict[str, Any]:
-    """Progress of the primary measure, ready for ``outcomes/_progress.html``."""
-    result = outcomes.progress(session=db, actor=actor, episode_id=episode.external_id)
-    return {"progress": result, "chart": chart(result)}
+    """Progress on every measure of the episode (primary first), each with its chart, ready
+    for ``outcomes/_progress.html``."""
+    results = outcomes.progress_all(session=db, actor=actor, episode_id=episode.external_id)
+    return {"progress_list": [(result, chart(result)) for result in results]}
 
 
 def _xs(result: outcomes.Progress) -> list[int]:

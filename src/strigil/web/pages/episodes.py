@@ -10,7 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from strigil.core import catalog, icd10, measures
+from strigil.core import catalog, diagnoses, icd10, measures
 from strigil.errors import Conflict, InvalidInput
 from strigil.services import consents, episodes, patients, screenings, visits
 from strigil.services.actors import Actor
@@ -151,9 +151,15 @@ def update_episode(
 
 @router.get("/icd10", response_class=HTMLResponse)
 def icd10_options(request: Request, actor: CurrentActor, condition_code: str = "") -> HTMLResponse:  # noqa: ARG001
-    """``<option>`` elements for the condition picker's datalist."""
+    """``<option>`` elements for the condition picker's datalist; a query that is too long
+    is refused naming the picker's field."""
     query = condition_code.strip()
-    found = icd10.search(query, limit=15) if len(query) >= 2 else []
+    if not icd10.index_ready():  # still building at start-up: never hold the request on it
+        return page(request, "episodes/_icd_options.html", {"codes": []})
+    try:
+        found = diagnoses.search(query, limit=15) if len(query) >= 2 else []
+    except InvalidInput as error:
+        raise InvalidInput(error.detail, code=error.code, field="condition_code") from error
     return page(request, "episodes/_icd_options.html", {"codes": found})
 
 

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, date, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from strigil.core import measures, scoring
 from strigil.errors import InvalidInput
-from strigil.services import episodes, outcomes
+from strigil.services import episodes, outcomes, visits
+from strigil.services.actors import Actor
+from strigil.services.episodes import Episode
 from strigil.web.deps import CurrentActor, DbSession
-from strigil.web.pages.common import Form, go, text, view
+from strigil.web.pages.common import Form, errors_of, go, text, view
 from strigil.web.pages.render import page
 
 router = APIRouter()
@@ -70,6 +74,25 @@ def _ctx(episode_id: str, m: measures.Measure, **extra: Any) -> dict[str, Any]:
     return base | extra
 
 
+def _when_ctx(db: Session, actor: Actor, episode: Episode) -> dict[str, Any]:
+    """The date picker's bounds and the visits a measurement can be tied to."""
+    recent = visits.list_for_episode(session=db, actor=actor, episode=episode, limit=50)
+    return {"today": datetime.now(UTC).date(), "episode": episode, "visits": recent}
+
+
+def _measured_on(form: FormData) -> date | None:
+    """The day the measurement was taken; a value that is not a date is refused by name."""
+    raw = text(form, "measured_on")
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise InvalidInput(
+            f"{raw!r} is not a date (YYYY-MM-DD)", field="measured_on", code="invalid_date"
+        ) from None
+
+
 @router.get("/episodes/{episode_id}/measure-form", response_class=HTMLResponse)
 def measure_form(
     request: Request, episode_id: str, db: DbSession, actor: CurrentActor, measure: str = ""
@@ -77,7 +100,7 @@ def measure_form(
     """The form for one measure: a fragment for HTMX, a page of its own otherwise."""
     episode = episodes.get(session=db, actor=actor, episode_id=episode_id)
     m = measures.get_measure(measure or episode.primary_measure)
-    ctx = _ctx(episode_id, m, episode=episode, patient=episode.patient)
+    ctx = _ctx(episode_id, m, patient=episode.patient) | _when_ctx(db, actor, episode)
     return view(request, "outcomes/measure.html", "outcomes/_measure_form.html", ctx)
 
 
@@ -110,11 +133,31 @@ def record_measurement(
     result, more = score_all(m, answers, options)
     values = {k: v for k, v in form.items() if isinstance(v, str)}
     if errors or more or result is None:
-        ctx = _ctx(episode_id, m, episode=episode, patient=episode.patient)
-        ctx |= {"values": values, "errors": errors | more}
-        return view(request, "outcomes/measure.html", "outcomes/_measure_form.html", ctx, 422)
-    data = outcomes.MeasurementInput(
-        measure=m.code, answers=answers, options=options, visit_id=text(form, "visit_id") or None
-    )
-    outcomes.record(session=db, actor=actor, episode_id=episode_id, data=data)
+        return _refused(request, db, actor, episode, m, values, errors | more)
+    try:
+        data = outcomes.MeasurementInput(
+            measure=m.code,
+            answers=answers,
+            options=options,
+            visit_id=text(form, "visit_id") or None,
+            measured_on=_measured_on(form),
+        )
+        outcomes.record(session=db, actor=actor, episode_id=episode_id, data=data)
+    except InvalidInput as error:
+        return _refused(request, db, actor, episode, m, values, errors_of(error))
     return go(request, f"/episodes/{episode_id}#outcomes")
+
+
+def _refused(
+    request: Request,
+    db: Session,
+    actor: Actor,
+    episode: Episode,
+    m: measures.Measure,
+    values: dict[str, str],
+    errors: dict[str, str],
+) -> HTMLResponse:
+    """The form again with what was typed and each error beside its field (422)."""
+    ctx = _ctx(str(episode.external_id), m, patient=episode.patient, values=values, errors=errors)
+    ctx |= _when_ctx(db, actor, episode)
+    return view(request, "outcomes/measure.html", "outcomes/_measure_form.html", ctx, 422)

@@ -165,7 +165,7 @@ def consent_page(
     ctx = {
         "episode": episode,
         "patient": episode.patient,
-        "preview": consents.preview(episode=episode),
+        "preview": consents.preview(session=db, episode=episode),
         "current": consents.current(db, episode),
         "minor": consents.guardian_required(episode),
     }

@@ -84,12 +84,14 @@ def start_visit(
             dose_modification=dose,
             techniques=[t for t in form.getlist("techniques") if isinstance(t, str)] or ["iastm"],
             lifts=lifts,
+            reliability_check=text(form, "reliability_check") == "yes",
         )
         with db.begin_nested():
             visit = visits.start(session=db, actor=actor, episode_id=episode_id, data=data)
     except InvalidInput as error:
         ctx = {"answers": answers, "errors": answer_errors(error, rules), "lifts": lifts}
         ctx |= {"reasoning": reasoning, "dose": dose, "tolerance": text(form, "tolerance_limit")}
+        ctx |= {"reliability_check": text(form, "reliability_check") == "yes"}
         return _start_page(request, episode_id, db, actor, ctx, 422)
     return go(request, f"/visits/{visit.external_id}")
 
