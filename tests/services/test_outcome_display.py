@@ -195,6 +195,7 @@ def test_a_reliability_check_can_be_started_from_the_visit_form(
     page = client.get(f"/episodes/{episode.external_id}/visits/new").text
     assert 'name="reliability_check"' in page
     data = {f"ans_{rule}": a.present and "yes" or "no" for rule, a in recheck_answers().items()}
+    data |= {"ans_A9": "reading", "bp_A9_systolic": "124", "bp_A9_diastolic": "78"}
     data |= {"tolerance_limit": "6", "techniques": "iastm", "reliability_check": "yes"}
     data |= {"csrf_token": client.headers["X-CSRF-Token"]}
     answer = client.post(
