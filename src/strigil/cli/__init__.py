@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from strigil.cli import db, demo, export, notes, users
+from strigil.cli import db, demo, export, notes, reports, users
 from strigil.cli.common import fail
 from strigil.errors import StrigilError
 
@@ -16,6 +16,7 @@ app.add_typer(demo.app, name="demo")
 app.add_typer(users.app, name="user")
 app.add_typer(notes.app, name="notes")
 app.add_typer(export.app, name="export")
+app.add_typer(reports.app, name="reports")
 
 
 def _optional_groups() -> None:

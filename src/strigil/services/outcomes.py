@@ -128,11 +128,6 @@ def progress(
     require(actor, Permission.READ_CLINICAL)
     episode = get_owned(session, Episode, episode_id, actor, field="episode_id")
     m = measures.get_measure(measure or episode.primary_measure)
-    numbers = _visit_numbers(session, episode)
-    rows = list_for_episode(session, episode, m.code)
-    points = tuple(Point(r.measured_at, numbers.get(r.visit_id or 0), r.score) for r in rows)
-    classes = _classifications(m, points)
-    prompt = response.reconsider_prompt(len(numbers), classes, threshold_visits=reassess_after)
     audit.record(
         session=session,
         actor=actor,
@@ -141,6 +136,19 @@ def progress(
         entity_id=episode.external_id,
         patient_id=episode.patient.external_id,
     )
+    return course(session, episode, m, reassess_after=reassess_after)
+
+
+def course(
+    session: Session, episode: Episode, m: measures.Measure, *, reassess_after: int = 4
+) -> Progress:
+    """One measure's course in an episode the caller has already loaded, checked and audited
+    (the progress page and the printed reports share it)."""
+    numbers = _visit_numbers(session, episode)
+    rows = list_for_episode(session, episode, m.code)
+    points = tuple(Point(r.measured_at, numbers.get(r.visit_id or 0), r.score) for r in rows)
+    classes = _classifications(m, points)
+    prompt = response.reconsider_prompt(len(numbers), classes, threshold_visits=reassess_after)
     return Progress(
         measure=m,
         points=points,

@@ -193,12 +193,16 @@ def _adverse_events(clinic_id: int) -> Select:
             AdverseEvent.resolved_at,
         )
         .join(Patient, Patient.id == AdverseEvent.patient_id)
-        .outerjoin(visit, (visit.id == AdverseEvent.visit_id) & visit.entered_in_error_at.is_(None))
-        .outerjoin(episode, episode.id == visit.episode_id)
         .outerjoin(
             area,
             (area.id == AdverseEvent.treated_area_id) & area.entered_in_error_at.is_(None),
         )
+        .outerjoin(
+            visit,
+            (visit.id == func.coalesce(AdverseEvent.visit_id, area.visit_id))
+            & visit.entered_in_error_at.is_(None),
+        )
+        .outerjoin(episode, episode.id == visit.episode_id)
         .where(
             Patient.clinic_id == clinic_id,
             Patient.entered_in_error_at.is_(None),
