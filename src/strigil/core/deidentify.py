@@ -16,10 +16,10 @@ Pure functions, no framework: the services feed them rows and write what they re
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from datetime import date, timedelta
+from functools import lru_cache
 
 MAX_SHIFT_DAYS = 182
 OLDEST_EXACT_AGE = 89
@@ -42,26 +42,37 @@ def new_salt() -> bytes:
 
 
 class Pseudonymizer:
-    """Keys and date shifts for one export; everything is derived from its secret salt."""
+    """Keys and date shifts for one export; everything is derived from its secret salt.
 
-    def __init__(self, salt: bytes) -> None:
+    Rows arrive grouped by patient, so the same few ids repeat back to back: a bounded cache
+    saves most of the hashing while memory stays flat.
+    """
+
+    def __init__(self, salt: bytes, *, cache: int = 8192) -> None:
         if len(salt) < 16:
             raise ValueError("the salt must be at least 16 bytes")
         self._salt = salt
+        self._keys = lru_cache(maxsize=cache)(self._key)
+        self._shifts = lru_cache(maxsize=cache)(self._shift_days)
 
     def _digest(self, purpose: str, identifier: object) -> bytes:
-        message = f"{purpose}:{identifier}".encode()
-        return hmac.new(self._salt, message, hashlib.sha256).digest()
+        return hmac.digest(self._salt, f"{purpose}:{identifier}".encode(), "sha256")
+
+    def _key(self, kind: str, identifier: object) -> str:
+        return self._digest(kind, identifier).hex()[:KEY_HEX]
 
     def key(self, kind: str, identifier: object) -> str:
         """A stable pseudonym for ``identifier`` (a UUID) of ``kind`` within this export."""
-        return self._digest(kind, identifier).hex()[:KEY_HEX]
+        return self._keys(kind, identifier)
 
-    def shift_days(self, patient: object) -> int:
-        """The patient's date shift: never zero, at most ``MAX_SHIFT_DAYS`` either way."""
+    def _shift_days(self, patient: object) -> int:
         n = int.from_bytes(self._digest("shift", patient)[:8], "big")
         magnitude = 1 + n % MAX_SHIFT_DAYS
         return magnitude if (n >> 32) % 2 else -magnitude
+
+    def shift_days(self, patient: object) -> int:
+        """The patient's date shift: never zero, at most ``MAX_SHIFT_DAYS`` either way."""
+        return self._shifts(patient)
 
     def shift(self, patient: object, when: date | None) -> date | None:
         """``when`` moved by the patient's shift (``None`` stays ``None``)."""
