@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hmac
 import secrets
+import uuid
 from datetime import date, timedelta
 from functools import lru_cache
 
@@ -41,6 +42,14 @@ def new_salt() -> bytes:
     return secrets.token_bytes(32)
 
 
+def _canonical(identifier: object) -> str:
+    """A UUID as 32 lowercase hex digits, whether given as ``uuid.UUID`` or as text with or
+    without dashes (databases hand it back in either form)."""
+    if isinstance(identifier, uuid.UUID):
+        return identifier.hex
+    return str(identifier).replace("-", "").lower()
+
+
 class Pseudonymizer:
     """Keys and date shifts for one export; everything is derived from its secret salt.
 
@@ -56,7 +65,8 @@ class Pseudonymizer:
         self._shifts = lru_cache(maxsize=cache)(self._shift_days)
 
     def _digest(self, purpose: str, identifier: object) -> bytes:
-        return hmac.digest(self._salt, f"{purpose}:{identifier}".encode(), "sha256")
+        message = f"{purpose}:{_canonical(identifier)}".encode()
+        return hmac.digest(self._salt, message, "sha256")
 
     def _key(self, kind: str, identifier: object) -> str:
         return self._digest(kind, identifier).hex()[:KEY_HEX]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, String, func, select, type_coerce
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.orm import Session, aliased
 
@@ -30,6 +30,12 @@ def list_clinics(session: Session) -> list[tuple[int, str]]:
     return [(int(i), str(n)) for i, n in session.execute(select(Clinic.id, Clinic.name))]
 
 
+def _uuid(column: Any, name: str) -> Any:
+    """A public id as the driver gives it (text on SQLite), skipping the per-row conversion to
+    ``uuid.UUID``: the export only hashes it, and that conversion was most of its CPU time."""
+    return type_coerce(column, String).label(name)
+
+
 def _live_patient_episode(stmt: Select, clinic_id: int) -> Select:
     return stmt.where(
         Patient.clinic_id == clinic_id,
@@ -41,11 +47,11 @@ def _live_patient_episode(stmt: Select, clinic_id: int) -> Select:
 def _episodes(clinic_id: int) -> Select:
     stmt = (
         select(
-            Patient.external_id.label("patient"),
+            _uuid(Patient.external_id, "patient"),
             Patient.birth_date,
             Patient.sex,
-            Episode.external_id.label("episode"),
-            User.external_id.label("therapist"),
+            _uuid(Episode.external_id, "episode"),
+            _uuid(User.external_id, "therapist"),
             Episode.condition_code,
             Episode.condition_title,
             Episode.condition_group,
@@ -69,10 +75,10 @@ def _episodes(clinic_id: int) -> Select:
 def _visit_base(*columns: Any) -> Select:
     return (
         select(
-            Patient.external_id.label("patient"),
-            Episode.external_id.label("episode"),
+            _uuid(Patient.external_id, "patient"),
+            _uuid(Episode.external_id, "episode"),
             Episode.started_on,
-            Visit.external_id.label("visit"),
+            _uuid(Visit.external_id, "visit"),
             *columns,
         )
         .join(Episode, Episode.id == Visit.episode_id)
@@ -83,7 +89,7 @@ def _visit_base(*columns: Any) -> Select:
 
 def _visits(clinic_id: int) -> Select:
     stmt = _visit_base(
-        User.external_id.label("therapist"),
+        _uuid(User.external_id, "therapist"),
         Visit.number,
         Visit.started_at,
         Visit.ended_at,
@@ -96,7 +102,7 @@ def _visits(clinic_id: int) -> Select:
 
 
 def _area_base(*columns: Any) -> Select:
-    return _visit_base(TreatedArea.external_id.label("area"), *columns).where(
+    return _visit_base(_uuid(TreatedArea.external_id, "area"), *columns).where(
         TreatedArea.entered_in_error_at.is_(None)
     )
 
@@ -122,7 +128,7 @@ def _findings(clinic_id: int) -> Select:
     area = aliased(TreatedArea)
     stmt = (
         _visit_base(
-            area.external_id.label("area"),
+            _uuid(area.external_id, "area"),
             RestrictionFinding.chart_view,
             RestrictionFinding.x,
             RestrictionFinding.y,
@@ -156,10 +162,10 @@ def _outcomes(clinic_id: int) -> Select:
     visit = aliased(Visit)
     stmt = (
         select(
-            Patient.external_id.label("patient"),
-            Episode.external_id.label("episode"),
+            _uuid(Patient.external_id, "patient"),
+            _uuid(Episode.external_id, "episode"),
             Episode.started_on,
-            visit.external_id.label("visit"),
+            _uuid(visit.external_id, "visit"),
             visit.number.label("visit_number"),
             OutcomeMeasurement.measure,
             OutcomeMeasurement.registry_version,
@@ -181,10 +187,10 @@ def _adverse_events(clinic_id: int) -> Select:
     visit, episode, area = aliased(Visit), aliased(Episode), aliased(TreatedArea)
     return (
         select(
-            Patient.external_id.label("patient"),
-            episode.external_id.label("episode"),
-            visit.external_id.label("visit"),
-            area.external_id.label("area"),
+            _uuid(Patient.external_id, "patient"),
+            _uuid(episode.external_id, "episode"),
+            _uuid(visit.external_id, "visit"),
+            _uuid(area.external_id, "area"),
             AdverseEvent.category,
             AdverseEvent.severity,
             AdverseEvent.referral_made,
