@@ -288,6 +288,7 @@ def export(
         InvalidInput: ``out`` is a file, is not empty, or its parent folder does not exist.
     """
     clinic_id, name = _clinic(session, clinic)
+    out = out.resolve()
     _check_out(out)
     export_id = str(uuid.uuid4())
     work = out.parent / f".{out.name}.partial-{export_id}"
