@@ -128,19 +128,18 @@ def _grid(rows: list[list[object]], widths: list[float | None], header: bool = T
 
 
 def _facts(doc: ReportDocument) -> Table:
-    st = styles()
     rows = [
         ["Patient", doc.patient, "Date of birth", doc.birth_date],
         [
             "Condition",
-            para(doc.condition, st["body"]),
+            para(doc.condition, _cell()),
             "Therapist",
-            para(doc.therapist, st["body"]),
+            para(doc.therapist, _cell()),
         ],
-        ["Episode", para(doc.episode, st["body"]), "", ""],
+        ["Episode", para(doc.episode, _cell()), "", ""],
     ]
     if doc.goals:
-        rows.append(["Goal", para(doc.goals, st["body"]), "", ""])
+        rows.append(["Goal", para(doc.goals, _cell()), "", ""])
     table = Table(rows, colWidths=[22 * mm, 72 * mm, 24 * mm, None], hAlign="LEFT")
     table.setStyle(
         TableStyle(
