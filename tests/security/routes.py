@@ -428,6 +428,11 @@ RULES: dict[tuple[str, str], Rule] = {
         P.TREAT, form=lambda c: {**_episode(c), "version": c.version(Episode, "episode_id")}
     ),
     ("GET", "/episodes/{episode_id}/visits"): Rule(P.READ_CLINICAL),
+    ("GET", "/episodes/{episode_id}/progress-report.pdf"): Rule(P.READ_CLINICAL),
+    # the site's episode is active: 409 until it is discharged
+    ("GET", "/episodes/{episode_id}/discharge-summary.pdf"): Rule(
+        P.READ_CLINICAL, expect_success=False
+    ),
     ("GET", "/icd10"): Rule(ANY, patient_data=False),
     ("GET", "/episodes/{episode_id}/screening"): Rule(P.READ_CLINICAL),  # the POST needs SCREEN
     ("POST", "/episodes/{episode_id}/screening"): Rule(

@@ -94,7 +94,7 @@ def note_pdf_for_operator(*, session: Session, visit_id: object) -> bytes:
     return note_docs.note_pdf(_document(session, visit))
 
 
-def _dose(sets: int, reps: int | None, hold: int | None, frequency: str) -> str:
+def dose_text(sets: int, reps: int | None, hold: int | None, frequency: str) -> str:
     text = f"{sets} set{'s' if sets != 1 else ''}"
     text += f" of {reps} repetitions" if reps else ""
     text += f", hold {hold} seconds" if hold else ""
@@ -118,7 +118,7 @@ def aftercare_pdf(*, session: Session, actor: Actor, visit_id: object) -> bytes:
         items.append(
             aftercare.ExerciseItem(
                 name=ex.name if ex else p.exercise_code,
-                dose=_dose(p.sets, p.repetitions, p.hold_seconds, p.frequency),
+                dose=dose_text(p.sets, p.repetitions, p.hold_seconds, p.frequency),
                 instructions=ex.instructions if ex else "",
             )
         )

@@ -214,6 +214,16 @@ def _audit_read(session: Session, actor: Actor, episode: Episode) -> None:
     )
 
 
+def course(
+    session: Session, episode: Episode, m: measures.Measure, *, reassess_after: int = 4
+) -> Progress:
+    """One measure's course in an episode the caller has already loaded, checked and audited
+    (the progress page and the printed reports share it)."""
+    numbers = _visit_numbers(session, episode)
+    rows = list_for_episode(session, episode, m.code)
+    return _progress_of(m, rows, numbers, reassess_after, expected_course(session, episode, m))
+
+
 def _visit_numbers(session: Session, episode: Episode) -> dict[int, int]:
     return visit_store.visit_numbers(session, episode.clinic_id, episode.id)
 

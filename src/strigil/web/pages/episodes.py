@@ -12,7 +12,7 @@ from starlette.datastructures import FormData
 
 from strigil.core import catalog, diagnoses, icd10, measures
 from strigil.errors import Conflict, InvalidInput
-from strigil.services import consents, episodes, patients, screenings, visits
+from strigil.services import consents, episodes, patients, reports, screenings, visits
 from strigil.services.actors import Actor
 from strigil.services.episodes import APPROACHES, CHRONICITY, SIDES, Episode
 from strigil.web.deps import CurrentActor, DbSession
@@ -204,3 +204,22 @@ def episode_visits(
     else:
         ctx = _episode_ctx(db, actor, episode, page_no)
     return view(request, "episodes/detail.html", "episodes/_visits.html", ctx)
+
+
+def _pdf(data: bytes, name: str) -> Response:
+    headers = {"Content-Disposition": f'inline; filename="{name}"', "Cache-Control": "no-store"}
+    return Response(data, media_type="application/pdf", headers=headers)
+
+
+@router.get("/episodes/{episode_id}/progress-report.pdf", response_model=None)
+def progress_report_pdf(episode_id: str, db: DbSession, actor: CurrentActor) -> Response:
+    """The episode's progress report as a PDF."""
+    data = reports.report_pdf(session=db, actor=actor, episode_id=episode_id, kind="progress")
+    return _pdf(data, "progress-report.pdf")
+
+
+@router.get("/episodes/{episode_id}/discharge-summary.pdf", response_model=None)
+def discharge_summary_pdf(episode_id: str, db: DbSession, actor: CurrentActor) -> Response:
+    """The discharge summary as a PDF (409 until the episode is discharged)."""
+    data = reports.report_pdf(session=db, actor=actor, episode_id=episode_id, kind="discharge")
+    return _pdf(data, "discharge-summary.pdf")
