@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from strigil.cli import db, demo, notes, users
+from strigil.cli import db, demo, interchange, notes, users
 from strigil.cli.common import fail
 from strigil.errors import StrigilError
 
@@ -15,6 +15,8 @@ app.add_typer(db.app, name="db")
 app.add_typer(demo.app, name="demo")
 app.add_typer(users.app, name="user")
 app.add_typer(notes.app, name="notes")
+app.add_typer(interchange.export_app, name="export")
+app.add_typer(interchange.import_app, name="import")
 
 
 def _optional_groups() -> None:
