@@ -544,6 +544,16 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/evidence/forest/{comparison}/{outcome}.svg"): Rule(
         ANY, loads_path_record=False, expect_success=False
     ),
+    # FHIR R4: the patient's record, and the clinic's bulk export (status and files need a job
+    # id the walk does not have, so a valid request may still be refused there)
+    ("GET", "/fhir/R4/Patient/{patient_id}/$everything"): Rule(P.READ_CLINICAL),
+    ("GET", "/fhir/R4/$export"): Rule(P.READ_CLINICAL),
+    ("GET", "/fhir/R4/$export-status"): Rule(
+        P.READ_CLINICAL, patient_data=False, expect_success=False
+    ),
+    ("GET", "/fhir/R4/$export-file"): Rule(
+        P.READ_CLINICAL, patient_data=False, expect_success=False
+    ),
 }
 
 # Query strings some routes require.

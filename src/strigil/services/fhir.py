@@ -337,7 +337,7 @@ def procedure(row: TreatedArea, visit: Visit, ctx: Context) -> Resource:
         ext(
             "seconds",
             valueDuration={"value": row.seconds, "unit": "s", "system": codes.UCUM, "code": "s"},
-        )  # fmt: skip
+        )
     )
     if row.angle_deg is not None:
         extensions.append(ext("angle-degrees", valueInteger=row.angle_deg))
@@ -380,9 +380,14 @@ def procedure(row: TreatedArea, visit: Visit, ctx: Context) -> Resource:
 
 
 def _observation(
-    key: uuid.UUID, kind: str, category: str, visit: Visit, at: datetime, ctx: Context,
+    key: uuid.UUID,
+    kind: str,
+    category: str,
+    visit: Visit,
+    at: datetime,
+    ctx: Context,
     recorder: int | None,
-) -> Resource:  # fmt: skip
+) -> Resource:
     performer = ctx.practitioner(recorder)
     return {
         "resourceType": "Observation",
@@ -398,8 +403,9 @@ def _observation(
 
 
 def reading(row: DiscomfortReading, area: TreatedArea, visit: Visit, ctx: Context) -> Resource:
-    out = _observation(row.external_id, codes.READING, "survey", visit, row.created_at, ctx,
-                       row.recorded_by_id)  # fmt: skip
+    out = _observation(
+        row.external_id, codes.READING, "survey", visit, row.created_at, ctx, row.recorded_by_id
+    )
     out["code"]["coding"].insert(0, coding(codes.LOINC, codes.NPRS_LOINC))
     out["partOf"] = [ref("Procedure", area.external_id)]
     out["valueInteger"] = row.value
@@ -408,8 +414,9 @@ def reading(row: DiscomfortReading, area: TreatedArea, visit: Visit, ctx: Contex
 
 
 def skin_response(row: SkinResponse, area: TreatedArea, visit: Visit, ctx: Context) -> Resource:
-    out = _observation(row.external_id, codes.SKIN, "exam", visit, row.created_at, ctx,
-                       row.recorded_by_id)  # fmt: skip
+    out = _observation(
+        row.external_id, codes.SKIN, "exam", visit, row.created_at, ctx, row.recorded_by_id
+    )
     out["partOf"] = [ref("Procedure", area.external_id)]
     out["valueCodeableConcept"] = concept(codes.SKIN_GRADE_SYSTEM, row.grade)
     if row.notes:
@@ -423,12 +430,15 @@ def _component(name: str, **value: Any) -> dict[str, Any]:
     return {"code": concept(codes.OBSERVATION_SYSTEM, name), **value}
 
 
-def finding(row: RestrictionFinding, visit: Visit, areas: Mapping[int, TreatedArea],
-            ctx: Context) -> Resource:  # fmt: skip
-    out = _observation(row.external_id, codes.FINDING, "exam", visit, row.created_at, ctx,
-                       row.recorded_by_id)  # fmt: skip
-    if row.treated_area_id in areas:
-        out["partOf"] = [ref("Procedure", areas[row.treated_area_id].external_id)]
+def finding(
+    row: RestrictionFinding, visit: Visit, areas: Mapping[int, TreatedArea], ctx: Context
+) -> Resource:
+    out = _observation(
+        row.external_id, codes.FINDING, "exam", visit, row.created_at, ctx, row.recorded_by_id
+    )
+    area = areas.get(row.treated_area_id) if row.treated_area_id is not None else None
+    if area is not None:
+        out["partOf"] = [ref("Procedure", area.external_id)]
     out["bodySite"] = _site(codes.BODY_SITE_SYSTEM, row.body_site, row.side)
     out["valueInteger"] = row.severity
     out["component"] = [
@@ -441,8 +451,9 @@ def finding(row: RestrictionFinding, visit: Visit, areas: Mapping[int, TreatedAr
 
 
 def measurement(row: VisitMeasurement, visit: Visit, ctx: Context) -> Resource:
-    out = _observation(row.external_id, codes.MEASUREMENT, "exam", visit, row.created_at, ctx,
-                       row.recorded_by_id)  # fmt: skip
+    out = _observation(
+        row.external_id, codes.MEASUREMENT, "exam", visit, row.created_at, ctx, row.recorded_by_id
+    )
     out["code"]["text"] = row.name
     unit = {"unit": row.unit}
     out["component"] = [
@@ -494,9 +505,12 @@ def questionnaire_response(
 
 
 def outcome(
-    row: OutcomeMeasurement, patient_key: uuid.UUID, episode_key: uuid.UUID,
-    visit: Visit | None, ctx: Context,
-) -> Resource:  # fmt: skip
+    row: OutcomeMeasurement,
+    patient_key: uuid.UUID,
+    episode_key: uuid.UUID,
+    visit: Visit | None,
+    ctx: Context,
+) -> Resource:
     measure = get_measure(row.measure)
     unit = {"value": row.score, "unit": measure.unit}
     extensions = [
@@ -516,7 +530,7 @@ def outcome(
             "code": {
                 "coding": codes.measure_coding(measure.code, measure.loinc),
                 "text": measure.name,
-            },  # fmt: skip
+            },
             "subject": ref("Patient", patient_key),
             "encounter": ref("Encounter", visit.external_id) if visit else None,
             "effectiveDateTime": when(row.measured_at),
@@ -529,7 +543,7 @@ def outcome(
                 {
                     "code": concept(codes.MEASURE_SYSTEM, f"{row.measure}:{name}"),
                     "valueQuantity": {"value": value},
-                }  # fmt: skip
+                }
                 for name, value in sorted(row.subscores.items())
             ],
         }
@@ -578,9 +592,12 @@ def care_plan(visit: Visit, rows: list[ExercisePrescription], ctx: Context) -> R
 
 
 def adverse_event(
-    row: AdverseEvent, patient_key: uuid.UUID, visit: Visit | None,
-    areas: Mapping[int, TreatedArea], ctx: Context,
-) -> Resource:  # fmt: skip
+    row: AdverseEvent,
+    patient_key: uuid.UUID,
+    visit: Visit | None,
+    areas: Mapping[int, TreatedArea],
+    ctx: Context,
+) -> Resource:
     extensions = [
         ext("status", valueCode=row.status),
         ext("severity", valueCode=row.severity),
@@ -591,9 +608,8 @@ def adverse_event(
     if row.resolved_at:
         extensions.append(ext("resolved-at", valueDateTime=when(row.resolved_at)))
     severity = row.severity if row.severity in ("mild", "moderate", "severe") else None
-    suspect = None
-    if row.treated_area_id in areas:
-        suspect = [{"instance": ref("Procedure", areas[row.treated_area_id].external_id)}]
+    area = areas.get(row.treated_area_id) if row.treated_area_id is not None else None
+    suspect = [{"instance": ref("Procedure", area.external_id)}] if area is not None else None
     return _clean(
         {
             "resourceType": "AdverseEvent",
@@ -603,7 +619,7 @@ def adverse_event(
             "event": {
                 "coding": [coding(codes.ADVERSE_EVENT_SYSTEM, row.category)],
                 "text": row.description,
-            },  # fmt: skip
+            },
             "subject": ref("Patient", patient_key),
             "encounter": ref("Encounter", visit.external_id) if visit else None,
             "date": when(row.onset_at),
@@ -628,12 +644,27 @@ def note_text(visit: Visit) -> dict[str, Any]:
 
 def document_reference(visit: Visit, ctx: Context) -> Resource:
     text = json.dumps(note_text(visit), sort_keys=True).encode("utf-8")
-    content = [{"attachment": {"contentType": "application/json", "data": _b64(text),
-                               "title": "Signed note (structured text)"}}]  # fmt: skip
+    content = [
+        {
+            "attachment": {
+                "contentType": "application/json",
+                "data": _b64(text),
+                "title": "Signed note (structured text)",
+            }
+        }
+    ]
     pdf = ctx.note_pdf(visit) if ctx.note_pdf else None
     if pdf is not None:
-        content.insert(0, {"attachment": {"contentType": "application/pdf", "data": _b64(pdf),
-                                          "title": "Signed note (PDF)"}})  # fmt: skip
+        content.insert(
+            0,
+            {
+                "attachment": {
+                    "contentType": "application/pdf",
+                    "data": _b64(pdf),
+                    "title": "Signed note (PDF)",
+                }
+            },
+        )
     signer = ctx.practitioner(visit.signed_by_id)
     return _clean(
         {
@@ -682,8 +713,10 @@ def resources(rows: RecordRows, ctx: Context) -> Iterator[Stamped]:
     for e in rows.episodes:
         yield changed_at(e), condition(e, ctx)
     for c in rows.consents:
-        yield changed_at(c), consent(c, patients[c.patient_id], episodes[c.episode_id].external_id,
-                                     ctx)  # fmt: skip
+        yield (
+            changed_at(c),
+            consent(c, patients[c.patient_id], episodes[c.episode_id].external_id, ctx),
+        )
     for v in rows.visits:
         yield changed_at(v), encounter(v, ctx)
     yield from _visit_details(rows, ctx, visits, areas)

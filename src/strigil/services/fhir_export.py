@@ -10,12 +10,15 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from strigil.core import fhir_codes as codes
 from strigil.errors import InvalidInput, NotFound
@@ -25,8 +28,10 @@ from strigil.services.actors import Actor, Permission, require
 from strigil.services.records import parse_id
 from strigil.store import clinics as clinic_store
 from strigil.store import fhir as store
+from strigil.store import tenancy
 from strigil.store.clinics import Clinic
 from strigil.store.patients import Patient
+from strigil.store.unit_of_work import UnitOfWork
 from strigil.store.visits import Visit
 
 BATCH = 200
@@ -119,8 +124,15 @@ def patient_bundle(*, session: Session, actor: Actor, patient_id: object) -> dic
     require(actor, Permission.READ_CLINICAL)
     key = parse_id(patient_id, field="patient_id")
     patient = _owned_patient(session, actor.clinic_id, key)
-    audit.record(session=session, actor=actor, action="export", entity_type="patient",
-                 entity_id=key, patient_id=key, detail={"format": "fhir-bundle"})  # fmt: skip
+    audit.record(
+        session=session,
+        actor=actor,
+        action="export",
+        entity_type="patient",
+        entity_id=key,
+        patient_id=key,
+        detail={"format": "fhir-bundle"},
+    )
     return _bundle(session, clinic_store.get_clinic(session, actor.clinic_id), patient)
 
 
@@ -134,9 +146,16 @@ def patient_bundle_for_operator(
     patient = store.find_patient_anywhere(session, key)
     if patient is None or (owner is not None and patient.clinic_id != owner.id):
         raise NotFound(f"no patient with id {key}", field="patient_id", code="patient_not_found")
-    audit.record(session=session, actor=None, clinic_id=patient.clinic_id, action="export",
-                 entity_type="patient", entity_id=key, patient_id=key,
-                 detail={"format": "fhir-bundle", "by": "operator"})  # fmt: skip
+    audit.record(
+        session=session,
+        actor=None,
+        clinic_id=patient.clinic_id,
+        action="export",
+        entity_type="patient",
+        entity_id=key,
+        patient_id=key,
+        detail={"format": "fhir-bundle", "by": "operator"},
+    )
     return _bundle(session, clinic_store.get_clinic(session, patient.clinic_id), patient)
 
 
@@ -183,9 +202,9 @@ class NdjsonWriter:
             out.close()
 
 
-def _batches(session: Session, clinic_id: int, keys: Sequence[uuid.UUID] | None) -> Iterator[
-    Sequence[Patient]
-]:  # fmt: skip
+def _batches(
+    session: Session, clinic_id: int, keys: Sequence[uuid.UUID] | None
+) -> Iterator[Sequence[Patient]]:
     after = 0
     while True:
         page = store.list_patients_after(session, clinic_id, after_id=after, limit=BATCH, keys=keys)
@@ -223,9 +242,15 @@ def write_clinic(
                 writer.write(resource)
     finally:
         writer.close()
-    audit.record(session=session, actor=None, clinic_id=clinic.id, action="export",
-                 entity_type="clinic", entity_id=clinic.external_id,
-                 detail={"format": "fhir-ndjson", "patients": done, "counts": writer.counts})  # fmt: skip
+    audit.record(
+        session=session,
+        actor=None,
+        clinic_id=clinic.id,
+        action="export",
+        entity_type="clinic",
+        entity_id=clinic.external_id,
+        detail={"format": "fhir-ndjson", "patients": done, "counts": writer.counts},
+    )
     return dict(writer.counts)
 
 
@@ -240,6 +265,93 @@ def write_for_actor(
     """The actor's clinic as NDJSON (the ``$export`` job); audited as the actor's export."""
     require(actor, Permission.READ_CLINICAL)
     clinic = clinic_store.get_clinic(session, actor.clinic_id)
-    audit.record(session=session, actor=actor, action="export", entity_type="clinic",
-                 entity_id=clinic.external_id, detail={"format": "fhir-ndjson"})  # fmt: skip
+    audit.record(
+        session=session,
+        actor=actor,
+        action="export",
+        entity_type="clinic",
+        entity_id=clinic.external_id,
+        detail={"format": "fhir-ndjson"},
+    )
     return write_clinic(session=session, clinic=clinic, directory=directory, filters=filters)
+
+
+# ------------------------------------------------------------------ asynchronous $export jobs
+# A bulk export can take a minute, far longer than a request may hold its slot and its
+# transaction; it runs on one background thread with its own unit of work scoped to the
+# requester's clinic, and the client polls its status. Jobs live in this process's memory:
+# a restart forgets them and the client kicks off again (the files are in the data folder).
+
+WAIT_SECONDS = 0.5
+"""How long the kick-off waits for a small export to finish before answering 202."""
+
+
+@dataclass
+class ExportJob:
+    key: str
+    clinic_id: int
+    directory: Path
+    request: str
+    started_at: datetime
+    future: Future[dict[str, int]]
+
+    @property
+    def done(self) -> bool:
+        return self.future.done()
+
+
+_JOBS: dict[str, ExportJob] = {}
+_POOL = ThreadPoolExecutor(max_workers=1, thread_name_prefix="fhir-export")
+
+
+def start_export(
+    *,
+    actor: Actor,
+    sessions: sessionmaker[Session],
+    root: Path,
+    filters: ExportFilter,
+    request: str,
+) -> ExportJob:
+    """Start the actor's clinic's export on the background thread; the job to poll."""
+    require(actor, Permission.READ_CLINICAL)
+    key = uuid.uuid4().hex
+    directory = root / key
+
+    def run() -> dict[str, int]:
+        with UnitOfWork(sessions) as session:
+            tenancy.enter_clinic(session, actor.clinic_id)
+            return write_for_actor(
+                session=session, actor=actor, directory=directory, filters=filters
+            )
+
+    job = ExportJob(key, actor.clinic_id, directory, request, datetime.now(UTC), _POOL.submit(run))
+    _JOBS[key] = job
+    with suppress(FutureTimeout):
+        job.future.result(timeout=WAIT_SECONDS)
+    return job
+
+
+def find_job(*, actor: Actor, key: str) -> ExportJob:
+    """The actor's clinic's export job; NotFound for another clinic's (not told apart)."""
+    require(actor, Permission.READ_CLINICAL)
+    job = _JOBS.get(key)
+    if job is None or job.clinic_id != actor.clinic_id:
+        raise NotFound("no such export", field="job", code="export_not_found")
+    return job
+
+
+def job_file(*, session: Session, actor: Actor, key: str, kind: str) -> Path:
+    """One NDJSON file of a finished export of the actor's clinic (the download is audited)."""
+    job = find_job(actor=actor, key=key)
+    path = job.directory / f"{kind}.ndjson"
+    if not job.done or kind not in mapping.RESOURCE_TYPES or not path.exists():
+        raise NotFound(f"no {kind} file in this export", field="type", code="export_file_not_found")
+    audit.record(
+        session=session,
+        actor=actor,
+        action="read",
+        entity_type="export_file",
+        entity_id=key,
+        detail={"type": kind},
+    )
+    return path

@@ -90,8 +90,11 @@ def _lines(file: Path) -> Iterator[tuple[str, Resource]]:
             try:
                 resource = json.loads(line)
             except json.JSONDecodeError as exc:
-                raise InvalidInput(f"{file.name} line {number}: not JSON ({exc.msg})",
-                                   field="json", code="invalid_fhir") from None  # fmt: skip
+                raise InvalidInput(
+                    f"{file.name} line {number}: not JSON ({exc.msg})",
+                    field="json",
+                    code="invalid_fhir",
+                ) from None
             yield f"{file.name} line {number}", resource if isinstance(resource, dict) else {}
 
 
@@ -101,11 +104,13 @@ def _read_bundle(path: Path) -> Resource:
     try:
         bundle = json.loads(path.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"{path.name} is not JSON ({exc})", field="path",
-                           code="invalid_fhir") from None  # fmt: skip
+        raise InvalidInput(
+            f"{path.name} is not JSON ({exc})", field="path", code="invalid_fhir"
+        ) from None
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
-        raise InvalidInput(f"{path.name} is not a FHIR Bundle", field="resourceType",
-                           code="invalid_fhir")  # fmt: skip
+        raise InvalidInput(
+            f"{path.name} is not a FHIR Bundle", field="resourceType", code="invalid_fhir"
+        )
     _check_version(bundle)
     return bundle
 
@@ -163,8 +168,10 @@ def validate_source(source: Source, progress: Callable[[int], None] | None = Non
 def _validate_bundle_shell(path: Path, result: Validation) -> None:
     """The Bundle itself (without its entries, validated one by one) must be valid too."""
     bundle = dict(_read_bundle(path))
-    bundle["entry"] = [{"fullUrl": e.get("fullUrl")} if isinstance(e, dict) else {}
-                       for e in bundle.get("entry") or []]  # fmt: skip
+    bundle["entry"] = [
+        {"fullUrl": e.get("fullUrl")} if isinstance(e, dict) else {}
+        for e in bundle.get("entry") or []
+    ]
     bundle["entry"] = [{k: v for k, v in e.items() if v} for e in bundle["entry"]]
     bundle["entry"] = [e for e in bundle["entry"] if e] or None
     try:
@@ -251,8 +258,9 @@ class Importer:
     def insert(self, kind: str, model: type[Any], rows: list[tuple[str, Resource]]) -> None:
         for start in range(0, len(rows), CHUNK):
             chunk = rows[start : start + CHUNK]
-            new = store.insert_rows(self.session, model, [{"clinic_id": self.clinic.id, **r}
-                                                          for _, r in chunk])  # fmt: skip
+            new = store.insert_rows(
+                self.session, model, [{"clinic_id": self.clinic.id, **r} for _, r in chunk]
+            )
             table = self.ids.setdefault(kind, {})
             for (key, _), row_id in zip(chunk, new, strict=True):
                 table[key] = row_id
@@ -278,8 +286,10 @@ def _add_user(session: Session, clinic: Clinic, name: str, credentials: str, rol
 
 
 def _practitioners(imp: Importer, source: Source) -> None:
-    existing = {(u.display_name, u.credentials, u.role): u.id
-                for u in clinic_store.list_users(imp.session, imp.clinic.id)}  # fmt: skip
+    existing = {
+        (u.display_name, u.credentials, u.role): u.id
+        for u in clinic_store.list_users(imp.session, imp.clinic.id)
+    }
     for r in source.of_type("Practitioner"):
         name = str((r.get("name") or [{}])[0].get("text", "")) or "Imported practitioner"
         quals = r.get("qualification") or [{}]
@@ -299,27 +309,46 @@ def _devices(imp: Importer, source: Source) -> None:
     rows = []
     for r in source.of_type("Device"):
         label = str((r.get("deviceName") or [{}])[0].get("name", "instrument"))
-        rows.append((r["id"], {"label": label, "type_code": _code(r.get("type"), codes.INSTRUMENT_SYSTEM) or "unknown",
-                               "family": (r.get("type") or {}).get("text")}))  # fmt: skip
+        rows.append(
+            (
+                r["id"],
+                {
+                    "label": label,
+                    "type_code": _code(r.get("type"), codes.INSTRUMENT_SYSTEM) or "unknown",
+                    "family": (r.get("type") or {}).get("text"),
+                },
+            )
+        )
     imp.insert("Device", Instrument, rows)
 
 
 def _patients(imp: Importer, source: Source) -> None:
     pending: list[tuple[str, Resource]] = []
     for r in source.of_type("Patient"):
-        number = next((i["value"] for i in r.get("identifier") or []
-                       if i.get("system") == codes.RECORD_NUMBER_SYSTEM), None)  # fmt: skip
+        number = next(
+            (
+                i["value"]
+                for i in r.get("identifier") or []
+                if i.get("system") == codes.RECORD_NUMBER_SYSTEM
+            ),
+            None,
+        )
         name = (r.get("name") or [{}])[0]
         telecom = {t.get("system"): t.get("value") for t in r.get("telecom") or []}
-        pending.append((r["id"], {
-            "record_number": number or f"P-{uuid.uuid4().hex[:10].upper()}",
-            "given_name": " ".join(name.get("given") or []) or "(not given)",
-            "family_name": name.get("family") or "(not given)",
-            "birth_date": _day(r.get("birthDate")) or date(1900, 1, 1),
-            "sex": r.get("gender") or "unknown",
-            "phone": telecom.get("phone"),
-            "email": telecom.get("email"),
-        }))  # fmt: skip
+        pending.append(
+            (
+                r["id"],
+                {
+                    "record_number": number or f"P-{uuid.uuid4().hex[:10].upper()}",
+                    "given_name": " ".join(name.get("given") or []) or "(not given)",
+                    "family_name": name.get("family") or "(not given)",
+                    "birth_date": _day(r.get("birthDate")) or date(1900, 1, 1),
+                    "sex": r.get("gender") or "unknown",
+                    "phone": telecom.get("phone"),
+                    "email": telecom.get("email"),
+                },
+            )
+        )
     taken = store.record_numbers(
         imp.session, imp.clinic.id, [p["record_number"] for _, p in pending]
     )
@@ -327,9 +356,16 @@ def _patients(imp: Importer, source: Source) -> None:
     imp.skipped["Patient"] = len(pending) - len(fresh)
     imp.insert("Patient", Patient, fresh)
     for key, row in fresh:
-        audit.record(session=imp.session, actor=None, clinic_id=imp.clinic.id, action="import",
-                     entity_type="patient", entity_id=key, patient_id=key,
-                     detail={"format": "fhir", "record_number": row["record_number"]})  # fmt: skip
+        audit.record(
+            session=imp.session,
+            actor=None,
+            clinic_id=imp.clinic.id,
+            action="import",
+            entity_type="patient",
+            entity_id=key,
+            patient_id=key,
+            detail={"format": "fhir", "record_number": row["record_number"]},
+        )
 
 
 def _conditions(imp: Importer, source: Source) -> None:
@@ -340,24 +376,33 @@ def _conditions(imp: Importer, source: Source) -> None:
             imp.skip("Condition")
             continue
         site = (r.get("bodySite") or [{}])[0]
-        coding_ = next((c for c in r["code"]["coding"] if c.get("system") == codes.ICD10CM), {})
-        rows.append((r["id"], {
-            "patient_id": patient,
-            "therapist_id": imp.user(r.get("asserter")),
-            "condition_code": coding_.get("code", ""),
-            "condition_title": r["code"].get("text") or coding_.get("display", ""),
-            "condition_group": _one(r, "condition-group", "valueCode"),
-            "body_region": _code(site, codes.BODY_REGION_SYSTEM) or "",
-            "side": _side(site) or "na",
-            "onset_on": _day(r.get("onsetDateTime")),
-            "chronicity": _one(r, "chronicity", "valueCode", "chronic"),
-            "goals": ((r.get("note") or [{}])[0]).get("text", ""),
-            "primary_measure": _one(r, "primary-measure", "valueCode", "NPRS"),
-            "approach": _one(r, "approach", "valueCode", "iastm"),
-            "status": "active" if _code(r.get("clinicalStatus"), codes.CONDITION_CLINICAL) == "active" else "discharged",
-            "started_on": _day(r.get("recordedDate")) or date.today(),
-            "ended_on": _day(r.get("abatementDateTime")),
-        }))  # fmt: skip
+        coding_: Resource = next(
+            (c for c in r["code"]["coding"] if c.get("system") == codes.ICD10CM), {}
+        )
+        rows.append(
+            (
+                r["id"],
+                {
+                    "patient_id": patient,
+                    "therapist_id": imp.user(r.get("asserter")),
+                    "condition_code": coding_.get("code", ""),
+                    "condition_title": r["code"].get("text") or coding_.get("display", ""),
+                    "condition_group": _one(r, "condition-group", "valueCode"),
+                    "body_region": _code(site, codes.BODY_REGION_SYSTEM) or "",
+                    "side": _side(site) or "na",
+                    "onset_on": _day(r.get("onsetDateTime")),
+                    "chronicity": _one(r, "chronicity", "valueCode", "chronic"),
+                    "goals": ((r.get("note") or [{}])[0]).get("text", ""),
+                    "primary_measure": _one(r, "primary-measure", "valueCode", "NPRS"),
+                    "approach": _one(r, "approach", "valueCode", "iastm"),
+                    "status": "active"
+                    if _code(r.get("clinicalStatus"), codes.CONDITION_CLINICAL) == "active"
+                    else "discharged",
+                    "started_on": _day(r.get("recordedDate")) or date.today(),
+                    "ended_on": _day(r.get("abatementDateTime")),
+                },
+            )
+        )
     imp.insert("Condition", Episode, rows)
 
 
@@ -370,19 +415,25 @@ def _consents(imp: Importer, source: Source) -> None:
             imp.skip("Consent")
             continue
         attachment = r.get("sourceAttachment") or {}
-        rows.append((r["id"], {
-            "patient_id": patient, "episode_id": episode,
-            "decision": _one(r, "decision", "valueCode", "granted"),
-            "text_version": _one(r, "text-version", "valueString", ""),
-            "text_sha256": _one(r, "text-sha256", "valueString", ""),
-            "text": _b64_text(attachment["data"]) if attachment.get("data") else "",
-            "recorded_by_id": imp.user(_one(r, "recorded-by", "valueReference")),
-            "decided_at": _instant(r.get("dateTime")),
-            "withdrawn_at": _instant(_one(r, "withdrawn-at", "valueDateTime")),
-            "sequence": _one(r, "sequence", "valueInteger", 1),
-            "guardian_name": _one(r, "guardian-name", "valueString"),
-            "guardian_relationship": _one(r, "guardian-relationship", "valueString"),
-        }))  # fmt: skip
+        rows.append(
+            (
+                r["id"],
+                {
+                    "patient_id": patient,
+                    "episode_id": episode,
+                    "decision": _one(r, "decision", "valueCode", "granted"),
+                    "text_version": _one(r, "text-version", "valueString", ""),
+                    "text_sha256": _one(r, "text-sha256", "valueString", ""),
+                    "text": _b64_text(attachment["data"]) if attachment.get("data") else "",
+                    "recorded_by_id": imp.user(_one(r, "recorded-by", "valueReference")),
+                    "decided_at": _instant(r.get("dateTime")),
+                    "withdrawn_at": _instant(_one(r, "withdrawn-at", "valueDateTime")),
+                    "sequence": _one(r, "sequence", "valueInteger", 1),
+                    "guardian_name": _one(r, "guardian-name", "valueString"),
+                    "guardian_relationship": _one(r, "guardian-relationship", "valueString"),
+                },
+            )
+        )
     imp.insert("Consent", Consent, rows)
 
 
@@ -395,15 +446,22 @@ def _encounters(imp: Importer, source: Source) -> None:
             imp.skip("Encounter")
             continue
         therapist = (r.get("participant") or [{}])[0].get("individual")
-        rows.append((r["id"], {
-            "episode_id": episode, "patient_id": patient, "therapist_id": imp.user(therapist),
-            "number": _one(r, "visit-number", "valueInteger", 1),
-            "tolerance_limit": _one(r, "tolerance-limit", "valueInteger", 6),
-            "started_at": _instant(r["period"]["start"]),
-            "ended_at": _instant(r["period"].get("end")),
-            "status": "signed" if r.get("status") == "finished" else "in_progress",
-            "phase": "document" if r.get("status") == "finished" else "pre_test",
-        }))  # fmt: skip
+        rows.append(
+            (
+                r["id"],
+                {
+                    "episode_id": episode,
+                    "patient_id": patient,
+                    "therapist_id": imp.user(therapist),
+                    "number": _one(r, "visit-number", "valueInteger", 1),
+                    "tolerance_limit": _one(r, "tolerance-limit", "valueInteger", 6),
+                    "started_at": _instant(r["period"]["start"]),
+                    "ended_at": _instant(r["period"].get("end")),
+                    "status": "signed" if r.get("status") == "finished" else "in_progress",
+                    "phase": "document" if r.get("status") == "finished" else "pre_test",
+                },
+            )
+        )
     imp.insert("Encounter", Visit, rows)
     for key, row in rows:
         imp.visit_owner[imp.ids["Encounter"][key]] = (row["patient_id"], row["therapist_id"])
@@ -419,23 +477,31 @@ def _procedures(imp: Importer, source: Source) -> None:
         site = (r.get("bodySite") or [{}])[0]
         reason = r.get("statusReason")
         seconds = _one(r, "seconds", "valueDuration", {}).get("value", 0)
-        rows.append((r["id"], {
-            "visit_id": visit,
-            "body_site": _code(site, codes.BODY_SITE_SYSTEM) or "",
-            "body_region": _code(site, codes.BODY_REGION_SYSTEM) or "",
-            "side": _side(site) or "na",
-            "instrument_type": _code((r.get("usedCode") or [{}])[0], codes.INSTRUMENT_SYSTEM) or "",
-            "instrument_id": imp.row("Device", (r.get("usedReference") or [None])[0]),
-            "strokes": [e["valueCode"] for e in _ext(r, "stroke")],
-            "angle_deg": _one(r, "angle-degrees", "valueInteger"),
-            "intensity": _one(r, "intensity", "valueCode", "gentle"),
-            "seconds": int(seconds),
-            "status": _one(r, "area-status", "valueCode", "completed"),
-            "stop_reason": _code(reason, codes.system("stop-reason")),
-            "stop_note": (reason or {}).get("text"),
-            "stopped_at": _instant(r["performedPeriod"].get("end")),
-            "created_at": _instant(r["performedPeriod"]["start"]),
-        }))  # fmt: skip
+        rows.append(
+            (
+                r["id"],
+                {
+                    "visit_id": visit,
+                    "body_site": _code(site, codes.BODY_SITE_SYSTEM) or "",
+                    "body_region": _code(site, codes.BODY_REGION_SYSTEM) or "",
+                    "side": _side(site) or "na",
+                    "instrument_type": _code(
+                        (r.get("usedCode") or [{}])[0], codes.INSTRUMENT_SYSTEM
+                    )
+                    or "",
+                    "instrument_id": imp.row("Device", (r.get("usedReference") or [None])[0]),
+                    "strokes": [e["valueCode"] for e in _ext(r, "stroke")],
+                    "angle_deg": _one(r, "angle-degrees", "valueInteger"),
+                    "intensity": _one(r, "intensity", "valueCode", "gentle"),
+                    "seconds": int(seconds),
+                    "status": _one(r, "area-status", "valueCode", "completed"),
+                    "stop_reason": _code(reason, codes.system("stop-reason")),
+                    "stop_note": (reason or {}).get("text"),
+                    "stopped_at": _instant(r["performedPeriod"].get("end")),
+                    "created_at": _instant(r["performedPeriod"]["start"]),
+                },
+            )
+        )
     imp.insert("Procedure", TreatedArea, rows)
     for key, row in rows:
         imp.area_visit[imp.ids["Procedure"][key]] = row["visit_id"]
@@ -497,13 +563,20 @@ def _observation_row(imp: Importer, r: Resource, kind: str | None) -> tuple[str,
         return None
     base = {"recorded_by_id": recorder, "created_at": at}
     if kind == codes.READING and area is not None:
-        return kind, {**base, "treated_area_id": area, "value": r["valueInteger"],
-                      "patient_asked_to_stop": bool(_one(r, "asked-to-stop", "valueBoolean", False))}  # fmt: skip
+        return kind, {
+            **base,
+            "treated_area_id": area,
+            "value": r["valueInteger"],
+            "patient_asked_to_stop": bool(_one(r, "asked-to-stop", "valueBoolean", False)),
+        }
     if kind == codes.SKIN and area is not None:
-        return kind, {**base, "treated_area_id": area,
-                      "grade": _code(r.get("valueCodeableConcept"), codes.SKIN_GRADE_SYSTEM),
-                      "notes": ((r.get("note") or [{}])[0]).get("text"),
-                      "resolved_at": _instant(_one(r, "resolved-at", "valueDateTime"))}  # fmt: skip
+        return kind, {
+            **base,
+            "treated_area_id": area,
+            "grade": _code(r.get("valueCodeableConcept"), codes.SKIN_GRADE_SYSTEM),
+            "notes": ((r.get("note") or [{}])[0]).get("text"),
+            "resolved_at": _instant(_one(r, "resolved-at", "valueDateTime")),
+        }
     if kind == codes.FINDING:
         return kind, _finding_row(r, base, visit, area)
     if kind == codes.MEASUREMENT:
@@ -520,25 +593,39 @@ def _components(r: Resource) -> dict[str, Resource]:
 def _finding_row(r: Resource, base: Resource, visit: int, area: int | None) -> Resource:
     parts = _components(r)
     site = r.get("bodySite") or {}
-    return {**base, "visit_id": visit, "treated_area_id": area,
-            "chart_view": parts["chart-view"]["valueString"],
-            "x": parts["chart-x"]["valueQuantity"]["value"],
-            "y": parts["chart-y"]["valueQuantity"]["value"],
-            "body_site": _code(site, codes.BODY_SITE_SYSTEM) or "", "side": _side(site),
-            "texture": _code(parts["texture"]["valueCodeableConcept"], codes.TEXTURE_SYSTEM),
-            "severity": r["valueInteger"]}  # fmt: skip
+    return {
+        **base,
+        "visit_id": visit,
+        "treated_area_id": area,
+        "chart_view": parts["chart-view"]["valueString"],
+        "x": parts["chart-x"]["valueQuantity"]["value"],
+        "y": parts["chart-y"]["valueQuantity"]["value"],
+        "body_site": _code(site, codes.BODY_SITE_SYSTEM) or "",
+        "side": _side(site),
+        "texture": _code(parts["texture"]["valueCodeableConcept"], codes.TEXTURE_SYSTEM),
+        "severity": r["valueInteger"],
+    }
 
 
 def _measurement_row(r: Resource, base: Resource, visit: int) -> Resource:
     parts = _components(r)
-    value = {name: (parts[name]["valueQuantity"]["value"] if name in parts else None)
-             for name in ("pre", "post")}  # fmt: skip
-    return {**base, "visit_id": visit, "kind": _one(r, "measurement-kind", "valueCode", "other"),
-            "name": r["code"].get("text", ""), "unit": _one(r, "unit", "valueString", ""),
-            "joint": _one(r, "joint", "valueCode"), "motion": _one(r, "motion", "valueCode"),
-            "side": _one(r, "side", "valueCode"),
-            "higher_is_better": _one(r, "higher-is-better", "valueBoolean"),
-            "pre_value": value["pre"], "post_value": value["post"]}  # fmt: skip
+    value = {
+        name: (parts[name]["valueQuantity"]["value"] if name in parts else None)
+        for name in ("pre", "post")
+    }
+    return {
+        **base,
+        "visit_id": visit,
+        "kind": _one(r, "measurement-kind", "valueCode", "other"),
+        "name": r["code"].get("text", ""),
+        "unit": _one(r, "unit", "valueString", ""),
+        "joint": _one(r, "joint", "valueCode"),
+        "motion": _one(r, "motion", "valueCode"),
+        "side": _one(r, "side", "valueCode"),
+        "higher_is_better": _one(r, "higher-is-better", "valueBoolean"),
+        "pre_value": value["pre"],
+        "post_value": value["post"],
+    }
 
 
 def _outcome_row(
@@ -552,17 +639,23 @@ def _outcome_row(
     source = _key((r.get("derivedFrom") or [None])[0])
     options = _one(r, "options", "valueString")
     return codes.OUTCOME, {
-        "patient_id": patient, "episode_id": episode,
+        "patient_id": patient,
+        "episode_id": episode,
         "visit_id": imp.row("Encounter", r.get("encounter")),
         "measure": measure,
         "registry_version": _one(r, "registry-version", "valueString", ""),
-        "measured_at": at, "answers": imp.answers.get(source or "", []),
+        "measured_at": at,
+        "answers": imp.answers.get(source or "", []),
         "options": json.loads(options) if options else {},
         "score": r["valueQuantity"]["value"],
-        "subscores": {str(_code(c["code"], codes.MEASURE_SYSTEM)).split(":", 1)[-1]:
-                      c["valueQuantity"]["value"] for c in r.get("component") or []},
+        "subscores": {
+            str(_code(c["code"], codes.MEASURE_SYSTEM)).split(":", 1)[-1]: c["valueQuantity"][
+                "value"
+            ]
+            for c in r.get("component") or []
+        },
         "recorded_by_id": recorder,
-    }  # fmt: skip
+    }
 
 
 def _care_plans(imp: Importer, source: Source) -> None:
@@ -575,16 +668,21 @@ def _care_plans(imp: Importer, source: Source) -> None:
         for n, activity in enumerate(r.get("activity") or []):
             d = activity.get("detail") or {}
             details = _one(d, "details", "valueString")
-            rows.append((f"{r['id']}#{n}", {
-                "visit_id": visit,
-                "exercise_code": _code(d.get("code"), codes.EXERCISE_SYSTEM) or "",
-                "sets": _one(d, "sets", "valueInteger", 1),
-                "repetitions": _one(d, "repetitions", "valueInteger"),
-                "hold_seconds": _one(d, "hold-seconds", "valueInteger"),
-                "frequency": d.get("scheduledString", ""),
-                "notes": d.get("description"),
-                "details": json.loads(details) if details else {},
-            }))  # fmt: skip
+            rows.append(
+                (
+                    f"{r['id']}#{n}",
+                    {
+                        "visit_id": visit,
+                        "exercise_code": _code(d.get("code"), codes.EXERCISE_SYSTEM) or "",
+                        "sets": _one(d, "sets", "valueInteger", 1),
+                        "repetitions": _one(d, "repetitions", "valueInteger"),
+                        "hold_seconds": _one(d, "hold-seconds", "valueInteger"),
+                        "frequency": d.get("scheduledString", ""),
+                        "notes": d.get("description"),
+                        "details": json.loads(details) if details else {},
+                    },
+                )
+            )
     imp.insert("CarePlan", ExercisePrescription, rows)
     imp.counts["CarePlan"] = len({k.split("#")[0] for k, _ in rows})
 
@@ -597,19 +695,25 @@ def _adverse_events(imp: Importer, source: Source) -> None:
             imp.skip("AdverseEvent")
             continue
         suspect = (r.get("suspectEntity") or [{}])[0].get("instance")
-        rows.append((r["id"], {
-            "patient_id": patient, "visit_id": imp.row("Encounter", r.get("encounter")),
-            "treated_area_id": imp.row("Procedure", suspect),
-            "category": _code(r.get("event"), codes.ADVERSE_EVENT_SYSTEM) or "other",
-            "severity": _one(r, "severity", "valueCode", "mild"),
-            "description": (r.get("event") or {}).get("text", ""),
-            "onset_at": _instant(r.get("date")),
-            "referral_made": bool(_one(r, "referral-made", "valueBoolean", False)),
-            "status": _one(r, "status", "valueCode", "open"),
-            "follow_up": _one(r, "follow-up", "valueString", ""),
-            "resolved_at": _instant(_one(r, "resolved-at", "valueDateTime")),
-            "recorded_by_id": imp.user(r.get("recorder")),
-        }))  # fmt: skip
+        rows.append(
+            (
+                r["id"],
+                {
+                    "patient_id": patient,
+                    "visit_id": imp.row("Encounter", r.get("encounter")),
+                    "treated_area_id": imp.row("Procedure", suspect),
+                    "category": _code(r.get("event"), codes.ADVERSE_EVENT_SYSTEM) or "other",
+                    "severity": _one(r, "severity", "valueCode", "mild"),
+                    "description": (r.get("event") or {}).get("text", ""),
+                    "onset_at": _instant(r.get("date")),
+                    "referral_made": bool(_one(r, "referral-made", "valueBoolean", False)),
+                    "status": _one(r, "status", "valueCode", "open"),
+                    "follow_up": _one(r, "follow-up", "valueString", ""),
+                    "resolved_at": _instant(_one(r, "resolved-at", "valueDateTime")),
+                    "recorded_by_id": imp.user(r.get("recorder")),
+                },
+            )
+        )
     imp.insert("AdverseEvent", AdverseEvent, rows)
 
 
@@ -619,28 +723,50 @@ def _notes(imp: Importer, source: Source) -> None:
     updates = []
     for r in source.of_type("DocumentReference"):
         visit = imp.row("Encounter", (r.get("context") or {}).get("encounter", [None])[0])
-        text = next((c["attachment"]["data"] for c in r.get("content") or []
-                     if c["attachment"].get("contentType") == "application/json"), None)  # fmt: skip
+        text = next(
+            (
+                c["attachment"]["data"]
+                for c in r.get("content") or []
+                if c["attachment"].get("contentType") == "application/json"
+            ),
+            None,
+        )
         if visit is None or text is None:
             imp.skip("DocumentReference")
             continue
         note = json.loads(_b64_text(text))
         for name in ("signed_at", "cosigned_at"):
             note[name] = _instant(note.get(name))
-        updates.append({"id": visit, "signed_by_id": imp.row("Practitioner", r.get("authenticator")),
-                        **note})  # fmt: skip
+        updates.append(
+            {"id": visit, "signed_by_id": imp.row("Practitioner", r.get("authenticator")), **note}
+        )
     store.update_visits(imp.session, updates)
     imp.counts["DocumentReference"] = len(updates)
 
 
 STEPS: tuple[Callable[[Importer, Source], None], ...] = (
-    _practitioners, _devices, _patients, _conditions, _consents, _encounters, _procedures,
-    _questionnaires, _observations, _care_plans, _adverse_events, _notes,
-)  # fmt: skip
+    _practitioners,
+    _devices,
+    _patients,
+    _conditions,
+    _consents,
+    _encounters,
+    _procedures,
+    _questionnaires,
+    _observations,
+    _care_plans,
+    _adverse_events,
+    _notes,
+)
 
 
-def write_source(*, session: Session, clinic: Clinic, source: Source,
-                 progress: Callable[[str], None] | None = None) -> Importer:  # fmt: skip
+def write_source(
+    *,
+    session: Session,
+    clinic: Clinic,
+    source: Source,
+    progress: Callable[[str], None] | None = None,
+) -> Importer:
     """Write an already validated input into ``clinic`` (the caller's transaction)."""
     imp = Importer(session=session, clinic=clinic)
     for step in STEPS:

@@ -11,13 +11,13 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from strigil.store.adverse_events import AdverseEvent
-from strigil.store.clinics import Clinic, Instrument, User
+from strigil.store.clinics import Clinic, Instrument
 from strigil.store.episodes import Consent, Episode
 from strigil.store.outcomes import OutcomeMeasurement
 from strigil.store.patients import Patient
@@ -201,8 +201,10 @@ def insert_rows(session: Session, model: type[Any], rows: Sequence[dict[str, Any
 
 def update_visits(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """Write each row's fields into the visit with row id ``id`` (one statement per chunk)."""
-    table = Visit.__table__
+    table = cast(Table, Visit.__table__)
     for start in range(0, len(rows), 1000):
-        chunk = [{"row_id": r["id"], **{k: v for k, v in r.items() if k != "id"}}
-                 for r in rows[start : start + 1000]]  # fmt: skip
+        chunk = [
+            {"row_id": r["id"], **{k: v for k, v in r.items() if k != "id"}}
+            for r in rows[start : start + 1000]
+        ]
         session.execute(update(table).where(table.c.id == bindparam("row_id")), chunk)
