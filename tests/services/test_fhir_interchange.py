@@ -59,11 +59,18 @@ def _add_instrument_and_test(session: Session, clinic: Clinic) -> None:
     session.add(blade)
     session.flush()
     area.instrument_id = blade.id
-    session.add(
-        VisitMeasurement(clinic_id=clinic.id, visit_id=area.visit_id, recorded_by_id=blade.id
-                         and _therapist(session, clinic), kind="ppt", name="Pressure pain threshold",
-                         unit="kPa", higher_is_better=True, pre_value=310.0, post_value=355.5)
-    )  # fmt: skip
+    test = VisitMeasurement(
+        clinic_id=clinic.id,
+        visit_id=area.visit_id,
+        recorded_by_id=_therapist(session, clinic),
+        kind="ppt",
+        name="Pressure pain threshold",
+        unit="kPa",
+        higher_is_better=True,
+        pre_value=310.0,
+        post_value=355.5,
+    )
+    session.add(test)
     session.flush()
 
 
@@ -126,8 +133,11 @@ def test_a_patient_bundle_carries_the_note_pdf_and_validates(
     path.write_text(json.dumps(bundle))
     checked = fhir_import.validate_source(fhir_import.Source(path))
     assert checked.total_errors == 0, checked.errors
-    notes_ = [e["resource"] for e in bundle["entry"]
-              if e["resource"]["resourceType"] == "DocumentReference"]  # fmt: skip
+    notes_ = [
+        e["resource"]
+        for e in bundle["entry"]
+        if e["resource"]["resourceType"] == "DocumentReference"
+    ]
     kinds = [c["attachment"]["contentType"] for c in notes_[0]["content"]]
     assert kinds == ["application/pdf", "application/json"]
     assert bundle["meta"]["tag"][0]["code"] == "4.0.1"
@@ -180,18 +190,31 @@ def test_an_invalid_file_is_refused_whole_and_writes_nothing(
 def test_a_bundle_of_another_fhir_version_is_refused(session: Session, tmp_path: Path) -> None:
     clinics.create_clinic(session=session, name="Receiving clinic")
     r5 = tmp_path / "r5.json"
-    r5.write_text(json.dumps({"resourceType": "Bundle", "type": "collection",
-                              "meta": {"tag": [{"system": "http://hl7.org/fhir/FHIR-version",
-                                                "code": "5.0.0"}]}}))  # fmt: skip
+    r5.write_text(
+        json.dumps(
+            {
+                "resourceType": "Bundle",
+                "type": "collection",
+                "meta": {"tag": [{"system": "http://hl7.org/fhir/FHIR-version", "code": "5.0.0"}]},
+            }
+        )
+    )
     with pytest.raises(InvalidInput) as refused:
         fhir_import.import_path(session=session, clinic="Receiving clinic", path=r5)
     assert refused.value.code == "wrong_fhir_version"
     # R5's Encounter.class is a list of concepts; R4's is one Coding: named, not imported
     untagged = tmp_path / "untagged.json"
-    encounter = {"resourceType": "Encounter", "id": "e1", "status": "completed",
-                 "class": [{"coding": [{"code": "AMB"}]}]}  # fmt: skip
-    untagged.write_text(json.dumps({"resourceType": "Bundle", "type": "collection",
-                                    "entry": [{"resource": encounter}]}))  # fmt: skip
+    encounter = {
+        "resourceType": "Encounter",
+        "id": "e1",
+        "status": "completed",
+        "class": [{"coding": [{"code": "AMB"}]}],
+    }
+    untagged.write_text(
+        json.dumps(
+            {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": encounter}]}
+        )
+    )
     with pytest.raises(InvalidInput) as invalid:
         fhir_import.import_path(session=session, clinic="Receiving clinic", path=untagged)
     assert any("entry[0] Encounter/e1" in e for e in invalid.value.extra["errors"])
