@@ -226,6 +226,7 @@ def write_clinic(
     the count of resources written per type. A patient list naming nobody writes nothing."""
     directory.mkdir(parents=True, exist_ok=True)
     ctx = _context(session, clinic, with_pdf=False)
+    keep = set(session.identity_map.keys())
     writer, done = NdjsonWriter(directory), 0
     try:
         for page in _batches(session, clinic.id, filters.patients):
@@ -234,7 +235,7 @@ def write_clinic(
                 if filters.wants(stamp, resource):
                     writer.write(resource)
             done += len(page)
-            session.expunge_all()  # the export only reads: forget the batch, stay flat
+            _forget_batch(session, keep)
             if progress:
                 progress(done)
         for stamp, resource in mapping.shared(ctx):
@@ -252,6 +253,14 @@ def write_clinic(
         detail={"format": "fhir-ndjson", "patients": done, "counts": writer.counts},
     )
     return dict(writer.counts)
+
+
+def _forget_batch(session: Session, keep: set[Any]) -> None:
+    """Drop the batch's rows from the session (the export only reads them), keeping what the
+    caller had loaded before, so memory stays flat and the caller's objects stay attached."""
+    for key, row in list(session.identity_map.items()):
+        if key not in keep:
+            session.expunge(row)
 
 
 def count_patients(*, session: Session, clinic: Clinic, filters: ExportFilter) -> int:
@@ -328,6 +337,21 @@ def start_export(
     _JOBS[key] = job
     with suppress(FutureTimeout):
         job.future.result(timeout=WAIT_SECONDS)
+    return job
+
+
+def export_now(
+    *, session: Session, actor: Actor, root: Path, filters: ExportFilter, request: str
+) -> ExportJob:
+    """Run the actor's clinic's export in the caller's transaction and record it as a finished
+    job (a small export, or a caller that must not share its connection with a thread)."""
+    key = uuid.uuid4().hex
+    future: Future[dict[str, int]] = Future()
+    future.set_result(
+        write_for_actor(session=session, actor=actor, directory=root / key, filters=filters)
+    )
+    job = ExportJob(key, actor.clinic_id, root / key, request, datetime.now(UTC), future)
+    _JOBS[key] = job
     return job
 
 
