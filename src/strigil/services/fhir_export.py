@@ -258,9 +258,11 @@ def write_clinic(
 def _forget_batch(session: Session, keep: set[Any]) -> None:
     """Drop the batch's rows from the session (the export only reads them), keeping what the
     caller had loaded before, so memory stays flat and the caller's objects stay attached."""
-    for key, row in list(session.identity_map.items()):
+    for key in list(session.identity_map.keys()):
         if key not in keep:
-            session.expunge(row)
+            row = session.identity_map.get(key)
+            if row is not None:
+                session.expunge(row)
 
 
 def count_patients(*, session: Session, clinic: Clinic, filters: ExportFilter) -> int:
