@@ -19,6 +19,7 @@ import uuid
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from strigil.core import fhir_codes as codes
@@ -78,8 +79,14 @@ def derived_id(key: uuid.UUID, kind: str) -> str:
     return str(uuid.uuid5(key, kind))
 
 
+@lru_cache(maxsize=65_536)
+def _text(key: uuid.UUID) -> str:
+    """A public id as text; cached because a patient's id is written into every reference."""
+    return str(key)
+
+
 def ref(kind: str, key: uuid.UUID | str) -> dict[str, str]:
-    return {"reference": f"{kind}/{key}"}
+    return {"reference": f"{kind}/{_text(key) if isinstance(key, uuid.UUID) else key}"}
 
 
 def when(value: datetime | date) -> str:
@@ -135,6 +142,7 @@ class Context:
     used_users: set[int] = field(default_factory=set)
     used_instruments: set[int] = field(default_factory=set)
     patient_keys: dict[int, uuid.UUID] = field(default_factory=dict)
+    episode_keys: dict[int, uuid.UUID] = field(default_factory=dict)
 
     def patient(self, patient_id: int) -> dict[str, str]:
         return ref("Patient", self.patient_keys[patient_id])
@@ -247,7 +255,7 @@ def condition(row: Episode, ctx: Context) -> Resource:
                 "text": row.condition_title,
             },
             "bodySite": [_site(codes.BODY_REGION_SYSTEM, row.body_region, row.side)],
-            "subject": ref("Patient", row.patient.external_id),
+            "subject": ctx.patient(row.patient_id),
             "onsetDateTime": when(row.onset_on) if row.onset_on else None,
             "abatementDateTime": when(row.ended_on) if row.ended_on else None,
             "recordedDate": when(row.started_on),
@@ -317,7 +325,7 @@ def encounter(row: Visit, ctx: Context) -> Resource:
             "subject": ctx.patient(row.patient_id),
             "participant": [{"individual": therapist}] if therapist else None,
             "period": period,
-            "reasonReference": [ref("Condition", row.episode.external_id)],
+            "reasonReference": [ref("Condition", ctx.episode_keys[row.episode_id])],
             "serviceProvider": ctx.organization,
         }
     )
@@ -695,7 +703,11 @@ Stamped = tuple[datetime, Resource]
 
 def changed_at(row: Any) -> datetime:
     """When a row last changed: its last update for editable rows, else its creation."""
-    updated: datetime | None = getattr(row, "updated_at", None)
+    columns = getattr(row, "_mapping", None)
+    if columns is not None:  # a column row: no attribute lookups that fail and raise
+        updated: datetime | None = columns.get("updated_at")
+    else:
+        updated = getattr(row, "updated_at", None)
     created: datetime = row.created_at
     return max(created, updated) if updated else created
 
@@ -707,6 +719,7 @@ def resources(rows: RecordRows, ctx: Context) -> Iterator[Stamped]:
     episodes = {e.id: e for e in rows.episodes}
     visits = {v.id: v for v in rows.visits}
     ctx.patient_keys = dict(patients)
+    ctx.episode_keys = {e.id: e.external_id for e in rows.episodes}
     areas = {a.id: a for a in rows.areas}
     for p in rows.patients:
         yield changed_at(p), patient(p, ctx)

@@ -1,8 +1,8 @@
 """FHIR export: one patient's record as a Bundle, a clinic (or some patients) as NDJSON files.
 
-Why batches: the bulk export reads ``BATCH`` patients' records at a time and writes each
-resource out as soon as it is built, then forgets the batch (the session's identity map is
-emptied), so memory stays flat however large the clinic is.
+Why batches: the bulk export reads ``BATCH`` patients' records at a time (plain column rows,
+never held by the session) and writes each resource out as soon as it is built, then drops
+the batch, so memory stays flat however large the clinic is.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from strigil.services.records import parse_id
 from strigil.store import clinics as clinic_store
 from strigil.store import fhir as store
 from strigil.store import tenancy
+from strigil.store import visits as visit_store
 from strigil.store.clinics import Clinic
 from strigil.store.patients import Patient
 from strigil.store.unit_of_work import UnitOfWork
@@ -96,7 +97,9 @@ def _note_pdf(session: Session) -> Callable[[Visit], bytes | None]:
     def render(visit: Visit) -> bytes | None:
         if visit.status != "signed" or not visit.note_digest:
             return None
-        return documents.signed_note_pdf(session, visit)
+        return documents.signed_note_pdf(
+            session, visit_store.get_visit(session, visit.clinic_id, visit.id)
+        )
 
     return render
 
@@ -177,6 +180,10 @@ def find_clinic(session: Session, name: str) -> Clinic:
 # ------------------------------------------------------------------ bulk NDJSON
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False)
+"""One encoder for every line (``json.dumps`` with options builds a new one per call)."""
+
+
 @dataclass
 class NdjsonWriter:
     """One ``<Type>.ndjson`` file per resource type, opened when its first resource comes."""
@@ -193,7 +200,7 @@ class NdjsonWriter:
                 "w", encoding="utf-8"
             )
             self.counts[kind] = 0
-        out.write(json.dumps(resource, separators=(",", ":"), ensure_ascii=False))
+        out.write(_ENCODER.encode(resource))
         out.write("\n")
         self.counts[kind] += 1
 
@@ -226,7 +233,6 @@ def write_clinic(
     the count of resources written per type. A patient list naming nobody writes nothing."""
     directory.mkdir(parents=True, exist_ok=True)
     ctx = _context(session, clinic, with_pdf=False)
-    keep = set(session.identity_map.keys())
     writer, done = NdjsonWriter(directory), 0
     try:
         for page in _batches(session, clinic.id, filters.patients):
@@ -235,7 +241,6 @@ def write_clinic(
                 if filters.wants(stamp, resource):
                     writer.write(resource)
             done += len(page)
-            _forget_batch(session, keep)
             if progress:
                 progress(done)
         for stamp, resource in mapping.shared(ctx):
@@ -253,16 +258,6 @@ def write_clinic(
         detail={"format": "fhir-ndjson", "patients": done, "counts": writer.counts},
     )
     return dict(writer.counts)
-
-
-def _forget_batch(session: Session, keep: set[Any]) -> None:
-    """Drop the batch's rows from the session (the export only reads them), keeping what the
-    caller had loaded before, so memory stays flat and the caller's objects stay attached."""
-    for key in list(session.identity_map.keys()):
-        if key not in keep:
-            row = session.identity_map.get(key)
-            if row is not None:
-                session.expunge(row)
 
 
 def count_patients(*, session: Session, clinic: Clinic, filters: ExportFilter) -> int:

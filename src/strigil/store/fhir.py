@@ -36,7 +36,12 @@ M = TypeVar("M")
 
 @dataclass(frozen=True, slots=True)
 class RecordRows:
-    """The live rows of a batch of patients, each list in the order recorded."""
+    """The live rows of a batch of patients, each list in the order recorded.
+
+    Rows are plain column rows (read with the attribute names of the model's columns), not
+    ORM objects: an export reads a million of them and never changes one, and skipping the
+    identity map makes it several times faster and keeps memory flat.
+    """
 
     patients: Sequence[Patient]
     episodes: Sequence[Episode]
@@ -63,12 +68,14 @@ def list_patients_after(
     """The next ``limit`` live patients of the clinic with a row id above ``after_id`` (keyset
     paging, so a page costs the same at the end of a large clinic as at its start), only those
     with a public id in ``keys`` when given."""
-    query = select(Patient).where(
-        Patient.clinic_id == clinic_id, Patient.entered_in_error_at.is_(None), Patient.id > after_id
+    table: Any = Patient.__table__
+    query = select(table).where(
+        table.c.clinic_id == clinic_id, table.c.entered_in_error_at.is_(None), table.c.id > after_id
     )
     if keys is not None:
-        query = query.where(Patient.external_id.in_(keys))
-    return session.scalars(query.order_by(Patient.id).limit(limit)).all()
+        query = query.where(table.c.external_id.in_(keys))
+    rows = session.execute(query.order_by(table.c.id).limit(limit)).all()
+    return cast(Sequence[Patient], rows)
 
 
 def find_patient(session: Session, clinic_id: int, key: uuid.UUID) -> Patient | None:
@@ -107,15 +114,15 @@ def _live(
     """Rows of ``model`` of the clinic under the parents ``ids`` that are not entered in error."""
     if not ids:
         return []
-    return session.scalars(
-        select(model)
+    table: Any = model.__table__  # type: ignore[attr-defined]
+    rows = session.execute(
+        select(table)
         .where(
-            parent.in_(ids),
-            model.clinic_id == clinic_id,  # type: ignore[attr-defined]
-            model.entered_in_error_at.is_(None),  # type: ignore[attr-defined]
+            parent.in_(ids), table.c.clinic_id == clinic_id, table.c.entered_in_error_at.is_(None)
         )
-        .order_by(model.id)  # type: ignore[attr-defined]
+        .order_by(table.c.id)
     ).all()
+    return cast(Sequence[M], rows)
 
 
 def load_records(session: Session, clinic_id: int, patients: Sequence[Patient]) -> RecordRows:
