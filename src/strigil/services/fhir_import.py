@@ -11,18 +11,24 @@ from __future__ import annotations
 
 import base64
 import json
+import multiprocessing
+import os
 import uuid
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
 from sqlalchemy.orm import Session
 
 from strigil.core import fhir_codes as codes
+from strigil.core import integrity
 from strigil.errors import InvalidInput
-from strigil.services import audit, clinics
+from strigil.services import audit, clinics, notes
 from strigil.services import fhir as mapping
 from strigil.store import clinics as clinic_store
 from strigil.store import fhir as store
@@ -144,25 +150,81 @@ class Validation:
             self.errors.append(message)
 
 
+PARALLEL_BYTES = 20_000_000
+"""An NDJSON folder larger than this is validated by a pool of worker processes: validation
+costs about a millisecond a resource, and a big clinic has a million of them."""
+PARALLEL_CHUNK = 2000
+
+
 def validate_source(source: Source, progress: Callable[[int], None] | None = None) -> Validation:
     """Every resource checked against the R4B models; nothing is written."""
     result = Validation()
     if not source.path.is_dir():
         _validate_bundle_shell(source.path, result)
-    for n, (where, resource) in enumerate(source.entries(), start=1):
+    chunks = _chunks(source.entries(), result)
+    workers = min(os.cpu_count() or 1, 2)
+    if source.path.is_dir() and workers > 1 and _size(source.path) > PARALLEL_BYTES:
+        context = multiprocessing.get_context("spawn")
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            in_flight: deque[Future[list[str]]] = deque()
+            done = 0
+            for chunk in chunks:  # a few chunks in flight at a time: memory stays bounded
+                in_flight.append(pool.submit(check_chunk, chunk))
+                if len(in_flight) > 2 * workers:
+                    done += 1
+                    _collect(result, in_flight.popleft().result(), done, progress)
+            while in_flight:
+                done += 1
+                _collect(result, in_flight.popleft().result(), done, progress)
+    else:
+        for done, chunk in enumerate(chunks, start=1):
+            _collect(result, check_chunk(chunk), done, progress)
+    return result
+
+
+def _size(folder: Path) -> int:
+    return sum(f.stat().st_size for f in folder.glob("*.ndjson"))
+
+
+def _chunks(
+    entries: Iterator[tuple[str, Resource]], result: Validation
+) -> Iterator[list[tuple[str, Resource]]]:
+    chunk: list[tuple[str, Resource]] = []
+    for where, resource in entries:
+        kind = str(resource.get("resourceType", ""))
+        result.counts[kind] = result.counts.get(kind, 0) + 1
+        chunk.append((where, resource))
+        if len(chunk) >= PARALLEL_CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _collect(
+    result: Validation, errors: list[str], done: int, progress: Callable[[int], None] | None
+) -> None:
+    for message in errors:
+        result.add(message)
+    if progress:
+        progress(done * PARALLEL_CHUNK)
+
+
+def check_chunk(chunk: list[tuple[str, Resource]]) -> list[str]:
+    """The errors of a run of resources, each naming its place, type, id and field (a worker
+    process's job, so module level and picklable)."""
+    errors = []
+    for where, resource in chunk:
         kind = str(resource.get("resourceType", ""))
         label = f"{where} {kind or '(no resourceType)'}/{resource.get('id', '?')}"
         if kind not in mapping.RESOURCE_TYPES:
-            result.add(f"{label}: resourceType: not a type Strigil imports")
-        else:
-            try:
-                mapping.validate(resource)
-            except InvalidInput as error:
-                result.add(f"{label}: {error.detail.split(': ', 1)[-1]}")
-        result.counts[kind] = result.counts.get(kind, 0) + 1
-        if progress and n % 1000 == 0:
-            progress(n)
-    return result
+            errors.append(f"{label}: resourceType: not a type Strigil imports")
+            continue
+        try:
+            mapping.validate(resource)
+        except InvalidInput as error:
+            errors.append(f"{label}: {error.detail.split(': ', 1)[-1]}")
+    return errors
 
 
 def _validate_bundle_shell(path: Path, result: Validation) -> None:
@@ -234,6 +296,7 @@ class Importer:
     counts: dict[str, int] = field(default_factory=dict)
     skipped: dict[str, int] = field(default_factory=dict)
     visit_owner: dict[int, tuple[int, int]] = field(default_factory=dict)
+    visit_seal: dict[int, tuple[uuid.UUID, int, datetime]] = field(default_factory=dict)
     area_visit: dict[int, int] = field(default_factory=dict)
     answers: dict[str, list[Any]] = field(default_factory=dict)
     _fallback_user: int | None = None
@@ -450,6 +513,7 @@ def _encounters(imp: Importer, source: Source) -> None:
             (
                 r["id"],
                 {
+                    "external_id": uuid.uuid4(),
                     "episode_id": episode,
                     "patient_id": patient,
                     "therapist_id": imp.user(therapist),
@@ -464,7 +528,9 @@ def _encounters(imp: Importer, source: Source) -> None:
         )
     imp.insert("Encounter", Visit, rows)
     for key, row in rows:
-        imp.visit_owner[imp.ids["Encounter"][key]] = (row["patient_id"], row["therapist_id"])
+        visit = imp.ids["Encounter"][key]
+        imp.visit_owner[visit] = (row["patient_id"], row["therapist_id"])
+        imp.visit_seal[visit] = (row["external_id"], row["number"], row["started_at"])
 
 
 def _procedures(imp: Importer, source: Source) -> None:
@@ -737,11 +803,25 @@ def _notes(imp: Importer, source: Source) -> None:
         note = json.loads(_b64_text(text))
         for name in ("signed_at", "cosigned_at"):
             note[name] = _instant(note.get(name))
+        note["note_digest"] = _seal(imp.visit_seal[visit], note)
         updates.append(
             {"id": visit, "signed_by_id": imp.row("Practitioner", r.get("authenticator")), **note}
         )
     store.update_visits(imp.session, updates)
     imp.counts["DocumentReference"] = len(updates)
+
+
+def _seal(visit: tuple[uuid.UUID, int, datetime], note: dict[str, Any]) -> str:
+    """The digest of an imported signed note, as `strigil notes verify` recomputes it (its
+    billed time is not part of the FHIR record, so the imported visit bills nothing)."""
+    external_id, number, started_at = visit
+    signed = SimpleNamespace(
+        external_id=external_id,
+        number=number,
+        started_at=started_at,
+        **{k: v for k, v in note.items() if k != "note_digest"},
+    )
+    return integrity.digest(notes.signed_content(cast(Any, signed), []))
 
 
 STEPS: tuple[Callable[[Importer, Source], None], ...] = (
@@ -799,7 +879,7 @@ def import_path(
         InvalidInput: the input is unreadable, of another FHIR version, or any resource is
             invalid (``extra["errors"]`` lists them); nothing is written.
     """
-    from strigil.services import fhir_export, notes
+    from strigil.services import fhir_export
 
     target = fhir_export.find_clinic(session, clinic)
     source = Source(path)
@@ -817,5 +897,4 @@ def import_path(
             extra={"errors": checked.errors},
         )
     result = write_source(session=session, clinic=target, source=source, progress=progress)
-    notes.seal_unsealed(session=session)
     return ImportResult(counts=dict(result.counts), skipped=dict(result.skipped))
