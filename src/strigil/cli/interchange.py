@@ -83,20 +83,20 @@ def import_fhir(
     """Validate the whole input, then import it into the clinic; nothing is written if any
     resource is invalid. Patients already present (same record number) are not added again."""
     started = time.perf_counter()
-    try:
-        with session_scope() as session, Progress(transient=True) as bar:
-            task = bar.add_task("importing", total=None)
-            result = fhir_import.import_path(
-                session=session,
-                clinic=clinic,
-                path=path,
-                progress=lambda step: bar.update(task, description=f"importing: {step}"),
-            )
-    except InvalidInput as error:
-        for line in error.extra.get("errors", []):
-            typer.secho(f"  {line}", err=True, fg="red")
-        with reported():
-            raise InvalidInput(error.detail, field=error.field, code=error.code) from None
+    with reported():
+        try:
+            with session_scope() as session, Progress(transient=True) as bar:
+                task = bar.add_task("importing", total=None)
+                result = fhir_import.import_path(
+                    session=session,
+                    clinic=clinic,
+                    path=path,
+                    progress=lambda step: bar.update(task, description=f"importing: {step}"),
+                )
+        except InvalidInput as error:
+            for line in error.extra.get("errors", []):
+                typer.secho(f"  {line}", err=True, fg="red")
+            raise
     typer.echo(f"imported {path} into {clinic} in {time.perf_counter() - started:.1f} s")
     _print_counts(result.counts)
     for kind, n in sorted(result.skipped.items()):
