@@ -36,6 +36,7 @@ class Run:
     seconds: float
     peak_mb: float
     output: str
+    cpu_seconds: float | None = None  # user + system: what a shared machine's load does not change
 
 
 def run(argv: list[str], env: dict[str, str]) -> Run:
@@ -43,7 +44,7 @@ def run(argv: list[str], env: dict[str, str]) -> Run:
     command = [sys.executable, "-m", "strigil", *argv]
     gnu_time = Path("/usr/bin/time")
     if gnu_time.exists():
-        command = [str(gnu_time), "-f", "MAXRSS_KB=%M", *command]
+        command = [str(gnu_time), "-f", "MAXRSS_KB=%M CPU_S=%U %S", *command]
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.perf_counter()
     done = subprocess.run(  # noqa: S603
@@ -53,10 +54,25 @@ def run(argv: list[str], env: dict[str, str]) -> Run:
     if done.returncode != 0:
         raise RuntimeError(f"strigil {' '.join(argv)} failed:\n{done.stderr[-3000:]}")
     peak_kb = next(
-        (int(line.split("=")[1]) for line in done.stderr.splitlines() if "MAXRSS_KB=" in line),
+        (
+            int(line.split("MAXRSS_KB=")[1].split()[0])
+            for line in done.stderr.splitlines()
+            if "MAXRSS_KB=" in line
+        ),
         max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss),
     )
-    return Run(wall, peak_kb / 1024, done.stdout)
+    cpu = next(
+        (
+            float(a) + float(b)
+            for a, b in (
+                ln.split("CPU_S=")[1].split()[:2]
+                for ln in done.stderr.splitlines()
+                if "CPU_S=" in ln
+            )
+        ),
+        None,
+    )
+    return Run(wall, peak_kb / 1024, done.stdout, cpu)
 
 
 def empty_clinic(url: str) -> None:
@@ -85,6 +101,10 @@ def export(kind: str, patients: int, workdir: Path) -> tuple[Run, str, Path, dic
 def import_(url: str, out: Path, env: dict[str, str]) -> Run:
     empty_clinic(url)
     return run(["import", "fhir", str(out), "--clinic", TARGET], env)
+
+
+def _cpu(done: Run | None) -> str:
+    return "-" if done is None or done.cpu_seconds is None else f"{done.cpu_seconds:.1f}"
 
 
 def resources(output: str) -> int:
@@ -132,9 +152,10 @@ def main() -> int:
                 imported = import_(url, out, env) if n in importing else None
             peaks[n] = exported.peak_mb
             if imported is not None:
-                print(f" {imported.seconds:>9.1f} {imported.peak_mb:>10.0f}")
+                print(f" {imported.seconds:>9.1f} {imported.peak_mb:>10.0f}", end="")
             else:
-                print(f" {'not run':>9} {'':>10}")
+                print(f" {'not run':>9} {'':>10}", end="")
+            print(f"  (CPU s: export {_cpu(exported)}, import {_cpu(imported)})")
             if n == max(sizes):
                 ok &= exported.seconds <= EXPORT_SECONDS and exported.peak_mb <= EXPORT_MB
                 ok &= imported is not None and imported.seconds <= IMPORT_SECONDS
