@@ -2,4 +2,5 @@
 
 from strigil.cli import main
 
-main()
+if __name__ == "__main__":  # worker processes (the FHIR import's validators) import this too
+    main()

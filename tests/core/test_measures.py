@@ -43,11 +43,19 @@ def test_measure_is_complete_and_sourced(code: str) -> None:
 
 def test_loinc_only_where_the_reference_marks_it_verified() -> None:
     verified = {m.code for m in measures() if m.loinc.get("verified")}
-    assert verified == {"NPRS"}
+    assert verified == {"NPRS", "ODI", "NDI"}
     assert get_measure("NPRS").loinc["code"] == "72514-3"
+    assert (get_measure("ODI").loinc["panel"], get_measure("ODI").loinc["code"]) == (
+        "97908-8",
+        "97909-6",
+    )
+    assert (get_measure("NDI").loinc["panel"], get_measure("NDI").loinc["code"]) == (
+        "82226-2",
+        "82237-9",
+    )
     vas = get_measure("VAS").loinc
     assert vas["code"] == "38214-3" and vas["verified"] is False and "verify" in vas["note"]
-    others = {m.code for m in measures() if m.loinc.get("code")} - {"NPRS", "VAS"}
+    others = {m.code for m in measures() if m.loinc.get("code")} - {"NPRS", "VAS", "ODI", "NDI"}
     assert others == set()
 
 

@@ -6,9 +6,11 @@ A route missing here fails the role matrix, so each new route must be classified
 from __future__ import annotations
 
 import re
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
@@ -19,7 +21,7 @@ from tests.security.conftest import Site, unique_email
 
 from strigil.core import catalog
 from strigil.core.screening import visit_recheck_rules
-from strigil.services import auth, consents, treatment, visits
+from strigil.services import auth, consents, fhir_export, treatment, visits
 from strigil.services.actors import Permission, Role
 from strigil.store.adverse_events import AdverseEvent
 from strigil.store.base import Base
@@ -180,6 +182,19 @@ class Rule:
         if self.patient_data is not None:
             return self.patient_data
         return self.permission in CLINICAL
+
+
+def _job(c: Call) -> None:
+    """A finished export of the site's clinic, named in the status and file routes' queries."""
+    job = fhir_export.export_now(
+        session=c.session,
+        actor=_therapist(c),
+        root=Path(tempfile.mkdtemp(prefix="strigil-export-")),
+        filters=fhir_export.parse_filter(types="Patient"),
+        request="/fhir/R4/$export",
+    )
+    QUERIES["/fhir/R4/$export-status"] = {"job": job.key}
+    QUERIES["/fhir/R4/$export-file"] = {"job": job.key, "type": "Patient"}
 
 
 def _patient(c: Call) -> dict[str, Any]:
@@ -557,6 +572,12 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/evidence/forest/{comparison}/{outcome}.svg"): Rule(
         ANY, loads_path_record=False, expect_success=False
     ),
+    # FHIR R4: the patient's record, and the clinic's bulk export (status and files of a job
+    # the therapist ran just before)
+    ("GET", "/fhir/R4/Patient/{patient_id}/$everything"): Rule(P.READ_CLINICAL),
+    ("GET", "/fhir/R4/$export"): Rule(P.READ_CLINICAL),
+    ("GET", "/fhir/R4/$export-status"): Rule(P.READ_CLINICAL, patient_data=False, prepare=_job),
+    ("GET", "/fhir/R4/$export-file"): Rule(P.READ_CLINICAL, patient_data=False, prepare=_job),
 }
 
 # Query strings some routes require.

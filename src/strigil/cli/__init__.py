@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from strigil.cli import db, demo, export, notes, reports, users
+from strigil.cli import db, demo, export, interchange, notes, reports, users
 from strigil.cli.common import fail
 from strigil.errors import StrigilError
 
@@ -15,7 +15,8 @@ app.add_typer(db.app, name="db")
 app.add_typer(demo.app, name="demo")
 app.add_typer(users.app, name="user")
 app.add_typer(notes.app, name="notes")
-app.add_typer(export.app, name="export")
+app.add_typer(export.app, name="export")  # research here, FHIR from cli/interchange.py
+app.add_typer(interchange.import_app, name="import")
 app.add_typer(reports.app, name="reports")
 
 

@@ -1,4 +1,5 @@
-"""`strigil export`: records leaving Strigil (the de-identified research export)."""
+"""`strigil export`: records leaving Strigil. The de-identified research export is here; the
+FHIR export joins this group from ``cli/interchange.py``."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ from rich.progress import Progress
 from strigil.cli.common import reported, session_scope
 from strigil.services import research
 
-app = typer.Typer(help="Export records.", no_args_is_help=True)
+app = typer.Typer(
+    help="Export records: FHIR R4, or de-identified for research.", no_args_is_help=True
+)
 
 
 @app.command("research")

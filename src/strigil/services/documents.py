@@ -21,7 +21,13 @@ from strigil.store import visits as visit_store
 from strigil.store.clinics import Clinic
 from strigil.store.visits import Visit
 
-__all__ = ["aftercare_pdf", "condition_for_patient", "note_pdf", "note_pdf_for_operator"]
+__all__ = [
+    "aftercare_pdf",
+    "condition_for_patient",
+    "note_pdf",
+    "note_pdf_for_operator",
+    "signed_note_pdf",
+]
 
 
 def _when(value: datetime | None) -> str:
@@ -91,6 +97,12 @@ def note_pdf_for_operator(*, session: Session, visit_id: object) -> bytes:
     visit = visit_store.find_visit_in_any_clinic(session, key)
     if visit is None:
         raise NotFound(f"no visit with id {key}", field="visit_id", code="visit_not_found")
+    return note_docs.note_pdf(_document(session, visit))
+
+
+def signed_note_pdf(session: Session, visit: Visit) -> bytes:
+    """The signed note of a visit the caller has already loaded through its own checks (the
+    FHIR export attaches it to the note's DocumentReference)."""
     return note_docs.note_pdf(_document(session, visit))
 
 

@@ -26,7 +26,7 @@ from strigil.services.database import (
     make_engine,
     make_sessionmaker,
 )
-from strigil.web import problems
+from strigil.web import fhir, problems
 from strigil.web.api import router as api_router
 from strigil.web.headers import ResponseHeaders
 from strigil.web.lifecycle import Capacity, RequestLifecycle
@@ -68,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(ResponseHeaders)
     app.mount("/static", StaticFiles(directory=str(files("strigil.web") / "static")), "static")
     app.include_router(api_router, prefix="/api/v1")
+    app.include_router(fhir.router, prefix="/fhir/R4")
     app.include_router(pages_router)
     app.add_api_route("/healthz", healthz, methods=["GET"], tags=["operations"])
     return app
