@@ -42,7 +42,13 @@ def therapist(session: Session, client: TestClient) -> object:
 
 def test_healthz_answers_ok(client: TestClient) -> None:
     body = client.get("/healthz").json()
-    assert body == {"status": "ok", "version": body["version"], "database": "ok"}
+    assert body == {
+        "status": "ok",
+        "version": body["version"],
+        "database": "ok",
+        "search_index": body["search_index"],
+    }
+    assert body["search_index"] in {"ready", "building"}
 
 
 def test_api_requires_login(client: TestClient) -> None:

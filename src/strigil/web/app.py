@@ -166,6 +166,7 @@ async def healthz(request: Request) -> Response:
     """
     health: _Health = request.app.state.health
     body: dict[str, Any] = {"status": "ok", "version": __version__}
+    body["search_index"] = "ready" if icd10.index_ready() else "building"  # warm-up at start
     try:
         await to_thread.run_sync(health.ping, limiter=health.threads)
         body["database"] = "ok"
