@@ -80,3 +80,13 @@ def test_the_revision_is_written_under_the_clinic_scope(session: Session) -> Non
     session.commit()
     tenancy.leave_clinic(session)
     assert revisions.current(session, clinic.id) == start + 1
+
+
+def test_a_clinic_made_in_a_rolled_back_savepoint_is_not_counted(session: Session) -> None:
+    with session.begin_nested() as nested:
+        gone = make_clinic(session)
+        session.flush()
+        gone_id = gone.id
+        nested.rollback()
+    session.commit()  # the note of the vanished clinic writes nothing and breaks nothing
+    assert revisions.current(session, gone_id) == 0

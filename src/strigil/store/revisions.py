@@ -30,8 +30,11 @@ _ALL = -1  # a bulk statement whose clinic is not known: every clinic moves on
 UNCOUNTED_TABLES = frozenset(
     {"audit_event", "login_session", "api_token", "signin_throttle", "clinic_revision"}
 )
+# From the clinic row, not a literal: a clinic made in a savepoint that was rolled back stays
+# noted (a harmless extra move) but no longer exists, and then nothing is written for it.
 _BUMP = text(
-    "INSERT INTO clinic_revision (clinic_id, revision) VALUES (:clinic_id, 1) "
+    "INSERT INTO clinic_revision (clinic_id, revision) SELECT id, 1 FROM clinic "
+    "WHERE id = :clinic_id "
     "ON CONFLICT (clinic_id) DO UPDATE SET revision = clinic_revision.revision + 1"
 )
 _BUMP_ALL = text(
