@@ -8,12 +8,11 @@ pain or sudden breathlessness may mean a clot has moved and needs emergency care
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 
-from reportlab.platypus import Flowable, ListFlowable, ListItem, SimpleDocTemplate
+from reportlab.platypus import Flowable, ListFlowable, ListItem
 
-from strigil.documents.layout import MARGIN, PAGE, Letterhead, letterhead, para, styles
+from strigil.documents.layout import Letterhead, letterhead, para, render, styles
 
 __all__ = ["AftercareDocument", "ExerciseItem", "aftercare_pdf"]
 
@@ -96,15 +95,4 @@ def aftercare_pdf(doc: AftercareDocument) -> bytes:
         para("Urgent", st["h2"]),
         para(URGENT, st["body"]),
     ]
-    buffer = io.BytesIO()
-    SimpleDocTemplate(
-        buffer,
-        pagesize=PAGE,
-        leftMargin=MARGIN,
-        rightMargin=MARGIN,
-        topMargin=MARGIN,
-        bottomMargin=MARGIN,
-        title="After-care sheet",
-        author=doc.clinic.name,
-    ).build(story)
-    return buffer.getvalue()
+    return render(story, title="After-care sheet", author=doc.clinic.name)

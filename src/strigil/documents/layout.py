@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+from collections.abc import Sequence
 from dataclasses import dataclass
 from xml.sax.saxutils import escape
 
@@ -9,7 +11,7 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
-from reportlab.platypus import Flowable, HRFlowable, Paragraph, Spacer
+from reportlab.platypus import Flowable, HRFlowable, Paragraph, SimpleDocTemplate, Spacer
 
 PAGE = A4
 MARGIN = 18 * mm
@@ -92,3 +94,20 @@ def letterhead(head: Letterhead, st: dict[str, ParagraphStyle]) -> list[Flowable
         Spacer(1, 3 * mm),
     ]
     return lines
+
+
+def render(story: Sequence[Flowable], *, title: str, author: str) -> bytes:
+    """The story as an A4 PDF with Strigil's margins; ``title`` and ``author`` go into the
+    PDF's properties, where document managers show them."""
+    buffer = io.BytesIO()
+    SimpleDocTemplate(
+        buffer,
+        pagesize=PAGE,
+        leftMargin=MARGIN,
+        rightMargin=MARGIN,
+        topMargin=MARGIN,
+        bottomMargin=MARGIN,
+        title=title,
+        author=author,
+    ).build(list(story))
+    return buffer.getvalue()

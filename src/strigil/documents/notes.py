@@ -7,20 +7,18 @@ be matched to the record.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 
 from reportlab.lib.units import mm
-from reportlab.platypus import Flowable, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Flowable, Spacer, Table, TableStyle
 
 from strigil.documents.layout import (
     ACCENT,
-    MARGIN,
     MUTED,
-    PAGE,
     Letterhead,
     letterhead,
     para,
+    render,
     styles,
 )
 
@@ -138,15 +136,4 @@ def note_pdf(doc: NoteDocument) -> bytes:
     for title, text in doc.sections:
         story += [para(title, st["h2"]), para(text or "(empty)", st["body"])]
     story += _charges(doc) + _signature(doc) + _addenda(doc)
-    buffer = io.BytesIO()
-    SimpleDocTemplate(
-        buffer,
-        pagesize=PAGE,
-        leftMargin=MARGIN,
-        rightMargin=MARGIN,
-        topMargin=MARGIN,
-        bottomMargin=MARGIN,
-        title=f"Visit note — {doc.patient}",
-        author=doc.clinic.name,
-    ).build(story)
-    return buffer.getvalue()
+    return render(story, title=f"Visit note — {doc.patient}", author=doc.clinic.name)

@@ -9,14 +9,13 @@ signed note (:mod:`strigil.documents.layout`).
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass
 
 from reportlab.graphics.shapes import Circle, Drawing, Line, Polygon, PolyLine, Rect, String
 from reportlab.lib import colors
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.platypus import Flowable, KeepTogether, SimpleDocTemplate, Spacer, Table, TableStyle
+from reportlab.platypus import Flowable, KeepTogether, Spacer, Table, TableStyle
 
 from strigil.documents.layout import (
     ACCENT,
@@ -27,6 +26,7 @@ from strigil.documents.layout import (
     Letterhead,
     letterhead,
     para,
+    render,
     styles,
 )
 
@@ -346,15 +346,4 @@ def report_pdf(doc: ReportDocument) -> bytes:
             st["small"],
         ),
     ]
-    buffer = io.BytesIO()
-    SimpleDocTemplate(
-        buffer,
-        pagesize=PAGE,
-        leftMargin=MARGIN,
-        rightMargin=MARGIN,
-        topMargin=MARGIN,
-        bottomMargin=MARGIN,
-        title=f"{doc.title} — {doc.patient}",
-        author=doc.clinic.name,
-    ).build(story)
-    return buffer.getvalue()
+    return render(story, title=f"{doc.title} — {doc.patient}", author=doc.clinic.name)
