@@ -18,6 +18,16 @@ MARGIN = 18 * mm
 INK = colors.HexColor("#1f2933")
 ACCENT = colors.HexColor("#2f6f73")
 MUTED = colors.HexColor("#5f6b76")
+# A four-column label/value table (label, value, label, value): the note's and the reports'
+# heading facts look alike.
+FACTS_STYLE: list[tuple[object, ...]] = [
+    ("FONT", (0, 0), (-1, -1), "Helvetica", 9),
+    ("FONT", (0, 0), (0, -1), "Helvetica-Bold", 9),
+    ("FONT", (2, 0), (2, -1), "Helvetica-Bold", 9),
+    ("TEXTCOLOR", (0, 0), (0, -1), MUTED),
+    ("TEXTCOLOR", (2, 0), (2, -1), MUTED),
+    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+]
 
 
 @dataclass(frozen=True)

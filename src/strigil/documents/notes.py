@@ -14,7 +14,7 @@ from reportlab.platypus import Flowable, Spacer, Table, TableStyle
 
 from strigil.documents.layout import (
     ACCENT,
-    MUTED,
+    FACTS_STYLE,
     Letterhead,
     letterhead,
     para,
@@ -68,12 +68,7 @@ def _facts(doc: NoteDocument) -> Table:
     table.setStyle(
         TableStyle(
             [
-                ("FONT", (0, 0), (-1, -1), "Helvetica", 9),
-                ("FONT", (0, 0), (0, -1), "Helvetica-Bold", 9),
-                ("FONT", (2, 0), (2, -1), "Helvetica-Bold", 9),
-                ("TEXTCOLOR", (0, 0), (0, -1), MUTED),
-                ("TEXTCOLOR", (2, 0), (2, -1), MUTED),
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                *FACTS_STYLE,
                 ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
             ]
         )

@@ -19,6 +19,7 @@ from reportlab.platypus import Flowable, KeepTogether, Spacer, Table, TableStyle
 
 from strigil.documents.layout import (
     ACCENT,
+    FACTS_STYLE,
     INK,
     MARGIN,
     MUTED,
@@ -144,12 +145,7 @@ def _facts(doc: ReportDocument) -> Table:
     table.setStyle(
         TableStyle(
             [
-                ("FONT", (0, 0), (-1, -1), "Helvetica", 9),
-                ("FONT", (0, 0), (0, -1), "Helvetica-Bold", 9),
-                ("FONT", (2, 0), (2, -1), "Helvetica-Bold", 9),
-                ("TEXTCOLOR", (0, 0), (0, -1), MUTED),
-                ("TEXTCOLOR", (2, 0), (2, -1), MUTED),
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                *FACTS_STYLE,
                 ("SPAN", (1, 2), (3, 2)),
                 ("SPAN", (1, 3), (3, 3)),
                 ("BOTTOMPADDING", (0, 0), (-1, -1), 1),
