@@ -66,9 +66,15 @@ def pg_available(timeout: float = 2.0) -> bool:
         return False
 
 
-def fresh_database(kind: str, workdir: Path, pg_name: str = "strigil_bench") -> str:
-    """A migrated empty database: a new SQLite file in ``workdir`` or a recreated PG db."""
+def fresh_database(kind: str, workdir: Path, pg_name: str | None = None) -> str:
+    """A migrated empty database: a new SQLite file in ``workdir`` or a recreated PG db.
+
+    Each benchmark gets its own PostgreSQL database by default (named for its script), so two
+    benchmarks run side by side never drop each other's data mid-run.
+    """
     from strigil.store import migrate
+
+    pg_name = pg_name or "strigil_bench_" + Path(sys.argv[0]).stem.removeprefix("bench_")
 
     if kind == "sqlite":
         path = workdir / "strigil.db"

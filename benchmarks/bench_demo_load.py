@@ -1,7 +1,7 @@
 """How long `strigil demo load --patients 10000` takes, and its peak memory, per database.
 
 Targets: at most 60 s and 500 MB. Each run starts from a freshly migrated database (a new
-SQLite file; ``strigil_bench`` dropped and recreated on the loopback PostgreSQL).
+SQLite file; its own scratch database dropped and recreated on the loopback PostgreSQL).
 """
 
 from __future__ import annotations

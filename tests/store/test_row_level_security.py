@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine, event, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from tests.factories import make_clinic, make_patient, make_user
@@ -176,3 +176,36 @@ def test_requests_run_as_the_app_role_and_leave_the_connection_clean(
     assert session.scalar(text("SELECT current_user")) != tenancy.APP_ROLE
     setting = connection.scalar(text(f"SELECT current_setting('{tenancy.CLINIC_SETTING}', true)"))
     assert setting in (None, "")
+
+
+def test_a_transaction_is_scoped_once_per_clinic_and_again_after_a_savepoint(
+    engine: Engine,
+) -> None:
+    """Scoping the same clinic twice costs no round trip; a scope set inside a savepoint that
+    is rolled back is set again, because the rollback undid it in the database."""
+    statements: list[str] = []
+
+    def note(_conn: object, _cursor: object, sql: str, *_args: object) -> None:
+        statements.append(sql)
+
+    event.listen(engine, "before_cursor_execute", note)
+    setting = text(f"SELECT current_setting('{tenancy.CLINIC_SETTING}', true)")
+    try:
+        with Session(engine) as session:
+            tenancy.restrict(session)
+            tenancy.enter_clinic(session, 9001)
+            assert session.scalar(setting) == "9001"
+            before = len(statements)
+            tenancy.enter_clinic(session, 9001)
+            assert len(statements) == before, "the same clinic was set twice"
+            savepoint = session.begin_nested()
+            tenancy.enter_clinic(session, 9002)
+            assert session.scalar(setting) == "9002"
+            savepoint.rollback()
+            assert session.scalar(setting) == "9001"
+            tenancy.enter_clinic(session, 9002)
+            assert session.scalar(setting) == "9002"
+            assert session.scalar(text("SELECT current_user")) == tenancy.APP_ROLE
+            session.rollback()
+    finally:
+        event.remove(engine, "before_cursor_execute", note)

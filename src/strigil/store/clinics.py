@@ -7,7 +7,17 @@ from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
 
-from sqlalchemy import Boolean, ForeignKey, Select, String, Text, bindparam, select, text
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Select,
+    String,
+    Text,
+    TextClause,
+    bindparam,
+    select,
+    text,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from strigil.errors import NotFound
@@ -106,9 +116,18 @@ _DIRECTORY = {
 def _enter_clinic_of(session: Session, kind: str, key: str) -> None:
     if not tenancy.is_restricted(session) or not tenancy.is_postgres(session):
         return  # the owner and SQLite read every clinic's rows directly
-    clinic_id = session.scalar(text(f"SELECT {_DIRECTORY[kind]}(:k)"), {"k": key})
-    if clinic_id is not None:
-        tenancy.enter_clinic(session, clinic_id)
+    tenancy.enter_clinic_found(session, _directory_lookup(kind), key)
+
+
+@cache
+def _directory_lookup(kind: str) -> TextClause:
+    """Find the clinic and scope the transaction to it in one statement: a round trip fewer
+    on every signed-in request."""
+    return text(
+        "SELECT found.id, CASE WHEN found.id IS NOT NULL"
+        " THEN set_config(:name, found.id::text, true) END"
+        f" FROM (SELECT {_DIRECTORY[kind]}(:k) AS id) AS found"
+    )
 
 
 def find_user_by_email(session: Session, email: str) -> User | None:

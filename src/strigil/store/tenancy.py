@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, event, text
+from sqlalchemy import Connection, TextClause, event, text
 from sqlalchemy.orm import Session, SessionTransaction
 
 APP_ROLE = "strigil_app"
@@ -32,6 +32,9 @@ class Scope:
     clinic once it is known (sign-in looks the clinic up before it knows it)."""
 
     clinic_id: int | None = None
+    # The clinic the current root transaction was last scoped to (None: not yet, or unknown),
+    # so scoping it again to the same clinic costs no round trip.
+    applied: int | None = None
 
 
 def is_postgres(session: Session) -> bool:
@@ -53,7 +56,28 @@ def enter_clinic(session: Session, clinic_id: int) -> None:
         scope = session.info[_SCOPE] = Scope()
     scope.clinic_id = clinic_id
     if session.in_transaction():
-        _apply(session, session.connection())
+        connection = session.connection()
+        if scope.applied == clinic_id and not connection.in_nested_transaction():
+            return
+        _apply(session, connection)
+
+
+def enter_clinic_found(session: Session, lookup: TextClause, key: str) -> int | None:
+    """Scope ``session`` to the clinic that ``lookup`` finds for ``key``, in one round trip.
+
+    ``lookup`` selects the clinic id (or NULL) as ``clinic_id`` and sets the clinic setting of
+    the transaction in the same statement; when nothing is found the scope is left as it was.
+    """
+    clinic_id: int | None = session.execute(
+        lookup, {"k": key, "name": CLINIC_SETTING}
+    ).scalar_one_or_none()
+    if clinic_id is not None:
+        scope = session.info.get(_SCOPE)
+        if scope is None:
+            scope = session.info[_SCOPE] = Scope()
+        scope.clinic_id = clinic_id
+        _mark_applied(session, scope, clinic_id)
+    return clinic_id
 
 
 def is_restricted(session: Session) -> bool:
@@ -73,6 +97,16 @@ def _apply(session: Session, connection: Connection) -> None:
         return
     cid = "" if scope.clinic_id is None else str(scope.clinic_id)
     connection.execute(_APPLY, {"role": APP_ROLE, "name": CLINIC_SETTING, "cid": cid})
+    _mark_applied(session, scope, scope.clinic_id, connection)
+
+
+def _mark_applied(
+    session: Session, scope: Scope, clinic_id: int | None, connection: Connection | None = None
+) -> None:
+    """Remember the clinic of the root transaction; a setting made inside a savepoint is not
+    remembered, because rolling the savepoint back would undo it."""
+    connection = connection or session.connection()
+    scope.applied = None if connection.in_nested_transaction() else clinic_id
 
 
 @event.listens_for(Session, "after_begin")
@@ -82,6 +116,9 @@ def _scope_new_transaction(
     connection: Connection,
 ) -> None:
     """Apply the scope at the start of every transaction of a scoped session."""
+    scope: Scope | None = session.info.get(_SCOPE)
+    if scope is not None:
+        scope.applied = None
     _apply(session, connection)
 
 
@@ -99,6 +136,7 @@ def _unscope_shared_transaction(session: Session) -> None:
         return
     session.flush()
     connection.execute(_CLEAR, {"name": CLINIC_SETTING})
+    session.info[_SCOPE].applied = None
 
 
 def leave_clinic(session: Session) -> None:
