@@ -25,6 +25,7 @@ from strigil.services import (
     measurements,
     screenings,
     treatment,
+    visit_templates,
     visits,
 )
 from strigil.services.actors import Role
@@ -117,7 +118,11 @@ def build_site(session: Session) -> Site:
         actor=actor(users[Role.ADMIN]),
         data=admin.InstrumentInput(label=f"Blade {next(_seq)}", type_code="stainless_steel"),
     )
+    template = visit_templates.save_from_visit(
+        session=session, actor=who, visit_id=visit.external_id, name="Elbow", condition_prefix="M77"
+    )
     site.ids = {
+        "template_id": str(template.external_id),
         "patient_id": str(patient.external_id),
         "episode_id": str(episode.external_id),
         "visit_id": str(visit.external_id),

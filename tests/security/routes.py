@@ -28,6 +28,7 @@ from strigil.store.base import Base
 from strigil.store.clinics import Instrument
 from strigil.store.episodes import Episode
 from strigil.store.patients import Patient
+from strigil.store.visit_templates import VisitTemplate
 from strigil.store.visits import TreatedArea, Visit
 
 P = Permission
@@ -382,6 +383,25 @@ RULES: dict[tuple[str, str], Rule] = {
         P.RECORD_READINGS, json=_const(**FINDING)
     ),
     ("POST", f"{API}/visits/{{visit_id}}/prescriptions"): Rule(P.TREAT, json=_const(**RX)),
+    # copy forward (the site's only visit is offered its clinic template, already taken today)
+    ("GET", f"{API}/visits/{{visit_id}}/carry-forward"): Rule(P.READ_CLINICAL),
+    ("POST", f"{API}/visits/{{visit_id}}/carry-forward/areas"): Rule(
+        P.TREAT, json=_const(keys=["0"]), expect_success=False
+    ),
+    ("POST", f"{API}/visits/{{visit_id}}/carry-forward/exercises"): Rule(
+        P.TREAT, expect_success=False
+    ),
+    ("POST", f"{API}/visits/{{visit_id}}/carry-forward/tests"): Rule(
+        P.RECORD_READINGS, json=_const(values={"0": 250.0}), expect_success=False
+    ),
+    ("GET", f"{API}/visit-templates"): Rule(P.READ_CLINICAL),
+    ("POST", f"{API}/visits/{{visit_id}}/template"): Rule(
+        P.TREAT, json=_const(name="Elbow again", condition_prefix="M77.1")
+    ),
+    ("PUT", f"{API}/visit-templates/{{template_id}}"): Rule(
+        P.TREAT, json=_v(VisitTemplate, "template_id", name="Elbow", condition_prefix="M77")
+    ),
+    ("POST", f"{API}/visit-templates/{{template_id}}/retire"): Rule(P.TREAT, late=3),
     # administration
     ("GET", f"{API}/admin/users"): Rule(P.MANAGE_USERS),
     ("POST", f"{API}/admin/users"): Rule(P.MANAGE_USERS, json=_new_user),
@@ -560,6 +580,28 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/visits/{visit_id}/aftercare"): Rule(P.READ_CLINICAL),
     ("GET", "/visits/{visit_id}/note-draft"): Rule(P.READ_CLINICAL),
     ("GET", "/visits/{visit_id}/sheet"): Rule(P.READ_CLINICAL),
+    ("POST", "/visits/{visit_id}/carry/areas"): Rule(
+        P.TREAT, form=_const(area="0"), expect_success=False
+    ),
+    ("POST", "/visits/{visit_id}/carry/exercises"): Rule(
+        P.TREAT, form=_const(), expect_success=False
+    ),
+    ("POST", "/visits/{visit_id}/carry/tests"): Rule(
+        P.RECORD_READINGS, form=_const(**{"test-0": "250"}), expect_success=False
+    ),
+    ("POST", "/visits/{visit_id}/template"): Rule(
+        P.TREAT, form=_const(name="Elbow again", condition_prefix="M77.1")
+    ),
+    ("GET", "/templates"): Rule(P.READ_CLINICAL),
+    ("POST", "/templates/{template_id}"): Rule(
+        P.TREAT,
+        form=lambda c: {
+            "name": "Elbow",
+            "condition_prefix": "M77",
+            "version": str(c.version(VisitTemplate, "template_id")),
+        },
+    ),
+    ("POST", "/templates/{template_id}/retire"): Rule(P.TREAT, form=_const(), late=3),
     # evidence: bundled literature for everyone signed in; the clinic's own data for analytics
     ("GET", f"{API}/evidence/studies"): Rule(ANY),
     ("GET", f"{API}/evidence/pool"): Rule(ANY, expect_success=False),

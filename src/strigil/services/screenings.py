@@ -9,6 +9,7 @@ a rule that needs a clearance (a clot) is never lifted by a "no".
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
@@ -169,6 +170,68 @@ def recheck_prefill(forced: Mapping[str, InForce]) -> dict[str, Answer]:
     }
 
 
+DERIVED_DOSE = "See the visit's re-check."
+
+
+@dataclass(frozen=True, slots=True)
+class Standing:
+    """The precaution reasoning last written for an episode, offered at the next re-check."""
+
+    reasoning: str
+    dose_modification: str
+    rule_ids: frozenset[str]
+    screened_at: datetime
+    screening_id: uuid.UUID
+
+
+def standing(session: Session, episode: Episode) -> Standing | None:
+    """The newest reasoning and dose change a therapist wrote for this episode's precautions
+    (an intake updated from a visit's re-check repeats older words or none of its own)."""
+    rows = store.list_reasoned_screenings(session, episode.clinic_id, episode.id)
+    row = next((r for r in rows if not _derived(r)), None)
+    if row is None:
+        return None
+    return Standing(
+        reasoning=row.reasoning or "",
+        dose_modification=row.dose_modification or "",
+        rule_ids=_precaution_ids(row.result),
+        screened_at=row.screened_at,
+        screening_id=row.external_id,
+    )
+
+
+def _derived(row: Screening) -> bool:
+    return "derived_from_visit" in row.result or row.dose_modification == DERIVED_DOSE
+
+
+def _precaution_ids(result: Mapping[str, Any]) -> frozenset[str]:
+    return frozenset(p["rule_id"] for p in result.get("precautions") or ())
+
+
+def _carried(
+    session: Session,
+    episode: Episode,
+    result: ScreeningResult,
+    reasoning: str | None,
+    dose: str | None,
+) -> Standing | None:
+    """The standing reasoning when today's re-check repeats it word for word; refused when the
+    precautions it was written for no longer cover today's (the screening changed)."""
+    before = standing(session, episode)
+    same = before is not None and (reasoning or "").strip() == before.reasoning.strip()
+    if before is None or not same or (dose or "").strip() != before.dose_modification.strip():
+        return None
+    new = sorted({p.rule_id for p in result.precautions} - before.rule_ids)
+    if new:
+        raise InvalidInput(
+            f"the precautions changed since this reasoning was written (new: {', '.join(new)}); "
+            "write the reasoning for today",
+            field="reasoning",
+            code="reasoning_outdated",
+        )
+    return before
+
+
 def screen(
     *,
     session: Session,
@@ -221,7 +284,12 @@ def screen(
         therapist_cap=cap,
     )
     screening.require_reasoning(result, reasoning, dose_modification)
+    carried = None
+    if kind == "visit":
+        carried = _carried(session, episode, result, reasoning, dose_modification)
     row = _store(session, actor, episode, answers, result, kind, visit, age)
+    if carried is not None and result.precautions:
+        row.result = {**row.result, "reasoning_carried_from": str(carried.screening_id)}
     if cap is not None:
         row.result = {
             **row.result,
@@ -414,7 +482,8 @@ def _store_update(
     )
     reason = f"updated from the re-check of visit {visit.number}: {'; '.join(said)}"
     row.reasoning = intake.reasoning or reason
-    row.dose_modification = intake.dose_modification or "See the visit's re-check."
+    row.dose_modification = intake.dose_modification or DERIVED_DOSE
+    row.result = {**row.result, "derived_from_visit": str(visit.external_id)}
     session.flush()
     detail = {
         "changed_rules": changed,

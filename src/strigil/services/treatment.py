@@ -48,6 +48,7 @@ class AreaInput:
     angle_deg: int | None = None
     seconds: int = 0
     confirm_other_side: bool = False
+    planned_seconds: int | None = None  # a target from the last visit or a template
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +108,8 @@ def add_area(
     _check_area_input(data)
     result = screenings.check_region(session, visit.episode, visit, site.region, side)
     safety.check_site_open(closed_sites(session, visit), site, side)
-    safety.check_dose(result.caps, protocol.parse_intensity(data.intensity).value, data.seconds)
+    planned = max(data.seconds, data.planned_seconds or 0)  # a plan above a cap is refused too
+    safety.check_dose(result.caps, protocol.parse_intensity(data.intensity).value, planned)
     consents.require_consent(session, visit.episode)
     first = not _has_areas(session, visit)
     intensity = protocol.check_first_intensity(data.intensity, first)
@@ -124,6 +126,7 @@ def add_area(
         angle_deg=data.angle_deg,
         intensity=intensity.value,
         seconds=data.seconds,
+        planned_seconds=data.planned_seconds,
         warnings=warnings,
         other_side_confirmed=other is not None,
     )
@@ -147,8 +150,10 @@ def _check_area_input(data: AreaInput) -> None:
     catalog.instrument_type(data.instrument_type)
     for code in data.strokes:
         catalog.stroke(code)
-    if data.seconds < 0 or data.seconds > 3600:
-        raise InvalidInput("seconds must be from 0 to 3600", field="seconds", code="out_of_range")
+    for name in ("seconds", "planned_seconds"):
+        value = getattr(data, name)
+        if value is not None and (isinstance(value, bool) or not 0 <= value <= 3600):
+            raise InvalidInput(f"{name} must be from 0 to 3600", field=name, code="out_of_range")
 
 
 def _has_areas(session: Session, visit: Visit) -> bool:

@@ -161,6 +161,24 @@ def find_latest_screening(
     )
 
 
+def list_reasoned_screenings(
+    session: Session, clinic_id: int, episode_id: int, limit: int = 20
+) -> Sequence[Screening]:
+    """The episode's newest screenings (intake or a visit's re-check, not entered in error)
+    that record precaution reasoning, newest first."""
+    return session.scalars(
+        select(Screening)
+        .where(
+            Screening.episode_id == episode_id,
+            Screening.clinic_id == clinic_id,
+            Screening.entered_in_error_at.is_(None),
+            Screening.reasoning.is_not(None),
+        )
+        .order_by(Screening.screened_at.desc(), Screening.id.desc())
+        .limit(limit)
+    ).all()
+
+
 def list_screenings_in_force(
     session: Session, clinic_id: int, episode_id: int, visit_id: int | None
 ) -> Sequence[Screening]:

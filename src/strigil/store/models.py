@@ -9,6 +9,7 @@ from strigil.store import (
     patients,
     revisions,
     signin,
+    visit_templates,
     visits,
 )
 from strigil.store.base import Base
@@ -23,5 +24,6 @@ __all__ = [
     "patients",
     "revisions",
     "signin",
+    "visit_templates",
     "visits",
 ]

@@ -101,6 +101,9 @@ class TreatedArea(IdMixin, TenantMixin, VersionedMixin, EnteredInErrorMixin, Bas
     angle_deg: Mapped[int | None] = mapped_column(Integer, default=None)
     intensity: Mapped[str] = mapped_column(String(20))
     seconds: Mapped[int] = mapped_column(Integer, default=0)
+    # The time the therapist planned (copied from the last visit or a template): a target shown
+    # beside the timer, never billed or written in the note as time spent.
+    planned_seconds: Mapped[int | None] = mapped_column(Integer, default=None)
     status: Mapped[str] = mapped_column(String(20), default="active")
     stop_reason: Mapped[str | None] = mapped_column(String(30), default=None)
     stop_note: Mapped[str | None] = mapped_column(Text, default=None)
@@ -403,6 +406,23 @@ def list_visits_of_episode(
         .limit(limit)
         .offset(offset)
     ).all()
+
+
+def find_previous_visit(
+    session: Session, clinic_id: int, episode_id: int, before_number: int
+) -> Visit | None:
+    """The episode's last visit numbered below ``before_number`` (not entered in error)."""
+    return session.scalar(
+        select(Visit)
+        .where(
+            Visit.episode_id == episode_id,
+            Visit.clinic_id == clinic_id,
+            Visit.number < before_number,
+            Visit.entered_in_error_at.is_(None),
+        )
+        .order_by(Visit.number.desc())
+        .limit(1)
+    )
 
 
 def list_visits_of_patient(

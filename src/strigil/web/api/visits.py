@@ -92,6 +92,9 @@ class AreaCreate(Schema):
     strokes: list[str] = []
     angle_deg: int | None = Field(default=None, ge=0, le=90)
     seconds: int = Field(default=0, ge=0, le=3600)
+    planned_seconds: int | None = Field(
+        default=None, ge=0, le=3600, description="The time planned for the area (a target)"
+    )
     confirm_other_side: bool = Field(
         default=False, description="Confirms treating the side opposite the episode's"
     )
@@ -106,6 +109,7 @@ class AreaRead(RecordRead):
     angle_deg: int | None
     intensity: str
     seconds: int
+    planned_seconds: int | None
     status: str
     stop_reason: str | None
     stop_note: str | None

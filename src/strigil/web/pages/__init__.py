@@ -8,6 +8,7 @@ from strigil.web.pages import (
     admin,
     aftercare,
     episodes,
+    follow_up,
     home,
     login,
     outcomes,
@@ -19,6 +20,7 @@ from strigil.web.pages import evidence as evidence_pages
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(hostile.refuse_nul)])
 router.include_router(admin.router)
-for module in (login, account, home, patients, episodes, safety, visits, outcomes, aftercare):
+PAGES = (login, account, home, patients, episodes, safety, visits, follow_up, outcomes, aftercare)
+for module in PAGES:
     router.include_router(module.router)
 router.include_router(evidence_pages.router)

@@ -14,8 +14,16 @@ from starlette.datastructures import FormData
 
 from strigil.core import billing, catalog, protocol, screening
 from strigil.errors import Conflict, InvalidInput
-from strigil.services import adverse_events, clearances, episodes, screenings, treatment, visits
-from strigil.services.actors import Actor
+from strigil.services import (
+    adverse_events,
+    clearances,
+    episodes,
+    follow_up,
+    screenings,
+    treatment,
+    visits,
+)
+from strigil.services.actors import Actor, Permission
 from strigil.services.records import ADVERSE_EVENT_CATEGORIES, TreatedArea, Visit
 from strigil.web.deps import CurrentActor, DbSession
 from strigil.web.page_cache import PageCache
@@ -46,12 +54,15 @@ def _start_page(
     episode = episodes.get(session=db, actor=actor, episode_id=episode_id)
     forced = screenings.in_force(db, episode)
     prefill = screenings.recheck_prefill(forced)
+    standing = screenings.standing(db, episode)
+    last = follow_up.previous_of_episode(db, episode.clinic_id, episode.id)
     base = {
         "episode": episode,
         "patient": episode.patient,
-        "tolerance": catalog.thresholds().tolerance_default,
-        "reasoning": "",
-        "dose": "",
+        "tolerance": last.tolerance_limit if last else catalog.thresholds().tolerance_default,
+        "reasoning": standing.reasoning if standing else "",
+        "dose": standing.dose_modification if standing else "",
+        "standing": standing,
         **questionnaire(screening.visit_recheck_rules(), prefill, {}, forced),
     }
     if "answers" in ctx:  # a refused form shows what was typed, beside what is in force
@@ -161,7 +172,8 @@ def _chart_ctx(
     }
 
 
-def _visit_ctx(db: Session, visit: Visit) -> dict[str, Any]:
+def visit_ctx(db: Session, visit: Visit, actor: Actor) -> dict[str, Any]:
+    """Everything the visit page shows; what the last visit offers to copy comes with it."""
     patient = visit.episode.patient
     record = visits.load_record(db, visit)
     areas = _areas_ctx(db, visit, record)
@@ -198,6 +210,8 @@ def _visit_ctx(db: Session, visit: Visit) -> dict[str, Any]:
         "billing_codes": billing.codes(),
         "users": record.users or {},
         **_chart_ctx(db, visit, record),
+        "carry": follow_up.offer(db, visit),
+        "can_template": actor.can(Permission.TREAT),
     }
 
 
@@ -235,7 +249,7 @@ def visit_page(request: Request, visit_id: str, db: DbSession, actor: CurrentAct
         )
         return HTMLResponse(reused.body)
     visit = visits.get(session=db, actor=actor, visit_id=visit_id)
-    response = page(request, "visits/visit.html", _visit_ctx(db, visit))
+    response = page(request, "visits/visit.html", visit_ctx(db, visit, actor))
     if key:
         cache.put(key, bytes(response.body), visit.external_id, visit.episode.patient.external_id)
     return response
@@ -273,7 +287,7 @@ def _area_input(form: FormData) -> treatment.AreaInput:
 def _areas_fragment(
     request: Request, db: Session, visit: Visit, extra: dict[str, Any], status: int
 ) -> HTMLResponse:
-    ctx = _visit_ctx(db, visit) | extra
+    ctx = visit_ctx(db, visit, request.state.actor) | extra
     return page(request, "visits/_areas.html", ctx, status)
 
 
@@ -488,13 +502,13 @@ def save_note(
     except Conflict as error:
         if error.code != "version_conflict":
             raise
-        ctx = _visit_ctx(db, visit) | {"note": note, "conflict": error}
+        ctx = visit_ctx(db, visit, request.state.actor) | {"note": note, "conflict": error}
         ctx["note_version"] = error.extra.get("current_version")
         template = "visits/_note.html" if is_hx(request) else "visits/visit.html"
         return page(request, template, ctx, 409)
     if not is_hx(request):
         return go(request, f"/visits/{visit_id}#note")
-    ctx = _visit_ctx(db, visit) | {"saved": True}
+    ctx = visit_ctx(db, visit, request.state.actor) | {"saved": True}
     return page(request, "visits/_note.html", ctx)
 
 
@@ -505,7 +519,7 @@ def redraft_note(
     """A fresh SOAP draft from everything recorded so far (the saved note is not changed)."""
     visit = visits.get(session=db, actor=actor, visit_id=visit_id)
     draft = visits.draft_note(session=db, actor=actor, visit_id=visit_id)
-    ctx = _visit_ctx(db, visit) | {"drafted": True}
+    ctx = visit_ctx(db, visit, request.state.actor) | {"drafted": True}
     ctx["note"] = {name: getattr(draft, name) for name in visits.NOTE_FIELDS}
     return view(request, "visits/visit.html", "visits/_note.html", ctx)
 
