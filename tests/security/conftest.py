@@ -22,6 +22,7 @@ from strigil.services import (
     adverse_events,
     auth,
     consents,
+    drafts,
     measurements,
     screenings,
     treatment,
@@ -121,7 +122,15 @@ def build_site(session: Session) -> Site:
     template = visit_templates.save_from_visit(
         session=session, actor=who, visit_id=visit.external_id, name="Elbow", condition_prefix="M77"
     )
+    draft = drafts.save(
+        session=session,
+        actor=actor(users[Role.ASSISTANT]),
+        kind="screening",
+        episode_id=episode.external_id,
+        fields={"ans_R1": ["yes"]},
+    )
     site.ids = {
+        "draft_id": str(draft.external_id),
         "template_id": str(template.external_id),
         "patient_id": str(patient.external_id),
         "episode_id": str(episode.external_id),

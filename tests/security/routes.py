@@ -394,14 +394,18 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", f"{API}/visits/{{visit_id}}/carry-forward/tests"): Rule(
         P.RECORD_READINGS, json=_const(values={"0": 250.0}), expect_success=False
     ),
-    ("GET", f"{API}/visit-templates"): Rule(P.READ_CLINICAL),
+    ("GET", f"{API}/visit-templates"): Rule(P.READ_CLINICAL, patient_data=False),
     ("POST", f"{API}/visits/{{visit_id}}/template"): Rule(
         P.TREAT, json=_const(name="Elbow again", condition_prefix="M77.1")
     ),
     ("PUT", f"{API}/visit-templates/{{template_id}}"): Rule(
-        P.TREAT, json=_v(VisitTemplate, "template_id", name="Elbow", condition_prefix="M77")
+        P.TREAT,
+        json=_v(VisitTemplate, "template_id", name="Elbow", condition_prefix="M77"),
+        patient_data=False,
     ),
-    ("POST", f"{API}/visit-templates/{{template_id}}/retire"): Rule(P.TREAT, late=3),
+    ("POST", f"{API}/visit-templates/{{template_id}}/retire"): Rule(
+        P.TREAT, late=3, patient_data=False
+    ),
     # administration
     ("GET", f"{API}/admin/users"): Rule(P.MANAGE_USERS),
     ("POST", f"{API}/admin/users"): Rule(P.MANAGE_USERS, json=_new_user),
@@ -469,9 +473,11 @@ RULES: dict[tuple[str, str], Rule] = {
         P.READ_CLINICAL, expect_success=False
     ),
     ("GET", "/icd10"): Rule(ANY, patient_data=False),
-    ("GET", "/episodes/{episode_id}/screening"): Rule(P.READ_CLINICAL),  # the POST needs SCREEN
+    ("GET", "/episodes/{episode_id}/screening"): Rule(P.READ_CLINICAL),
+    # a therapist records the screening; a role that may not (an assistant) has it kept as a
+    # draft for a therapist, so the page accepts it from every clinical role
     ("POST", "/episodes/{episode_id}/screening"): Rule(
-        P.SCREEN, form=lambda c: {f"ans_{r.id}": "no" for r in catalog.screening_rules()}
+        P.READ_CLINICAL, form=lambda c: {f"ans_{r.id}": "no" for r in catalog.screening_rules()}
     ),
     ("GET", "/episodes/{episode_id}/consent"): Rule(P.READ_CLINICAL),
     ("POST", "/episodes/{episode_id}/consent"): Rule(P.CONSENT, form=_const(decision="granted")),
@@ -592,7 +598,8 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/visits/{visit_id}/template"): Rule(
         P.TREAT, form=_const(name="Elbow again", condition_prefix="M77.1")
     ),
-    ("GET", "/templates"): Rule(P.READ_CLINICAL),
+    ("GET", "/templates"): Rule(P.READ_CLINICAL, patient_data=False),
+    ("POST", "/screening-drafts/{draft_id}/set-aside"): Rule(P.SCREEN, form=_const(), late=3),
     ("POST", "/templates/{template_id}"): Rule(
         P.TREAT,
         form=lambda c: {
@@ -600,8 +607,11 @@ RULES: dict[tuple[str, str], Rule] = {
             "condition_prefix": "M77",
             "version": str(c.version(VisitTemplate, "template_id")),
         },
+        patient_data=False,
     ),
-    ("POST", "/templates/{template_id}/retire"): Rule(P.TREAT, form=_const(), late=3),
+    ("POST", "/templates/{template_id}/retire"): Rule(
+        P.TREAT, form=_const(), late=3, patient_data=False
+    ),
     # evidence: bundled literature for everyone signed in; the clinic's own data for analytics
     ("GET", f"{API}/evidence/studies"): Rule(ANY),
     ("GET", f"{API}/evidence/pool"): Rule(ANY, expect_success=False),

@@ -84,6 +84,11 @@ class Actor:
     def can(self, permission: Permission) -> bool:
         return permission in PERMISSIONS[self.role]
 
+    @property
+    def permissions(self) -> frozenset[Permission]:
+        """Everything the role may do (pages show only these actions)."""
+        return PERMISSIONS[self.role]
+
 
 def require(actor: Actor, permission: Permission) -> None:
     """Raise NotPermitted unless the actor's role grants ``permission``."""

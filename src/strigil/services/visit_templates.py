@@ -74,7 +74,8 @@ def save_from_visit(
     )
     session.add(row)
     session.flush()
-    _audit(session, actor, row, "create", {"from_visit": str(visit.external_id)})
+    detail = {"from_visit": str(visit.external_id)}
+    _audit(session, actor, row, "create", detail, patient_id=visit.episode.patient.external_id)
     return row
 
 
@@ -166,13 +167,20 @@ def _prefix(prefix: str) -> str:
 
 
 def _audit(
-    session: Session, actor: Actor, row: VisitTemplate, action: str, detail: dict[str, str]
+    session: Session,
+    actor: Actor,
+    row: VisitTemplate,
+    action: str,
+    detail: dict[str, str],
+    patient_id: object | None = None,
 ) -> None:
+    """Templates hold no patient data; saving one reads a visit, so that names its patient."""
     audit.record(
         session=session,
         actor=actor,
         action=action,
         entity_type="visit_template",
         entity_id=row.external_id,
+        patient_id=patient_id,
         detail=detail,
     )

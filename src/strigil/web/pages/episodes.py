@@ -12,7 +12,7 @@ from starlette.datastructures import FormData
 
 from strigil.core import catalog, diagnoses, icd10, measures
 from strigil.errors import Conflict, InvalidInput
-from strigil.services import consents, episodes, patients, reports, screenings, visits
+from strigil.services import consents, drafts, episodes, patients, reports, screenings, visits
 from strigil.services.actors import Actor
 from strigil.services.episodes import APPROACHES, CHRONICITY, SIDES, Episode
 from strigil.web.deps import CurrentActor, DbSession
@@ -176,11 +176,19 @@ def _episode_ctx(db: Session, actor: Actor, episode: Episode, page_no: int) -> d
         "episode": episode,
         "patient": episode.patient,
         "screening": screenings.latest(db, episode, "intake"),
+        **_pending_draft(db, episode),
         "consent": consents.current(db, episode),
         "measures": measures.measures(),
         **charts.progress_context(db, actor, episode),
         **_visit_page(db, actor, episode, page_no),
     }
+
+
+def _pending_draft(db: Session, episode: Episode) -> dict[str, Any]:
+    draft = drafts.open_draft(db, episode, "screening")
+    if draft is None:
+        return {"pending_draft": None}
+    return {"pending_draft": draft, "pending_draft_author": drafts.author_name(db, draft)}
 
 
 def _visit_page(db: Session, actor: Actor, episode: Episode, page_no: int) -> dict[str, Any]:

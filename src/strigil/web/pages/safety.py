@@ -8,13 +8,15 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from strigil.core import catalog
 from strigil.core.catalog import ScreeningRule
 from strigil.core.screening import Answer, BloodPressure
 from strigil.errors import InvalidInput
-from strigil.services import consents, episodes, screenings
+from strigil.services import consents, drafts, episodes, screenings
+from strigil.services.actors import Permission
 from strigil.services.episodes import Episode
 from strigil.web.deps import CurrentActor, DbSession
 from strigil.web.pages.common import Form, go, text
@@ -129,7 +131,25 @@ def screening_page(
     episode = episodes.get(session=db, actor=actor, episode_id=episode_id)
     latest = screenings.latest(db, episode, "intake")
     ctx = {"latest": latest, **questionnaire(catalog.screening_rules(), {}, {})}
+    if actor.can(Permission.SCREEN):
+        ctx |= _from_draft(db, episode)
     return _screen_page(request, episode, ctx)
+
+
+def _from_draft(db: Session, episode: Episode) -> dict[str, Any]:
+    """An assistant's waiting draft, filled into the form for the therapist to check."""
+    draft = drafts.open_draft(db, episode, "screening")
+    if draft is None:
+        return {}
+    form = FormData([(k, v) for k, values in drafts.fields(draft).items() for v in values])
+    rules = catalog.screening_rules()
+    return {
+        **questionnaire(rules, parse_answers(form, rules), {}),
+        "draft": draft,
+        "draft_author": drafts.author_name(db, draft),
+        "reasoning": text(form, "reasoning"),
+        "dose": text(form, "dose_modification"),
+    }
 
 
 @router.post("/episodes/{episode_id}/screening", response_model=None)
@@ -137,24 +157,44 @@ def submit_screening(
     request: Request, episode_id: str, db: DbSession, actor: CurrentActor, form: Form
 ) -> Response:
     episode = episodes.get(session=db, actor=actor, episode_id=episode_id)
+    if not actor.can(Permission.SCREEN):
+        fields = {k: [v for v in form.getlist(k) if isinstance(v, str)] for k in form}
+        drafts.save(session=db, actor=actor, kind="screening", episode_id=episode_id, fields=fields)
+        return go(request, f"/episodes/{episode_id}?draft=kept")
     rules = catalog.screening_rules()
     answers = parse_answers(form, rules)
     reasoning, dose = text(form, "reasoning"), text(form, "dose_modification")
     try:
-        screenings.screen(
-            session=db,
-            actor=actor,
-            episode_id=episode_id,
-            answers=answers,
-            kind="intake",
-            reasoning=reasoning,
-            dose_modification=dose,
-        )
+        with db.begin_nested():
+            screenings.screen(
+                session=db,
+                actor=actor,
+                episode_id=episode_id,
+                answers=answers,
+                kind="intake",
+                reasoning=reasoning,
+                dose_modification=dose,
+            )
+            if text(form, "draft_id"):
+                drafts.close(
+                    session=db, actor=actor, draft_id=text(form, "draft_id"), outcome="saved"
+                )
     except InvalidInput as error:
         ctx = questionnaire(rules, answers, answer_errors(error, rules))
         ctx |= {"latest": None, "reasoning": reasoning, "dose": dose}
+        if text(form, "draft_id"):
+            kept = _from_draft(db, episode)
+            ctx |= {k: v for k, v in kept.items() if k in ("draft", "draft_author")}
         return _screen_page(request, episode, ctx, 422)
     return go(request, f"/episodes/{episode_id}/screening#result")
+
+
+@router.post("/screening-drafts/{draft_id}/set-aside", response_model=None)
+def set_aside_draft(
+    request: Request, draft_id: str, db: DbSession, actor: CurrentActor
+) -> Response:
+    draft = drafts.close(session=db, actor=actor, draft_id=draft_id, outcome="set_aside")
+    return go(request, f"/episodes/{drafts.episode_id_of(db, draft)}/screening")
 
 
 @router.get("/episodes/{episode_id}/consent", response_class=HTMLResponse)
