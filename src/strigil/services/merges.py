@@ -53,16 +53,18 @@ def merge(
         raise InvalidInput(
             "a chart cannot be merged into itself", field="source_patient_id", code="same_chart"
         )
-    moved = store.move_all(session, actor.clinic_id, source.id, target.id)
     row = PatientMerge(
         clinic_id=actor.clinic_id,
         source_patient_id=source.id,
         target_patient_id=target.id,
         merged_by_id=actor.user_id,
         reason=reason.strip(),
-        moved_rows=moved,
+        moved_rows={},
     )
     session.add(row)
+    session.flush()  # the merge row first: on PostgreSQL it is what lets signed visits move
+    moved = store.move_all(session, actor.clinic_id, source.id, target.id)
+    row.moved_rows = moved
     _fold(source, target, actor, reason.strip())
     session.flush()
     _audit_both(session, actor, "merge", row, source, target, {"moved": _counts(moved)})
