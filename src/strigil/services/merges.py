@@ -11,7 +11,9 @@ row added since to an episode or visit that goes back.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
@@ -20,6 +22,7 @@ from strigil.services import audit
 from strigil.services.actors import Actor, Permission, require
 from strigil.services.records import get_owned, parse_id
 from strigil.store import merges as store
+from strigil.store import patients as patient_store
 from strigil.store import records as record_store
 from strigil.store.base import utcnow
 from strigil.store.merges import PatientMerge as PatientMerge
@@ -32,6 +35,36 @@ class MergeView:
 
     merge: PatientMerge
     target: Patient
+
+
+@dataclass(frozen=True, slots=True)
+class MergeSummary:
+    """A merge as the API shows it: public ids and how many rows of each table moved."""
+
+    id: uuid.UUID
+    source_patient_id: uuid.UUID
+    target_patient_id: uuid.UUID
+    reason: str
+    moved: dict[str, int]
+    created_at: datetime
+    undone_at: datetime | None
+
+
+def summary(*, session: Session, actor: Actor, row: PatientMerge) -> MergeSummary:
+    """The public face of a merge of the actor's clinic."""
+    require(actor, Permission.READ_CLINICAL)
+    charts = store.patients_by_id(
+        session, actor.clinic_id, {row.source_patient_id, row.target_patient_id}
+    )
+    return MergeSummary(
+        id=row.external_id,
+        source_patient_id=charts[row.source_patient_id].external_id,
+        target_patient_id=charts[row.target_patient_id].external_id,
+        reason=row.reason,
+        moved=_counts(row.moved_rows),
+        created_at=row.created_at,
+        undone_at=row.entered_in_error_at,
+    )
 
 
 def merge(
@@ -69,6 +102,28 @@ def merge(
     session.flush()
     _audit_both(session, actor, "merge", row, source, target, {"moved": _counts(moved)})
     return row
+
+
+def merge_by_record_number(
+    *, session: Session, actor: Actor, target_id: object, record_number: str, reason: str
+) -> PatientMerge:
+    """Merge the chart with ``record_number`` (as a person reads it off the duplicate) into
+    chart ``target_id``; an unknown number is a 422 naming the field."""
+    require(actor, Permission.MERGE_CHARTS)
+    source = patient_store.find_by_record_number(session, actor.clinic_id, record_number)
+    if source is None or source.is_entered_in_error:
+        raise InvalidInput(
+            f"no live chart with record number {record_number.strip() or '(empty)'}",
+            field="duplicate_record_number",
+            code="record_number_not_found",
+        )
+    return merge(
+        session=session,
+        actor=actor,
+        source_id=source.external_id,
+        target_id=target_id,
+        reason=reason,
+    )
 
 
 def _fold(source: Patient, target: Patient, actor: Actor, reason: str) -> None:

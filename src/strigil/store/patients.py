@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-
 from typing import Any
 
 from sqlalchemy import (
@@ -62,13 +61,20 @@ class Patient(IdMixin, TenantMixin, VersionedMixin, EnteredInErrorMixin, Base):
         return f"{self.given_name} {self.family_name}"
 
 
+_KEYED_FIELDS = ("given_name", "family_name", "phone", "email")
+
+
 def match_keys(row: Any) -> dict[str, str | None]:
     """The normalised match columns of a patient row (an ORM object or a dict of columns)."""
-    get = row.get if isinstance(row, dict) else lambda name: getattr(row, name, None)
+    values: dict[str, Any] = (
+        row if isinstance(row, dict) else {n: getattr(row, n, None) for n in _KEYED_FIELDS}
+    )
     return {
-        "name_key": identity.name_key(get("given_name") or "", get("family_name") or ""),
-        "phone_digits": identity.phone_digits(get("phone")),
-        "email_key": identity.email_key(get("email")),
+        "name_key": identity.name_key(
+            values.get("given_name") or "", values.get("family_name") or ""
+        ),
+        "phone_digits": identity.phone_digits(values.get("phone")),
+        "email_key": identity.email_key(values.get("email")),
     }
 
 
@@ -84,6 +90,15 @@ def find_patient(session: Session, clinic_id: int, patient_id: int) -> Patient |
     """The clinic's patient with this row id, if any (from the identity map when loaded)."""
     patient = session.get(Patient, patient_id)
     return patient if patient is not None and patient.clinic_id == clinic_id else None
+
+
+def find_by_record_number(session: Session, clinic_id: int, number: str) -> Patient | None:
+    """The clinic's patient with this record number (case-insensitive), if any."""
+    query = select(Patient).where(
+        Patient.clinic_id == clinic_id,
+        func.lower(Patient.record_number) == number.strip().lower(),
+    )
+    return session.scalars(query.limit(1)).first()
 
 
 def find_duplicates(
