@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import uuid
 from dataclasses import dataclass, field
+from datetime import date
 
 import pytest
 from sqlalchemy.orm import Session
@@ -23,6 +24,7 @@ from strigil.services import (
     auth,
     consents,
     measurements,
+    merges,
     screenings,
     treatment,
     visits,
@@ -117,6 +119,17 @@ def build_site(session: Session) -> Site:
         actor=actor(users[Role.ADMIN]),
         data=admin.InstrumentInput(label=f"Blade {next(_seq)}", type_code="stainless_steel"),
     )
+    spare = [
+        make_patient(session, therapist, given_name=name, birth_date=date(1970, 1, 1))
+        for name in ("Merged", "Kept")
+    ]
+    merge = merges.merge(
+        session=session,
+        actor=who,
+        source_id=spare[0].external_id,
+        target_id=spare[1].external_id,
+        reason="Registered twice",
+    )
     site.ids = {
         "patient_id": str(patient.external_id),
         "episode_id": str(episode.external_id),
@@ -126,6 +139,7 @@ def build_site(session: Session) -> Site:
         "instrument_id": str(instrument.external_id),
         "finding_id": str(finding.external_id),
         "measurement_id": str(measurement.external_id),
+        "merge_id": str(merge.external_id),
         "user_id": str(therapist.external_id),
         "comparison": "hands_on_mfr",  # not records: literature keys for the forest plot
         "outcome": "pain",
