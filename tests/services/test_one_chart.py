@@ -321,3 +321,28 @@ def test_search_by_phone_digits_and_record_number(session: Session, therapist: U
     assert [p.id for p in by_number] == [mine.id]
     both = patients.search(session=session, actor=who, text="nunez 1975-03-09")
     assert [p.id for p in both] == [mine.id]
+
+
+@pytest.mark.postgres
+def test_postgres_lets_a_signed_visit_change_chart_only_through_a_merge(
+    session: Session, therapist: User
+) -> None:
+    from sqlalchemy import update
+    from sqlalchemy.exc import DBAPIError
+
+    owner = make_patient(session, therapist, given_name="Owner")
+    stranger = make_patient(session, therapist, given_name="Stranger")
+    visit: Visit = _full_chart(session, therapist, owner)["visit"]
+    with pytest.raises(DBAPIError, match="signed note is locked"), session.begin_nested():
+        session.execute(update(Visit).where(Visit.id == visit.id).values(patient_id=stranger.id))
+    with pytest.raises(DBAPIError, match="signed note is locked"), session.begin_nested():
+        session.execute(update(Visit).where(Visit.id == visit.id).values(plan="Changed."))
+    merges.merge(
+        session=session,
+        actor=actor(therapist),
+        source_id=owner.external_id,
+        target_id=stranger.external_id,
+        reason="duplicate",
+    )
+    session.refresh(visit)
+    assert visit.patient_id == stranger.id and visit.plan == "Continue."
