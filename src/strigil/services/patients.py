@@ -231,10 +231,12 @@ def search(
     A term that is a date (``1980-05-17``, ``17.5.1980`` or ``17/5/1980``, day first) matches
     the birth date; digits with phone punctuation (at least three) match anywhere in the phone
     digits or the record number; any other word matches part of a name or record number.
+    A whole record number, exactly as issued, finds that one chart from its unique index.
     """
     require(actor, Permission.READ_CLINICAL)
     words, born, digits = _terms(text)
-    rows = store.list_matching(
+    exact = _exact_record(session, actor, text) if offset == 0 else None
+    rows = exact or store.list_matching(
         session,
         actor.clinic_id,
         words,
@@ -251,6 +253,14 @@ def search(
         detail={"text": text, "count": len(rows)},
     )
     return rows
+
+
+def _exact_record(session: Session, actor: Actor, text: str) -> list[Patient] | None:
+    """A record number typed in full names one chart: found from the unique index."""
+    if not text.strip() or len(text.split()) != 1:
+        return None
+    row = store.find_by_record_number(session, actor.clinic_id, text, ignore_case=False)
+    return [row] if row is not None and not row.is_entered_in_error else None
 
 
 def _terms(text: str) -> tuple[list[str], list[date], list[str]]:

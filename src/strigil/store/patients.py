@@ -92,8 +92,17 @@ def find_patient(session: Session, clinic_id: int, patient_id: int) -> Patient |
     return patient if patient is not None and patient.clinic_id == clinic_id else None
 
 
-def find_by_record_number(session: Session, clinic_id: int, number: str) -> Patient | None:
-    """The clinic's patient with this record number (case-insensitive), if any."""
+def find_by_record_number(
+    session: Session, clinic_id: int, number: str, *, ignore_case: bool = True
+) -> Patient | None:
+    """The clinic's patient with this record number (exactly as stored, from the unique
+    index; then, unless ``ignore_case`` is False, ignoring case), if any."""
+    exact = select(Patient).where(
+        Patient.clinic_id == clinic_id, Patient.record_number == number.strip()
+    )
+    found = session.scalars(exact).first()
+    if found is not None or not ignore_case:
+        return found
     query = select(Patient).where(
         Patient.clinic_id == clinic_id,
         func.lower(Patient.record_number) == number.strip().lower(),
@@ -104,17 +113,24 @@ def find_by_record_number(session: Session, clinic_id: int, number: str) -> Pati
 def find_duplicates(
     session: Session, clinic_id: int, keys: dict[str, str | None], birth_date: date, *, limit: int
 ) -> Sequence[Patient]:
-    """The clinic's live charts with the same name and birth date, or phone, or email."""
+    """The clinic's live charts with the same name and birth date, or phone, or email.
+
+    The clinic is repeated inside each alternative so that each one is answered from its own
+    index (an OR of index searches) rather than by reading every chart of the clinic."""
     same: list[ColumnElement[bool]] = [
-        and_(Patient.name_key == keys["name_key"], Patient.birth_date == birth_date)
+        and_(
+            Patient.clinic_id == clinic_id,
+            Patient.name_key == keys["name_key"],
+            Patient.birth_date == birth_date,
+        )
     ]
     if keys["phone_digits"]:
-        same.append(Patient.phone_digits == keys["phone_digits"])
+        same.append(
+            and_(Patient.clinic_id == clinic_id, Patient.phone_digits == keys["phone_digits"])
+        )
     if keys["email_key"]:
-        same.append(Patient.email_key == keys["email_key"])
-    query = select(Patient).where(
-        Patient.clinic_id == clinic_id, Patient.entered_in_error_at.is_(None), or_(*same)
-    )
+        same.append(and_(Patient.clinic_id == clinic_id, Patient.email_key == keys["email_key"]))
+    query = select(Patient).where(or_(*same), Patient.entered_in_error_at.is_(None))
     return session.scalars(query.order_by(Patient.id).limit(limit)).all()
 
 
@@ -150,5 +166,9 @@ def list_matching(
                 func.lower(Patient.record_number).like(f"%{run}%"),
             )
         )
-    query = query.order_by(Patient.family_name, Patient.given_name, Patient.id)
+    # With a birth date or digits the matches are few: sorting them by an expression keeps a
+    # planner without statistics (SQLite) from walking the whole family-name index row by row
+    # instead of using the date's index or reading the table once.
+    family = func.coalesce(Patient.family_name, "") if born or digits else Patient.family_name
+    query = query.order_by(family, Patient.given_name, Patient.id)
     return session.scalars(query.limit(limit).offset(offset)).all()
