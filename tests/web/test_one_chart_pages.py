@@ -10,6 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from tests.factories import login, make_clinic, make_episode, make_patient, make_user
 
+from strigil.store.audit import AuditEvent
 from strigil.store.clinics import Clinic, User
 from strigil.store.patients import Patient
 
@@ -50,6 +51,10 @@ def test_api_answers_409_with_candidates_until_confirmed(
     assert [c["id"] for c in body["candidates"]] == [first.json()["id"]]
     assert body["candidates"][0]["matched_on"] == ["name_and_birth_date", "email"]
     assert _count(session, therapist.clinic_id) == before  # the refusal changed nothing
+    shown = session.scalars(
+        select(AuditEvent.detail).where(AuditEvent.action == "duplicate_warning")
+    ).all()
+    assert shown == [{"candidates": [first.json()["id"]]}]  # but showing them is audited
     made = client.post(f"{API}/patients", json=again | {"confirm_new_person": True})
     assert made.status_code == 201 and made.json()["id"] != first.json()["id"]
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
 from strigil.services import merges, patients
-from strigil.web.deps import CurrentActor, DbSession
+from strigil.web.deps import CurrentActor, DbSession, keep_on_refusal
 from strigil.web.schemas import Offset, Schema
 from strigil.web.schemas.patients import (
     MergeCreate,
@@ -41,15 +41,21 @@ def list_patients(
 
 
 @router.post("", response_model=PatientRead, status_code=201)
-def create_patient(body: PatientRegister, db: DbSession, actor: CurrentActor) -> PatientRead:
+def create_patient(
+    request: Request, body: PatientRegister, db: DbSession, actor: CurrentActor
+) -> PatientRead:
     """Register a patient. A chart with the same name and birth date, phone or email answers
     409 ``possible_duplicate`` with ``candidates``, unless ``confirm_new_person`` is true."""
-    row = patients.register(
-        session=db,
-        actor=actor,
-        data=body.to_input(),
-        confirm_new_person=body.confirm_new_person,
-    )
+    try:
+        row = patients.register(
+            session=db,
+            actor=actor,
+            data=body.to_input(),
+            confirm_new_person=body.confirm_new_person,
+        )
+    except patients.PossibleDuplicate:
+        keep_on_refusal(request)  # the candidates shown are a read: their audit row stays
+        raise
     return PatientRead.of(row)
 
 

@@ -15,7 +15,7 @@ from strigil.services import adverse_events, episodes, merges, patients, visits
 from strigil.services.actors import Actor, Permission
 from strigil.services.patients import Patient
 from strigil.services.records import ADVERSE_EVENT_CATEGORIES
-from strigil.web.deps import CurrentActor, DbSession
+from strigil.web.deps import CurrentActor, DbSession, keep_on_refusal
 from strigil.web.pages.common import (
     Form,
     PageNo,
@@ -84,6 +84,7 @@ def create_patient(request: Request, db: DbSession, actor: CurrentActor, form: F
             session=db, actor=actor, data=_input(values), confirm_new_person=confirmed
         )
     except patients.PossibleDuplicate as error:
+        keep_on_refusal(request)  # the candidates shown are a read: their audit row stays
         ctx["duplicates"] = error.extra["candidates"]
         return page(request, "patients/form.html", ctx, status_code=409)
     except InvalidInput as error:
