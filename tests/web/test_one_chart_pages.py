@@ -139,6 +139,9 @@ def test_page_merge_banner_and_undo(session: Session, client: TestClient, therap
         follow_redirects=False,
     )
     assert done.status_code == 303
+    survivor = client.get(f"/patients/{keep.external_id}").text
+    assert 'data-testid="merged-here"' in survivor
+    assert f'href="/patients/{dup.external_id}"' in survivor
     banner = client.get(f"/patients/{dup.external_id}")
     assert banner.status_code == 200 and 'data-testid="merged-banner"' in banner.text
     assert f'href="/patients/{keep.external_id}"' in banner.text

@@ -31,7 +31,8 @@ from strigil.store.patients import Patient
 
 @dataclass(frozen=True, slots=True)
 class MergeView:
-    """What a merged chart's page says: where the record went, and the merge to undo."""
+    """A merge with the other chart of it: on a merged chart's page, the chart it went into;
+    on the surviving chart's page, the chart that came in."""
 
     merge: PatientMerge
     target: Patient
@@ -190,6 +191,14 @@ def merged_view(*, session: Session, actor: Actor, patient: Patient) -> MergeVie
     if row is None or patient.merged_into_id not in target:
         return None
     return MergeView(merge=row, target=target[patient.merged_into_id])
+
+
+def merged_here(*, session: Session, actor: Actor, patient: Patient) -> list[MergeView]:
+    """The charts merged into ``patient`` (newest first), each with its merge, for links."""
+    require(actor, Permission.READ_CLINICAL)
+    rows = store.merged_into(session, actor.clinic_id, patient.id)
+    sources = store.patients_by_id(session, actor.clinic_id, {r.source_patient_id for r in rows})
+    return [MergeView(merge=r, target=sources[r.source_patient_id]) for r in rows]
 
 
 def _counts(moved: dict[str, list[int]]) -> dict[str, int]:

@@ -150,6 +150,7 @@ def chart_context(db: Session, actor: Actor, patient: Patient, page_no: int) -> 
         "events": adverse_events.for_patient(session=db, actor=actor, patient=patient),
         "categories": ADVERSE_EVENT_CATEGORIES,
         "severities": adverse_events.SEVERITIES,
+        "merged_here": merges.merged_here(session=db, actor=actor, patient=patient),
         **_visit_page(db, actor, patient, page_no),
     }
 
