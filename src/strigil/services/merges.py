@@ -87,6 +87,7 @@ def merge(
         raise InvalidInput(
             "a chart cannot be merged into itself", field="source_patient_id", code="same_chart"
         )
+    store.lock_charts(session, actor.clinic_id, {source.id, target.id})
     row = PatientMerge(
         clinic_id=actor.clinic_id,
         source_patient_id=source.id,
@@ -159,6 +160,7 @@ def unmerge(*, session: Session, actor: Actor, merge_id: object, reason: str) ->
             code="target_not_live",
             field="merge_id",
         )
+    store.lock_charts(session, actor.clinic_id, {source.id, target.id})
     back, followed = store.move_back(session, actor.clinic_id, row)
     row.entered_in_error_at = utcnow()
     row.entered_in_error_by_id = actor.user_id

@@ -46,6 +46,18 @@ class PatientMerge(IdMixin, TenantMixin, EnteredInErrorMixin, Base):
     moved_rows: Mapped[dict[str, list[int]]] = mapped_column(JSON, default=dict)
 
 
+def lock_charts(session: Session, clinic_id: int, ids: Collection[int]) -> None:
+    """Lock both charts' rows (PostgreSQL; SQLite writes one at a time anyway): a row being
+    added to either chart holds a key-share lock until it commits, so the merge waits for it
+    and moves it too, instead of leaving it behind on the chart folded away."""
+    session.execute(
+        select(Patient.id)
+        .where(Patient.clinic_id == clinic_id, Patient.id.in_(sorted(ids)))
+        .order_by(Patient.id)
+        .with_for_update()
+    )
+
+
 def move_all(session: Session, clinic_id: int, source_id: int, target_id: int) -> MOVED:
     """Point every row of chart ``source_id`` at ``target_id``; the ids moved, by table."""
     moved: MOVED = {}
