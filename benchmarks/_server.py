@@ -317,7 +317,9 @@ class Timed:
 
 def open_visit(client: httpx.Client, timed: Timed, tolerance: int = 8) -> dict[str, Any] | None:
     """Patient → episode → screening → consent → visit; the visit's JSON or None on error."""
-    patient = timed.call(client, "create patient", "POST", "/api/v1/patients", json=PATIENT)
+    # A new person per flow: the same name and birth date again would be held as a duplicate.
+    person = PATIENT | {"family_name": f"Person{os.urandom(5).hex()}"}
+    patient = timed.call(client, "create patient", "POST", "/api/v1/patients", json=person)
     if patient is None:
         return None
     episode = timed.call(

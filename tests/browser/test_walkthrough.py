@@ -9,6 +9,7 @@ then the whole left leg, while the right leg can be treated once the other side 
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -33,10 +34,15 @@ def sign_in(page: Any, live_server: Any, shots: Path) -> None:
     page.wait_for_url(f"{live_server.url}/")
 
 
+_walkers = itertools.count(1)
+
+
 def new_patient(page: Any, shots: Path) -> None:
+    """A new person each time: the walks share one server, and registering the same name and
+    birth date twice would (rightly) stop at the possible-duplicate warning."""
     page.get_by_role("link", name="New patient").first.click()
     page.get_by_label("Given name").fill("Rowan")
-    page.get_by_label("Family name").fill("Walkthrough")
+    page.get_by_label("Family name").fill(f"Walkthrough{next(_walkers)}")
     page.get_by_label("Date of birth").fill("1979-03-14")
     page.get_by_label("Sex").select_option("female")
     snap(page, shots, "02-new-patient")

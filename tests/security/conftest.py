@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import uuid
 from dataclasses import dataclass, field
+from datetime import date
 
 import pytest
 from sqlalchemy.orm import Session
@@ -24,6 +25,7 @@ from strigil.services import (
     consents,
     drafts,
     measurements,
+    merges,
     screenings,
     treatment,
     visit_templates,
@@ -129,6 +131,17 @@ def build_site(session: Session) -> Site:
         episode_id=episode.external_id,
         fields={"ans_R1": ["yes"]},
     )
+    spare = [
+        make_patient(session, therapist, given_name=name, birth_date=date(1970, 1, 1))
+        for name in ("Merged", "Kept")
+    ]
+    merge = merges.merge(
+        session=session,
+        actor=who,
+        source_id=spare[0].external_id,
+        target_id=spare[1].external_id,
+        reason="Registered twice",
+    )
     site.ids = {
         "draft_id": str(draft.external_id),
         "template_id": str(template.external_id),
@@ -140,6 +153,7 @@ def build_site(session: Session) -> Site:
         "instrument_id": str(instrument.external_id),
         "finding_id": str(finding.external_id),
         "measurement_id": str(measurement.external_id),
+        "merge_id": str(merge.external_id),
         "user_id": str(therapist.external_id),
         "comparison": "hands_on_mfr",  # not records: literature keys for the forest plot
         "outcome": "pain",

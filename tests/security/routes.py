@@ -10,6 +10,7 @@ import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,7 @@ from tests.security.conftest import Site, unique_email
 
 from strigil.core import catalog
 from strigil.core.screening import visit_recheck_rules
-from strigil.services import auth, consents, fhir_export, treatment, visits
+from strigil.services import auth, consents, fhir_export, merges, patients, treatment, visits
 from strigil.services.actors import Permission, Role
 from strigil.store.adverse_events import AdverseEvent
 from strigil.store.base import Base
@@ -45,6 +46,7 @@ CLINICAL = frozenset(
         P.RECORD_READINGS,
         P.SIGN,
         P.DOCUMENT,
+        P.MERGE_CHARTS,
     }
 )
 
@@ -207,6 +209,56 @@ def _patient(c: Call) -> dict[str, Any]:
     }
 
 
+def _new_patient(c: Call) -> dict[str, Any]:
+    """A person not yet in the clinic (a repeat would be held back as a possible duplicate)."""
+    return {**_patient(c), "family_name": f"Synthetic{uuid.uuid4().hex[:8]}"}
+
+
+def _spare_patient(c: Call, given_name: str) -> Any:
+    return patients.register(
+        session=c.session,
+        actor=_therapist(c),
+        data=patients.PatientInput(
+            given_name=given_name,
+            family_name=f"Spare{uuid.uuid4().hex[:8]}",
+            birth_date=date(1970, 1, 1),
+            sex="unknown",
+        ),
+    )
+
+
+def spare_duplicate(c: Call) -> None:
+    """A chart of its own for each merge request (a merged chart cannot be merged again)."""
+    row = _spare_patient(c, "Duplicate")
+    c.session.flush()
+    c.site.ids["duplicate_id"] = str(row.external_id)
+    c.site.ids["duplicate_record_number"] = row.record_number
+
+
+def spare_merge(c: Call) -> None:
+    """A merge of two spare charts for each undo request (an undone merge cannot be undone)."""
+    source, target = _spare_patient(c, "Merged"), _spare_patient(c, "Kept")
+    row = merges.merge(
+        session=c.session,
+        actor=_therapist(c),
+        source_id=source.external_id,
+        target_id=target.external_id,
+        reason="Registered twice",
+    )
+    c.session.flush()
+    c.site.ids["merge_id"] = str(row.external_id)
+
+
+def _merge_body(c: Call) -> dict[str, Any]:
+    source = c.site.ids.get("duplicate_id", c.site.ids["patient_id"])
+    return {"source_patient_id": source, "reason": "Registered twice"}
+
+
+def _merge_form(c: Call) -> dict[str, Any]:
+    number = c.site.ids.get("duplicate_record_number", "NONE")
+    return {"duplicate_record_number": number, "reason": "Registered twice"}
+
+
 def _episode(c: Call) -> dict[str, Any]:
     return {
         "condition_code": "M77.11",
@@ -268,13 +320,19 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", f"{API}/catalog/measures"): Rule(ANY),
     # patients
     ("GET", f"{API}/patients"): Rule(P.READ_CLINICAL),
-    ("POST", f"{API}/patients"): Rule(P.WRITE_PATIENT, json=_patient),
+    ("POST", f"{API}/patients"): Rule(P.WRITE_PATIENT, json=_new_patient),
     ("GET", f"{API}/patients/{{patient_id}}"): Rule(P.READ_CLINICAL),
     ("PUT", f"{API}/patients/{{patient_id}}"): Rule(
         P.WRITE_PATIENT, json=lambda c: {**_patient(c), "version": c.version(Patient, "patient_id")}
     ),
     ("POST", f"{API}/patients/{{patient_id}}/entered-in-error"): Rule(
         P.WRITE_PATIENT, json=_const(reason="Registered twice"), late=6
+    ),
+    ("POST", f"{API}/patients/{{patient_id}}/merges"): Rule(
+        P.MERGE_CHARTS, json=_merge_body, prepare=spare_duplicate
+    ),
+    ("POST", f"{API}/patient-merges/{{merge_id}}/entered-in-error"): Rule(
+        P.MERGE_CHARTS, json=_const(reason="Two different people"), prepare=spare_merge
     ),
     # episodes, screening, consent, outcomes
     ("GET", f"{API}/patients/{{patient_id}}/episodes"): Rule(P.READ_CLINICAL),
@@ -441,7 +499,13 @@ RULES: dict[tuple[str, str], Rule] = {
     # clinical pages (forms carry the same fields as the API, as the pages name them)
     ("GET", "/patients"): Rule(P.READ_CLINICAL),
     ("GET", "/patients/new"): Rule(ANY, patient_data=False),  # an empty form; POST is checked
-    ("POST", "/patients"): Rule(P.WRITE_PATIENT, form=_patient),
+    ("POST", "/patients"): Rule(P.WRITE_PATIENT, form=_new_patient),
+    ("POST", "/patients/{patient_id}/merge"): Rule(
+        P.MERGE_CHARTS, form=_merge_form, prepare=spare_duplicate
+    ),
+    ("POST", "/patient-merges/{merge_id}/undo"): Rule(
+        P.MERGE_CHARTS, form=_const(reason="Two different people"), prepare=spare_merge
+    ),
     ("GET", "/patients/{patient_id}"): Rule(P.READ_CLINICAL),
     ("GET", "/patients/{patient_id}/edit"): Rule(P.WRITE_PATIENT),
     ("POST", "/patients/{patient_id}/edit"): Rule(

@@ -46,3 +46,36 @@ def test_autogenerate_finds_no_difference(engine: Engine) -> None:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         diff = compare_metadata(context, Base.metadata)
     assert diff == []
+
+
+def test_one_chart_migration_fills_the_match_keys_of_existing_patients(
+    db_url: str, tmp_path: object, engine: Engine
+) -> None:
+    url = _scratch_url(db_url, tmp_path)
+    migrate.upgrade(url, "9c4d1e7a2b60")
+    scratch = make_engine(url)
+    with scratch.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO clinic (external_id, created_at, name, timezone) "
+                "VALUES (:u, :t, 'C', 'UTC')"
+            ),
+            {"u": "0" * 32, "t": "2026-01-01 00:00:00+00:00"},
+        )
+        clinic_id = conn.scalar(text("SELECT id FROM clinic"))
+        conn.execute(
+            text(
+                "INSERT INTO patient (external_id, created_at, clinic_id, version, updated_at, "
+                "record_number, given_name, family_name, birth_date, sex, phone, email) VALUES "
+                "(:u, :t, :c, 1, :t, 'P-1', ' José ', 'NÚÑEZ', '1975-03-09', 'male', "
+                "'+1 (555) 010-2000', ' Jose@Example.ORG ')"
+            ),
+            {"u": "1" * 32, "t": "2026-01-01 00:00:00+00:00", "c": clinic_id},
+        )
+    scratch.dispose()
+    migrate.upgrade(url, "head")
+    scratch = make_engine(url)
+    with scratch.connect() as conn:
+        row = conn.execute(text("SELECT name_key, phone_digits, email_key FROM patient")).one()
+    scratch.dispose()
+    assert tuple(row) == ("jose|nunez", "15550102000", "jose@example.org")

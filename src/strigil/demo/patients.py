@@ -11,7 +11,7 @@ import random
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from strigil.core import catalog, diagnoses, measures, scoring
+from strigil.core import catalog, diagnoses, identity, measures, scoring
 from strigil.demo import intake, visits
 from strigil.demo.rows import Batch, Ids, Staff, at, meta, new_uuid
 from strigil.services.screenings import age_on
@@ -111,15 +111,18 @@ class Generator:
         minor = rng.random() < MINOR_SHARE
         year = self.anchor.year - rng.randint(12, 16) if minor else rng.randint(1945, 2006)
         birth = date(year, rng.randint(1, 12), rng.randint(1, 28))
+        external_id = new_uuid(rng)
+        given, family = rng.choice(GIVEN), rng.choice(FAMILY)
         batch.add(
             "patient",
             {
                 "id": pid,
-                "external_id": new_uuid(rng),
+                "external_id": external_id,
                 "clinic_id": staff.clinic_id,
                 "record_number": f"DEMO-{index + 1:06d}",
-                "given_name": rng.choice(GIVEN),
-                "family_name": rng.choice(FAMILY),
+                "given_name": given,
+                "family_name": family,
+                "name_key": identity.name_key(given, family),
                 "birth_date": birth,
                 "sex": rng.choice(("female", "male", "female", "male", "other")),
                 "phone": None,

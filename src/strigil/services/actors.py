@@ -33,6 +33,7 @@ class Permission(StrEnum):
     MANAGE_INSTRUMENTS = "manage_instruments"
     READ_AUDIT = "read_audit"
     ANALYTICS = "analytics"
+    MERGE_CHARTS = "merge_charts"  # fold one person's duplicate chart into their other chart
 
 
 _CLINICAL = {
@@ -45,6 +46,7 @@ _CLINICAL = {
     Permission.SIGN,
     Permission.DOCUMENT,
     Permission.ANALYTICS,
+    Permission.MERGE_CHARTS,
 }
 
 PERMISSIONS: dict[Role, frozenset[Permission]] = {

@@ -36,7 +36,7 @@ from strigil.store.adverse_events import AdverseEvent
 from strigil.store.clinics import Clinic, Instrument
 from strigil.store.episodes import Consent, Episode
 from strigil.store.outcomes import OutcomeMeasurement
-from strigil.store.patients import Patient
+from strigil.store.patients import Patient, match_keys
 from strigil.store.visits import (
     DiscomfortReading,
     ExercisePrescription,
@@ -398,20 +398,16 @@ def _patients(imp: Importer, source: Source) -> None:
         )
         name = (r.get("name") or [{}])[0]
         telecom = {t.get("system"): t.get("value") for t in r.get("telecom") or []}
-        pending.append(
-            (
-                r["id"],
-                {
-                    "record_number": number or f"P-{uuid.uuid4().hex[:10].upper()}",
-                    "given_name": " ".join(name.get("given") or []) or "(not given)",
-                    "family_name": name.get("family") or "(not given)",
-                    "birth_date": _day(r.get("birthDate")) or date(1900, 1, 1),
-                    "sex": r.get("gender") or "unknown",
-                    "phone": telecom.get("phone"),
-                    "email": telecom.get("email"),
-                },
-            )
-        )
+        row = {
+            "record_number": number or f"P-{uuid.uuid4().hex[:10].upper()}",
+            "given_name": " ".join(name.get("given") or []) or "(not given)",
+            "family_name": name.get("family") or "(not given)",
+            "birth_date": _day(r.get("birthDate")) or date(1900, 1, 1),
+            "sex": r.get("gender") or "unknown",
+            "phone": telecom.get("phone"),
+            "email": telecom.get("email"),
+        }
+        pending.append((r["id"], row | match_keys(row)))
     taken = store.record_numbers(
         imp.session, imp.clinic.id, [p["record_number"] for _, p in pending]
     )

@@ -18,4 +18,5 @@ from strigil.web.api import evidence as evidence_api
 router = APIRouter(dependencies=[Depends(hostile.refuse_nul)])
 for module in (sessions, patients, episodes, care, visits, follow_up, catalog, admin):
     router.include_router(module.router)
+router.include_router(patients.merge_router)
 router.include_router(evidence_api.router)

@@ -11,6 +11,7 @@ from strigil.web.pages import (
     follow_up,
     home,
     login,
+    merges,
     outcomes,
     patients,
     safety,
@@ -20,7 +21,19 @@ from strigil.web.pages import evidence as evidence_pages
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(hostile.refuse_nul)])
 router.include_router(admin.router)
-PAGES = (login, account, home, patients, episodes, safety, visits, follow_up, outcomes, aftercare)
+PAGES = (
+    login,
+    account,
+    home,
+    patients,
+    merges,
+    episodes,
+    safety,
+    visits,
+    follow_up,
+    outcomes,
+    aftercare,
+)
 for module in PAGES:
     router.include_router(module.router)
 router.include_router(evidence_pages.router)

@@ -11,11 +11,11 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from strigil.errors import Conflict, InvalidInput
-from strigil.services import adverse_events, episodes, patients, visits
-from strigil.services.actors import Actor
+from strigil.services import adverse_events, episodes, merges, patients, visits
+from strigil.services.actors import Actor, Permission
 from strigil.services.patients import Patient
 from strigil.services.records import ADVERSE_EVENT_CATEGORIES
-from strigil.web.deps import CurrentActor, DbSession
+from strigil.web.deps import CurrentActor, DbSession, keep_on_refusal
 from strigil.web.pages.common import (
     Form,
     PageNo,
@@ -77,11 +77,18 @@ def _input(values: dict[str, str]) -> patients.PatientInput:
 @router.post("/patients", response_model=None)
 def create_patient(request: Request, db: DbSession, actor: CurrentActor, form: Form) -> Response:
     values = _values(form)
+    confirmed = text(form, "confirm_new_person") == "yes"
+    ctx: dict[str, Any] = {"patient": None, "values": values, "errors": {}}
     try:
-        patient = patients.register(session=db, actor=actor, data=_input(values))
+        patient = patients.register(
+            session=db, actor=actor, data=_input(values), confirm_new_person=confirmed
+        )
+    except patients.PossibleDuplicate as error:
+        keep_on_refusal(request)  # the candidates shown are a read: their audit row stays
+        ctx["duplicates"] = error.extra["candidates"]
+        return page(request, "patients/form.html", ctx, status_code=409)
     except InvalidInput as error:
-        ctx = {"patient": None, "values": values, "errors": errors_of(error)}
-        return page(request, "patients/form.html", ctx, status_code=422)
+        return page(request, "patients/form.html", ctx | {"errors": errors_of(error)}, 422)
     return go(request, f"/patients/{patient.external_id}")
 
 
@@ -123,18 +130,27 @@ def update_patient(
 def patient_page(
     request: Request, patient_id: str, db: DbSession, actor: CurrentActor
 ) -> HTMLResponse:
-    patient = patients.get(session=db, actor=actor, patient_id=patient_id)
-    ctx = _detail(db, actor, patient, 1)
+    patient = patients.get_chart(session=db, actor=actor, patient_id=patient_id)
+    merged = merges.merged_view(session=db, actor=actor, patient=patient)
+    if merged is not None:
+        ctx = {"patient": patient, "merged": merged, "can_merge": can_merge(actor)}
+        return page(request, "patients/merged.html", ctx)
+    ctx = chart_context(db, actor, patient, 1) | {"can_merge": can_merge(actor)}
     return page(request, "patients/detail.html", ctx)
 
 
-def _detail(db: Session, actor: Actor, patient: Patient, page_no: int) -> dict[str, Any]:
+def can_merge(actor: Actor) -> bool:
+    return actor.can(Permission.MERGE_CHARTS)
+
+
+def chart_context(db: Session, actor: Actor, patient: Patient, page_no: int) -> dict[str, Any]:
     return {
         "patient": patient,
         "episodes": episodes.list_for_patient(session=db, actor=actor, patient=patient),
         "events": adverse_events.for_patient(session=db, actor=actor, patient=patient),
         "categories": ADVERSE_EVENT_CATEGORIES,
         "severities": adverse_events.SEVERITIES,
+        "merged_here": merges.merged_here(session=db, actor=actor, patient=patient),
         **_visit_page(db, actor, patient, page_no),
     }
 
@@ -159,7 +175,7 @@ def patient_visits(
     if is_hx(request):
         ctx = {"patient": patient, **_visit_page(db, actor, patient, page_no)}
     else:
-        ctx = _detail(db, actor, patient, page_no)
+        ctx = chart_context(db, actor, patient, page_no)
     return view(request, "patients/detail.html", "patients/_visits.html", ctx)
 
 
