@@ -47,6 +47,7 @@ class LiveServer:
     url: str
     email: str
     password: str
+    database_url: str = ""  # for setting up records through the services, as the app would
 
 
 def _free_port() -> int:
@@ -85,7 +86,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     thread.start()
     base = f"http://127.0.0.1:{port}"
     _wait_until_up(base)
-    yield LiveServer(base, EMAIL, PASSWORD)
+    yield LiveServer(base, EMAIL, PASSWORD, url)
     server.should_exit = True
     thread.join(timeout=10)
 
