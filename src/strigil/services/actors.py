@@ -33,6 +33,7 @@ class Permission(StrEnum):
     MANAGE_INSTRUMENTS = "manage_instruments"
     READ_AUDIT = "read_audit"
     ANALYTICS = "analytics"
+    BOOK = "book"  # book, move and cancel appointments in the day book
 
 
 _CLINICAL = {
@@ -45,6 +46,7 @@ _CLINICAL = {
     Permission.SIGN,
     Permission.DOCUMENT,
     Permission.ANALYTICS,
+    Permission.BOOK,
 }
 
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -63,6 +65,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.RECORD_READINGS,
             Permission.WRITE_PATIENT,
             Permission.DOCUMENT,
+            Permission.BOOK,
         }
     ),
     Role.RESEARCHER: frozenset({Permission.ANALYTICS}),

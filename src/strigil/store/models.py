@@ -2,6 +2,7 @@
 
 from strigil.store import (
     adverse_events,
+    appointments,
     audit,
     clinics,
     episodes,
@@ -16,6 +17,7 @@ from strigil.store.base import Base
 __all__ = [
     "Base",
     "adverse_events",
+    "appointments",
     "audit",
     "clinics",
     "episodes",
