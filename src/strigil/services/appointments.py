@@ -424,6 +424,12 @@ def _visit_episode(
     return active[0]
 
 
+def therapist(*, session: Session, actor: Actor, therapist_id: object) -> User:
+    """A therapist of the actor's clinic whose day book can be shown or booked, or NotFound."""
+    require(actor, Permission.READ_CLINICAL)
+    return _therapist(session, actor, therapist_id)
+
+
 def therapists(*, session: Session, actor: Actor) -> Sequence[User]:
     """The clinic's therapists whose day book can be shown or booked."""
     require(actor, Permission.READ_CLINICAL)
