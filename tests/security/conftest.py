@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
+from datetime import UTC, datetime
 from dataclasses import dataclass, field
 
 import pytest
@@ -20,6 +21,7 @@ from strigil.core.screening import Answer
 from strigil.services import (
     admin,
     adverse_events,
+    appointments,
     auth,
     consents,
     measurements,
@@ -117,7 +119,15 @@ def build_site(session: Session) -> Site:
         actor=actor(users[Role.ADMIN]),
         data=admin.InstrumentInput(label=f"Blade {next(_seq)}", type_code="stainless_steel"),
     )
+    [appointment] = appointments.book(
+        session=session,
+        actor=who,
+        data=appointments.AppointmentInput(
+            patient.external_id, therapist.external_id, datetime(2026, 12, 7, 9, tzinfo=UTC)
+        ),
+    )
     site.ids = {
+        "appointment_id": str(appointment.external_id),
         "patient_id": str(patient.external_id),
         "episode_id": str(episode.external_id),
         "visit_id": str(visit.external_id),

@@ -430,6 +430,22 @@ def therapist(*, session: Session, actor: Actor, therapist_id: object) -> User:
     return _therapist(session, actor, therapist_id)
 
 
+def patient_by_record_number(*, session: Session, actor: Actor, record_number: str) -> uuid.UUID:
+    """The public id of the clinic's patient with this record number (how the booking form
+    and the calendar import name a patient)."""
+    require(actor, Permission.READ_CLINICAL)
+    number = record_number.strip()
+    if not number:
+        raise InvalidInput("the patient's record number is required", field="patient",
+                           code="required")
+    found = store.find_patients_by_record_numbers(session, actor.clinic_id, [number])
+    if number not in found:
+        raise InvalidInput(
+            f"no patient with record number {number}", field="patient", code="patient_not_found"
+        )
+    return found[number].external_id
+
+
 def therapists(*, session: Session, actor: Actor) -> Sequence[User]:
     """The clinic's therapists whose day book can be shown or booked."""
     require(actor, Permission.READ_CLINICAL)

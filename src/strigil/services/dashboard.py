@@ -1,4 +1,4 @@
-"""The dashboard: today's visits, recent patients, and what needs the therapist's attention.
+"""The dashboard: today's appointments and visits, recent patients, and what needs the therapist's attention.
 
 Every list is one query over the whole clinic (no query per patient or episode), so the
 dashboard costs the same with ten patients or ten thousand.
@@ -14,12 +14,13 @@ from datetime import UTC, datetime, time
 from sqlalchemy.orm import Session
 
 from strigil.core import catalog, measures, response
-from strigil.services import audit
+from strigil.services import appointments, audit
 from strigil.services.actors import Actor, Permission, require
 from strigil.store import adverse_events as event_store
 from strigil.store import outcomes as outcome_store
 from strigil.store import visits as visit_store
 from strigil.store.base import utcnow
+from strigil.store.appointments import AppointmentLine
 from strigil.store.visits import ActiveEpisode, VisitSummary
 
 
@@ -65,6 +66,7 @@ class EpisodeFlag:
 
 @dataclass(frozen=True, slots=True)
 class Overview:
+    appointments: Sequence[AppointmentLine]
     today: Sequence[VisitRow]
     recent: Sequence[PatientRow]
     unsigned: Sequence[VisitRow]
@@ -87,6 +89,7 @@ def overview(
     audit.record(session=session, actor=actor, action="read", entity_type="dashboard")
     clinic_id = actor.clinic_id
     return Overview(
+        appointments=appointments.today(session=session, actor=actor, now=moment),
         today=_visit_rows(
             visit_store.list_visit_summaries(session, clinic_id, started_since=start)
         ),

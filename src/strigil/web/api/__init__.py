@@ -3,10 +3,19 @@
 from fastapi import APIRouter, Depends
 
 from strigil.web import hostile
-from strigil.web.api import admin, care, catalog, episodes, patients, sessions, visits
+from strigil.web.api import (
+    admin,
+    appointments,
+    care,
+    catalog,
+    episodes,
+    patients,
+    sessions,
+    visits,
+)
 from strigil.web.api import evidence as evidence_api
 
 router = APIRouter(dependencies=[Depends(hostile.refuse_nul)])
-for module in (sessions, patients, episodes, care, visits, catalog, admin):
+for module in (sessions, patients, episodes, care, visits, appointments, catalog, admin):
     router.include_router(module.router)
 router.include_router(evidence_api.router)

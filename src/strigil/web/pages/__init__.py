@@ -7,6 +7,7 @@ from strigil.web.pages import (
     account,
     admin,
     aftercare,
+    daybook,
     episodes,
     home,
     login,
@@ -19,6 +20,17 @@ from strigil.web.pages import evidence as evidence_pages
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(hostile.refuse_nul)])
 router.include_router(admin.router)
-for module in (login, account, home, patients, episodes, safety, visits, outcomes, aftercare):
+for module in (
+    login,
+    account,
+    home,
+    daybook,
+    patients,
+    episodes,
+    safety,
+    visits,
+    outcomes,
+    aftercare,
+):
     router.include_router(module.router)
 router.include_router(evidence_pages.router)
