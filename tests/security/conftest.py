@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from datetime import UTC, datetime
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy.orm import Session

@@ -9,9 +9,9 @@ import itertools
 import re
 import tempfile
 import uuid
-from datetime import UTC, datetime, timedelta
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 

@@ -90,9 +90,7 @@ def test_cancelled_slot_can_be_booked_again(
     assert _count(session, therapist.clinic_id) == 2
 
 
-def test_series_without_end_is_refused(
-    session: Session, therapist: User, patient: Patient
-) -> None:
+def test_series_without_end_is_refused(session: Session, therapist: User, patient: Patient) -> None:
     with pytest.raises(InvalidInput) as caught:
         _book(session, therapist, patient, repeat=Repeat(every_weeks=1))
     assert caught.value.code == "series_without_end" and caught.value.field == "repeat"
@@ -290,7 +288,10 @@ def test_other_clinic_sees_nothing(session: Session, therapist: User, patient: P
         appointments.get(session=session, actor=who, appointment_id=row.external_id)
     with pytest.raises(NotFound):
         appointments.set_status(
-            session=session, actor=who, appointment_id=row.external_id, status="cancelled",
+            session=session,
+            actor=who,
+            appointment_id=row.external_id,
+            status="cancelled",
             version=None,
         )
     with pytest.raises(NotFound):  # another clinic's patient and therapist cannot be booked

@@ -48,7 +48,12 @@ def test_export_then_import_round_trip(session: Session, therapist: User) -> Non
         session=session,
         actor=who,
         data=AppointmentInput(
-            patient.external_id, therapist.external_id, NINE, 30, "Bring shorts", None,
+            patient.external_id,
+            therapist.external_id,
+            NINE,
+            30,
+            "Bring shorts",
+            None,
             Repeat(count=3),
         ),
     )
@@ -70,7 +75,9 @@ def test_export_then_import_round_trip(session: Session, therapist: User) -> Non
     # Into a colleague's empty day book: all three are booked with the same times.
     colleague = make_user(session, therapist.clinic)
     result = daybook_ics.import_calendar(
-        session=session, actor=who, therapist_id=colleague.external_id,
+        session=session,
+        actor=who,
+        therapist_id=colleague.external_id,
         content=content.replace(b"@strigil", b"@elsewhere"),
     )
     assert result.skipped == []
@@ -92,8 +99,12 @@ def test_import_matches_by_record_number_and_reports_the_rest(
     )
     content = _calendar(
         _event(f"Follow-up ({patient.record_number})", "20261207T090000Z", "20261207T094500Z"),
-        _event("Follow-up", "20261207T100000Z", "20261207T103000Z",
-               f"DESCRIPTION:Record: {patient.record_number}"),
+        _event(
+            "Follow-up",
+            "20261207T100000Z",
+            "20261207T103000Z",
+            f"DESCRIPTION:Record: {patient.record_number}",
+        ),
         _event("Someone (P-NOSUCH0000)", "20261207T110000Z", "20261207T113000Z"),
         _event("No number at all", "20261207T120000Z", "20261207T123000Z"),
         _event(f"All day ({patient.record_number})", "20261207"),

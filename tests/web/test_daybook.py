@@ -170,7 +170,9 @@ def test_api_book_list_status_and_refusals(
     assert res.status_code == 201, res.text
     booked = res.json()
     assert len(booked["ids"]) == 2 and booked["series_id"]
-    clash = client.post(API, json={**body, "starts_at": "2026-12-14T09:30:00+00:00", "repeat": None})
+    clash = client.post(
+        API, json={**body, "starts_at": "2026-12-14T09:30:00+00:00", "repeat": None}
+    )
     assert clash.status_code == 409 and clash.json()["code"] == "appointment_overlap"
     assert clash.json()["conflict"]["appointment_id"] == booked["ids"][1]
     endless = client.post(API, json={**body, "repeat": {"every_weeks": 1}})
@@ -215,8 +217,12 @@ def test_api_roles(client: TestClient, session: Session, therapist: User, patien
     assert client.post(API, json=body).status_code == 403
     login(client, make_user(session, therapist.clinic, role="assistant"))
     assert client.post(API, json=body).status_code == 201
-    assert client.post(f"{API}/import", json={"therapist_id": body["therapist_id"],
-                                             "calendar": "x"}).status_code == 422
+    assert (
+        client.post(
+            f"{API}/import", json={"therapist_id": body["therapist_id"], "calendar": "x"}
+        ).status_code
+        == 422
+    )
     login(client, make_user(session, make_clinic(session)))
     assert client.post(API, json=body).status_code == 404
 

@@ -436,8 +436,9 @@ def patient_by_record_number(*, session: Session, actor: Actor, record_number: s
     require(actor, Permission.READ_CLINICAL)
     number = record_number.strip()
     if not number:
-        raise InvalidInput("the patient's record number is required", field="patient",
-                           code="required")
+        raise InvalidInput(
+            "the patient's record number is required", field="patient", code="required"
+        )
     found = store.find_patients_by_record_numbers(session, actor.clinic_id, [number])
     if number not in found:
         raise InvalidInput(

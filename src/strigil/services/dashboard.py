@@ -1,4 +1,5 @@
-"""The dashboard: today's appointments and visits, recent patients, and what needs the therapist's attention.
+"""The dashboard: today's appointments and visits, recent patients, and what needs the
+therapist's attention.
 
 Every list is one query over the whole clinic (no query per patient or episode), so the
 dashboard costs the same with ten patients or ten thousand.
@@ -19,8 +20,8 @@ from strigil.services.actors import Actor, Permission, require
 from strigil.store import adverse_events as event_store
 from strigil.store import outcomes as outcome_store
 from strigil.store import visits as visit_store
-from strigil.store.base import utcnow
 from strigil.store.appointments import AppointmentLine
+from strigil.store.base import utcnow
 from strigil.store.visits import ActiveEpisode, VisitSummary
 
 

@@ -239,4 +239,3 @@ def _audit(session: Session, actor: Actor, therapist_id: object, booked: int, sk
         entity_type="appointment_schedule",
         detail={"therapist_id": str(therapist_id), "booked": booked, "skipped": skipped},
     )
-

@@ -140,7 +140,10 @@ def list_lines(
     if not include_cancelled:
         query = query.where(Appointment.status != "cancelled")
     rows = session.execute(query.order_by(Appointment.starts_at, Appointment.id).limit(limit))
-    return [_line(*row) for row in rows]
+    return [
+        _line(a, pid, given, family, number, born, tid, tname, eid, vid)
+        for a, pid, given, family, number, born, tid, tname, eid, vid in rows
+    ]
 
 
 def _line(

@@ -20,8 +20,12 @@ from strigil.web.pages.common import Form, errors_of, go, optional_int, required
 from strigil.web.pages.render import page
 
 router = APIRouter()
-STATUS_LABELS = {"booked": "booked", "arrived": "arrived", "no_show": "no-show",
-                 "cancelled": "cancelled"}
+STATUS_LABELS = {
+    "booked": "booked",
+    "arrived": "arrived",
+    "no_show": "no-show",
+    "cancelled": "cancelled",
+}
 View = Annotated[str, Query(pattern="^(day|week)$")]
 
 
@@ -36,18 +40,14 @@ def _day(raw: str, field: str = "day") -> date:
         ) from None
 
 
-def _context(
-    db: Session, actor: Actor, therapist: str, day: date, view: str
-) -> dict[str, Any]:
+def _context(db: Session, actor: Actor, therapist: str, day: date, view: str) -> dict[str, Any]:
     """Everything the day book page shows for one therapist and one day or week."""
     staff = appointments.therapists(session=db, actor=actor)
     chosen = therapist or _default_therapist(actor, staff)
     first = day - timedelta(days=day.weekday()) if view == "week" else day
     days = 7 if view == "week" else 1
     lines = (
-        appointments.schedule(
-            session=db, actor=actor, since=first, days=days, therapist_id=chosen
-        )
+        appointments.schedule(session=db, actor=actor, since=first, days=days, therapist_id=chosen)
         if chosen
         else []
     )
@@ -221,9 +221,7 @@ def set_status(
 
 
 @router.get("/daybook/appointments/{appointment_id}/visit", response_model=None)
-def visit_of(
-    request: Request, appointment_id: str, db: DbSession, actor: CurrentActor
-) -> Response:
+def visit_of(request: Request, appointment_id: str, db: DbSession, actor: CurrentActor) -> Response:
     """Open the appointment's visit, or the start form of its episode (the patient page when
     no single active episode can be chosen)."""
     line = appointments.episode_for(session=db, actor=actor, appointment_id=appointment_id)
