@@ -1,0 +1,141 @@
+"""The dashboard page with today's appointments on a 10,000-patient demo clinic.
+
+Loads the demo clinic (which books today's day book through the services), books two months
+of further appointments for every therapist of the first clinic (so the appointment table is
+not trivially small), starts a real server and times GET / as a signed-in therapist.
+Target: median < 50 ms on each database. Exits non-zero when the target is missed, when the
+page does not list today's appointments, or when nothing could be measured.
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from _server import (
+    fresh_database,
+    login_client,
+    percentile,
+    pg_available,
+    running_server,
+    server_env,
+)
+from sqlalchemy import select
+
+from strigil.services import appointments, auth
+from strigil.store.clinics import User
+from strigil.store.engine import make_engine, make_sessionmaker
+from strigil.store.episodes import Episode
+from strigil.store.patients import Patient
+
+PATIENTS = 10_000
+DAYS = 30  # booked on each side of today
+PER_DAY = 8
+WARMUP = 5
+SAMPLES = 60
+TARGET_MS = 50.0
+EMAIL = "therapist1@northside.example"
+PG_NAME = "strigil_bench_dashboard"  # its own scratch database: other benchmarks may be running
+
+
+def demo(url: str, workdir: Path) -> None:
+    argv = [sys.executable, "-m", "strigil", "demo", "load", "--patients", str(PATIENTS), "--json"]
+    subprocess.run(argv, env=server_env(url, workdir), capture_output=True, timeout=900, check=True)  # noqa: S603
+
+
+def book_months(url: str) -> int:
+    """Book PER_DAY appointments a day for DAYS days either side of today (today itself is
+    the demo's), per therapist of the first clinic, through the day book services."""
+    engine = make_engine(url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            therapists = session.scalars(
+                select(User).where(User.clinic_id == 1, User.role == "therapist").order_by(User.id)
+            ).all()
+            patients = session.execute(
+                select(Patient.external_id, Episode.external_id)
+                .join(Episode, Episode.patient_id == Patient.id)
+                .where(Patient.clinic_id == 1)
+                .order_by(Patient.id)
+                .limit(500)
+            ).all()
+            today = datetime.now(UTC).replace(hour=7, minute=0, second=0, microsecond=0)
+            booked = 0
+            for t_index, therapist in enumerate(therapists):
+                actor = auth.actor_for(therapist)
+                for day in [d for d in range(-DAYS, DAYS + 1) if d != 0]:
+                    for slot in range(PER_DAY):
+                        patient_id, episode_id = patients[(booked + t_index) % len(patients)]
+                        appointments.book(
+                            session=session,
+                            actor=actor,
+                            data=appointments.AppointmentInput(
+                                patient_id=patient_id,
+                                therapist_id=therapist.external_id,
+                                starts_at=today + timedelta(days=day, hours=slot),
+                                minutes=45,
+                                episode_id=episode_id,
+                            ),
+                        )
+                        booked += 1
+            session.commit()
+            return booked
+    finally:
+        engine.dispose()
+
+
+def measure(url: str, workdir: Path) -> tuple[list[float], int]:
+    """Milliseconds per GET / and how many of today's appointments the page listed."""
+    with running_server(url, workdir) as server:
+        client = login_client(server.base_url, EMAIL)
+        timings: list[float] = []
+        listed = 0
+        for n in range(WARMUP + SAMPLES):
+            started = time.perf_counter()
+            response = client.get("/", headers={"Accept": "text/html"})
+            elapsed = (time.perf_counter() - started) * 1000
+            if response.status_code != 200:
+                raise RuntimeError(f"GET / answered {response.status_code}")
+            listed = response.text.count('href="/daybook/appointments/')
+            if n >= WARMUP:
+                timings.append(elapsed)
+        client.close()
+    return timings, listed
+
+
+def main() -> int:
+    kinds = ["sqlite"] + (["postgresql"] if pg_available() else [])
+    print(
+        f"GET / (dashboard with today's appointments) on a {PATIENTS}-patient demo clinic "
+        f"(target: median < {TARGET_MS:.0f} ms)",
+        flush=True,
+    )
+    print(f"{'database':<12} {'booked':>7} {'today':>6} {'median ms':>10} {'p95 ms':>8}  verdict")
+    failed = False
+    with tempfile.TemporaryDirectory(prefix="strigil-bench-") as tmp:
+        for kind in kinds:
+            url = fresh_database(kind, Path(tmp), pg_name=PG_NAME)
+            demo(url, Path(tmp))
+            extra = book_months(url)
+            timings, listed = measure(url, Path(tmp))
+            failed |= not report(kind, extra, timings, listed)
+    return 1 if failed or not kinds else 0
+
+
+def report(kind: str, extra: int, timings: list[float], listed: int) -> bool:
+    """Print one database's row; True when it met the target with appointments listed."""
+    median = statistics.median(timings) if timings else float("inf")
+    ok = bool(timings) and median < TARGET_MS and listed > 0
+    p95 = percentile(timings, 95) if timings else float("inf")
+    verdict = "ok" if ok else ("NO APPOINTMENTS LISTED" if not listed else "MISSED")
+    print(f"{kind:<12} {extra:>7} {listed:>6} {median:>10.1f} {p95:>8.1f}  {verdict}", flush=True)
+    return ok
+
+
+if __name__ == "__main__":
+    sys.exit(main())
