@@ -21,6 +21,7 @@ from strigil.services.actors import Actor, Permission, require
 from strigil.services.records import check_version, get_owned, parse_id
 from strigil.store import appointments as store
 from strigil.store import clinics as clinic_store
+from strigil.store import patients as patient_store
 from strigil.store.appointments import Appointment as Appointment
 from strigil.store.appointments import AppointmentLine as AppointmentLine
 from strigil.store.base import utcnow
@@ -248,8 +249,8 @@ def _owned(session: Session, actor: Actor, appointment_id: object) -> Appointmen
 
 
 def _patient_of(session: Session, row: Appointment) -> Patient:
-    patient = session.get(Patient, row.patient_id)
-    assert patient is not None  # a foreign key
+    patient = patient_store.find_patient(session, row.clinic_id, row.patient_id)
+    assert patient is not None  # a foreign key within the clinic
     return patient
 
 
@@ -409,11 +410,10 @@ def _visit_episode(
 ) -> Episode:
     if episode_id is not None:
         return _episode(session, actor, patient, episode_id)
-    if row.episode_id is not None:
-        episode = session.get(Episode, row.episode_id)
-        if episode is not None and episode.status == "active":
-            return episode
     active = store.list_active_episodes(session, actor.clinic_id, patient.id)
+    booked_for = [e for e in active if e.id == row.episode_id]
+    if booked_for:
+        return booked_for[0]
     if len(active) != 1:
         raise InvalidInput(
             "choose the episode of care the visit belongs to (the patient has "
