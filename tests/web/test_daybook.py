@@ -288,3 +288,25 @@ def test_another_clinic_cannot_reach_an_appointment(
     session.expire_all()
     stored = session.scalar(select(Appointment).where(Appointment.id == row.id))
     assert stored is not None and stored.status == "booked"
+
+
+def test_dashboard_overview_is_reused_only_while_nothing_changed(
+    client: TestClient, session: Session, therapist: User, patient: Patient
+) -> None:
+    from strigil.store.audit import AuditEvent
+
+    def dashboard_reads() -> int:
+        session.expire_all()
+        query = select(func.count(AuditEvent.id)).where(AuditEvent.entity_type == "dashboard")
+        return int(session.scalar(query.where(AuditEvent.user_id == therapist.id)) or 0)
+
+    _book(session, therapist, patient, 9)
+    session.commit()
+    login(client, therapist)
+    assert client.get("/").text.count("Dora Daybook") >= 1
+    second = client.get("/")  # nothing changed: the same overview, read audited again
+    assert second.text.count("Dora Daybook") >= 1 and dashboard_reads() == 2
+    other = make_patient(session, therapist, given_name="Eve", family_name="Latecomer")
+    _book(session, therapist, other, 10)
+    session.commit()  # a change moves the clinic's revision on: the next overview is fresh
+    assert "Eve Latecomer" in client.get("/").text and dashboard_reads() == 3
