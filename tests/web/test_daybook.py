@@ -291,7 +291,11 @@ def test_another_clinic_cannot_reach_an_appointment(
 
 
 def test_dashboard_overview_is_reused_only_while_nothing_changed(
-    client: TestClient, session: Session, therapist: User, patient: Patient
+    client: TestClient,
+    session: Session,
+    connection: Connection,
+    therapist: User,
+    patient: Patient,
 ) -> None:
     from strigil.store.audit import AuditEvent
 
@@ -303,9 +307,12 @@ def test_dashboard_overview_is_reused_only_while_nothing_changed(
     _book(session, therapist, patient, 9)
     session.commit()
     login(client, therapist)
-    assert client.get("/").text.count("Dora Daybook") >= 1
-    second = client.get("/")  # nothing changed: the same overview, read audited again
+    with counting(connection) as fresh:
+        assert client.get("/").text.count("Dora Daybook") >= 1
+    with counting(connection) as reused:
+        second = client.get("/")  # nothing changed: the same overview, read audited again
     assert second.text.count("Dora Daybook") >= 1 and dashboard_reads() == 2
+    assert len(reused) < len(fresh) - 4
     other = make_patient(session, therapist, given_name="Eve", family_name="Latecomer")
     _book(session, therapist, other, 10)
     session.commit()  # a change moves the clinic's revision on: the next overview is fresh
