@@ -147,9 +147,8 @@ def main() -> int:
         f"(target: median < {TARGET_MS:.0f} ms)",
         flush=True,
     )
-    print(
-        f"{'database, load':<24} {'booked':>7} {'links':>6} {'median ms':>10} {'p95 ms':>8}  verdict"
-    )
+    head = f"{'database, load':<24} {'booked':>7} {'links':>6} {'median ms':>10} {'p95 ms':>8}"
+    print(f"{head}  verdict")
     failed = False
     with tempfile.TemporaryDirectory(prefix="strigil-bench-") as tmp:
         for kind in kinds:
