@@ -51,7 +51,7 @@ def _context(db: Session, actor: Actor, therapist: str, day: date, view: str) ->
         if chosen
         else []
     )
-    by_day = {first + timedelta(days=i): [] for i in range(days)}  # type: dict[date, list[AppointmentLine]]
+    by_day: dict[date, list[AppointmentLine]] = {first + timedelta(days=i): [] for i in range(days)}
     for line in lines:
         by_day.setdefault(line.starts_at.astimezone(UTC).date(), []).append(line)
     step = timedelta(days=days)
