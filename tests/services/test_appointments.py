@@ -310,3 +310,14 @@ def test_other_clinic_sees_nothing(session: Session, therapist: User, patient: P
         )
     assert appointments.schedule(session=session, actor=who, since=NINE.date(), days=7) == []
     assert row.status == "booked"
+
+
+def test_dates_outside_the_day_book_are_refused(
+    session: Session, therapist: User, patient: Patient
+) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        _book(session, therapist, patient, datetime(9999, 12, 31, 23, 30, tzinfo=UTC))
+    assert caught.value.field == "starts_at" and caught.value.code == "out_of_range"
+    with pytest.raises(InvalidInput) as caught:
+        appointments.schedule(session=session, actor=actor(therapist), since=date(9999, 12, 31))
+    assert caught.value.field == "since"

@@ -34,6 +34,7 @@ STATUSES = store.APPOINTMENT_STATUSES
 MAX_MINUTES = 8 * 60
 MAX_OCCURRENCES = 104
 MAX_SERIES_DAYS = 2 * 366
+FIRST_YEAR, LAST_YEAR = 2000, 2100
 # Which status may follow which; a started visit fixes the appointment as arrived.
 TRANSITIONS: dict[str, frozenset[str]] = {
     "booked": frozenset({"arrived", "no_show", "cancelled"}),
@@ -120,6 +121,7 @@ def _validate(data: AppointmentInput) -> None:
             field="starts_at",
             code="naive_datetime",
         )
+    _in_range(data.starts_at.date(), "starts_at")
     if isinstance(data.minutes, bool) or not 5 <= data.minutes <= MAX_MINUTES:
         raise InvalidInput(
             f"minutes must be a whole number from 5 to {MAX_MINUTES}",
@@ -128,6 +130,17 @@ def _validate(data: AppointmentInput) -> None:
         )
     if len(data.note) > 2000:
         raise InvalidInput("note must be at most 2000 characters", field="note", code="too_long")
+
+
+def _in_range(day: date, field: str) -> None:
+    """The day book spans 2000 to 2100: outside it a date is a typo (and date arithmetic near
+    the calendar's ends would fail)."""
+    if not FIRST_YEAR <= day.year <= LAST_YEAR:
+        raise InvalidInput(
+            f"{field} must be between {FIRST_YEAR} and {LAST_YEAR}",
+            field=field,
+            code="out_of_range",
+        )
 
 
 def _therapist(session: Session, actor: Actor, therapist_id: object) -> User:
@@ -470,6 +483,7 @@ def schedule(
     require(actor, Permission.READ_CLINICAL)
     if not 1 <= days <= 62:
         raise InvalidInput("days must be from 1 to 62", field="days", code="range")
+    _in_range(since, "since")
     therapist = _therapist(session, actor, therapist_id) if therapist_id is not None else None
     start = day_start(since)
     lines = store.list_lines(
