@@ -151,3 +151,19 @@ def test_researcher_may_not_import(session: Session, therapist: User) -> None:
             therapist_id=therapist.external_id,
             content=_calendar(),
         )
+
+
+def test_an_event_at_the_end_of_the_calendar_is_reported_not_a_crash(
+    session: Session, therapist: User
+) -> None:
+    patient = make_patient(session, therapist)
+    content = _calendar(
+        _event(f"Far ({patient.record_number})", "99991231T233000Z", extra="DURATION:PT2H")
+    )
+    result = daybook_ics.import_calendar(
+        session=session,
+        actor=actor(therapist),
+        therapist_id=therapist.external_id,
+        content=content,
+    )
+    assert result.booked == [] and len(result.skipped) == 1

@@ -103,7 +103,7 @@ def parse(content: bytes) -> list[_Item]:
         )
     try:
         calendar = icalendar.Calendar.from_ical(content)
-    except (ValueError, TypeError, IndexError, KeyError) as error:
+    except (ValueError, TypeError, IndexError, KeyError, AttributeError, OverflowError) as error:
         raise InvalidInput(
             f"the file is not iCalendar (RFC 5545): {str(error)[:120]}",
             field="file",
@@ -124,7 +124,7 @@ def _item(number: int, event: Any) -> _Item:
     record = _record_number(summary, str(event.get("description", "")))
     try:
         starts_at, ends_at, problem = _times(event)
-    except (ValueError, TypeError, AttributeError):
+    except (ValueError, TypeError, AttributeError, OverflowError, KeyError):
         starts_at, ends_at, problem = None, None, "its start or end cannot be read"
     if problem is None and event.get("rrule") is not None:
         problem = "recurring events are not imported; book the series in Strigil"

@@ -33,11 +33,16 @@ def _day(raw: str, field: str = "day") -> date:
     if not raw:
         return datetime.now(UTC).date()
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
+        day = None
+    if day is None or not 2000 <= day.year <= 2100:
         raise InvalidInput(
-            f"{field} must be a date like 2026-12-07", field=field, code="invalid_date"
-        ) from None
+            f"{field} must be a date like 2026-12-07, from 2000 to 2100",
+            field=field,
+            code="invalid_date",
+        )
+    return day
 
 
 def _context(db: Session, actor: Actor, therapist: str, day: date, view: str) -> dict[str, Any]:
