@@ -1,7 +1,8 @@
 """A routine follow-up visit, documented in a real Chromium with every action counted.
 
 The patient (on a blood thinner, so precautions apply) had a signed first visit: one area,
-a pre-test and a home exercise. The follow-up is opened from the dashboard, starts from the
+a pre-test and a home exercise, and is booked today. The follow-up is opened from today's
+appointments on the dashboard, starts from the
 answers in force and the standing reasoning, takes the last visit's area, programme and test,
 records discomfort and the skin response, and is signed. Target: at most 12 clicks or key
 submissions and 40 typed characters.
@@ -10,6 +11,7 @@ submissions and 40 typed characters.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,14 @@ from tests.flow import recheck_in_force, write_and_sign
 
 from strigil.core import catalog
 from strigil.core.screening import Answer
-from strigil.services import consents, measurements, screenings, treatment, visits
+from strigil.services import (
+    appointments,
+    consents,
+    measurements,
+    screenings,
+    treatment,
+    visits,
+)
 from strigil.store.clinics import User
 from strigil.store.engine import make_engine, make_sessionmaker
 
@@ -116,16 +125,19 @@ def _record_first_visit(session: Session, email: str) -> str:
         data=measurements.MeasurementInput(kind="ppt", side="right", pre_value=190.0),
     )
     write_and_sign(session, who, visit.external_id)
+    today = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    appointments.book(
+        session=session,
+        actor=who,
+        data=appointments.AppointmentInput(patient.external_id, therapist.external_id, today),
+    )
     return f"{patient.given_name} {patient.family_name}"
 
 
 def _follow_up(c: Counted, name: str, shots: Path) -> None:
     page = c.page
-    c.click(
-        page.get_by_test_id("recent-patients").get_by_role("link", name=name), "open the patient"
-    )
-    c.click(page.get_by_role("link", name="Lateral epicondylitis").first, "open the episode")
-    c.click(page.get_by_role("link", name="Start a visit"), "start a visit")
+    today = page.get_by_test_id("today-appointments").locator("li", has_text=name)
+    c.click(today.get_by_role("link", name="Start visit"), "start from today's appointment")
     form = page.get_by_test_id("start-visit")
     assert form.locator('input[name="tolerance_limit"][value="6"]').is_checked()
     assert form.get_by_label("Clinical reasoning").input_value() == REASONING

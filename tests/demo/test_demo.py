@@ -77,3 +77,35 @@ def test_demo_has_two_therapist_reliability_checks(session: Session) -> None:
         .group_by(RestrictionFinding.visit_id)
     ).all()
     assert raters and all(n == 2 for _, n in raters)
+
+
+def test_demo_day_is_booked_through_the_services(session: Session) -> None:
+    from datetime import UTC, datetime
+
+    from strigil.services import appointments, auth
+    from strigil.store.appointments import Appointment
+    from strigil.store.audit import AuditEvent
+
+    demo.load(session=session, patients=60, anchor=ANCHOR)
+    rows = session.scalars(select(Appointment)).all()
+    per_therapist = Counter(a.therapist_id for a in rows)
+    assert max(per_therapist.values()) == 6
+    for clinic_id in (1, 2):  # six per therapist, as far as the clinic's active episodes go
+        active = session.scalar(
+            select(func.count(Episode.id)).where(
+                Episode.clinic_id == clinic_id, Episode.status == "active"
+            )
+        )
+        booked = sum(1 for a in rows if a.clinic_id == clinic_id)
+        assert booked == min(int(active or 0), 18)
+    assert all(a.starts_at.date() == ANCHOR and a.status == "booked" for a in rows)
+    assert all(a.episode_id is not None for a in rows)
+    audited = session.scalar(
+        select(func.count(AuditEvent.id)).where(AuditEvent.entity_type == "appointment")
+    )
+    assert audited == len(rows)
+    therapist = session.scalars(select(User).where(User.role == "therapist")).first()
+    assert therapist is not None
+    noon = datetime(ANCHOR.year, ANCHOR.month, ANCHOR.day, 12, tzinfo=UTC)
+    today = appointments.today(session=session, actor=auth.actor_for(therapist), now=noon)
+    assert len(today) == sum(1 for a in rows if a.clinic_id == therapist.clinic_id) > 0

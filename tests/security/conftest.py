@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 import uuid
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy.orm import Session
@@ -21,6 +21,7 @@ from strigil.core.screening import Answer
 from strigil.services import (
     admin,
     adverse_events,
+    appointments,
     auth,
     consents,
     drafts,
@@ -142,9 +143,17 @@ def build_site(session: Session) -> Site:
         target_id=spare[1].external_id,
         reason="Registered twice",
     )
+    [appointment] = appointments.book(
+        session=session,
+        actor=who,
+        data=appointments.AppointmentInput(
+            patient.external_id, therapist.external_id, datetime(2026, 12, 7, 9, tzinfo=UTC)
+        ),
+    )
     site.ids = {
         "draft_id": str(draft.external_id),
         "template_id": str(template.external_id),
+        "appointment_id": str(appointment.external_id),
         "patient_id": str(patient.external_id),
         "episode_id": str(episode.external_id),
         "visit_id": str(visit.external_id),

@@ -5,12 +5,13 @@ A route missing here fails the role matrix, so each new route must be classified
 
 from __future__ import annotations
 
+import itertools
 import re
 import tempfile
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +23,19 @@ from tests.security.conftest import Site, unique_email
 
 from strigil.core import catalog
 from strigil.core.screening import visit_recheck_rules
-from strigil.services import auth, consents, fhir_export, merges, patients, treatment, visits
+from strigil.services import (
+    appointments,
+    auth,
+    consents,
+    fhir_export,
+    merges,
+    patients,
+    treatment,
+    visits,
+)
 from strigil.services.actors import Permission, Role
 from strigil.store.adverse_events import AdverseEvent
+from strigil.store.appointments import Appointment
 from strigil.store.base import Base
 from strigil.store.clinics import Instrument
 from strigil.store.episodes import Episode
@@ -47,6 +58,7 @@ CLINICAL = frozenset(
         P.SIGN,
         P.DOCUMENT,
         P.MERGE_CHARTS,
+        P.BOOK,
     }
 )
 
@@ -166,6 +178,62 @@ def spare_finding(c: Call) -> None:
     )
     c.session.flush()
     c.site.ids["spare_finding_id"] = str(row.external_id)
+
+
+_slots = itertools.count(1)
+
+
+def _slot() -> datetime:
+    """A start no other appointment of the walk has (each booking takes a day of its own)."""
+    return datetime(2027, 1, 4, 9, tzinfo=UTC) + timedelta(days=next(_slots))
+
+
+def fresh_appointment(c: Call) -> None:
+    """A booked appointment of its own for each state-changing day book route."""
+    [row] = appointments.book(
+        session=c.session,
+        actor=_therapist(c),
+        data=appointments.AppointmentInput(
+            uuid.UUID(c.site.ids["patient_id"]), c.site.users[Role.THERAPIST].external_id, _slot()
+        ),
+    )
+    c.session.flush()
+    c.site.ids["appointment_id"] = str(row.external_id)
+
+
+def therapist_query(c: Call) -> None:
+    """The schedule routes name the therapist in their query."""
+    therapist = str(c.site.users[Role.THERAPIST].external_id)
+    QUERIES[f"{API}/appointments.ics"] = {"therapist_id": therapist}
+    QUERIES["/daybook.ics"] = {"therapist": therapist}
+    QUERIES["/daybook"] = {"therapist": therapist}
+
+
+def _booking(c: Call) -> dict[str, Any]:
+    return {
+        "patient_id": c.site.ids["patient_id"],
+        "therapist_id": str(c.site.users[Role.THERAPIST].external_id),
+        "starts_at": _slot().isoformat(),
+        "minutes": 30,
+    }
+
+
+def _booking_form(c: Call) -> dict[str, Any]:
+    patient = c.session.scalar(
+        select(Patient).where(Patient.external_id == uuid.UUID(c.site.ids["patient_id"]))
+    )
+    assert patient is not None
+    start = _slot()
+    return {
+        "patient": patient.record_number,
+        "therapist": str(c.site.users[Role.THERAPIST].external_id),
+        "day": start.date().isoformat(),
+        "time": "09:00",
+        "minutes": "30",
+    }
+
+
+EMPTY_CALENDAR = "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Synthetic//EN\r\nEND:VCALENDAR\r\n"
 
 
 @dataclass(frozen=True)
@@ -464,6 +532,62 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", f"{API}/visit-templates/{{template_id}}/retire"): Rule(
         P.TREAT, late=3, patient_data=False
     ),
+    # the day book
+    ("GET", f"{API}/appointments"): Rule(P.READ_CLINICAL, prepare=therapist_query),
+    ("POST", f"{API}/appointments"): Rule(P.BOOK, json=_booking),
+    ("GET", f"{API}/appointments.ics"): Rule(P.READ_CLINICAL, prepare=therapist_query),
+    ("POST", f"{API}/appointments/import"): Rule(
+        P.BOOK,
+        json=lambda c: {
+            "therapist_id": str(c.site.users[Role.THERAPIST].external_id),
+            "calendar": EMPTY_CALENDAR,
+        },
+    ),
+    ("GET", f"{API}/appointments/{{appointment_id}}"): Rule(P.READ_CLINICAL),
+    ("PUT", f"{API}/appointments/{{appointment_id}}"): Rule(
+        P.BOOK,
+        json=lambda c: {
+            "starts_at": _slot().isoformat(),
+            "minutes": 40,
+            "version": c.version(Appointment, "appointment_id"),
+        },
+        prepare=fresh_appointment,
+    ),
+    ("POST", f"{API}/appointments/{{appointment_id}}/status"): Rule(
+        P.BOOK, json=_v(Appointment, "appointment_id", status="no_show"), prepare=fresh_appointment
+    ),
+    ("POST", f"{API}/appointments/{{appointment_id}}/visit"): Rule(
+        P.TREAT,
+        json=lambda c: {"tolerance_limit": 6, "recheck": recheck_clear()},
+        prepare=fresh_appointment,
+    ),
+    ("GET", "/daybook"): Rule(P.READ_CLINICAL, prepare=therapist_query),
+    ("POST", "/daybook/appointments"): Rule(P.BOOK, form=_booking_form),
+    ("GET", "/daybook/appointments/{appointment_id}"): Rule(P.READ_CLINICAL),
+    ("POST", "/daybook/appointments/{appointment_id}/edit"): Rule(
+        P.BOOK,
+        form=lambda c: {
+            "day": _slot().date().isoformat(),
+            "time": "10:00",
+            "minutes": "30",
+            "version": str(c.version(Appointment, "appointment_id")),
+        },
+        prepare=fresh_appointment,
+    ),
+    ("POST", "/daybook/appointments/{appointment_id}/status"): Rule(
+        P.BOOK, form=_v(Appointment, "appointment_id", status="arrived"), prepare=fresh_appointment
+    ),
+    ("GET", "/daybook/appointments/{appointment_id}/visit"): Rule(
+        P.READ_CLINICAL, prepare=fresh_appointment
+    ),
+    ("GET", "/daybook.ics"): Rule(P.READ_CLINICAL, prepare=therapist_query),
+    ("POST", "/daybook/import"): Rule(
+        P.BOOK,
+        form=lambda c: {
+            "therapist": str(c.site.users[Role.THERAPIST].external_id),
+            "file": EMPTY_CALENDAR,
+        },
+    ),
     # administration
     ("GET", f"{API}/admin/users"): Rule(P.MANAGE_USERS),
     ("POST", f"{API}/admin/users"): Rule(P.MANAGE_USERS, json=_new_user),
@@ -701,6 +825,7 @@ QUERIES: dict[str, dict[str, str]] = {
     f"{API}/evidence/pool": {"outcome": "pain", "comparison": "hands_on_mfr"},
     f"{API}/evidence/clinic-comparison": {"condition_group": "lateral_elbow", "measure": "PRTEE"},
     f"{API}/catalog/icd10": {"q": "M77"},
+    f"{API}/appointments": {"since": "2026-12-07", "days": "7"},
     "/icd10": {"q": "M77"},
 }
 

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import JSON, Table, func, insert, select, text
 from sqlalchemy.orm import Session
 
+from strigil.demo import daybook
 from strigil.demo.patients import Generator
 from strigil.demo.rows import Batch, Ids, Staff, new_uuid
 from strigil.services import auth
@@ -111,6 +112,7 @@ def load(
     finally:
         gc.enable()
     _reset_sequences(session)
+    daybook.book_day(session=session, clinic_ids=[s.clinic_id for s in staff], day=anchor)
     return DemoSummary(
         clinics=len(staff),
         users=len(logins),

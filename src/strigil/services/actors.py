@@ -34,6 +34,7 @@ class Permission(StrEnum):
     READ_AUDIT = "read_audit"
     ANALYTICS = "analytics"
     MERGE_CHARTS = "merge_charts"  # fold one person's duplicate chart into their other chart
+    BOOK = "book"  # book, move and cancel appointments in the day book
 
 
 _CLINICAL = {
@@ -47,6 +48,7 @@ _CLINICAL = {
     Permission.DOCUMENT,
     Permission.ANALYTICS,
     Permission.MERGE_CHARTS,
+    Permission.BOOK,
 }
 
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
@@ -65,6 +67,7 @@ PERMISSIONS: dict[Role, frozenset[Permission]] = {
             Permission.RECORD_READINGS,
             Permission.WRITE_PATIENT,
             Permission.DOCUMENT,
+            Permission.BOOK,
         }
     ),
     Role.RESEARCHER: frozenset({Permission.ANALYTICS}),

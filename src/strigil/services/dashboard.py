@@ -1,4 +1,5 @@
-"""The dashboard: today's visits, recent patients, and what needs the therapist's attention.
+"""The dashboard: today's appointments and visits, recent patients, and what needs the
+therapist's attention.
 
 Every list is one query over the whole clinic (no query per patient or episode), so the
 dashboard costs the same with ten patients or ten thousand.
@@ -14,11 +15,13 @@ from datetime import UTC, datetime, time
 from sqlalchemy.orm import Session
 
 from strigil.core import catalog, measures, response
-from strigil.services import audit
+from strigil.services import appointments, audit
 from strigil.services.actors import Actor, Permission, require
 from strigil.store import adverse_events as event_store
 from strigil.store import outcomes as outcome_store
+from strigil.store import revisions
 from strigil.store import visits as visit_store
+from strigil.store.appointments import AppointmentLine
 from strigil.store.base import utcnow
 from strigil.store.visits import ActiveEpisode, VisitSummary
 
@@ -65,6 +68,7 @@ class EpisodeFlag:
 
 @dataclass(frozen=True, slots=True)
 class Overview:
+    appointments: Sequence[AppointmentLine]
     today: Sequence[VisitRow]
     recent: Sequence[PatientRow]
     unsigned: Sequence[VisitRow]
@@ -87,6 +91,7 @@ def overview(
     audit.record(session=session, actor=actor, action="read", entity_type="dashboard")
     clinic_id = actor.clinic_id
     return Overview(
+        appointments=appointments.today(session=session, actor=actor, now=moment),
         today=_visit_rows(
             visit_store.list_visit_summaries(session, clinic_id, started_since=start)
         ),
@@ -97,6 +102,23 @@ def overview(
         open_events=_open_events(session, clinic_id),
         flags=_episode_flags(session, clinic_id, limits),
     )
+
+
+def data_key(
+    *, session: Session, actor: Actor, now: datetime | None = None
+) -> tuple[int, int, str]:
+    """What the overview depends on: the clinic, its data revision and the UTC day. Two
+    overviews with the same key are the same, so a computed one can be shown again while
+    nothing in the clinic changed (one indexed read instead of the lists' queries)."""
+    require(actor, Permission.READ_CLINICAL)
+    day = (now or utcnow()).astimezone(UTC).date().isoformat()
+    return actor.clinic_id, revisions.current(session, actor.clinic_id), day
+
+
+def record_read(*, session: Session, actor: Actor) -> None:
+    """Audit a dashboard shown from an overview computed earlier, as ``overview`` does."""
+    require(actor, Permission.READ_CLINICAL)
+    audit.record(session=session, actor=actor, action="read", entity_type="dashboard")
 
 
 def _visit_rows(rows: Sequence[VisitSummary]) -> list[VisitRow]:

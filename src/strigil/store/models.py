@@ -2,6 +2,7 @@
 
 from strigil.store import (
     adverse_events,
+    appointments,
     audit,
     clinics,
     drafts,
@@ -19,6 +20,7 @@ from strigil.store.base import Base
 __all__ = [
     "Base",
     "adverse_events",
+    "appointments",
     "audit",
     "clinics",
     "drafts",

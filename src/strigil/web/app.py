@@ -33,6 +33,7 @@ from strigil.web.headers import ResponseHeaders
 from strigil.web.lifecycle import Capacity, RequestLifecycle
 from strigil.web.page_cache import PageCache
 from strigil.web.pages import router as pages_router
+from strigil.web.pages.home import OverviewCache
 
 log = logging.getLogger("strigil.web")
 
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.templates = _templates()
     app.state.page_cache = PageCache()
+    app.state.overview_cache = OverviewCache()
     problems.install(app)
     app.add_middleware(RequestLifecycle, capacity=capacity)
     app.add_middleware(ResponseHeaders)

@@ -5,6 +5,7 @@ from fastapi import APIRouter, Depends
 from strigil.web import hostile
 from strigil.web.api import (
     admin,
+    appointments,
     care,
     catalog,
     episodes,
@@ -16,7 +17,7 @@ from strigil.web.api import (
 from strigil.web.api import evidence as evidence_api
 
 router = APIRouter(dependencies=[Depends(hostile.refuse_nul)])
-for module in (sessions, patients, episodes, care, visits, follow_up, catalog, admin):
+for module in (sessions, patients, episodes, care, visits, follow_up, appointments, catalog, admin):
     router.include_router(module.router)
 router.include_router(patients.merge_router)
 router.include_router(evidence_api.router)

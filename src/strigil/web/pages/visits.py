@@ -16,6 +16,7 @@ from strigil.core import billing, catalog, protocol, screening
 from strigil.errors import Conflict, InvalidInput
 from strigil.services import (
     adverse_events,
+    appointments,
     clearances,
     episodes,
     follow_up,
@@ -74,9 +75,10 @@ def _start_page(
 
 @router.get("/episodes/{episode_id}/visits/new", response_class=HTMLResponse)
 def new_visit(
-    request: Request, episode_id: str, db: DbSession, actor: CurrentActor
+    request: Request, episode_id: str, db: DbSession, actor: CurrentActor, appointment: str = ""
 ) -> HTMLResponse:
-    return _start_page(request, episode_id, db, actor, {}, 200)
+    """The start form; from the day book it carries the appointment the visit belongs to."""
+    return _start_page(request, episode_id, db, actor, {"appointment": appointment}, 200)
 
 
 @router.post("/episodes/{episode_id}/visits", response_model=None)
@@ -98,9 +100,10 @@ def start_visit(
             reliability_check=text(form, "reliability_check") == "yes",
         )
         with db.begin_nested():
-            visit = visits.start(session=db, actor=actor, episode_id=episode_id, data=data)
+            visit = _start(db, actor, episode_id, text(form, "appointment"), data)
     except InvalidInput as error:
         ctx = {"answers": answers, "errors": answer_errors(error, rules), "lifts": lifts}
+        ctx["appointment"] = text(form, "appointment")
         ctx |= {"reasoning": reasoning, "dose": dose, "tolerance": text(form, "tolerance_limit")}
         ctx |= {"reliability_check": text(form, "reliability_check") == "yes"}
         return _start_page(request, episode_id, db, actor, ctx, 422)
@@ -108,6 +111,17 @@ def start_visit(
 
 
 # ------------------------------------------------------------------------------ the visit page
+
+
+def _start(
+    db: Session, actor: Actor, episode_id: str, appointment: str, data: visits.VisitStart
+) -> Visit:
+    """Start the visit; from an appointment, through the day book (links it, marks arrived)."""
+    if not appointment:
+        return visits.start(session=db, actor=actor, episode_id=episode_id, data=data)
+    return appointments.start_visit(
+        session=db, actor=actor, appointment_id=appointment, data=data, episode_id=episode_id
+    )
 
 
 def _effective(
