@@ -113,6 +113,7 @@ def load(
         gc.enable()
     _reset_sequences(session)
     daybook.book_day(session=session, clinic_ids=[s.clinic_id for s in staff], day=anchor)
+    session.execute(text("ANALYZE"))  # fresh statistics, as autovacuum would gather later
     return DemoSummary(
         clinics=len(staff),
         users=len(logins),

@@ -141,20 +141,25 @@ def _open_events(session: Session, clinic_id: int, limit: int = 20) -> list[Even
 
 
 def _episode_flags(
-    session: Session, clinic_id: int, limits: catalog.Thresholds, limit: int = 20
+    session: Session, clinic_id: int, limits: catalog.Thresholds, limit: int = 20, chunk: int = 60
 ) -> list[EpisodeFlag]:
-    """Active episodes not responding (the reconsider prompt) or due for re-measurement."""
+    """Active episodes not responding (the reconsider prompt) or due for re-measurement: the
+    first ``limit`` in episode order. Scores and counts are read a chunk of episodes at a time
+    and the reading stops once enough are flagged, so a large clinic costs little more than a
+    small one."""
     episodes = visit_store.list_active_episodes(session, clinic_id)
-    if not episodes:
-        return []
-    ids = [e[0] for e in episodes]
-    scores = outcome_store.primary_scores(session, clinic_id, ids)
-    since = outcome_store.count_visits_since_primary_measured(session, clinic_id, ids)
     flags: list[EpisodeFlag] = []
-    for row in episodes:
-        flag = _flag(row, scores.get(row[0], []), since.get(row[0], 0), limits)
-        if flag is not None:
-            flags.append(flag)
+    for start in range(0, len(episodes), chunk):
+        part = episodes[start : start + chunk]
+        ids = [e[0] for e in part]
+        scores = outcome_store.primary_scores(session, clinic_id, ids)
+        since = outcome_store.count_visits_since_primary_measured(session, clinic_id, ids)
+        for row in part:
+            flag = _flag(row, scores.get(row[0], []), since.get(row[0], 0), limits)
+            if flag is not None:
+                flags.append(flag)
+        if len(flags) >= limit:
+            break
     return flags[:limit]
 
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, String, func, or_, select
+from sqlalchemy import JSON, Float, ForeignKey, Index, String, func, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from strigil.store.base import Base, EnteredInErrorMixin, IdMixin, TenantMixin
@@ -90,29 +90,37 @@ def count_visits_since_primary_measured(
     session: Session, clinic_id: int, episode_ids: Sequence[int]
 ) -> dict[int, int]:
     """Episode id → visits (not entered in error) since its primary measure was last taken,
-    or all its visits when it never was; episodes with none are left out."""
-    last = (
-        select(func.max(OutcomeMeasurement.measured_at))
-        .where(
-            OutcomeMeasurement.episode_id == Episode.id,
-            OutcomeMeasurement.measure == Episode.primary_measure,
-            OutcomeMeasurement.entered_in_error_at.is_(None),
+    or all its visits when it never was; episodes with none are left out.
+
+    Two plain indexed reads counted here, rather than one query with a correlated subquery
+    per visit, whose plan the statistics of a large clinic can turn into a full scan."""
+    last: dict[int, datetime] = dict(
+        session.execute(
+            select(OutcomeMeasurement.episode_id, func.max(OutcomeMeasurement.measured_at))
+            .join(Episode, Episode.id == OutcomeMeasurement.episode_id)
+            .where(
+                OutcomeMeasurement.episode_id.in_(episode_ids),
+                OutcomeMeasurement.clinic_id == clinic_id,
+                OutcomeMeasurement.measure == Episode.primary_measure,
+                OutcomeMeasurement.entered_in_error_at.is_(None),
+            )
+            .group_by(OutcomeMeasurement.episode_id)
         )
-        .correlate(Episode)
-        .scalar_subquery()
+        .tuples()
+        .all()
     )
-    rows = session.execute(
-        select(Visit.episode_id, func.count(Visit.id))
-        .join(Episode, Episode.id == Visit.episode_id)
-        .where(
+    counts: dict[int, int] = defaultdict(int)
+    for episode_id, started in session.execute(
+        select(Visit.episode_id, Visit.started_at).where(
             Visit.episode_id.in_(episode_ids),
             Visit.clinic_id == clinic_id,
             Visit.entered_in_error_at.is_(None),
-            or_(last.is_(None), Visit.started_at > last),
         )
-        .group_by(Visit.episode_id)
-    )
-    return {int(episode_id): int(n) for episode_id, n in rows}
+    ).tuples():
+        measured = last.get(episode_id)
+        if measured is None or started > measured:
+            counts[int(episode_id)] += 1
+    return dict(counts)
 
 
 def list_measurements(

@@ -16,6 +16,8 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
 from strigil import __version__
 from strigil.config import Settings, get_settings
@@ -123,17 +125,26 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     first search is not slow."""
     await to_thread.run_sync(_check_role, app)
     app.state.warm = threading.Event()
-    threading.Thread(target=_warm_up, args=(app.state.warm,), name="warm-up", daemon=True).start()
+    warm_up = (app.state.warm, app.state.engine)
+    threading.Thread(target=_warm_up, args=warm_up, name="warm-up", daemon=True).start()
     yield
     app.state.engine.dispose()
     app.state.health.engine.dispose()
 
 
-def _warm_up(done: threading.Event) -> None:
+def _warm_up(done: threading.Event, engine: Engine) -> None:
     """Build the diagnosis index, then move everything alive at start-up out of the cyclic
     garbage collector's reach. Its full passes otherwise walk the code set and the compiled
     templates (about 270,000 objects, 60–200 ms) and stall every request in flight while
-    they run; frozen objects are never scanned again."""
+    they run; frozen objects are never scanned again. SQLite has no autovacuum to keep the
+    planner's statistics fresh, so a sampled ANALYZE (milliseconds) runs first."""
+    if is_sqlite(str(engine.url)):
+        try:
+            with engine.begin() as conn:
+                conn.exec_driver_sql("PRAGMA analysis_limit=1000")
+                conn.exec_driver_sql("ANALYZE")
+        except OperationalError:  # busy: the statistics are refreshed at the next start
+            log.info("start-up ANALYZE skipped: the database is busy")
     icd10.warm()
     gc.collect()
     gc.freeze()
