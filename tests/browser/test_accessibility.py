@@ -7,6 +7,7 @@ here; only fragments (swapped into a page by htmx) and files (PDF, CSV, SVG) are
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from tests.factories import PASSWORD, actor, make_episode, make_patient, make_us
 from tests.flow import ready_for_iastm, recheck_answers, write_and_sign
 from tests.security.routes import app_routes
 
-from strigil.services import treatment, visits
+from strigil.services import appointments, treatment, visits
 from strigil.store.clinics import User
 from strigil.store.engine import make_engine, make_sessionmaker
 from strigil.web.app import create_app
@@ -27,7 +28,7 @@ pytestmark = pytest.mark.browser
 
 WIDTHS = (1366, 820)
 ADMIN_EMAIL, ADMIN_PASSWORD = "admin@walkthrough.test", PASSWORD
-FILES = (".pdf", ".csv", ".svg")
+FILES = (".pdf", ".csv", ".svg", ".ics")
 FRAGMENTS = frozenset(
     {
         "/icd10",  # diagnosis suggestions for the episode form
@@ -88,7 +89,16 @@ def _make(session: Session, email: str) -> dict[str, str]:
         data=visits.VisitStart(tolerance_limit=6, recheck=recheck_answers()),
     )
     write_and_sign(session, who, signed.external_id)
+    when = (datetime.now(UTC) + timedelta(days=2)).replace(
+        hour=7, minute=0, second=0, microsecond=0
+    )
+    [booked] = appointments.book(
+        session=session,
+        actor=who,
+        data=appointments.AppointmentInput(patient.external_id, therapist.external_id, when),
+    )
     return {
+        "appointment_id": str(booked.external_id),
         "patient_id": str(patient.external_id),
         "episode_id": str(episode.external_id),
         "visit_id": open_visit,
