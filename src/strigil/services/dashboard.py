@@ -147,10 +147,13 @@ def _episode_flags(
     first ``limit`` in episode order. Scores and counts are read a chunk of episodes at a time
     and the reading stops once enough are flagged, so a large clinic costs little more than a
     small one."""
-    episodes = visit_store.list_active_episodes(session, clinic_id)
+    episodes = visit_store.list_active_episodes_plain(session, clinic_id)
     flags: list[EpisodeFlag] = []
     for start in range(0, len(episodes), chunk):
-        part = episodes[start : start + chunk]
+        counts = visit_store.count_visits_of_episodes(
+            session, clinic_id, [e[0] for e in episodes[start : start + chunk]]
+        )
+        part = [(*e[:7], counts[e[0]]) for e in episodes[start : start + chunk] if e[0] in counts]
         ids = [e[0] for e in part]
         scores = outcome_store.primary_scores(session, clinic_id, ids)
         since = outcome_store.count_visits_since_primary_measured(session, clinic_id, ids)
@@ -170,7 +173,7 @@ def _flag(
     m = measures.get_measure(measure_code)
     classes = []
     if len(scores) >= 2 and not m.change_score and m.default_mcid:
-        classes = [response.classify(m, scores[0], s) for s in scores[1:]]
+        classes = [response.classify(m, scores[0], scores[-1])]  # the prompt reads the latest
     prompt = response.reconsider_prompt(
         visit_count,
         classes,

@@ -105,9 +105,7 @@ def count_visits_since_primary_measured(
                 OutcomeMeasurement.entered_in_error_at.is_(None),
             )
             .group_by(OutcomeMeasurement.episode_id)
-        )
-        .tuples()
-        .all()
+        ).all()
     )
     counts: dict[int, int] = defaultdict(int)
     for episode_id, started in session.execute(
@@ -116,7 +114,7 @@ def count_visits_since_primary_measured(
             Visit.clinic_id == clinic_id,
             Visit.entered_in_error_at.is_(None),
         )
-    ).tuples():
+    ):
         measured = last.get(episode_id)
         if measured is None or started > measured:
             counts[int(episode_id)] += 1

@@ -304,11 +304,8 @@ def list_recently_seen_patients(
                 )
             )
         }
-    for patient in newest:  # a registration newer than the window's last visit
-        if patient.id not in seen:
-            seen_at = _last_visit(session, clinic_id, patient.id)
-            if seen_at is not None:
-                seen[patient.id] = seen_at
+    unseen = [p.id for p in newest if p.id not in seen]  # registered since the window's visits
+    seen |= _last_visits(session, clinic_id, unseen) if unseen else {}
     ranked = sorted(
         people.values(),
         key=lambda p: (seen.get(p.id) or p.created_at, p.id),
@@ -317,14 +314,17 @@ def list_recently_seen_patients(
     return [(p, seen.get(p.id)) for p in ranked[:limit]]
 
 
-def _last_visit(session: Session, clinic_id: int, patient_id: int) -> datetime | None:
-    return session.scalar(
-        select(func.max(Visit.started_at)).where(
+def _last_visits(session: Session, clinic_id: int, patient_ids: list[int]) -> dict[int, datetime]:
+    rows = session.execute(
+        select(Visit.patient_id, func.max(Visit.started_at))
+        .where(
             Visit.clinic_id == clinic_id,
-            Visit.patient_id == patient_id,
+            Visit.patient_id.in_(patient_ids),
             Visit.entered_in_error_at.is_(None),
         )
+        .group_by(Visit.patient_id)
     )
+    return {patient_id: last for patient_id, last in rows if last is not None}
 
 
 def _recently_seen_everyone(
@@ -344,6 +344,46 @@ def _recently_seen_everyone(
         .limit(limit)
     ).all()
     return [(patient, seen) for patient, seen in rows]
+
+
+def list_active_episodes_plain(session: Session, clinic_id: int) -> list[ActiveEpisode]:
+    """The clinic's active episodes with their patient, in episode order, visits not counted
+    (0): the dashboard counts them a chunk at a time with ``count_visits_of_episodes``."""
+    rows = session.execute(
+        select(
+            Episode.id,
+            Episode.external_id,
+            Episode.primary_measure,
+            Episode.condition_title,
+            Patient.external_id,
+            Patient.given_name,
+            Patient.family_name,
+        )
+        .join(Patient, Patient.id == Episode.patient_id)
+        .where(
+            Episode.clinic_id == clinic_id,
+            Episode.status == "active",
+            Episode.entered_in_error_at.is_(None),
+        )
+        .order_by(Episode.id)
+    )
+    return [(*r, 0) for r in rows]
+
+
+def count_visits_of_episodes(
+    session: Session, clinic_id: int, episode_ids: Sequence[int]
+) -> dict[int, int]:
+    """Episode id → its visits (not entered in error); episodes without any are left out."""
+    rows = session.execute(
+        select(Visit.episode_id, func.count(Visit.id))
+        .where(
+            Visit.episode_id.in_(episode_ids),
+            Visit.clinic_id == clinic_id,
+            Visit.entered_in_error_at.is_(None),
+        )
+        .group_by(Visit.episode_id)
+    )
+    return {int(episode_id): int(n) for episode_id, n in rows}
 
 
 def list_active_episodes(session: Session, clinic_id: int) -> list[ActiveEpisode]:
