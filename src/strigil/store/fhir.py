@@ -199,10 +199,16 @@ def record_numbers(session: Session, clinic_id: int, numbers: Sequence[str]) -> 
 
 
 def insert_rows(session: Session, model: type[Any], rows: Sequence[dict[str, Any]]) -> list[int]:
-    """Insert ``rows`` of ``model`` in one statement; their new row ids, in the same order."""
+    """Insert ``rows`` of ``model`` in one statement; their new row ids, in the same order.
+
+    A Core insert on the table, not the ORM's bulk insert: the ORM groups rows by which of
+    their values are None and splices each group's RETURNING rows onto all those before, which
+    grows with the square of the rows; the table's column defaults apply all the same.
+    """
     if not rows:
         return []
-    statement = insert(model).returning(model.id, sort_by_parameter_order=True)
+    table = cast(Table, model.__table__)
+    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
     return [int(i) for i in session.scalars(statement, list(rows))]
 
 
