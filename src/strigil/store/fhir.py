@@ -203,13 +203,16 @@ def insert_rows(session: Session, model: type[Any], rows: Sequence[dict[str, Any
 
     A Core insert on the table, not the ORM's bulk insert: the ORM groups rows by which of
     their values are None and splices each group's RETURNING rows onto all those before, which
-    grows with the square of the rows; the table's column defaults apply all the same.
+    grows with the square of the rows. The new ids are matched to the rows by public id, not
+    by RETURNING order, because asking for that order makes SQLite insert one row at a time.
     """
     if not rows:
         return []
     table = cast(Table, model.__table__)
-    statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
-    return [int(i) for i in session.scalars(statement, list(rows))]
+    keyed = [r if "external_id" in r else {**r, "external_id": uuid.uuid4()} for r in rows]
+    statement = insert(table).returning(table.c.external_id, table.c.id)
+    found = {key: int(row_id) for key, row_id in session.execute(statement, keyed)}
+    return [found[r["external_id"]] for r in keyed]
 
 
 def update_visits(session: Session, rows: Sequence[dict[str, Any]]) -> None:
