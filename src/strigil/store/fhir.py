@@ -199,7 +199,7 @@ def record_numbers(session: Session, clinic_id: int, numbers: Sequence[str]) -> 
 
 
 def insert_rows(session: Session, model: type[Any], rows: Sequence[dict[str, Any]]) -> list[int]:
-    """Insert ``rows`` of ``model`` in one statement; their new row ids, in the same order.
+    """Insert ``rows`` of ``model`` in one executemany; their new row ids, in the same order.
 
     A Core insert on the table, not the ORM's bulk insert: the ORM groups rows by which of
     their values are None and splices each group's RETURNING rows onto all those before, which
@@ -224,7 +224,7 @@ def insert_rows(session: Session, model: type[Any], rows: Sequence[dict[str, Any
 def _pg_rows_per_statement(columns: int) -> int:
     """Rows per multi-row INSERT on PostgreSQL, few enough that the statement's text stays
     under psycopg's 4 KB statement cache: a longer text is parsed again for its placeholders
-    on every execute, which costs more than the extra round trips (a third of an import's
+    on every execute, which costs more than the extra round trips (a fifth of an import's
     writing time at 1,000 rows per statement)."""
     return max(1, 3500 // (26 * columns))
 
