@@ -7,7 +7,6 @@ the batch, so memory stays flat however large the clinic is.
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -18,6 +17,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+from pydantic_core import to_json
 from sqlalchemy.orm import Session, sessionmaker
 
 from strigil.core import fhir_codes as codes
@@ -180,28 +180,27 @@ def find_clinic(session: Session, name: str) -> Clinic:
 # ------------------------------------------------------------------ bulk NDJSON
 
 
-_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, check_circular=False)
-"""One encoder for every line (``json.dumps`` with options builds a new one per call)."""
-
-
 @dataclass
 class NdjsonWriter:
-    """One ``<Type>.ndjson`` file per resource type, opened when its first resource comes."""
+    """One ``<Type>.ndjson`` file per resource type, opened when its first resource comes.
+
+    Lines are encoded by pydantic-core's serializer (already installed with pydantic): the
+    standard library's encoder took a sixth of a bulk export's time; the output is the same
+    compact UTF-8 JSON.
+    """
 
     directory: Path
     counts: dict[str, int] = field(default_factory=dict)
-    _files: dict[str, IO[str]] = field(default_factory=dict)
+    _files: dict[str, IO[bytes]] = field(default_factory=dict)
 
     def write(self, resource: dict[str, Any]) -> None:
         kind = resource["resourceType"]
         out = self._files.get(kind)
         if out is None:
-            out = self._files[kind] = (self.directory / f"{kind}.ndjson").open(
-                "w", encoding="utf-8"
-            )
+            out = self._files[kind] = (self.directory / f"{kind}.ndjson").open("wb")
             self.counts[kind] = 0
-        out.write(_ENCODER.encode(resource))
-        out.write("\n")
+        out.write(to_json(resource))
+        out.write(b"\n")
         self.counts[kind] += 1
 
     def close(self) -> None:

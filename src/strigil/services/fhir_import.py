@@ -73,6 +73,18 @@ class Source:
             resource = entry.get("resource") if isinstance(entry, dict) else None
             yield f"entry[{i}]", resource if isinstance(resource, dict) else {}
 
+    def raw_entries(self) -> Iterator[Entry]:
+        """Like :meth:`entries`, but a folder's resources stay unparsed NDJSON lines, so the
+        validating worker processes, not this one, spend the time parsing them."""
+        if not self.path.is_dir():
+            yield from self.entries()
+            return
+        for file in sorted(self.path.glob("*.ndjson")):
+            with file.open(encoding="utf-8") as lines:
+                for number, line in enumerate(lines, start=1):
+                    if line.strip():
+                        yield f"{file.name} line {number}", line
+
     def of_type(self, kind: str) -> Iterator[Resource]:
         for _, resource in self.entries_of(kind):
             yield resource
@@ -88,20 +100,27 @@ class Source:
                 yield where, resource
 
 
+Entry = tuple[str, Resource | str]
+"""(where, resource): the resource still as its NDJSON line when read for validation."""
+
+
 def _lines(file: Path) -> Iterator[tuple[str, Resource]]:
     with file.open(encoding="utf-8") as lines:
         for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                resource = json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise InvalidInput(
-                    f"{file.name} line {number}: not JSON ({exc.msg})",
-                    field="json",
-                    code="invalid_fhir",
-                ) from None
-            yield f"{file.name} line {number}", resource if isinstance(resource, dict) else {}
+            if line.strip():
+                where = f"{file.name} line {number}"
+                yield where, _parse(where, line)
+
+
+def _parse(where: str, line: str) -> Resource:
+    """One NDJSON line as a resource; InvalidInput naming the line if it is not JSON."""
+    try:
+        resource = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise InvalidInput(
+            f"{where}: not JSON ({exc.msg})", field="json", code="invalid_fhir"
+        ) from None
+    return resource if isinstance(resource, dict) else {}
 
 
 def _read_bundle(path: Path) -> Resource:
@@ -156,17 +175,27 @@ costs about a millisecond a resource, and a big clinic has a million of them."""
 PARALLEL_CHUNK = 2000
 
 
+@dataclass
+class ChunkReport:
+    """What a worker found in its run of resources: errors, resources per type, and the
+    first line that is not JSON (which refuses the input at once, as reading it would)."""
+
+    errors: list[str] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)
+    not_json: str | None = None
+
+
 def validate_source(source: Source, progress: Callable[[int], None] | None = None) -> Validation:
     """Every resource checked against the R4B models; nothing is written."""
     result = Validation()
     if not source.path.is_dir():
         _validate_bundle_shell(source.path, result)
-    chunks = _chunks(source.entries(), result)
+    chunks = _chunks(source.raw_entries())
     workers = min(os.cpu_count() or 1, 2)
     if source.path.is_dir() and workers > 1 and _size(source.path) > PARALLEL_BYTES:
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            in_flight: deque[Future[list[str]]] = deque()
+            in_flight: deque[Future[ChunkReport]] = deque()
             done = 0
             for chunk in chunks:  # a few chunks in flight at a time: memory stays bounded
                 in_flight.append(pool.submit(check_chunk, chunk))
@@ -186,14 +215,10 @@ def _size(folder: Path) -> int:
     return sum(f.stat().st_size for f in folder.glob("*.ndjson"))
 
 
-def _chunks(
-    entries: Iterator[tuple[str, Resource]], result: Validation
-) -> Iterator[list[tuple[str, Resource]]]:
-    chunk: list[tuple[str, Resource]] = []
-    for where, resource in entries:
-        kind = str(resource.get("resourceType", ""))
-        result.counts[kind] = result.counts.get(kind, 0) + 1
-        chunk.append((where, resource))
+def _chunks(entries: Iterator[Entry]) -> Iterator[list[Entry]]:
+    chunk: list[Entry] = []
+    for entry in entries:
+        chunk.append(entry)
         if len(chunk) >= PARALLEL_CHUNK:
             yield chunk
             chunk = []
@@ -202,29 +227,39 @@ def _chunks(
 
 
 def _collect(
-    result: Validation, errors: list[str], done: int, progress: Callable[[int], None] | None
+    result: Validation, report: ChunkReport, done: int, progress: Callable[[int], None] | None
 ) -> None:
-    for message in errors:
+    if report.not_json is not None:
+        raise InvalidInput(report.not_json, field="json", code="invalid_fhir")
+    for message in report.errors:
         result.add(message)
+    for kind, n in report.counts.items():
+        result.counts[kind] = result.counts.get(kind, 0) + n
     if progress:
         progress(done * PARALLEL_CHUNK)
 
 
-def check_chunk(chunk: list[tuple[str, Resource]]) -> list[str]:
+def check_chunk(chunk: list[Entry]) -> ChunkReport:
     """The errors of a run of resources, each naming its place, type, id and field (a worker
-    process's job, so module level and picklable)."""
-    errors = []
-    for where, resource in chunk:
+    process's job, so module level and picklable); NDJSON lines are parsed here."""
+    report = ChunkReport()
+    for where, item in chunk:
+        try:
+            resource = _parse(where, item) if isinstance(item, str) else item
+        except InvalidInput as error:
+            report.not_json = error.detail
+            return report
         kind = str(resource.get("resourceType", ""))
+        report.counts[kind] = report.counts.get(kind, 0) + 1
         label = f"{where} {kind or '(no resourceType)'}/{resource.get('id', '?')}"
         if kind not in mapping.RESOURCE_TYPES:
-            errors.append(f"{label}: resourceType: not a type Strigil imports")
+            report.errors.append(f"{label}: resourceType: not a type Strigil imports")
             continue
         try:
             mapping.validate(resource)
         except InvalidInput as error:
-            errors.append(f"{label}: {error.detail.split(': ', 1)[-1]}")
-    return errors
+            report.errors.append(f"{label}: {error.detail.split(': ', 1)[-1]}")
+    return report
 
 
 def _validate_bundle_shell(path: Path, result: Validation) -> None:
