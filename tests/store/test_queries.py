@@ -116,8 +116,8 @@ def test_clinic_scoped_queries_return_only_that_clinics_rows(session: Session) -
     assert {row[0] for row in scores} == {a.episode.id}
 
     both = [a.episode.id, b.episode.id]
-    assert set(outcomes.primary_scores(session, cid, both)) == {a.episode.id}
-    assert outcomes.count_visits_since_primary_measured(session, cid, both) == {a.episode.id: 1}
+    assert set(outcomes.primary_history(session, cid, both)) == {a.episode.id}
+    assert set(visit_store.list_visit_starts(session, cid, both)) == {a.episode.id}
 
     summaries = visit_store.list_visit_summaries(session, cid)
     assert [row[0] for row in summaries] == [a.visit.external_id]

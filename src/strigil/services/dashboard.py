@@ -150,15 +150,18 @@ def _episode_flags(
     episodes = visit_store.list_active_episodes_plain(session, clinic_id)
     flags: list[EpisodeFlag] = []
     for start in range(0, len(episodes), chunk):
-        counts = visit_store.count_visits_of_episodes(
-            session, clinic_id, [e[0] for e in episodes[start : start + chunk]]
-        )
-        part = [(*e[:7], counts[e[0]]) for e in episodes[start : start + chunk] if e[0] in counts]
-        ids = [e[0] for e in part]
-        scores = outcome_store.primary_scores(session, clinic_id, ids)
-        since = outcome_store.count_visits_since_primary_measured(session, clinic_id, ids)
-        for row in part:
-            flag = _flag(row, scores.get(row[0], []), since.get(row[0], 0), limits)
+        ids = [e[0] for e in episodes[start : start + chunk]]
+        starts = visit_store.list_visit_starts(session, clinic_id, ids)
+        history = outcome_store.primary_history(session, clinic_id, ids)
+        for row in episodes[start : start + chunk]:
+            visits_started = starts.get(row[0])
+            if not visits_started:
+                continue  # an episode without visits has nothing to review yet
+            measured = history.get(row[0], [])
+            last = measured[-1][1] if measured else None
+            since = sum(1 for s in visits_started if last is None or s > last)
+            counted: ActiveEpisode = (*row[:7], len(visits_started))
+            flag = _flag(counted, [score for score, _ in measured], since, limits)
             if flag is not None:
                 flags.append(flag)
         if len(flags) >= limit:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Index, String, func, select
+from sqlalchemy import JSON, Float, ForeignKey, Index, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from strigil.store.base import Base, EnteredInErrorMixin, IdMixin, TenantMixin
@@ -66,13 +66,15 @@ def list_completed_episode_scores(
     return [(r[0], r[1], r[2], r[3], float(r[4])) for r in rows]
 
 
-def primary_scores(
+def primary_history(
     session: Session, clinic_id: int, episode_ids: Sequence[int]
-) -> dict[int, list[float]]:
-    """Episode id → its scores on its own primary measure, in the order measured."""
-    out: dict[int, list[float]] = defaultdict(list)
-    for episode_id, score in session.execute(
-        select(OutcomeMeasurement.episode_id, OutcomeMeasurement.score)
+) -> dict[int, list[tuple[float, datetime]]]:
+    """Episode id → its (score, measured at) on its own primary measure, in the order measured."""
+    out: dict[int, list[tuple[float, datetime]]] = defaultdict(list)
+    for episode_id, score, measured in session.execute(
+        select(
+            OutcomeMeasurement.episode_id, OutcomeMeasurement.score, OutcomeMeasurement.measured_at
+        )
         .join(Episode, Episode.id == OutcomeMeasurement.episode_id)
         .where(
             OutcomeMeasurement.episode_id.in_(episode_ids),
@@ -82,43 +84,8 @@ def primary_scores(
         )
         .order_by(OutcomeMeasurement.episode_id, OutcomeMeasurement.measured_at)
     ):
-        out[episode_id].append(score)
+        out[episode_id].append((score, measured))
     return out
-
-
-def count_visits_since_primary_measured(
-    session: Session, clinic_id: int, episode_ids: Sequence[int]
-) -> dict[int, int]:
-    """Episode id → visits (not entered in error) since its primary measure was last taken,
-    or all its visits when it never was; episodes with none are left out.
-
-    Two plain indexed reads counted here, rather than one query with a correlated subquery
-    per visit, whose plan the statistics of a large clinic can turn into a full scan."""
-    last: dict[int, datetime] = dict(
-        session.execute(
-            select(OutcomeMeasurement.episode_id, func.max(OutcomeMeasurement.measured_at))
-            .join(Episode, Episode.id == OutcomeMeasurement.episode_id)
-            .where(
-                OutcomeMeasurement.episode_id.in_(episode_ids),
-                OutcomeMeasurement.clinic_id == clinic_id,
-                OutcomeMeasurement.measure == Episode.primary_measure,
-                OutcomeMeasurement.entered_in_error_at.is_(None),
-            )
-            .group_by(OutcomeMeasurement.episode_id)
-        ).all()
-    )
-    counts: dict[int, int] = defaultdict(int)
-    for episode_id, started in session.execute(
-        select(Visit.episode_id, Visit.started_at).where(
-            Visit.episode_id.in_(episode_ids),
-            Visit.clinic_id == clinic_id,
-            Visit.entered_in_error_at.is_(None),
-        )
-    ):
-        measured = last.get(episode_id)
-        if measured is None or started > measured:
-            counts[int(episode_id)] += 1
-    return dict(counts)
 
 
 def list_measurements(

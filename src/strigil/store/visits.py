@@ -348,7 +348,7 @@ def _recently_seen_everyone(
 
 def list_active_episodes_plain(session: Session, clinic_id: int) -> list[ActiveEpisode]:
     """The clinic's active episodes with their patient, in episode order, visits not counted
-    (0): the dashboard counts them a chunk at a time with ``count_visits_of_episodes``."""
+    (0): the dashboard reads them a chunk at a time with ``list_visit_starts``."""
     rows = session.execute(
         select(
             Episode.id,
@@ -370,20 +370,20 @@ def list_active_episodes_plain(session: Session, clinic_id: int) -> list[ActiveE
     return [(*r, 0) for r in rows]
 
 
-def count_visits_of_episodes(
+def list_visit_starts(
     session: Session, clinic_id: int, episode_ids: Sequence[int]
-) -> dict[int, int]:
-    """Episode id → its visits (not entered in error); episodes without any are left out."""
-    rows = session.execute(
-        select(Visit.episode_id, func.count(Visit.id))
-        .where(
+) -> dict[int, list[datetime]]:
+    """Episode id → when each of its visits (not entered in error) started."""
+    out: dict[int, list[datetime]] = {}
+    for episode_id, started in session.execute(
+        select(Visit.episode_id, Visit.started_at).where(
             Visit.episode_id.in_(episode_ids),
             Visit.clinic_id == clinic_id,
             Visit.entered_in_error_at.is_(None),
         )
-        .group_by(Visit.episode_id)
-    )
-    return {int(episode_id): int(n) for episode_id, n in rows}
+    ):
+        out.setdefault(episode_id, []).append(started)
+    return out
 
 
 def list_active_episodes(session: Session, clinic_id: int) -> list[ActiveEpisode]:
