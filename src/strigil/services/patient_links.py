@@ -90,6 +90,11 @@ class OpenLink:
     expires_at: datetime
 
 
+def now() -> datetime:
+    """The clock links expire by (pages compare against it)."""
+    return utcnow()
+
+
 def digest(token: str) -> str:
     """The stored form of a token."""
     return hashlib.sha256(token.encode()).hexdigest()
@@ -419,3 +424,9 @@ def _audit_patient(
         patient_id=_patient_of(session, link).external_id,
         detail={"purpose": link.purpose, "via": "patient_link"},
     )
+
+
+def visit_external_id(session: Session, link: PatientLink) -> object:
+    """The public id of the visit a link was issued for (pages link back to it)."""
+    visit = session.get(Visit, link.visit_id) if link.visit_id is not None else None
+    return visit.external_id if visit is not None else None
