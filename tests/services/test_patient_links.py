@@ -105,7 +105,9 @@ def test_expired_link_refused(session: Session, therapist: User) -> None:
 def test_revoked_link_refused(session: Session, therapist: User) -> None:
     who = actor(therapist)
     visit = _visit(session, therapist)
-    token, link = patient_links.issue_checkin(session=session, actor=who, visit_id=visit.external_id)
+    token, link = patient_links.issue_checkin(
+        session=session, actor=who, visit_id=visit.external_id
+    )
     patient_links.revoke(session=session, actor=who, link_id=link.external_id)
     with pytest.raises(patient_links.LinkClosed, match="no longer active"):
         _submit(session, token)
@@ -126,7 +128,10 @@ def test_a_token_reaches_only_its_own_visit(session: Session, therapist: User) -
     token = _issue(session, who, mine)
     checkin = _submit(session, token, {**CALM, "visit_id": str(theirs.external_id)})
     assert checkin.visit_id == mine.id and checkin.patient_id == mine.patient_id
-    assert patient_links.checkins_for_visit(session=session, actor=who, visit_id=theirs.external_id) == []
+    assert (
+        patient_links.checkins_for_visit(session=session, actor=who, visit_id=theirs.external_id)
+        == []
+    )
 
 
 def test_bad_answers_name_the_field_and_change_nothing(session: Session, therapist: User) -> None:
@@ -146,11 +151,19 @@ def test_wrong_tokens_are_throttled_per_address(session: Session, therapist: Use
     for _ in range(2):
         with pytest.raises(NotFound):
             patient_links.open_for_patient(
-                session=session, token="nope", purpose="checkin", client_ip="198.51.100.9", throttle=tight
+                session=session,
+                token="nope",
+                purpose="checkin",
+                client_ip="198.51.100.9",
+                throttle=tight,
             )
     with pytest.raises(TooManyRequests):
         patient_links.open_for_patient(
-            session=session, token="nope", purpose="checkin", client_ip="198.51.100.9", throttle=tight
+            session=session,
+            token="nope",
+            purpose="checkin",
+            client_ip="198.51.100.9",
+            throttle=tight,
         )
 
 
@@ -161,7 +174,9 @@ def test_warning_answers_need_attention_until_reported(session: Session, therapi
     assert checkin.needs_attention
     listed = dashboard.overview(session=session, actor=who).checkins
     assert [c.checkin_id for c in listed] == [checkin.external_id]
-    event = patient_links.to_adverse_event(session=session, actor=who, checkin_id=checkin.external_id)
+    event = patient_links.to_adverse_event(
+        session=session, actor=who, checkin_id=checkin.external_id
+    )
     assert event.category == "other" and "calf pain or swelling" in event.description
     assert event.visit_id == visit.id
     assert dashboard.overview(session=session, actor=who).checkins == []
@@ -179,7 +194,9 @@ def test_the_token_never_reaches_the_audit_trail(session: Session, therapist: Us
     token = _issue(session, who, visit)
     _submit(session, token)
     rows = session.scalars(select(AuditEvent)).all()
-    assert any(r.action == "create" and r.entity_type == "checkin" and r.user_id is None for r in rows)
+    assert any(
+        r.action == "create" and r.entity_type == "checkin" and r.user_id is None for r in rows
+    )
     digest = patient_links.digest(token)
     for row in rows:
         text = repr((row.entity_id, row.patient_id, row.route, row.detail))

@@ -87,9 +87,7 @@ def test_issue_from_the_visit_page_and_revoke(
     visit = _visit(session, therapist)
     session.commit()
     csrf = login(client, therapist)
-    issued = client.post(
-        f"/visits/{visit.external_id}/checkin-link", data={"csrf_token": csrf}
-    )
+    issued = client.post(f"/visits/{visit.external_id}/checkin-link", data={"csrf_token": csrf})
     assert issued.status_code == 200 and 'data-testid="checkin-url"' in issued.text
     listed = client.get(f"/api/v1/visits/{visit.external_id}/checkins")
     assert listed.status_code == 200 and listed.json() == []
@@ -103,8 +101,13 @@ def test_issue_from_the_visit_page_and_revoke(
 
 def test_access_log_masks_tokens() -> None:
     record = logging.LogRecord(
-        "uvicorn.access", logging.INFO, __file__, 1, '%s - "%s %s HTTP/%s" %d',
-        ("127.0.0.1:5000", "GET", "/p/abcDEF_123-x?x=1", "1.1", 200), None,
+        "uvicorn.access",
+        logging.INFO,
+        __file__,
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("127.0.0.1:5000", "GET", "/p/abcDEF_123-x?x=1", "1.1", 200),
+        None,
     )
     logmask.MaskPatientLinks().filter(record)
     assert "abcDEF_123-x" not in record.getMessage() and "/p/[link]" in record.getMessage()

@@ -29,7 +29,8 @@ from strigil.store import patient_links as store
 from strigil.store import signin
 from strigil.store.adverse_events import AdverseEvent
 from strigil.store.base import utcnow
-from strigil.store.patient_links import Checkin, PatientLink
+from strigil.store.patient_links import Checkin as Checkin
+from strigil.store.patient_links import PatientLink as PatientLink
 from strigil.store.patients import Patient
 from strigil.store.visits import Visit
 
@@ -370,11 +371,11 @@ def _usable(
     if not is_open(link, now):
         _count_failure(session, key, now, throttle)
         _audit_patient(session, "refused", link)
-        raise LinkClosed(_closed_message(link, now))
+        raise LinkClosed(_closed_message(link))
     return link
 
 
-def _closed_message(link: PatientLink, now: datetime) -> str:
+def _closed_message(link: PatientLink) -> str:
     if link.used_at is not None:
         return "Thank you: your answers were already received. Nothing more is needed here."
     if link.revoked_at is not None:

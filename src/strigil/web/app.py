@@ -23,13 +23,13 @@ from strigil import __version__
 from strigil.config import Settings, get_settings
 from strigil.core import icd10
 from strigil.services.auth import Policy
-from strigil.services.patient_links import Throttle as LinkThrottle
 from strigil.services.database import (
     excess_privileges,
     is_sqlite,
     make_engine,
     make_sessionmaker,
 )
+from strigil.services.patient_links import Throttle as LinkThrottle
 from strigil.web import fhir, logmask, problems
 from strigil.web.api import router as api_router
 from strigil.web.headers import ResponseHeaders
