@@ -204,9 +204,8 @@ def to_adverse_event(
             "this check-in is already an adverse event", code="already_reported", field="checkin_id"
         )
     answers = parse_answers(checkin.answers)
-    patient = session.get(Patient, checkin.patient_id)
-    visit = session.get(Visit, checkin.visit_id)
-    assert patient is not None and visit is not None  # foreign keys guarantee both
+    patient = store.patient_of(session, checkin.clinic_id, checkin.patient_id)
+    visit = store.visit_of(session, checkin.clinic_id, checkin.visit_id)
     event = adverse_events.report(
         session=session,
         actor=actor,
@@ -392,9 +391,7 @@ def _count_failure(session: Session, key: str, now: datetime, throttle: Throttle
 
 
 def _patient_of(session: Session, link: PatientLink) -> Patient:
-    patient = session.get(Patient, link.patient_id)
-    assert patient is not None  # the foreign key guarantees it
-    return patient
+    return store.patient_of(session, link.clinic_id, link.patient_id)
 
 
 def _audit_clinic(
@@ -429,5 +426,6 @@ def _audit_patient(
 
 def visit_external_id(session: Session, link: PatientLink) -> object:
     """The public id of the visit a link was issued for (pages link back to it)."""
-    visit = session.get(Visit, link.visit_id) if link.visit_id is not None else None
-    return visit.external_id if visit is not None else None
+    if link.visit_id is None:
+        return None
+    return store.visit_of(session, link.clinic_id, link.visit_id).external_id

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from strigil.store import tenancy
 from strigil.store.base import Base, IdMixin, TenantMixin
 from strigil.store.patients import Patient
+from strigil.store.visits import Visit
 
 PURPOSES = ("checkin",)  # later: "questionnaire", "aftercare"
 DIRECTORY_FUNCTION = "strigil_clinic_of_patient_link"
@@ -116,3 +117,17 @@ def attention_with_patients(
         .limit(limit)
     ).all()
     return [(c, p) for c, p in rows]
+
+
+def patient_of(session: Session, clinic_id: int, patient_id: int) -> Patient:
+    """The patient a link or check-in names (same clinic by construction)."""
+    return session.scalars(
+        select(Patient).where(Patient.id == patient_id, Patient.clinic_id == clinic_id)
+    ).one()
+
+
+def visit_of(session: Session, clinic_id: int, visit_id: int) -> Visit:
+    """The visit a link or check-in names (same clinic by construction)."""
+    return session.scalars(
+        select(Visit).where(Visit.id == visit_id, Visit.clinic_id == clinic_id)
+    ).one()
