@@ -111,3 +111,31 @@ def test_access_log_masks_tokens() -> None:
     )
     logmask.MaskPatientLinks().filter(record)
     assert "abcDEF_123-x" not in record.getMessage() and "/p/[link]" in record.getMessage()
+
+
+def test_a_worrying_checkin_becomes_an_adverse_event_from_the_dashboard(
+    client: TestClient, session: Session, therapist: User
+) -> None:
+    token, _ = _token(session, therapist)
+    assert client.post(f"/p/{token}", data={**ANSWERS, "calf_pain": "yes"}).status_code == 200
+    csrf = login(client, therapist)
+    home = client.get("/")
+    assert "calf pain or swelling" in home.text
+    [checkin_id] = [part.split("/")[0] for part in home.text.split('action="/checkins/')[1:]]
+    made = client.post(
+        f"/checkins/{checkin_id}/adverse-event",
+        data={"csrf_token": csrf},
+        follow_redirects=False,
+    )
+    assert made.status_code == 303
+    after = client.get("/")
+    assert 'data-testid="attention-checkins"' not in after.text
+    assert 'data-testid="open-events"' in after.text
+
+
+def test_the_form_fits_a_phone(client: TestClient, session: Session, therapist: User) -> None:
+    token, _ = _token(session, therapist)
+    form = client.get(f"/p/{token}")
+    assert 'name="viewport" content="width=device-width' in form.text
+    assert 'class="card narrow patient-form"' in form.text
+    assert form.text.count('type="radio"') == 9  # three bruising choices, three yes/no pairs
