@@ -162,6 +162,12 @@ def links_for_visit(*, session: Session, actor: Actor, visit: Visit) -> Sequence
     return store.links_for_visit(session, actor.clinic_id, visit.id)
 
 
+def checkins_of_loaded_visit(*, session: Session, actor: Actor, visit: Visit) -> Sequence[Checkin]:
+    """The check-ins of a visit the caller already loaded and audited (the visit page)."""
+    require(actor, Permission.READ_CLINICAL)
+    return store.checkins_for_visit(session, actor.clinic_id, visit.id)
+
+
 def checkins_for_visit(*, session: Session, actor: Actor, visit_id: object) -> Sequence[Checkin]:
     """The check-ins patients sent about a visit, newest first."""
     require(actor, Permission.READ_CLINICAL)

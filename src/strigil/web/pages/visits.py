@@ -234,9 +234,7 @@ def visit_ctx(db: Session, visit: Visit, actor: Actor) -> dict[str, Any]:
 def _checkin_ctx(db: Session, visit: Visit, actor: Actor) -> dict[str, Any]:
     """The visit's check-ins and its patient links (the visit read itself is audited)."""
     return {
-        "checkins": patient_links.checkins_for_visit(
-            session=db, actor=actor, visit_id=visit.external_id
-        ),
+        "checkins": patient_links.checkins_of_loaded_visit(session=db, actor=actor, visit=visit),
         "checkin_links": patient_links.links_for_visit(session=db, actor=actor, visit=visit),
         "now": patient_links.now(),
     }
