@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from tests.factories import actor, make_clinic, make_episode, make_patient, make_user
-from tests.flow import ready_for_iastm, recheck_in_force
+from tests.factories import actor, make_clinic, make_user
+from tests.flow import iastm_visit, recheck_in_force
 
 from strigil.errors import InvalidInput, NotFound, NotPermitted, TooManyRequests
 from strigil.services import dashboard, patient_links, visits
@@ -37,12 +37,7 @@ def therapist(session: Session) -> User:
 
 
 def _visit(session: Session, therapist: User) -> Visit:
-    who = actor(therapist)
-    patient = make_patient(session, therapist)
-    episode = make_episode(session, therapist, patient, condition_code="M77.11", side="right")
-    ready_for_iastm(session, therapist, episode)
-    data = visits.VisitStart(tolerance_limit=6, recheck=recheck_in_force(session, episode))
-    return visits.start(session=session, actor=who, episode_id=episode.external_id, data=data)
+    return iastm_visit(session, therapist)
 
 
 def _issue(session: Session, who: Actor, visit: Visit, hours: int = 72) -> str:
@@ -201,3 +196,16 @@ def test_the_token_never_reaches_the_audit_trail(session: Session, therapist: Us
     for row in rows:
         text = repr((row.entity_id, row.patient_id, row.route, row.detail))
         assert token not in text and digest not in text
+
+
+def test_a_visit_without_iastm_gets_no_checkin_link(session: Session, therapist: User) -> None:
+    visit = iastm_visit(session, therapist)
+    other = visits.start(
+        session=session,
+        actor=actor(therapist),
+        episode_id=visit.episode.external_id,
+        data=visits.VisitStart(tolerance_limit=6, recheck=recheck_in_force(session, visit.episode)),
+    )
+    with pytest.raises(InvalidInput) as error:
+        _issue(session, actor(therapist), other)
+    assert error.value.field == "visit_id" and error.value.code == "no_iastm"

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
-from tests.factories import actor, make_clinic, make_episode, make_patient, make_user
-from tests.flow import ready_for_iastm, recheck_in_force
+from tests.factories import actor, make_clinic, make_user
+from tests.flow import iastm_visit
 
-from strigil.services import patient_links, visits
+from strigil.services import patient_links
 from strigil.store import tenancy
 
 pytestmark = pytest.mark.postgres
@@ -43,12 +43,8 @@ def as_app(connection: Connection, issued: tuple[str, int, int]) -> Iterator[Con
 
 def _issued(session: Session) -> tuple[str, int]:
     therapist = make_user(session, make_clinic(session))
-    patient = make_patient(session, therapist)
-    episode = make_episode(session, therapist, patient, condition_code="M77.11", side="right")
-    ready_for_iastm(session, therapist, episode)
-    data = visits.VisitStart(tolerance_limit=6, recheck=recheck_in_force(session, episode))
     who = actor(therapist)
-    visit = visits.start(session=session, actor=who, episode_id=episode.external_id, data=data)
+    visit = iastm_visit(session, therapist)
     token, _ = patient_links.issue_checkin(session=session, actor=who, visit_id=visit.external_id)
     session.flush()
     return token, therapist.clinic_id

@@ -9,10 +9,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from tests.factories import actor, login, make_clinic, make_episode, make_patient, make_user
-from tests.flow import ready_for_iastm, recheck_in_force
+from tests.factories import actor, login, make_clinic, make_user
+from tests.flow import iastm_visit
 
-from strigil.services import patient_links, visits
+from strigil.services import patient_links
 from strigil.store.audit import AuditEvent
 from strigil.store.clinics import User
 from strigil.store.visits import Visit
@@ -34,13 +34,7 @@ def therapist(session: Session) -> User:
 
 
 def _visit(session: Session, therapist: User) -> Visit:
-    patient = make_patient(session, therapist)
-    episode = make_episode(session, therapist, patient, condition_code="M77.11", side="right")
-    ready_for_iastm(session, therapist, episode)
-    data = visits.VisitStart(tolerance_limit=6, recheck=recheck_in_force(session, episode))
-    return visits.start(
-        session=session, actor=actor(therapist), episode_id=episode.external_id, data=data
-    )
+    return iastm_visit(session, therapist)
 
 
 def _token(session: Session, therapist: User) -> tuple[str, Visit]:

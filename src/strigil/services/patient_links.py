@@ -27,6 +27,7 @@ from strigil.services.actors import Actor, Permission, require
 from strigil.services.records import get_owned
 from strigil.store import patient_links as store
 from strigil.store import signin
+from strigil.store import visits as visit_store
 from strigil.store.adverse_events import AdverseEvent
 from strigil.store.base import utcnow
 from strigil.store.patient_links import Checkin as Checkin
@@ -116,6 +117,7 @@ def issue_checkin(
 
     Raises:
         InvalidInput: the visit has no IASTM treatment to check in about, or bad hours.
+        Conflict: the visit was entered in error.
     """
     require(actor, Permission.WRITE_PATIENT)
     if not 1 <= hours <= 720:
@@ -123,6 +125,12 @@ def issue_checkin(
     visit = get_owned(session, Visit, visit_id, actor, field="visit_id")
     if visit.entered_in_error_at is not None:
         raise Conflict("this visit was entered in error", code="entered_in_error")
+    if visit_store.count_areas(session, actor.clinic_id, visit.id) == 0:
+        raise InvalidInput(
+            "a check-in follows a visit with IASTM: treat an area first",
+            field="visit_id",
+            code="no_iastm",
+        )
     token = secrets.token_urlsafe(32)
     link = PatientLink(
         clinic_id=actor.clinic_id,
