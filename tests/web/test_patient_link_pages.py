@@ -81,6 +81,7 @@ def test_issue_from_the_visit_page_and_revoke(
     visit = _visit(session, therapist)
     session.commit()
     csrf = login(client, therapist)
+    assert 'data-testid="send-checkin"' in client.get(f"/visits/{visit.external_id}").text
     issued = client.post(f"/visits/{visit.external_id}/checkin-link", data={"csrf_token": csrf})
     assert issued.status_code == 200 and 'data-testid="checkin-url"' in issued.text
     listed = client.get(f"/api/v1/visits/{visit.external_id}/checkins")
