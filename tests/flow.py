@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
-from tests.factories import actor
+from tests.factories import actor, make_episode, make_patient
 
 from strigil.core import catalog
 from strigil.core.screening import Answer
-from strigil.services import consents, screenings
+from strigil.services import consents, screenings, treatment, visits
 from strigil.store.clinics import User
 from strigil.store.episodes import Episode
+from strigil.store.visits import Visit
 
 
 def all_clear(**present: tuple[str, ...]) -> dict[str, Answer]:
@@ -76,3 +77,23 @@ def write_and_sign(session: Session, who: object, visit_id: object) -> None:
         version=None,
     )
     visits.sign(session=session, actor=who, visit_id=visit_id, version=None)  # type: ignore[arg-type]
+
+
+def iastm_visit(session: Session, therapist: User) -> Visit:
+    """A new patient's first visit with one area treated with IASTM (still in progress)."""
+    who = actor(therapist)
+    patient = make_patient(session, therapist)
+    episode = make_episode(session, therapist, patient, condition_code="M77.11", side="right")
+    ready_for_iastm(session, therapist, episode)
+    data = visits.VisitStart(tolerance_limit=6, recheck=recheck_in_force(session, episode))
+    visit = visits.start(session=session, actor=who, episode_id=episode.external_id, data=data)
+    area = treatment.AreaInput(
+        body_site="lateral_elbow",
+        side="right",
+        instrument_type="stainless_steel",
+        intensity="gentle",
+        strokes=("sweep",),
+        angle_deg=45,
+    )
+    treatment.add_area(session=session, actor=who, visit_id=visit.external_id, data=area)
+    return visit

@@ -64,6 +64,18 @@ class Settings(BaseSettings):
         description="Refuse to start when the database URL's role is the owner, a superuser "
         "or exempt from row-level security (otherwise the server only warns)",
     )
+    checkin_link_hours: int = Field(
+        default=72,
+        ge=1,
+        le=720,
+        description="How long a patient's 48-hour check-in link stays open after it is issued",
+    )
+    patient_link_max_failures: int = Field(
+        default=10,
+        ge=1,
+        description="Wrong or expired patient-link attempts from one client address before "
+        "each further attempt must wait (a minute, doubling)",
+    )
     cookie_secure: bool = Field(default=False, description="Set true behind HTTPS")
     log_level: str = "INFO"
 

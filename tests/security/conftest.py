@@ -27,12 +27,13 @@ from strigil.services import (
     drafts,
     measurements,
     merges,
+    patient_links,
     screenings,
     treatment,
     visit_templates,
     visits,
 )
-from strigil.services.actors import Role
+from strigil.services.actors import Actor, Role
 from strigil.store.clinics import Clinic, User
 
 _seq = itertools.count(1)
@@ -150,7 +151,10 @@ def build_site(session: Session) -> Site:
             patient.external_id, therapist.external_id, datetime(2026, 12, 7, 9, tzinfo=UTC)
         ),
     )
+    link, checkin = checkin_for(session, who, visit.external_id)
     site.ids = {
+        "link_id": str(link.external_id),
+        "checkin_id": str(checkin.external_id),
         "draft_id": str(draft.external_id),
         "template_id": str(template.external_id),
         "appointment_id": str(appointment.external_id),
@@ -169,6 +173,31 @@ def build_site(session: Session) -> Site:
     }
     session.flush()
     return site
+
+
+WORRYING_CHECKIN = {
+    "soreness": "5",
+    "bruising": "spreading",
+    "skin_broken": "no",
+    "calf_pain": "no",
+    "numbness": "no",
+}
+
+
+def checkin_for(
+    session: Session, who: Actor, visit_id: object
+) -> tuple[patient_links.PatientLink, patient_links.Checkin]:
+    """A used check-in link and the worrying check-in sent through it; the open link the
+    issue returns is revoked or used by the routes under test."""
+    token, link = patient_links.issue_checkin(session=session, actor=who, visit_id=visit_id)
+    checkin = patient_links.submit_checkin(
+        session=session,
+        token=token,
+        fields=WORRYING_CHECKIN,
+        client_ip=None,
+        throttle=patient_links.Throttle(),
+    )
+    return link, checkin
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from tests.flow import recheck_answers, recheck_clear
-from tests.security.conftest import Site, unique_email
+from tests.security.conftest import Site, checkin_for, unique_email
 
 from strigil.core import catalog
 from strigil.core.screening import visit_recheck_rules
@@ -29,6 +29,7 @@ from strigil.services import (
     consents,
     fhir_export,
     merges,
+    patient_links,
     patients,
     treatment,
     visits,
@@ -45,7 +46,17 @@ from strigil.store.visits import TreatedArea, Visit
 
 P = Permission
 ANY = None  # any signed-in user
-EXCLUDED_PREFIXES = ("/static", "/login", "/logout", "/healthz", "/api/v1/openapi", "/api/v1/docs")
+# /p/ is the patient's side: no sign-in, the link is the key (tests/web/test_patient_link_pages.py
+# and tests/services/test_patient_links.py check what a link may reach).
+EXCLUDED_PREFIXES = (
+    "/static",
+    "/login",
+    "/logout",
+    "/healthz",
+    "/api/v1/openapi",
+    "/api/v1/docs",
+    "/p/",
+)
 EXCLUDED_PATHS = frozenset({"/docs/oauth2-redirect", "/api/v1/auth/login"})
 CLINICAL = frozenset(
     {
@@ -317,6 +328,22 @@ def spare_merge(c: Call) -> None:
     c.site.ids["merge_id"] = str(row.external_id)
 
 
+def fresh_link(c: Call) -> None:
+    """An open link of the site's visit for each revoke request (a revoked one stays so)."""
+    _, link = patient_links.issue_checkin(
+        session=c.session, actor=_therapist(c), visit_id=uuid.UUID(c.site.ids["visit_id"])
+    )
+    c.session.flush()
+    c.site.ids["link_id"] = str(link.external_id)
+
+
+def fresh_checkin(c: Call) -> None:
+    """A worrying check-in for each request that records one as an adverse event."""
+    _, checkin = checkin_for(c.session, _therapist(c), uuid.UUID(c.site.ids["visit_id"]))
+    c.session.flush()
+    c.site.ids["checkin_id"] = str(checkin.external_id)
+
+
 def _merge_body(c: Call) -> dict[str, Any]:
     source = c.site.ids.get("duplicate_id", c.site.ids["patient_id"])
     return {"source_patient_id": source, "reason": "Registered twice"}
@@ -451,6 +478,12 @@ RULES: dict[tuple[str, str], Rule] = {
         P.TREAT, json=_v(Visit, "visit_id", phase="warm_up")
     ),
     ("GET", f"{API}/visits/{{visit_id}}/note-draft"): Rule(P.READ_CLINICAL),
+    ("POST", f"{API}/visits/{{visit_id}}/checkin-links"): Rule(P.WRITE_PATIENT),
+    ("POST", f"{API}/patient-links/{{link_id}}/revoke"): Rule(P.WRITE_PATIENT, prepare=fresh_link),
+    ("GET", f"{API}/visits/{{visit_id}}/checkins"): Rule(P.READ_CLINICAL),
+    ("POST", f"{API}/checkins/{{checkin_id}}/adverse-event"): Rule(
+        P.RECORD_READINGS, json=_const(severity="mild"), prepare=fresh_checkin
+    ),
     ("PUT", f"{API}/visits/{{visit_id}}/note"): Rule(
         P.RECORD_READINGS,
         json=_v(Visit, "visit_id", assessment="Tolerated well.", plan="Continue twice weekly."),
@@ -787,6 +820,13 @@ RULES: dict[tuple[str, str], Rule] = {
         P.TREAT, form=_const(name="Elbow again", condition_prefix="M77.1")
     ),
     ("GET", "/templates"): Rule(P.READ_CLINICAL, patient_data=False),
+    ("POST", "/visits/{visit_id}/checkin-link"): Rule(P.WRITE_PATIENT, form=_const()),
+    ("POST", "/patient-links/{link_id}/revoke"): Rule(
+        P.WRITE_PATIENT, form=_const(), prepare=fresh_link
+    ),
+    ("POST", "/checkins/{checkin_id}/adverse-event"): Rule(
+        P.RECORD_READINGS, form=_const(severity="mild"), prepare=fresh_checkin
+    ),
     ("POST", "/screening-drafts/{draft_id}/set-aside"): Rule(P.SCREEN, form=_const(), late=3),
     ("POST", "/templates/{template_id}"): Rule(
         P.TREAT,

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, time
 from sqlalchemy.orm import Session
 
 from strigil.core import catalog, measures, response
-from strigil.services import appointments, audit
+from strigil.services import appointments, audit, patient_links
 from strigil.services.actors import Actor, Permission, require
 from strigil.store import adverse_events as event_store
 from strigil.store import outcomes as outcome_store
@@ -57,6 +57,15 @@ class EventRow:
 
 
 @dataclass(frozen=True, slots=True)
+class CheckinRow:
+    checkin_id: uuid.UUID
+    patient_id: uuid.UUID
+    patient_name: str
+    submitted_at: datetime
+    warnings: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
 class EpisodeFlag:
     episode_id: uuid.UUID
     patient_id: uuid.UUID
@@ -74,6 +83,7 @@ class Overview:
     unsigned: Sequence[VisitRow]
     open_events: Sequence[EventRow]
     flags: Sequence[EpisodeFlag]
+    checkins: Sequence[CheckinRow] = ()
 
 
 def overview(
@@ -101,6 +111,7 @@ def overview(
         ),
         open_events=_open_events(session, clinic_id),
         flags=_episode_flags(session, clinic_id, limits),
+        checkins=_attention_checkins(session, clinic_id),
     )
 
 
@@ -129,6 +140,25 @@ def _recent_patients(session: Session, clinic_id: int, limit: int = 10) -> list[
     """Patients seen (or registered) most recently."""
     rows = visit_store.list_recently_seen_patients(session, clinic_id, limit=limit)
     return [PatientRow(p.external_id, p.display_name, p.record_number, seen) for p, seen in rows]
+
+
+def _attention_checkins(session: Session, clinic_id: int) -> list[CheckinRow]:
+    """Check-ins whose answers need a therapist now, until one is made an adverse event."""
+    rows = patient_links.attention(session, clinic_id)
+    return [
+        CheckinRow(c.external_id, p.external_id, p.display_name, c.submitted_at, _warnings(c))
+        for c, p in rows
+    ]
+
+
+def _warnings(checkin: patient_links.Checkin) -> tuple[str, ...]:
+    answers = patient_links.parse_answers(checkin.answers)
+    found = (
+        (answers.bruising == "spreading", "spreading bruise"),
+        (answers.calf_pain, "calf pain or swelling"),
+        (answers.skin_broken, "skin broken"),
+    )
+    return tuple(label for present, label in found if present)
 
 
 def _open_events(session: Session, clinic_id: int, limit: int = 20) -> list[EventRow]:

@@ -29,7 +29,8 @@ from strigil.services.database import (
     make_engine,
     make_sessionmaker,
 )
-from strigil.web import fhir, problems
+from strigil.services.patient_links import Throttle as LinkThrottle
+from strigil.web import fhir, logmask, problems
 from strigil.web.api import router as api_router
 from strigil.web.headers import ResponseHeaders
 from strigil.web.lifecycle import Capacity, RequestLifecycle
@@ -65,10 +66,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_failures=settings.login_max_failures,
         lockout=timedelta(minutes=settings.login_lockout_minutes),
     )
+    app.state.link_throttle = LinkThrottle(max_failures=settings.patient_link_max_failures)
     app.state.templates = _templates()
     app.state.page_cache = PageCache()
     app.state.overview_cache = OverviewCache()
     problems.install(app)
+    logmask.install()
     app.add_middleware(RequestLifecycle, capacity=capacity)
     app.add_middleware(ResponseHeaders)
     app.mount("/static", StaticFiles(directory=str(files("strigil.web") / "static")), "static")

@@ -10,6 +10,7 @@ from strigil.web.api import (
     catalog,
     episodes,
     follow_up,
+    patient_links,
     patients,
     sessions,
     visits,
@@ -19,5 +20,6 @@ from strigil.web.api import evidence as evidence_api
 router = APIRouter(dependencies=[Depends(hostile.refuse_nul)])
 for module in (sessions, patients, episodes, care, visits, follow_up, appointments, catalog, admin):
     router.include_router(module.router)
+router.include_router(patient_links.router)
 router.include_router(patients.merge_router)
 router.include_router(evidence_api.router)

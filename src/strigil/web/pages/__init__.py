@@ -14,6 +14,7 @@ from strigil.web.pages import (
     login,
     merges,
     outcomes,
+    patient_links,
     patients,
     safety,
     visits,
@@ -35,6 +36,7 @@ PAGES = (
     follow_up,
     outcomes,
     aftercare,
+    patient_links,
 )
 for module in PAGES:
     router.include_router(module.router)

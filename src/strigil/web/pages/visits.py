@@ -20,6 +20,7 @@ from strigil.services import (
     clearances,
     episodes,
     follow_up,
+    patient_links,
     screenings,
     treatment,
     visits,
@@ -226,6 +227,16 @@ def visit_ctx(db: Session, visit: Visit, actor: Actor) -> dict[str, Any]:
         **_chart_ctx(db, visit, record),
         "carry": follow_up.offer(db, visit),
         "can_template": actor.can(Permission.TREAT),
+        **_checkin_ctx(db, visit, actor),
+    }
+
+
+def _checkin_ctx(db: Session, visit: Visit, actor: Actor) -> dict[str, Any]:
+    """The visit's check-ins and its patient links (the visit read itself is audited)."""
+    return {
+        "checkins": patient_links.checkins_of_loaded_visit(session=db, actor=actor, visit=visit),
+        "checkin_links": patient_links.links_for_visit(session=db, actor=actor, visit=visit),
+        "now": patient_links.now(),
     }
 
 
