@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
-from strigil.services import appointments, daybook_ics, screenings, visits
+from strigil.services import appointments, daybook_ics
 from strigil.web.api.visits import VisitCreate, VisitRead
 from strigil.web.deps import CurrentActor, DbSession
 from strigil.web.schemas.appointments import (
@@ -140,17 +140,11 @@ def start_visit(
     episode_id: uuid.UUID | None = None,
 ) -> VisitRead:
     """Start the visit of an appointment (the visit's own rules apply) and mark it arrived."""
-    recheck = screenings.parse_answers(body.recheck) if body.recheck is not None else None
-    data = visits.VisitStart(
-        tolerance_limit=body.tolerance_limit,
-        recheck=recheck,
-        reasoning=body.reasoning,
-        dose_modification=body.dose_modification,
-        reliability_check=body.reliability_check,
-        techniques=tuple(body.techniques),
-        lifts=tuple(body.lift),
-    )
     visit = appointments.start_visit(
-        session=db, actor=actor, appointment_id=appointment_id, data=data, episode_id=episode_id
+        session=db,
+        actor=actor,
+        appointment_id=appointment_id,
+        data=body.to_start(),
+        episode_id=episode_id,
     )
     return VisitRead.of(visit)

@@ -38,6 +38,19 @@ class VisitCreate(Schema):
         "confirms lifting that finding (a rule that needs a clearance cannot be lifted)",
     )
 
+    def to_start(self) -> visits.VisitStart:
+        """The services' form of the request (the re-check answers parsed)."""
+        recheck = screenings.parse_answers(self.recheck) if self.recheck is not None else None
+        return visits.VisitStart(
+            tolerance_limit=self.tolerance_limit,
+            recheck=recheck,
+            reasoning=self.reasoning,
+            dose_modification=self.dose_modification,
+            reliability_check=self.reliability_check,
+            techniques=tuple(self.techniques),
+            lifts=tuple(self.lift),
+        )
+
 
 class VisitRead(RecordRead):
     episode_id: uuid.UUID
@@ -179,16 +192,7 @@ def start_visit(
     episode_id: str, body: VisitCreate, db: DbSession, actor: CurrentActor
 ) -> VisitRead:
     """Start a visit: re-check medications and skin, agree the tolerance limit."""
-    recheck = screenings.parse_answers(body.recheck) if body.recheck is not None else None
-    data = visits.VisitStart(
-        tolerance_limit=body.tolerance_limit,
-        recheck=recheck,
-        reasoning=body.reasoning,
-        dose_modification=body.dose_modification,
-        reliability_check=body.reliability_check,
-        techniques=tuple(body.techniques),
-        lifts=tuple(body.lift),
-    )
+    data = body.to_start()
     return VisitRead.of(visits.start(session=db, actor=actor, episode_id=episode_id, data=data))
 
 
