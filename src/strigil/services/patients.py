@@ -184,14 +184,7 @@ def get(*, session: Session, actor: Actor, patient_id: object) -> Patient:
     """A patient of the actor's clinic, or NotFound."""
     require(actor, Permission.READ_CLINICAL)
     patient = get_owned(session, Patient, patient_id, actor, field="patient_id")
-    audit.record(
-        session=session,
-        actor=actor,
-        action="read",
-        entity_type="patient",
-        entity_id=patient.external_id,
-        patient_id=patient.external_id,
-    )
+    _audit_read(session, actor, patient)
     return patient
 
 
@@ -203,6 +196,11 @@ def get_chart(*, session: Session, actor: Actor, patient_id: object) -> Patient:
     patient = record_store.find_owned(session, Patient, key, actor.clinic_id)
     if patient is None or (patient.is_entered_in_error and patient.merged_into_id is None):
         raise NotFound(f"no patient with id {key}", field="patient_id", code="patient_not_found")
+    _audit_read(session, actor, patient)
+    return patient
+
+
+def _audit_read(session: Session, actor: Actor, patient: Patient) -> None:
     audit.record(
         session=session,
         actor=actor,
@@ -211,7 +209,6 @@ def get_chart(*, session: Session, actor: Actor, patient_id: object) -> Patient:
         entity_id=patient.external_id,
         patient_id=patient.external_id,
     )
-    return patient
 
 
 def public_id(*, session: Session, actor: Actor, row_id: int) -> uuid.UUID:
