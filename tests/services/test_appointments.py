@@ -321,3 +321,33 @@ def test_dates_outside_the_day_book_are_refused(
     with pytest.raises(InvalidInput) as caught:
         appointments.schedule(session=session, actor=actor(therapist), since=date(9999, 12, 31))
     assert caught.value.field == "since"
+
+
+def test_the_day_book_keeps_the_clinics_own_days_and_local_times(
+    session: Session, therapist: User, patient: Patient
+) -> None:
+    """A New York clinic: its day ends at 05:00 UTC the next morning, and a weekly 09:00 series
+    stays at 09:00 local across the change to daylight-saving time (2027-03-14)."""
+    from zoneinfo import ZoneInfo
+
+    therapist.clinic.timezone = "America/New_York"
+    new_york = ZoneInfo("America/New_York")
+    evening = datetime(2026, 12, 7, 21, 30, tzinfo=new_york)  # 02:30 UTC on the 8th
+    [late] = _book(session, therapist, patient, at=evening)
+    who = actor(therapist)
+    assert appointments.clinic_zone(session=session, actor=who) == new_york
+    on_the_7th = appointments.schedule(session=session, actor=who, since=date(2026, 12, 7))
+    assert [a.appointment_id for a in on_the_7th] == [late.external_id]
+    assert appointments.schedule(session=session, actor=who, since=date(2026, 12, 8)) == []
+    before_midnight = datetime(2026, 12, 8, 4, 0, tzinfo=UTC)  # 23:00 on the 7th in New York
+    today = appointments.today(session=session, actor=who, now=before_midnight)
+    assert [a.appointment_id for a in today] == [late.external_id]
+    series = _book(
+        session,
+        therapist,
+        patient,
+        at=datetime(2027, 3, 8, 9, 0, tzinfo=new_york),
+        repeat=Repeat(every_weeks=1, count=2),
+    )
+    assert [a.starts_at.astimezone(UTC).hour for a in series] == [14, 13]  # EST, then EDT
+    assert {a.starts_at.astimezone(new_york).hour for a in series} == {9}

@@ -317,3 +317,20 @@ def test_dashboard_overview_is_reused_only_while_nothing_changed(
     _book(session, therapist, other, 10)
     session.commit()  # a change moves the clinic's revision on: the next overview is fresh
     assert "Eve Latecomer" in client.get("/").text and dashboard_reads() == 3
+
+
+def test_times_typed_in_the_day_book_are_the_clinics_own(
+    client: TestClient, session: Session, therapist: User, patient: Patient
+) -> None:
+    """A clinic in Chicago books 09:00 on 2026-12-07: stored as 15:00 UTC, shown as 09:00."""
+    therapist.clinic.timezone = "America/Chicago"
+    session.flush()
+    login(client, therapist)
+    form = _form(therapist, patient) | {"day": "2026-12-07"}
+    res = client.post("/daybook/appointments", data=form)
+    assert res.status_code == 200
+    session.expire_all()
+    row = session.scalars(select(Appointment).where(Appointment.clinic_id == therapist.clinic_id))
+    assert row.one().starts_at.astimezone(UTC).hour == 15
+    day = client.get(f"/daybook?therapist={therapist.external_id}&day=2026-12-07").text
+    assert "09:00–09:45" in day and "America/Chicago" in day

@@ -11,7 +11,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.orm import Session
 
@@ -205,7 +206,9 @@ def book(*, session: Session, actor: Actor, data: AppointmentInput) -> list[Appo
     """
     require(actor, Permission.BOOK)
     _validate(data)
-    starts = occurrences(data.starts_at, data.repeat)
+    # a weekly series keeps its local time across daylight-saving changes
+    local = data.starts_at.astimezone(clinic_zone(session=session, actor=actor))
+    starts = occurrences(local, data.repeat)
     patient = get_owned(session, Patient, data.patient_id, actor, field="patient_id")
     therapist = _therapist(session, actor, data.therapist_id)
     episode = (
@@ -466,9 +469,24 @@ def therapists(*, session: Session, actor: Actor) -> Sequence[User]:
     return store.list_therapists(session, actor.clinic_id)
 
 
-def day_start(day: date) -> datetime:
-    """Midnight UTC at the start of ``day`` (the day book keeps UTC days, as the dashboard)."""
-    return datetime.combine(day, time.min, tzinfo=UTC)
+def clinic_zone(*, session: Session, actor: Actor) -> ZoneInfo:
+    """The clinic's time zone: its days and the times typed into the day book are local."""
+    name = clinic_store.get_clinic(session, actor.clinic_id).timezone or "UTC"
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def day_start(day: date, zone: tzinfo = UTC) -> datetime:
+    """The instant (in UTC) the clinic's ``day`` begins; days are the clinic's own, so a
+    late-evening appointment in New York is on its own day, not the next UTC day."""
+    return datetime.combine(day, time.min, tzinfo=zone).astimezone(UTC)
+
+
+def local_today(zone: tzinfo, now: datetime | None = None) -> date:
+    """Today's date where the clinic is."""
+    return (now or utcnow()).astimezone(zone).date()
 
 
 def schedule(
@@ -485,12 +503,12 @@ def schedule(
         raise InvalidInput("days must be from 1 to 62", field="days", code="range")
     _in_range(since, "since")
     therapist = _therapist(session, actor, therapist_id) if therapist_id is not None else None
-    start = day_start(since)
+    zone = clinic_zone(session=session, actor=actor)
     lines = store.list_lines(
         session,
         actor.clinic_id,
-        since=start,
-        before=start + timedelta(days=days),
+        since=day_start(since, zone),
+        before=day_start(since + timedelta(days=days), zone),
         therapist_id=therapist.id if therapist else None,
     )
     audit.record(
@@ -509,15 +527,16 @@ def schedule(
 
 
 def today(*, session: Session, actor: Actor, now: datetime | None = None) -> list[AppointmentLine]:
-    """The clinic's appointments today (UTC day), cancelled ones left out: the dashboard's list
-    (the caller audits the dashboard read)."""
+    """The clinic's appointments today (the clinic's own day), cancelled ones left out: the
+    dashboard's list (the caller audits the dashboard read)."""
     require(actor, Permission.READ_CLINICAL)
-    start = day_start((now or utcnow()).astimezone(UTC).date())
+    zone = clinic_zone(session=session, actor=actor)
+    day = local_today(zone, now)
     return store.list_lines(
         session,
         actor.clinic_id,
-        since=start,
-        before=start + timedelta(days=1),
+        since=day_start(day, zone),
+        before=day_start(day + timedelta(days=1), zone),
         include_cancelled=False,
         limit=200,
     )

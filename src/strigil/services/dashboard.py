@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, time
+from datetime import datetime
 
 from sqlalchemy.orm import Session
 
@@ -97,7 +97,8 @@ def overview(
     require(actor, Permission.READ_CLINICAL)
     moment = now or utcnow()
     limits = thresholds or catalog.thresholds()
-    start = datetime.combine(moment.astimezone(UTC).date(), time.min, tzinfo=UTC)
+    zone = appointments.clinic_zone(session=session, actor=actor)
+    start = appointments.day_start(appointments.local_today(zone, moment), zone)
     audit.record(session=session, actor=actor, action="read", entity_type="dashboard")
     clinic_id = actor.clinic_id
     return Overview(
@@ -122,7 +123,8 @@ def data_key(
     overviews with the same key are the same, so a computed one can be shown again while
     nothing in the clinic changed (one indexed read instead of the lists' queries)."""
     require(actor, Permission.READ_CLINICAL)
-    day = (now or utcnow()).astimezone(UTC).date().isoformat()
+    zone = appointments.clinic_zone(session=session, actor=actor)
+    day = appointments.local_today(zone, now).isoformat()
     return actor.clinic_id, revisions.current(session, actor.clinic_id), day
 
 

@@ -3,7 +3,7 @@ iCalendar export and import."""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -29,9 +29,9 @@ STATUS_LABELS = {
 View = Annotated[str, Query(pattern="^(day|week)$")]
 
 
-def _day(raw: str, field: str = "day") -> date:
+def _day(raw: str, field: str = "day", zone: tzinfo = UTC) -> date:
     if not raw:
-        return datetime.now(UTC).date()
+        return appointments.local_today(zone)
     try:
         day = date.fromisoformat(raw)
     except ValueError:
@@ -56,11 +56,13 @@ def _context(db: Session, actor: Actor, therapist: str, day: date, view: str) ->
         if chosen
         else []
     )
+    zone = appointments.clinic_zone(session=db, actor=actor)
     by_day: dict[date, list[AppointmentLine]] = {first + timedelta(days=i): [] for i in range(days)}
     for line in lines:
-        by_day.setdefault(line.starts_at.astimezone(UTC).date(), []).append(line)
+        by_day.setdefault(line.starts_at.astimezone(zone).date(), []).append(line)
     step = timedelta(days=days)
     return {
+        "zone": zone,
         "therapists": [(str(u.external_id), u.display_name) for u in staff],
         "therapist": chosen,
         "day": day,
@@ -89,13 +91,16 @@ def daybook(
     day: str = "",
     view: View = "day",
 ) -> HTMLResponse:
-    ctx = _context(db, actor, therapist, _day(day), view)
+    zone = appointments.clinic_zone(session=db, actor=actor)
+    ctx = _context(db, actor, therapist, _day(day, zone=zone), view)
     return page(request, "daybook/daybook.html", ctx)
 
 
 def _booking(db: Session, actor: Actor, form: FormData) -> appointments.AppointmentInput:
-    """The booking form as the service's input (times are UTC, as the day book shows them)."""
-    when = _day(text(form, "day"))
+    """The booking form as the service's input (times are the clinic's, as the day book shows
+    them)."""
+    zone = appointments.clinic_zone(session=db, actor=actor)
+    when = _day(text(form, "day"), zone=zone)
     try:
         clock = time.fromisoformat(text(form, "time"))
     except ValueError:
@@ -106,7 +111,7 @@ def _booking(db: Session, actor: Actor, form: FormData) -> appointments.Appointm
     return appointments.AppointmentInput(
         patient_id=patient_id,
         therapist_id=text(form, "therapist"),
-        starts_at=datetime.combine(when, clock, tzinfo=UTC),
+        starts_at=datetime.combine(when, clock, tzinfo=zone),
         minutes=required_int(form, "minutes"),
         note=text(form, "note"),
         repeat=_repeat(form),
@@ -146,10 +151,11 @@ def _refused(
     error: StrigilError,
 ) -> HTMLResponse:
     """The day book again with the form as typed and the error beside its field."""
+    zone = appointments.clinic_zone(session=db, actor=actor)
     try:
-        day = _day(text(form, "day"))
+        day = _day(text(form, "day"), zone=zone)
     except InvalidInput:
-        day = datetime.now(UTC).date()
+        day = appointments.local_today(zone)
     ctx = _context(db, actor, therapist, day, "day")
     names = ("patient", "day", "time", "minutes", "note", "every_weeks", "until", "count")
     ctx["values"] = {name: text(form, name) for name in names}
@@ -162,20 +168,27 @@ def appointment_page(
     request: Request, appointment_id: str, db: DbSession, actor: CurrentActor
 ) -> HTMLResponse:
     line = appointments.get(session=db, actor=actor, appointment_id=appointment_id)
-    return page(request, "daybook/appointment.html", _appointment_ctx(line, {}, {}))
+    zone = appointments.clinic_zone(session=db, actor=actor)
+    return page(request, "daybook/appointment.html", _appointment_ctx(line, {}, {}, zone))
 
 
 def _appointment_ctx(
-    line: AppointmentLine, values: dict[str, str], errors: dict[str, str]
+    line: AppointmentLine, values: dict[str, str], errors: dict[str, str], zone: tzinfo
 ) -> dict[str, Any]:
-    start = line.starts_at.astimezone(UTC)
+    start = line.starts_at.astimezone(zone)
     defaults = {
         "day": start.date().isoformat(),
         "time": start.strftime("%H:%M"),
         "minutes": str(int((line.ends_at - line.starts_at).total_seconds() // 60)),
         "note": line.note,
     }
-    return {"a": line, "labels": STATUS_LABELS, "values": defaults | values, "errors": errors}
+    return {
+        "a": line,
+        "zone": zone,
+        "labels": STATUS_LABELS,
+        "values": defaults | values,
+        "errors": errors,
+    }
 
 
 @router.post("/daybook/appointments/{appointment_id}/edit", response_model=None)
@@ -183,6 +196,7 @@ def reschedule(
     request: Request, appointment_id: str, db: DbSession, actor: CurrentActor, form: Form
 ) -> Response:
     values = {name: text(form, name) for name in ("day", "time", "minutes", "note")}
+    zone = appointments.clinic_zone(session=db, actor=actor)
     try:
         with db.begin_nested():
             when = _day(values["day"])
@@ -196,14 +210,14 @@ def reschedule(
                 session=db,
                 actor=actor,
                 appointment_id=appointment_id,
-                starts_at=datetime.combine(when, clock, tzinfo=UTC),
+                starts_at=datetime.combine(when, clock, tzinfo=zone),
                 minutes=required_int(form, "minutes"),
                 note=values["note"],
                 version=required_int(form, "version"),
             )
     except (InvalidInput, Conflict) as error:
         line = appointments.get(session=db, actor=actor, appointment_id=appointment_id)
-        ctx = _appointment_ctx(line, values, {**errors_of(error), "_form": error.detail})
+        ctx = _appointment_ctx(line, values, {**errors_of(error), "_form": error.detail}, zone)
         return page(request, "daybook/appointment.html", ctx, status_code=error.status)
     return go(request, f"/daybook/appointments/{appointment_id}")
 
@@ -270,7 +284,7 @@ def _content(form: FormData) -> bytes:
 @router.post("/daybook/import", response_model=None)
 def import_calendar(request: Request, db: DbSession, actor: CurrentActor, form: Form) -> Response:
     therapist = text(form, "therapist")
-    today = datetime.now(UTC).date()
+    today = appointments.local_today(appointments.clinic_zone(session=db, actor=actor))
     try:
         with db.begin_nested():
             result = daybook_ics.import_calendar(

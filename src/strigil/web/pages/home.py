@@ -15,7 +15,7 @@ from collections import OrderedDict
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from strigil.services import dashboard
+from strigil.services import appointments, dashboard
 from strigil.services.actors import Actor, Permission
 from strigil.web.deps import CurrentActor, DbSession
 from strigil.web.pages.render import page
@@ -64,5 +64,8 @@ def _overview(request: Request, db: DbSession, actor: Actor) -> dashboard.Overvi
 
 @router.get("/", response_class=HTMLResponse)
 def home(request: Request, db: DbSession, actor: CurrentActor) -> HTMLResponse:
-    overview = _overview(request, db, actor) if actor.can(Permission.READ_CLINICAL) else None
-    return page(request, "dashboard.html", {"overview": overview})
+    if not actor.can(Permission.READ_CLINICAL):
+        return page(request, "dashboard.html", {"overview": None})
+    overview = _overview(request, db, actor)
+    zone = appointments.clinic_zone(session=db, actor=actor)
+    return page(request, "dashboard.html", {"overview": overview, "zone": zone})
