@@ -565,6 +565,12 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", f"{API}/visit-templates/{{template_id}}/retire"): Rule(
         P.TREAT, late=3, patient_data=False
     ),
+    ("POST", f"{API}/visit-templates/{{template_id}}/remove-items"): Rule(
+        P.TREAT,
+        json=_v(VisitTemplate, "template_id", tests=[0]),
+        patient_data=False,
+        expect_success=False,  # the site's template may have lost its test already
+    ),
     # the day book
     ("GET", f"{API}/appointments"): Rule(P.READ_CLINICAL, prepare=therapist_query),
     ("POST", f"{API}/appointments"): Rule(P.BOOK, json=_booking),
@@ -836,6 +842,12 @@ RULES: dict[tuple[str, str], Rule] = {
             "version": str(c.version(VisitTemplate, "template_id")),
         },
         patient_data=False,
+    ),
+    ("POST", "/templates/{template_id}/items"): Rule(
+        P.TREAT,
+        form=lambda c: {"tests": "0", "version": str(c.version(VisitTemplate, "template_id"))},
+        patient_data=False,
+        expect_success=False,
     ),
     ("POST", "/templates/{template_id}/retire"): Rule(
         P.TREAT, form=_const(), late=3, patient_data=False

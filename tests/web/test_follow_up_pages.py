@@ -132,6 +132,16 @@ def test_templates_are_kept_edited_and_retired(session: Session, client: TestCli
         f"/templates/{tid}",
         data={"name": "Elbow, usual", "condition_prefix": "M77"} | {"version": str(version)},
     )
+    session.expire_all()
+    version = client.get("/api/v1/visit-templates").json()[0]["version"]
+    removal = {"areas": [1], "tests": [0], "version": version}
+    kept = client.post(f"/api/v1/visit-templates/{tid}/remove-items", json=removal).json()
+    assert [a["body_site"] for a in kept["areas"]] == ["lateral_elbow"] and kept["tests"] == []
+    everything = {"areas": [0], "exercises": [0], "version": kept["version"]}
+    empty = client.post(f"/api/v1/visit-templates/{tid}/remove-items", json=everything)
+    assert empty.status_code == 422 and empty.json()["code"] == "empty"
+    page = client.get("/templates", headers=HTML).text
+    assert 'data-testid="template-items"' in page
     assert client.post(f"/templates/{tid}/retire").status_code == 200
     listed = client.get("/api/v1/visit-templates", params={"include_retired": True}).json()
     assert listed[0]["name"] == "Elbow, usual" and listed[0]["retired_at"] is not None

@@ -7,7 +7,7 @@ renamed or re-pointed by a therapist or an admin, and retired rather than delete
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -24,6 +24,7 @@ from strigil.store.visit_templates import VisitTemplate
 from strigil.store.visits import ExercisePrescription, TreatedArea, Visit, VisitMeasurement
 
 FIELDS = ("name", "condition_prefix")
+ITEMS = ("areas", "exercises", "tests")
 
 
 def list_templates(
@@ -98,6 +99,49 @@ def update(
     session.flush()
     _audit(session, actor, row, "update", {"name": row.name, "prefix": row.condition_prefix})
     return row
+
+
+def remove_items(
+    *,
+    session: Session,
+    actor: Actor,
+    template_id: object,
+    remove: Mapping[str, Sequence[int]],
+    version: int | None,
+) -> VisitTemplate:
+    """Take items out of a template (``remove`` maps areas / exercises / tests to positions);
+    items are added by saving a template from a visit that has them.
+
+    Raises:
+        InvalidInput: an unknown list or position, or nothing left (retire it instead).
+        Conflict: the template changed since it was read.
+    """
+    require(actor, Permission.TREAT)
+    row = get_owned(session, VisitTemplate, template_id, actor, field="template_id")
+    if version is None:
+        raise InvalidInput("send the version you read", field="version", code="required")
+    check_version(row, version, FIELDS)
+    kept = {name: _without(name, list(getattr(row, name)), remove.get(name, ())) for name in ITEMS}
+    if not any(kept.values()):
+        raise InvalidInput(
+            "a template needs at least one item; retire it instead",
+            field="remove",
+            code="empty",
+        )
+    row.areas, row.exercises, row.tests = kept["areas"], kept["exercises"], kept["tests"]
+    session.flush()
+    taken = {name: ",".join(str(i) for i in sorted(remove.get(name, ()))) for name in ITEMS}
+    _audit(session, actor, row, "update", {"removed_" + k: v for k, v in taken.items() if v})
+    return row
+
+
+def _without(name: str, items: list[dict[str, Any]], positions: Sequence[int]) -> list[Any]:
+    wrong = [p for p in positions if not 0 <= p < len(items)]
+    if wrong:
+        raise InvalidInput(
+            f"{name} has no item {wrong[0]}", field=f"remove.{name}", code="unknown_item"
+        )
+    return [item for i, item in enumerate(items) if i not in set(positions)]
 
 
 def retire(*, session: Session, actor: Actor, template_id: object) -> VisitTemplate:

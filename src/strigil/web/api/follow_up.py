@@ -37,6 +37,13 @@ class TemplateUpdate(TemplateCreate):
     version: int = Field(description="The version you read; a stale one answers 409")
 
 
+class TemplateItemsRemoval(Schema):
+    areas: list[int] = []
+    exercises: list[int] = []
+    tests: list[int] = []
+    version: int = Field(description="The version you read; a stale one answers 409")
+
+
 class TemplateRead(RecordRead):
     name: str
     condition_prefix: str
@@ -110,6 +117,22 @@ def update_template(
 ) -> TemplateRead:
     row = visit_templates.update(
         session=db, actor=actor, template_id=template_id, **body.model_dump()
+    )
+    return TemplateRead.of(row)
+
+
+@router.post(
+    "/visit-templates/{template_id}/remove-items",
+    response_model=TemplateRead,
+    tags=["templates"],
+)
+def remove_template_items(
+    template_id: uuid.UUID, body: TemplateItemsRemoval, db: DbSession, actor: CurrentActor
+) -> TemplateRead:
+    """Take areas, exercises or tests (by position) out of a template."""
+    remove = body.model_dump(exclude={"version"})
+    row = visit_templates.remove_items(
+        session=db, actor=actor, template_id=template_id, remove=remove, version=body.version
     )
     return TemplateRead.of(row)
 

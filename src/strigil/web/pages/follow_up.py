@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
+from strigil.core import catalog
 from strigil.errors import Conflict, InvalidInput
 from strigil.services import follow_up, visit_templates, visits
 from strigil.services.actors import Actor
@@ -127,7 +128,13 @@ def _templates(
     request: Request, db: Session, actor: Actor, extra: dict[str, Any], status: int
 ) -> HTMLResponse:
     rows = visit_templates.list_templates(session=db, actor=actor, include_retired=True)
-    ctx = {"templates": rows, "errors": {}, "error_for": None} | extra
+    ctx = {
+        "templates": rows,
+        "errors": {},
+        "error_for": None,
+        "sites": {s.code: s.label for s in catalog.body_sites()},
+        "exercise_names": {e.code: e.name for e in catalog.exercises()},
+    } | extra
     return page(request, "visits/templates.html", ctx, status)
 
 
@@ -143,6 +150,29 @@ def update_template(
                 template_id=template_id,
                 name=text(form, "name"),
                 condition_prefix=text(form, "condition_prefix"),
+                version=optional_int(form, "version"),
+            )
+    except (InvalidInput, Conflict) as error:
+        extra = {"errors": errors_of(error), "error_for": template_id}
+        return _templates(request, db, actor, extra, error.status)
+    return go(request, "/templates")
+
+
+@router.post("/templates/{template_id}/items", response_model=None)
+def remove_template_items(
+    request: Request, template_id: str, db: DbSession, actor: CurrentActor, form: Form
+) -> Response:
+    remove = {
+        name: [int(v) for v in form.getlist(name) if isinstance(v, str) and v.isdigit()]
+        for name in visit_templates.ITEMS
+    }
+    try:
+        with db.begin_nested():
+            visit_templates.remove_items(
+                session=db,
+                actor=actor,
+                template_id=template_id,
+                remove=remove,
                 version=optional_int(form, "version"),
             )
     except (InvalidInput, Conflict) as error:
