@@ -19,7 +19,7 @@ from tests.factories import PASSWORD, actor, make_episode, make_patient, make_us
 from tests.flow import ready_for_iastm, recheck_answers, write_and_sign
 from tests.security.routes import app_routes
 
-from strigil.services import appointments, treatment, visits
+from strigil.services import appointments, treatment, visit_templates, visits
 from strigil.store.clinics import User
 from strigil.store.engine import make_engine, make_sessionmaker
 from strigil.web.app import create_app
@@ -80,6 +80,9 @@ def _make(session: Session, email: str) -> dict[str, str]:
         actor=who,
         visit_id=visit.external_id,
         data=treatment.AreaInput("lateral_elbow", "right", "stainless_steel", "gentle", ("fan",)),
+    )
+    visit_templates.save_from_visit(
+        session=session, actor=who, visit_id=visit.external_id, name="Elbow", condition_prefix="M77"
     )
     open_visit = str(visit.external_id)
     signed = visits.start(
