@@ -8,12 +8,13 @@ and rows under a parent entered in error, are never read.
 
 from __future__ import annotations
 
+import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import JSON, Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from strigil.store.adverse_events import AdverseEvent
@@ -199,7 +200,7 @@ def record_numbers(session: Session, clinic_id: int, numbers: Sequence[str]) -> 
 
 
 def insert_rows(session: Session, model: type[Any], rows: Sequence[dict[str, Any]]) -> list[int]:
-    """Insert ``rows`` of ``model`` in one executemany; their new row ids, in the same order.
+    """Insert ``rows`` of ``model``; their new row ids, in the same order.
 
     A Core insert on the table, not the ORM's bulk insert: the ORM groups rows by which of
     their values are None and splices each group's RETURNING rows onto all those before, which
@@ -210,23 +211,71 @@ def insert_rows(session: Session, model: type[Any], rows: Sequence[dict[str, Any
         return []
     table = cast(Table, model.__table__)
     keyed = [r if "external_id" in r else {**r, "external_id": uuid.uuid4()} for r in rows]
-    statement = insert(table).returning(table.c.external_id, table.c.id)
-    options: dict[str, Any] = {}
     if session.get_bind().dialect.name == "postgresql":
-        options["insertmanyvalues_page_size"] = _pg_rows_per_statement(len(keyed[0]))
-    found = {
-        key: int(row_id)
-        for key, row_id in session.execute(statement, keyed, execution_options=options)
-    }
+        found = _insert_unnest(session, table, keyed)
+    else:
+        statement = insert(table).returning(table.c.external_id, table.c.id)
+        found = {key: int(row_id) for key, row_id in session.execute(statement, keyed)}
     return [found[r["external_id"]] for r in keyed]
 
 
-def _pg_rows_per_statement(columns: int) -> int:
-    """Rows per multi-row INSERT on PostgreSQL, few enough that the statement's text stays
-    under psycopg's 4 KB statement cache: a longer text is parsed again for its placeholders
-    on every execute, which costs more than the extra round trips (a fifth of an import's
-    writing time at 1,000 rows per statement)."""
-    return max(1, 3500 // (26 * columns))
+def _insert_unnest(
+    session: Session, table: Table, rows: Sequence[dict[str, Any]]
+) -> dict[uuid.UUID, int]:
+    """One ``INSERT ... SELECT FROM unnest(arrays)`` for all ``rows`` on PostgreSQL.
+
+    Why: a multi-row VALUES statement carries one parameter per cell, so psycopg parses its
+    text again on every execute (it caches only statements of at most 50 parameters) and
+    sends a page of rows per round trip; one array per column keeps the statement short,
+    cached and prepared, and sends the whole chunk at once. Column defaults set in Python
+    (version, timestamps) are applied here, as a Core insert would.
+    """
+    dialect = session.get_bind().dialect
+    columns = [c for c in table.columns if c.key in rows[0] or _python_default(c)]
+    arrays: dict[str, list[Any]] = {}
+    for column in columns:
+        process = _json_text(column) if isinstance(column.type, JSON) else None
+        process = process or column.type.bind_processor(dialect)
+        if column.key in rows[0]:
+            values = [row[column.key] for row in rows]
+        else:
+            values = [_default(column.default) for _ in rows]
+        arrays[column.key] = [process(v) for v in values] if process else values
+    names = ", ".join(dialect.identifier_preparer.quote(c.name) for c in columns)
+    casts = ", ".join(f"%({c.key})s::{_array_type(c, dialect)}[]" for c in columns)
+    sql = (
+        f"INSERT INTO {dialect.identifier_preparer.format_table(table)} ({names}) "
+        f"SELECT * FROM unnest({casts}) RETURNING external_id, id"
+    )
+    result = session.connection().exec_driver_sql(sql, arrays)
+    return {key: int(row_id) for key, row_id in result}
+
+
+def _json_text(column: Any) -> Callable[[Any], str | None]:
+    """JSON values as text (the array cast parses it), None as JSON null as a Core insert
+    would store it unless the column keeps None as SQL NULL."""
+    as_null = bool(column.type.none_as_null)
+
+    def dump(value: Any) -> str | None:
+        return None if value is None and as_null else json.dumps(value)
+
+    return dump
+
+
+def _python_default(column: Any) -> bool:
+    default = column.default
+    return default is not None and (default.is_scalar or default.is_callable)
+
+
+def _default(default: Any) -> Any:
+    """A column default's value: SQLAlchemy wraps a callable default to take a context."""
+    arg = default.arg
+    return arg(None) if callable(arg) else arg
+
+
+def _array_type(column: Any, dialect: Any) -> str:
+    """The column's SQL type for the array cast (JSON travels as text, which casts to it)."""
+    return str(column.type.compile(dialect=dialect))
 
 
 def update_visits(session: Session, rows: Sequence[dict[str, Any]]) -> None:
