@@ -1,4 +1,5 @@
-"""A visit page is rendered once per change of the clinic's data, and never shown stale."""
+"""A visit page is rendered once per change of its chart or the clinic's shared data, and
+never shown stale."""
 
 from __future__ import annotations
 
@@ -56,7 +57,7 @@ def test_a_reopened_page_is_reused_and_still_audited(
     assert _reads(session, visit) == 2  # every opening is in the audit trail
 
 
-def test_any_change_in_the_clinic_renders_the_page_afresh(
+def test_any_change_to_the_chart_renders_the_page_afresh(
     session: Session, client: TestClient
 ) -> None:
     user = make_user(session, make_clinic(session))
@@ -90,3 +91,42 @@ def test_a_page_is_never_handed_to_another_person_or_session(
     token_two = login(client, second)
     page = client.get(url, headers=HTML).text
     assert token_two in page and token_one not in page
+
+
+def _rendered(connection: Connection, client: TestClient, url: str) -> tuple[str, bool]:
+    """The page, and whether it was drawn afresh (its areas were queried)."""
+    with counting(connection) as seen:
+        text = client.get(url, headers=HTML).text
+    return text, any("treated_area" in s for s in seen)
+
+
+def test_another_patients_change_keeps_the_page_but_a_shared_change_does_not(
+    session: Session, client: TestClient, connection: Connection
+) -> None:
+    clinic = make_clinic(session)
+    user = make_user(session, clinic)
+    mine, other = _visit(session, user), _visit(session, user)
+    login(client, user)
+    url = f"/visits/{mine.external_id}"
+    client.get(url, headers=HTML)
+    area = treatment.add_area(
+        session=session, actor=actor(user), visit_id=str(other.external_id), data=AREA
+    )
+    treatment.record_reading(
+        session=session, actor=actor(user), treated_area_id=area.external_id, value=2
+    )
+    session.commit()  # another patient's visit changed: this page is still what it was
+    assert _rendered(connection, client, url)[1] is False
+    colleague = make_user(session, clinic)  # a new colleague: a row of no one patient
+    session.commit()
+    assert colleague.id is not None
+    assert _rendered(connection, client, url)[1] is True
+    mine_area = treatment.add_area(
+        session=session, actor=actor(user), visit_id=str(mine.external_id), data=AREA
+    )
+    treatment.record_reading(
+        session=session, actor=actor(user), treated_area_id=mine_area.external_id, value=4
+    )
+    session.commit()
+    page, fresh = _rendered(connection, client, url)
+    assert fresh and 'data-testid="reading">4<' in page

@@ -142,11 +142,16 @@ def get(*, session: Session, actor: Actor, visit_id: object) -> Visit:
     return visit
 
 
-def data_revision(*, session: Session, actor: Actor) -> int:
-    """The actor's clinic's data revision: a visit page rendered at it is current for as
-    long as it stays the same (every committed clinical change moves it on)."""
+def data_revision(*, session: Session, actor: Actor, visit_id: str) -> tuple[int, int] | None:
+    """The revisions a page of this visit depends on (the clinic's shared rows, the
+    patient's rows): it is current for as long as both stand, since every committed change
+    moves one of them on. None when the actor's clinic has no such visit."""
     require(actor, Permission.READ_CLINICAL)
-    return revisions.current(session, actor.clinic_id)
+    try:
+        key = uuid.UUID(visit_id)
+    except ValueError:
+        return None
+    return revisions.of_visit(session, actor.clinic_id, key)
 
 
 def record_read(

@@ -1,4 +1,4 @@
-"""A per-clinic revision number that moves with every committed change to clinical data.
+"""Revision numbers that move with every committed change to clinical data.
 
 Why: a page rendered from a clinic's data stays right exactly as long as none of that data
 changed. Counting changes in the same transaction that makes them (just before it commits)
@@ -6,14 +6,35 @@ lets any process, on any host, tell with one indexed read whether a page it rend
 still current, without listing every table the page drew on. Sign-in bookkeeping and the
 audit trail are not shown on clinical pages and change on every request, so they do not
 count: otherwise reading a page would invalidate it.
+
+Three counters, because a busy clinic changes all the time while one patient's chart rarely
+does: the clinic's ``revision`` moves with every change (the clinic-wide overview draws on
+all of it); ``shared`` moves only with rows that belong to no one patient (users,
+instruments, templates, the clinic itself); a patient's ``patient_revision`` moves with that
+patient's rows. A page drawn from one patient's record is current while ``shared`` and that
+patient's revision stand, so one therapist's reading no longer invalidates every other
+therapist's open visit. Whatever cannot be traced to a patient moves ``shared``: a doubt
+costs a re-render, never a stale page.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from functools import cache
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Select, bindparam, event, select, text
+from sqlalchemy import (
+    BigInteger,
+    ForeignKey,
+    Integer,
+    Select,
+    Uuid,
+    bindparam,
+    event,
+    select,
+    text,
+)
+from sqlalchemy import inspect as inspect_row
 from sqlalchemy.orm import (
     Mapped,
     ORMExecuteState,
@@ -28,23 +49,44 @@ from strigil.store.base import Base
 _CHANGED = "strigil_changed_clinics"
 _ALL = -1  # a bulk statement whose clinic is not known: every clinic moves on
 UNCOUNTED_TABLES = frozenset(
-    {"audit_event", "login_session", "api_token", "signin_throttle", "clinic_revision"}
+    {
+        "audit_event",
+        "login_session",
+        "api_token",
+        "signin_throttle",
+        "clinic_revision",
+        "patient_revision",
+    }
 )
 # From the clinic row, not a literal: a clinic made in a savepoint that was rolled back stays
 # noted (a harmless extra move) but no longer exists, and then nothing is written for it.
 _BUMP = text(
-    "INSERT INTO clinic_revision (clinic_id, revision) SELECT id, 1 FROM clinic "
-    "WHERE id = :clinic_id "
-    "ON CONFLICT (clinic_id) DO UPDATE SET revision = clinic_revision.revision + 1"
+    "INSERT INTO clinic_revision (clinic_id, revision, shared) SELECT id, 1, :shared FROM clinic "
+    "WHERE id = :clinic_id ON CONFLICT (clinic_id) DO UPDATE SET "
+    "revision = clinic_revision.revision + 1, shared = clinic_revision.shared + :shared"
 )
 _BUMP_ALL = text(
-    "INSERT INTO clinic_revision (clinic_id, revision) SELECT id, 1 FROM clinic WHERE true "
-    "ON CONFLICT (clinic_id) DO UPDATE SET revision = clinic_revision.revision + 1"
+    "INSERT INTO clinic_revision (clinic_id, revision, shared) SELECT id, 1, 1 FROM clinic "
+    "WHERE true ON CONFLICT (clinic_id) DO UPDATE SET "
+    "revision = clinic_revision.revision + 1, shared = clinic_revision.shared + 1"
 )
+_BUMP_PATIENT = text(
+    "INSERT INTO patient_revision (patient_id, clinic_id, revision) "
+    "SELECT id, clinic_id, 1 FROM patient WHERE id = :patient_id "
+    "ON CONFLICT (patient_id) DO UPDATE SET revision = patient_revision.revision + 1"
+)
+_PATIENTS_OF_VISITS = text("SELECT DISTINCT patient_id FROM visit WHERE id IN :ids").bindparams(
+    bindparam("ids", expanding=True)
+)
+_PATIENTS_OF_AREAS = text(
+    "SELECT DISTINCT v.patient_id FROM treated_area a JOIN visit v ON v.id = a.visit_id "
+    "WHERE a.id IN :ids"
+).bindparams(bindparam("ids", expanding=True))
 
 
 class ClinicRevision(Base):
-    """How many transactions have changed a clinic's data (absent: none yet)."""
+    """How many transactions have changed a clinic's data (absent: none yet), and how many
+    changed rows of no one patient (``shared``)."""
 
     __tablename__ = "clinic_revision"
 
@@ -52,6 +94,31 @@ class ClinicRevision(Base):
         ForeignKey("clinic.id", ondelete="CASCADE"), primary_key=True
     )
     revision: Mapped[int] = mapped_column(BigInteger, default=0)
+    shared: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
+
+
+class PatientRevision(Base):
+    """How many transactions have changed one patient's rows (absent: none yet)."""
+
+    __tablename__ = "patient_revision"
+
+    patient_id: Mapped[int] = mapped_column(
+        ForeignKey("patient.id", ondelete="CASCADE"), primary_key=True
+    )
+    clinic_id: Mapped[int] = mapped_column(Integer, index=True)  # row-level security scopes it
+    revision: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+@dataclass
+class _Changes:
+    """What a transaction changed so far: clinics, and within them patients (directly, or
+    through a visit or treated area to look up before commit) or shared rows."""
+
+    clinics: set[int] = field(default_factory=set)
+    shared: set[int] = field(default_factory=set)
+    patients: set[int] = field(default_factory=set)
+    visits: set[int] = field(default_factory=set)
+    areas: set[int] = field(default_factory=set)
 
 
 def current(session: Session, clinic_id: int) -> int:
@@ -66,23 +133,65 @@ def _current_query() -> Select[int]:
     return select(ClinicRevision.revision).where(ClinicRevision.clinic_id == bindparam("clinic"))
 
 
-def _clinic_of(instance: Any) -> int | None:
-    table = getattr(instance, "__tablename__", None)
-    if table is None or table in UNCOUNTED_TABLES:
-        return None
+_VISIT_VIEW = text(
+    "SELECT coalesce(c.shared, 0), coalesce(p.revision, 0) FROM visit v "
+    "LEFT JOIN clinic_revision c ON c.clinic_id = v.clinic_id "
+    "LEFT JOIN patient_revision p ON p.patient_id = v.patient_id "
+    "WHERE v.external_id = :visit AND v.clinic_id = :clinic"
+).bindparams(bindparam("visit", type_=Uuid()))  # stored as the models store public ids
+
+
+def of_visit(session: Session, clinic_id: int, visit_key: Any) -> tuple[int, int] | None:
+    """(shared, patient) revisions a page of this visit's patient depends on, in one read;
+    None when the clinic has no such visit."""
+    row = session.execute(_VISIT_VIEW, {"visit": visit_key, "clinic": clinic_id}).first()
+    return None if row is None else (int(row[0]), int(row[1]))
+
+
+def _clinic_of(instance: Any, table: str) -> int:
     if table == "clinic":
         return getattr(instance, "id", None) or _ALL
     clinic_id = getattr(instance, "clinic_id", None)
     return clinic_id if clinic_id is not None else _ALL
 
 
+def _note_patient(changes: _Changes, clinic_id: int, instance: Any, table: str) -> None:
+    """File the row under its patient, or under the shared rows when it has none."""
+    if table == "patient":
+        key = getattr(instance, "id", None)
+        if key is not None:
+            changes.patients.add(key)
+        return  # a patient still unsaved has no page that could be stale
+    if (patient := _direct_patient(instance)) is not None:
+        changes.patients.update(patient)
+    elif (visit := getattr(instance, "visit_id", None)) is not None:
+        changes.visits.add(visit)
+    elif (area := getattr(instance, "treated_area_id", None)) is not None:
+        changes.areas.add(area)
+    else:
+        changes.shared.add(clinic_id)
+
+
+def _direct_patient(instance: Any) -> set[int] | None:
+    """The patient ids a row names now and, if it was moved (a merge), before."""
+    if not hasattr(instance, "patient_id"):
+        return None
+    found = {instance.patient_id} if instance.patient_id is not None else set()
+    history = inspect_row(instance).attrs.patient_id.history
+    found.update(p for p in history.deleted or () if p is not None)
+    return found or None
+
+
 @event.listens_for(Session, "before_flush")
 def _note_changes(session: Session, _flush: UOWTransaction, _instances: object) -> None:
-    changed: set[int] = session.info.setdefault(_CHANGED, set())
+    changes: _Changes = session.info.setdefault(_CHANGED, _Changes())
     for instance in (*session.new, *session.dirty, *session.deleted):
-        clinic_id = _clinic_of(instance)
-        if clinic_id is not None:
-            changed.add(clinic_id)
+        table = getattr(instance, "__tablename__", None)
+        if table is None or table in UNCOUNTED_TABLES:
+            continue
+        clinic_id = _clinic_of(instance, table)
+        changes.clinics.add(clinic_id)
+        _note_patient(changes, clinic_id, instance, table)
 
 
 @event.listens_for(Session, "do_orm_execute")
@@ -93,20 +202,33 @@ def _note_bulk_statements(state: ORMExecuteState) -> None:
     mapper = state.bind_mapper
     table = getattr(mapper.class_, "__tablename__", None) if mapper is not None else None
     if table not in UNCOUNTED_TABLES:
-        state.session.info.setdefault(_CHANGED, set()).add(_ALL)
+        state.session.info.setdefault(_CHANGED, _Changes()).clinics.add(_ALL)
 
 
 def _count_changes(session: Session) -> None:
-    """Move the changed clinics on, inside the transaction about to commit."""
+    """Move the changed clinics and patients on, inside the transaction about to commit."""
     if not session.in_transaction():
         return
     session.flush()
-    changed: set[int] = session.info.pop(_CHANGED, set())
-    if _ALL in changed:
+    changes: _Changes | None = session.info.pop(_CHANGED, None)
+    if changes is None:
+        return
+    if _ALL in changes.clinics:
         session.execute(_BUMP_ALL)
-        changed.discard(_ALL)
-    for clinic_id in sorted(changed):  # a fixed order: two writers never deadlock on these
-        session.execute(_BUMP, {"clinic_id": clinic_id})
+        changes.clinics.discard(_ALL)
+    for clinic_id in sorted(changes.clinics):  # a fixed order: two writers never deadlock
+        session.execute(_BUMP, {"clinic_id": clinic_id, "shared": int(clinic_id in changes.shared)})
+    for patient_id in sorted(_patients(session, changes)):
+        session.execute(_BUMP_PATIENT, {"patient_id": patient_id})
+
+
+def _patients(session: Session, changes: _Changes) -> set[int]:
+    """Every patient whose rows changed, looking up visits and areas named by id only."""
+    found = set(changes.patients)
+    for query, ids in ((_PATIENTS_OF_VISITS, changes.visits), (_PATIENTS_OF_AREAS, changes.areas)):
+        if ids:
+            found.update(int(p) for (p,) in session.execute(query, {"ids": sorted(ids)}))
+    return found
 
 
 def _forget_changes(session: Session, transaction: SessionTransaction) -> None:

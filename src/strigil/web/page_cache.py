@@ -2,10 +2,11 @@
 
 Why: the visit page draws on some fifteen tables and is reopened far more often than any one
 of them changes (a reload, a second tab, a colleague's glance). A page is reused only for
-the same person, session and role, and only while the clinic's data revision (moved on in
-the same transaction as every clinical change, see ``store/revisions.py``) is the one it
-was rendered at, so a reused page shows exactly what a fresh one would. A short lifetime
-bounds what depends on the clock alone, and every reuse is audited like a fresh read.
+the same person, session and role, and only while the revisions it was rendered at (the
+patient's and the clinic's shared rows, moved on in the same transaction as every clinical
+change, see ``store/revisions.py``) still stand, so a reused page shows exactly what a
+fresh one would. A short lifetime bounds what depends on the clock alone, and every reuse
+is audited like a fresh read.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from fastapi import Request
 
 from strigil.services.actors import Actor
 
-Key = tuple[str, str, int, str, int, int]
+Key = tuple[str, str, int, str, int, tuple[int, ...]]
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ class PageCache:
         self._lock = threading.Lock()
 
     @staticmethod
-    def key(request: Request, actor: Actor, revision: int) -> Key | None:
+    def key(request: Request, actor: Actor, revision: tuple[int, ...]) -> Key | None:
         """The page's identity, or None when it must not be reused (htmx fragments)."""
         if request.headers.get("hx-request"):
             return None

@@ -264,9 +264,11 @@ def _note_ctx(db: Session, visit: Visit, record: visits.VisitRecord) -> dict[str
 
 @router.get("/visits/{visit_id}", response_class=HTMLResponse)
 def visit_page(request: Request, visit_id: str, db: DbSession, actor: CurrentActor) -> HTMLResponse:
-    """The visit, rendered afresh only when the clinic's data changed since the last render."""
+    """The visit, rendered afresh only when its patient's chart or the clinic's shared data
+    changed since the last render."""
     cache: PageCache = request.app.state.page_cache
-    key = cache.key(request, actor, visits.data_revision(session=db, actor=actor))
+    revision = visits.data_revision(session=db, actor=actor, visit_id=visit_id)
+    key = cache.key(request, actor, revision) if revision is not None else None
     reused = cache.get(key) if key else None
     if reused is not None:
         visits.record_read(
