@@ -12,12 +12,14 @@ template environment serves patients in different languages at the same time.
 from __future__ import annotations
 
 import gettext as _gettext
+import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cache
 from importlib.resources import files
 from io import BytesIO
+from typing import IO, Any
 
 from babel.core import negotiate_locale
 from babel.messages.mofile import write_mo
@@ -111,6 +113,24 @@ def npgettext(context: str, singular: str, plural: str, n: int) -> str:
 def N_(message: str) -> str:  # noqa: N802 - the gettext convention extraction looks for
     """Mark a constant for extraction; it is translated where it is shown."""
     return message
+
+
+def extract_json_texts(
+    fileobj: IO[bytes], keywords: object, comment_tags: object, options: object
+) -> Iterator[tuple[int, str, str, list[str]]]:
+    """Babel extraction method for catalogue JSON files: every ``"text"`` value is a message
+    (the consent's precaution sentences live there, beside their rules and sources)."""
+    del keywords, comment_tags, options  # the method's signature is Babel's
+    data = json.loads(fileobj.read().decode("utf-8"))
+    stack: list[Any] = [data]
+    while stack:
+        item = stack.pop(0)
+        if isinstance(item, dict):
+            if isinstance(item.get("text"), str):
+                yield 0, "", item["text"], []
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
 def translate(language: str | None, message: str) -> str:
