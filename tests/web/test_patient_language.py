@@ -120,6 +120,10 @@ def test_staff_pick_the_language_and_without_a_mail_server_print_the_link(
         f"/visits/{visit.external_id}/checkin-link", data={"csrf_token": csrf, "language": "xx"}
     )
     assert bad.status_code == 422 and "language must be one of en, es" in bad.text
+    api = f"/api/v1/visits/{visit.external_id}/checkin-links"
+    assert client.post(api, params={"language": "es"}).status_code == 201
+    refused = client.post(api, params={"language": "klingon"})
+    assert refused.status_code == 422 and refused.json()["field"] == "language"
     url = issued.text.split('data-testid="checkin-url">')[1].split("<")[0]
     client.cookies.clear()
     opened = client.get(url.replace("http://127.0.0.1", ""))
