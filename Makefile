@@ -59,7 +59,8 @@ lint: install
 # time (strigil.core.i18n), so no .mo file is generated or kept.
 LOCALES := src/strigil/locale
 messages: install
-	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output -o $(VENV)/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output --project=Strigil \
+	  --msgid-bugs-address='the Strigil issue tracker' -o $(VENV)/messages.pot .
 	$(BIN)/pybabel update -i $(VENV)/messages.pot -d $(LOCALES) --no-fuzzy-matching --ignore-obsolete
 	$(BIN)/pybabel compile -i $(LOCALES)/es/LC_MESSAGES/messages.po -o /dev/null --statistics
 
