@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 ASSETS := src/strigil/web/static/vendor/htmx.min.js
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/strigil_test
 
-.PHONY: install run test test-sqlite test-postgres test-deps lint bench fuzz lock clean
+.PHONY: install run test test-sqlite test-postgres test-deps lint bench fuzz lock clean messages
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -53,6 +53,16 @@ lint: install
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/mypy
 	$(BIN)/lint-imports
+
+# Patient-facing strings: extract them from the code and templates (babel.cfg) and merge the
+# new ones into each language's .po for a translator. Catalogs are compiled in memory at run
+# time (strigil.core.i18n), so no .mo file is generated or kept.
+LOCALES := src/strigil/locale
+messages: install
+	$(BIN)/pybabel extract -F babel.cfg --no-location --sort-output --project=Strigil \
+	  --msgid-bugs-address='the Strigil issue tracker' -o $(VENV)/messages.pot .
+	$(BIN)/pybabel update -i $(VENV)/messages.pot -d $(LOCALES) --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/pybabel compile -i $(LOCALES)/es/LC_MESSAGES/messages.po -o /dev/null --statistics
 
 bench: install
 	@command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk >/dev/null)

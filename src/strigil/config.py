@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -76,6 +77,28 @@ class Settings(BaseSettings):
         description="Wrong or expired patient-link attempts from one client address before "
         "each further attempt must wait (a minute, doubling)",
     )
+    smtp_host: str | None = Field(
+        default=None,
+        description="Mail server that delivers patient-link emails; unset: links are only shown "
+        "to print or read out",
+    )
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_user: str | None = Field(default=None, description="Login for the mail server, if any")
+    smtp_password: SecretStr | None = Field(default=None)
+    smtp_security: Literal["starttls", "tls", "none"] = Field(
+        default="starttls",
+        description="starttls (port 587), tls (implicit, port 465) or none (a local relay only)",
+    )
+    smtp_from: str | None = Field(
+        default=None, description="The From address of patient-link emails"
+    )
+    smtp_timeout_seconds: float = Field(default=15.0, gt=0)
+    outbox_max_attempts: int = Field(
+        default=6, ge=1, le=30, description="Delivery attempts before an email is marked failed"
+    )
+    outbox_first_retry_seconds: int = Field(
+        default=60, ge=1, description="Pause after the first failed attempt (doubling each time)"
+    )
     cookie_secure: bool = Field(default=False, description="Set true behind HTTPS")
     log_level: str = "INFO"
 
@@ -85,6 +108,11 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'strigil.db').as_posix()}"
+
+    @property
+    def smtp_configured(self) -> bool:
+        """Whether patient links may be offered by email."""
+        return bool(self.smtp_host and self.smtp_from)
 
     @property
     def resolved_admin_database_url(self) -> str:

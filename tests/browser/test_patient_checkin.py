@@ -21,7 +21,7 @@ pytestmark = pytest.mark.browser
 PHONE = {"width": 390, "height": 844}
 
 
-def _link(database_url: str, email: str) -> tuple[str, str]:
+def _link(database_url: str, email: str, language: str | None = None) -> tuple[str, str]:
     """A treated visit of a new patient and a check-in link for it: (token, patient name)."""
     from tests.factories import actor
 
@@ -31,7 +31,10 @@ def _link(database_url: str, email: str) -> tuple[str, str]:
             therapist = session.scalars(select(User).where(User.email == email)).one()
             visit = iastm_visit(session, therapist)
             token, _ = patient_links.issue_checkin(
-                session=session, actor=actor(therapist), visit_id=visit.external_id
+                session=session,
+                actor=actor(therapist),
+                visit_id=visit.external_id,
+                language=language,
             )
             name = visit.episode.patient.display_name
             session.commit()
@@ -84,3 +87,31 @@ def test_a_patient_reports_a_spreading_bruise_from_a_phone(
         assert page.get_by_test_id("open-events").locator("li", has_text=name).count() == 1
     finally:
         desk.close()
+
+
+def test_a_spanish_speaking_patient_answers_on_a_phone(
+    browser: Any, live_server: Any, shots: Path
+) -> None:
+    token, _ = _link(live_server.database_url, live_server.email, language="es")
+    phone = browser.new_context(viewport=PHONE, bypass_csp=True, locale="en-US")
+    page = phone.new_page()
+    try:
+        page.goto(f"{live_server.url}/p/{token}")  # the link's language wins over the phone's
+        assert page.locator("html").get_attribute("lang") == "es"
+        page.screenshot(path=str(shots / "p3-checkin-es.png"), full_page=True)
+        problems = describe(page.url, PHONE["width"], violations(page))
+        page.get_by_label("Dolor en este momento").fill("3")
+        page.get_by_label("Pequeño").check()
+        for group in ("¿Tiene la piel abierta", "¿Tiene dolor o hinchazón", "¿Tiene hormigueo"):
+            page.get_by_role("group", name=group).get_by_label("No").check()
+        page.get_by_role("button", name="Enviar").click()
+        page.wait_for_load_state()
+        assert page.get_by_role("heading", name="Gracias").is_visible()
+        problems += describe(page.url, PHONE["width"], violations(page))
+        page.goto(f"{live_server.url}/p/{token}")
+        assert page.get_by_role("heading", name="Respuestas ya recibidas").is_visible()
+        page.screenshot(path=str(shots / "p4-checkin-es-again.png"), full_page=True)
+        problems += describe(page.url, PHONE["width"], violations(page))
+    finally:
+        phone.close()
+    assert not problems, "\n".join(problems)

@@ -161,3 +161,31 @@ def test_aftercare_pdf_names_the_clinic_and_when_to_seek_urgent_care(
         assert part in text, part
     pages = _png_pages(pdf, "aftercare")
     assert pages and all(_ink(p) > 0.01 for p in pages)
+
+
+def test_aftercare_pdf_in_spanish_words_the_warning_signs_plainly(
+    session: Session, signed: dict[str, object]
+) -> None:
+    pdf = documents.aftercare_pdf(
+        session=session,
+        actor=signed["who"],  # type: ignore[arg-type]
+        visit_id=signed["visit"].external_id,  # type: ignore[attr-defined]
+        language="es",
+    )
+    text = " ".join(_text(pdf).split())
+    for part in (
+        "Harbour Physio",
+        "Sus cuidados después del tratamiento",
+        "Qué esperar",
+        "enrojecimiento",
+        "moretones",
+        "Cuándo llamar a Harbour Physio al 555-0142",
+        "entumecimiento, hormigueo o debilidad",
+        "dolor en el pecho o falta de aire repentina",
+        "3 series, mantener 30 segundos",
+    ):
+        assert part in text, part
+    for english in ("What to expect", "When to call", "chest pain", "3 sets"):
+        assert english not in text, english
+    pages = _png_pages(pdf, "aftercare-es")
+    assert pages and all(_ink(p) > 0.01 for p in pages)

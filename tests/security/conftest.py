@@ -10,12 +10,14 @@ import itertools
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from pathlib import Path
 
 import pytest
 from sqlalchemy.orm import Session
 from tests.factories import actor, make_clinic, make_episode, make_patient, make_user
 from tests.flow import recheck_answers
 
+from strigil.config import Settings
 from strigil.core import catalog
 from strigil.core.screening import Answer
 from strigil.services import (
@@ -37,6 +39,19 @@ from strigil.services.actors import Actor, Role
 from strigil.store.clinics import Clinic, User
 
 _seq = itertools.count(1)
+
+
+@pytest.fixture
+def settings(db_url: str, tmp_path: Path) -> Settings:
+    """A mail server is named so the route that emails a patient link is walked too; it is
+    never contacted (the outbox sender does not run here)."""
+    return Settings(
+        database_url=db_url,
+        data_dir=tmp_path,
+        smtp_host="127.0.0.1",
+        smtp_port=1,
+        smtp_from="desk@clinic.example.org",
+    )
 
 
 @dataclass

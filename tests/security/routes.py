@@ -330,11 +330,12 @@ def spare_merge(c: Call) -> None:
 
 def fresh_link(c: Call) -> None:
     """An open link of the site's visit for each revoke request (a revoked one stays so)."""
-    _, link = patient_links.issue_checkin(
+    token, link = patient_links.issue_checkin(
         session=c.session, actor=_therapist(c), visit_id=uuid.UUID(c.site.ids["visit_id"])
     )
     c.session.flush()
     c.site.ids["link_id"] = str(link.external_id)
+    c.site.ids["link_token"] = token  # shown once to staff; the email form sends it back
 
 
 def fresh_checkin(c: Call) -> None:
@@ -829,6 +830,11 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/visits/{visit_id}/checkin-link"): Rule(P.WRITE_PATIENT, form=_const()),
     ("POST", "/patient-links/{link_id}/revoke"): Rule(
         P.WRITE_PATIENT, form=_const(), prepare=fresh_link
+    ),
+    ("POST", "/patient-links/{link_id}/email"): Rule(
+        P.WRITE_PATIENT,
+        form=lambda c: {"token": c.site.ids.get("link_token", ""), "email": "patient@example.org"},
+        prepare=fresh_link,
     ),
     ("POST", "/checkins/{checkin_id}/adverse-event"): Rule(
         P.RECORD_READINGS, form=_const(severity="mild"), prepare=fresh_checkin

@@ -130,3 +130,51 @@ def test_the_after_care_sheet_names_the_condition_in_plain_words(
     assert "fibromatosis" not in html.lower()
     pdf = client.get(f"/visits/{visit.external_id}/aftercare.pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+
+
+def test_the_consent_in_spanish_keeps_its_own_version_and_hash(session: Session) -> None:
+    user, episode = _episode(session)
+    english = consents.preview(session=session, episode=episode)
+    _screen(session, user, episode, R1=())
+    spanish = consents.preview(session=session, episode=episode, language="es")
+    assert spanish.version == "iastm-es-2026.3" and english.version == consent.TEMPLATE_VERSION
+    for words in (
+        "Consentimiento para la movilización de tejidos blandos",
+        "Tratamiento previsto: IASTM en la zona afectada",
+        "Qué significan para usted sus respuestas sobre su salud",
+        "hace la sangre más líquida",
+        "Por eso usaremos como máximo una presión suave y 60 segundos en cada zona.",
+        "Enrojecimiento y calor en la piel",
+        "Su derecho a detenerse",
+        "La investigación sobre este tratamiento muestra resultados mixtos",
+    ):
+        assert words in spanish.text, words
+    assert "Your right to stop" not in spanish.text and spanish.verify()
+    assert spanish.sha256 != consents.preview(session=session, episode=episode).sha256
+
+
+def test_a_consent_read_in_spanish_is_recorded_in_spanish(
+    client: TestClient, session: Session
+) -> None:
+    user, episode = _episode(session)
+    _screen(session, user, episode)
+    session.commit()
+    csrf = login(client, user)
+    page = client.get(f"/episodes/{episode.external_id}/consent?lang=es")
+    assert page.status_code == 200 and 'lang="es">Consentimiento para' in page.text
+    assert 'name="language" value="es"' in page.text
+    shown = page.text.split('name="shown_sha256" value="')[1].split('"')[0]
+    made = client.post(
+        f"/episodes/{episode.external_id}/consent",
+        data={"csrf_token": csrf, "decision": "granted", "shown_sha256": shown, "language": "es"},
+        follow_redirects=False,
+    )
+    assert made.status_code == 303
+    row = consents.current(session, episode)
+    assert row is not None and row.text_version == "iastm-es-2026.3" and row.text_sha256 == shown
+    assert row.text.startswith("Consentimiento para la movilización")
+    wrong = client.post(
+        f"/episodes/{episode.external_id}/consent",
+        data={"csrf_token": csrf, "decision": "granted", "shown_sha256": shown},
+    )
+    assert wrong.status_code == 422  # the Spanish text's hash is not the English text's

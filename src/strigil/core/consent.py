@@ -14,6 +14,10 @@ The text is tailored to the patient: the condition is named in plain words, and 
 precautions their screening raised are explained (``catalog/consent_precautions.json``) with
 the dose limit they set. All of it is part of the hashed text, so the record proves which
 precautions the patient was told about.
+
+The patient may read it in their language (``language``): every part, the precautions too,
+is a gettext message (``locale/``), and a translated text carries its own template version
+(``iastm-es-…``) so the record says which words in which language were agreed to.
 """
 
 from __future__ import annotations
@@ -25,7 +29,8 @@ from dataclasses import dataclass
 from functools import cache
 from importlib.resources import files
 
-from strigil.core import catalog
+from strigil.core import catalog, i18n
+from strigil.core.i18n import N_
 from strigil.errors import InvalidInput
 
 __all__ = [
@@ -40,7 +45,7 @@ __all__ = [
 
 TEMPLATE_VERSION = "iastm-consent-2026.3"
 
-DEFAULT_EVIDENCE_SUMMARY = (
+DEFAULT_EVIDENCE_SUMMARY = N_(
     "Research on this treatment is mixed. Some studies found that it eased pain and improved "
     "day-to-day function for a short time (a 2019 review of trials). Gains in how far a joint "
     "moves are small, about 2 to 5 degrees on average, and the certainty of that evidence is "
@@ -53,7 +58,7 @@ DEFAULT_EVIDENCE_SUMMARY = (
 # record keeps the keys.
 EVIDENCE_SOURCES = ("S10", "S13", "S11", "S29")
 
-_TEMPLATE = """\
+_TEMPLATE = N_("""\
 Consent to instrument-assisted soft tissue mobilization (IASTM)
 
 Your condition: {condition}
@@ -93,7 +98,17 @@ Your right to stop
 You may stop the treatment at any time, for any reason. Say "stop" or raise your hand and we \
 will stop straight away. Stopping will not affect the rest of your care, and you can withdraw \
 this consent at any later visit.
-"""
+""")
+_TAILORED_HEADING = N_("What your health questions mean for you")
+INTENSITIES = (N_("gentle"), N_("moderate"), N_("firm"))
+
+
+def version_for(language: str | None) -> str:
+    """The template version of the text in ``language`` (English keeps the plain version)."""
+    chosen = i18n.supported(language) or i18n.DEFAULT
+    return (
+        TEMPLATE_VERSION if chosen == i18n.DEFAULT else TEMPLATE_VERSION.replace("consent", chosen)
+    )
 
 
 @dataclass(frozen=True)
@@ -122,22 +137,28 @@ def _precaution_texts() -> dict[str, str]:
     return {p["rule"]: p["text"] for p in json.loads(raw)["precautions"]}
 
 
-def precaution_sentences(rule_ids: Sequence[str]) -> tuple[str, ...]:
-    """Plain sentences for the screening rules that apply, in rule order, each once; rules
-    with nothing to tell the patient are left out."""
+def precaution_sentences(rule_ids: Sequence[str], language: str | None = None) -> tuple[str, ...]:
+    """Plain sentences for the screening rules that apply, in rule order, each once, in
+    ``language``; rules with nothing to tell the patient are left out."""
     texts = _precaution_texts()
     order = {r.id: i for i, r in enumerate(catalog.screening_rules())}
     wanted = sorted({r for r in rule_ids if r in texts}, key=lambda r: order.get(r, len(order)))
-    return tuple(texts[r] for r in wanted)
+    return tuple(i18n.translate(language, texts[r]) for r in wanted)
 
 
-def dose_sentence(intensity: str | None, seconds: int | None) -> str | None:
+def dose_sentence(
+    intensity: str | None, seconds: int | None, language: str | None = None
+) -> str | None:
     """The dose limit the precautions set, in plain words (None when there is none)."""
     if intensity is None and seconds is None:
         return None
-    parts = [f"{intensity} pressure"] if intensity else []
-    parts += [f"{seconds} seconds on each area"] if seconds else []
-    return "Because of this we will use no more than " + " and ".join(parts) + "."
+    with i18n.using(language):
+        _ = i18n.gettext
+        parts = [_("{intensity} pressure").format(intensity=_(intensity))] if intensity else []
+        if seconds:
+            parts += [_("{seconds} seconds on each area").format(seconds=seconds)]
+        limits = _(" and ").join(parts)
+        return _("Because of this we will use no more than {limits}.").format(limits=limits)
 
 
 def _tailored(precautions: Sequence[str], dose: str | None) -> str:
@@ -145,7 +166,7 @@ def _tailored(precautions: Sequence[str], dose: str | None) -> str:
         return ""
     lines = "".join(f"- {' '.join(p.split())}\n" for p in precautions)
     limit = f"{dose}\n" if dose else ""
-    return f"\nWhat your health questions mean for you\n{lines}{limit}"
+    return f"\n{i18n.gettext(_TAILORED_HEADING)}\n{lines}{limit}"
 
 
 def build_consent_text(
@@ -154,20 +175,25 @@ def build_consent_text(
     evidence_summary: str | None = None,
     precautions: Sequence[str] = (),
     dose: str | None = None,
+    language: str | None = None,
 ) -> ConsentText:
     """Fill the template for this patient and hash the result.
 
     ``evidence_summary`` replaces the default summary (for example one generated from the
     evidence module); it must not be blank. ``precautions`` are the plain sentences for the
     patient's screening (:func:`precaution_sentences`) and ``dose`` the limit they set
-    (:func:`dose_sentence`); both become part of the hashed text.
+    (:func:`dose_sentence`, both given in the same ``language``); both become part of the
+    hashed text. ``language`` picks the template's translation (English by default).
     """
-    evidence = DEFAULT_EVIDENCE_SUMMARY if evidence_summary is None else evidence_summary
-    text = _TEMPLATE.format(
-        condition=_required(condition_title, "condition_title"),
-        plan=_required(plan, "plan"),
-        evidence=_required(evidence, "evidence_summary"),
-        tailored=_tailored(precautions, dose),
-    )
+    with i18n.using(language):
+        evidence = evidence_summary
+        if evidence_summary is None:
+            evidence = i18n.gettext(DEFAULT_EVIDENCE_SUMMARY)
+        text = i18n.gettext(_TEMPLATE).format(
+            condition=_required(condition_title, "condition_title"),
+            plan=_required(plan, "plan"),
+            evidence=_required(evidence, "evidence_summary"),
+            tailored=_tailored(precautions, dose),
+        )
     digest = hashlib.sha256(text.encode("utf-8")).hexdigest()
-    return ConsentText(version=TEMPLATE_VERSION, text=text, sha256=digest)
+    return ConsentText(version=version_for(language), text=text, sha256=digest)

@@ -4,6 +4,9 @@ Why these sections: soreness for 24–48 h, redness and occasional light bruisin
 after-effects of IASTM (S6, S17, S18); a spreading or lasting bruise, soreness beyond 48 h,
 calf pain or swelling, numbness or tingling are reasons to contact the clinic (S18, GK); chest
 pain or sudden breathlessness may mean a clot has moved and needs emergency care (GK).
+
+Every sentence is a gettext message, so the sheet prints in the patient's language (the
+Spanish catalog words the clinical terms plainly: moretón, enrojecimiento, hormigueo).
 """
 
 from __future__ import annotations
@@ -12,26 +15,31 @@ from dataclasses import dataclass
 
 from reportlab.platypus import Flowable, ListFlowable, ListItem
 
+from strigil.core import i18n
+from strigil.core.i18n import N_
 from strigil.documents.layout import Letterhead, letterhead, para, render, styles
 
 __all__ = ["AftercareDocument", "ExerciseItem", "aftercare_pdf"]
 
 EXPECT = (
-    "Soreness in the treated area for 24 to 48 hours is common, like after a workout.",
-    "Redness and warmth of the skin usually fade within hours.",
-    "Light bruising or small red dots may appear a day or two later and usually fade within days.",
+    N_("Soreness in the treated area for 24 to 48 hours is common, like after a workout."),
+    N_("Redness and warmth of the skin usually fade within hours."),
+    N_(
+        "Light bruising or small red dots may appear a day or two later and usually fade "
+        "within days."
+    ),
 )
 DO = (
-    "Keep moving and do your exercises as shown above; they help the treatment last.",
-    "Use ice for 10 to 15 minutes if the area is sore or bruised.",
+    N_("Keep moving and do your exercises as shown above; they help the treatment last."),
+    N_("Use ice for 10 to 15 minutes if the area is sore or bruised."),
 )
 CALL_IF = (
-    "bruising spreads, is large, or does not fade within a week;",
-    "soreness lasts more than 48 hours or gets worse;",
-    "you notice calf pain or swelling, numbness, tingling or weakness;",
-    "the skin breaks, blisters or looks infected.",
+    N_("bruising spreads, is large, or does not fade within a week;"),
+    N_("soreness lasts more than 48 hours or gets worse;"),
+    N_("you notice calf pain or swelling, numbness, tingling or weakness;"),
+    N_("the skin breaks, blisters or looks infected."),
 )
-URGENT = (
+URGENT = N_(
     "Seek urgent care (call emergency services) if you have chest pain or sudden breathlessness."
 )
 
@@ -50,12 +58,13 @@ class AftercareDocument:
     visit_date: str
     exercises: tuple[ExerciseItem, ...]
     condition: str = ""  # in plain words (core.diagnoses), never the official code title
+    language: str | None = None  # None: English
 
 
 def _bullets(items: tuple[str, ...]) -> ListFlowable:
     st = styles()
     return ListFlowable(
-        [ListItem(para(i, st["body"]), leftIndent=10) for i in items],
+        [ListItem(para(i18n.gettext(i), st["body"]), leftIndent=10) for i in items],
         bulletType="bullet",
         start="•",
         leftIndent=12,
@@ -65,7 +74,7 @@ def _bullets(items: tuple[str, ...]) -> ListFlowable:
 def _exercises(doc: AftercareDocument) -> list[Flowable]:
     st = styles()
     if not doc.exercises:
-        return [para("No exercises were prescribed at this visit.", st["body"])]
+        return [para(i18n.gettext("No exercises were prescribed at this visit."), st["body"])]
     out: list[Flowable] = []
     for n, item in enumerate(doc.exercises, 1):
         out += [
@@ -76,23 +85,33 @@ def _exercises(doc: AftercareDocument) -> list[Flowable]:
 
 
 def aftercare_pdf(doc: AftercareDocument) -> bytes:
-    """Render the sheet; returns the PDF bytes."""
-    st = styles()
-    phone = f" on {doc.clinic.phone}" if doc.clinic.phone else ""
-    story: list[Flowable] = [
+    """Render the sheet in the document's language; returns the PDF bytes."""
+    with i18n.using(doc.language):
+        return render(_story(doc), title=i18n.gettext("After-care sheet"), author=doc.clinic.name)
+
+
+def _story(doc: AftercareDocument) -> list[Flowable]:
+    st, _ = styles(), i18n.gettext
+    clinic = doc.clinic.name
+    if doc.clinic.phone:
+        call = _("When to call {clinic} on {phone}").format(clinic=clinic, phone=doc.clinic.phone)
+    else:
+        call = _("When to call {clinic}").format(clinic=clinic)
+    when = _("{patient} · visit of {date}").format(patient=doc.patient, date=doc.visit_date)
+    condition = _("Your condition: {condition}").format(condition=doc.condition)
+    return [
         *letterhead(doc.clinic, st),
-        para("Your after-care sheet", st["title"]),
-        para(f"{doc.patient} · visit of {doc.visit_date}", st["small"]),
-        *([para(f"Your condition: {doc.condition}", st["body"])] if doc.condition else []),
-        para("Your home programme", st["h2"]),
+        para(_("Your after-care sheet"), st["title"]),
+        para(when, st["small"]),
+        *([para(condition, st["body"])] if doc.condition else []),
+        para(_("Your home programme"), st["h2"]),
         *_exercises(doc),
-        para("What to expect", st["h2"]),
+        para(_("What to expect"), st["h2"]),
         _bullets(EXPECT),
-        para("What to do", st["h2"]),
+        para(_("What to do"), st["h2"]),
         _bullets(DO),
-        para(f"When to call {doc.clinic.name}{phone}", st["h2"]),
+        para(call, st["h2"]),
         _bullets(CALL_IF),
-        para("Urgent", st["h2"]),
-        para(URGENT, st["body"]),
+        para(_("Urgent"), st["h2"]),
+        para(_(URGENT), st["body"]),
     ]
-    return render(story, title="After-care sheet", author=doc.clinic.name)

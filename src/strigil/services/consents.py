@@ -11,8 +11,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from strigil.core import catalog, diagnoses
+from strigil.core import catalog, diagnoses, i18n
 from strigil.core import consent as consent_text
+from strigil.core.i18n import N_
 from strigil.errors import Conflict, InvalidInput
 from strigil.services import audit, screenings
 from strigil.services.actors import Actor, Permission, require
@@ -23,20 +24,23 @@ from strigil.store.base import utcnow
 from strigil.store.episodes import Consent, Episode
 
 DECISIONS = ("granted", "declined")
-DEFAULT_PLAN = "IASTM to the affected area with active motion, stretching and a home programme"
+DEFAULT_PLAN = N_("IASTM to the affected area with active motion, stretching and a home programme")
 
 
 def preview(
-    *, session: Session, episode: Episode, plan: str | None = None
+    *, session: Session, episode: Episode, plan: str | None = None, language: str | None = None
 ) -> consent_text.ConsentText:
-    """The text the patient will read for this episode, tailored to their screening."""
+    """The text the patient will read for this episode, tailored to their screening, in
+    ``language`` (English by default; a plan typed by staff stays as typed)."""
     result = _screening_result(session, episode)
     caps = result.get("caps") or {}
+    rules = result.get("applied_rules") or ()
     return consent_text.build_consent_text(
         diagnoses.patient_condition(episode.condition_code, episode.condition_title),
-        plan or DEFAULT_PLAN,
-        precautions=consent_text.precaution_sentences(result.get("applied_rules") or ()),
-        dose=consent_text.dose_sentence(caps.get("intensity"), caps.get("seconds")),
+        plan or i18n.translate(language, DEFAULT_PLAN),
+        precautions=consent_text.precaution_sentences(rules, language),
+        dose=consent_text.dose_sentence(caps.get("intensity"), caps.get("seconds"), language),
+        language=language,
     )
 
 
@@ -56,6 +60,7 @@ def record(
     shown_sha256: str | None = None,
     guardian_name: str | None = None,
     guardian_relationship: str | None = None,
+    language: str | None = None,
 ) -> Consent:
     """Store the patient's decision on the text shown.
 
@@ -73,7 +78,7 @@ def record(
             "decision must be granted or declined", field="decision", code="unknown_decision"
         )
     episode = get_owned(session, Episode, episode_id, actor, field="episode_id")
-    text = preview(session=session, episode=episode, plan=plan)
+    text = preview(session=session, episode=episode, plan=plan, language=language)
     if shown_sha256 and shown_sha256 != text.sha256:
         raise InvalidInput(
             "the consent text changed since it was shown; show it again",

@@ -9,7 +9,8 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from strigil.core import catalog, diagnoses
+from strigil.core import catalog, diagnoses, i18n
+from strigil.core.i18n import N_
 from strigil.documents import aftercare, layout
 from strigil.documents import notes as note_docs
 from strigil.errors import Conflict, NotFound
@@ -119,26 +120,47 @@ def condition_for_patient(visit: Visit) -> str:
     return diagnoses.patient_condition(episode.condition_code, episode.condition_title)
 
 
-def aftercare_pdf(*, session: Session, actor: Actor, visit_id: object) -> bytes:
-    """The patient's after-care sheet for a visit, with the clinic's name, address and phone."""
+FREQUENCIES = (N_("daily"), N_("twice daily"), N_("every other day"), N_("3 times a week"))
+
+
+def patient_dose(sets: int, reps: int | None, hold: int | None, frequency: str) -> str:
+    """The dose in the current language; a frequency typed by staff is translated when it is
+    one of the usual ones and otherwise printed as typed."""
+    text = i18n.ngettext("{n} set", "{n} sets", sets).format(n=sets)
+    if reps:
+        text += i18n.ngettext(" of {n} repetition", " of {n} repetitions", reps).format(n=reps)
+    if hold:
+        text += i18n.gettext(", hold {n} seconds").format(n=hold)
+    known = frequency.strip().lower() in FREQUENCIES
+    return f"{text}, {i18n.gettext(frequency.strip().lower()) if known else frequency}"
+
+
+def aftercare_pdf(
+    *, session: Session, actor: Actor, visit_id: object, language: str | None = None
+) -> bytes:
+    """The patient's after-care sheet for a visit, with the clinic's name, address and phone,
+    in ``language`` (English by default; exercise names and instructions come from the
+    library, which is English only)."""
     visit = visits.get(session=session, actor=actor, visit_id=visit_id)
     clinic = clinic_store.get_clinic(session, visit.clinic_id)
     library = {e.code: e for e in catalog.exercises()}
     items = []
-    for p in treatment.prescriptions(session, visit):
-        ex = library.get(p.exercise_code)
-        items.append(
-            aftercare.ExerciseItem(
-                name=ex.name if ex else p.exercise_code,
-                dose=dose_text(p.sets, p.repetitions, p.hold_seconds, p.frequency),
-                instructions=ex.instructions if ex else "",
+    with i18n.using(language):  # the doses in the patient's words
+        for p in treatment.prescriptions(session, visit):
+            ex = library.get(p.exercise_code)
+            items.append(
+                aftercare.ExerciseItem(
+                    name=ex.name if ex else p.exercise_code,
+                    dose=patient_dose(p.sets, p.repetitions, p.hold_seconds, p.frequency),
+                    instructions=ex.instructions if ex else "",
+                )
             )
-        )
     doc = aftercare.AftercareDocument(
         clinic=_letterhead(clinic),
         patient=visit.episode.patient.display_name,
         visit_date=visit.started_at.date().isoformat(),
         exercises=tuple(items),
         condition=condition_for_patient(visit),
+        language=language,
     )
     return aftercare.aftercare_pdf(doc)

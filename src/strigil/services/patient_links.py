@@ -21,6 +21,7 @@ from typing import Any, ClassVar
 
 from sqlalchemy.orm import Session
 
+from strigil.core import i18n
 from strigil.errors import Conflict, InvalidInput, NotFound, StrigilError, TooManyRequests
 from strigil.services import adverse_events, audit
 from strigil.services.actors import Actor, Permission, require
@@ -90,6 +91,7 @@ class OpenLink:
 
     purpose: str
     expires_at: datetime
+    language: str | None = None
 
 
 def now() -> datetime:
@@ -111,17 +113,28 @@ def link_path(token: str) -> str:
 
 
 def issue_checkin(
-    *, session: Session, actor: Actor, visit_id: object, hours: int = 72
+    *,
+    session: Session,
+    actor: Actor,
+    visit_id: object,
+    hours: int = 72,
+    language: str | None = None,
 ) -> tuple[str, PatientLink]:
     """Issue a 48-hour check-in link for the visit's patient; the token is returned once.
+    ``language`` is what the patient's pages open in (None: their browser's choice).
 
     Raises:
-        InvalidInput: the visit has no IASTM treatment to check in about, or bad hours.
+        InvalidInput: the visit has no IASTM treatment to check in about, bad hours, or a
+            language Strigil has no translation for.
         Conflict: the visit was entered in error.
     """
     require(actor, Permission.WRITE_PATIENT)
     if not 1 <= hours <= 720:
         raise InvalidInput("hours must be between 1 and 720", field="hours", code="range")
+    if language and i18n.supported(language) != language:
+        raise InvalidInput(
+            f"language must be one of {', '.join(i18n.LANGUAGES)}", field="language", code="choice"
+        )
     visit = get_owned(session, Visit, visit_id, actor, field="visit_id")
     if visit.entered_in_error_at is not None:
         raise Conflict("this visit was entered in error", code="entered_in_error")
@@ -141,6 +154,7 @@ def issue_checkin(
         issued_by_id=actor.user_id,
         expires_at=utcnow() + timedelta(hours=hours),
         single_use=True,
+        language=language or None,
     )
     session.add(link)
     session.flush()
@@ -276,7 +290,7 @@ def open_for_patient(
     """
     link = _usable(session, token, purpose, client_ip, throttle)
     _audit_patient(session, "read", link)
-    return OpenLink(link.purpose, link.expires_at)
+    return OpenLink(link.purpose, link.expires_at, link.language)
 
 
 def submit_checkin(
@@ -384,8 +398,18 @@ def _usable(
     if not is_open(link, now):
         _count_failure(session, key, now, throttle)
         _audit_patient(session, "refused", link)
-        raise LinkClosed(_closed_message(link))
+        raise LinkClosed(
+            _closed_message(link),
+            extra={"reason": closed_reason(link), "language": link.language},
+        )
     return link
+
+
+def closed_reason(link: PatientLink) -> str:
+    """Why a link is closed: used, revoked or expired (the patient's page words each)."""
+    if link.used_at is not None:
+        return "used"
+    return "revoked" if link.revoked_at is not None else "expired"
 
 
 def _closed_message(link: PatientLink) -> str:
@@ -443,3 +467,9 @@ def visit_external_id(session: Session, link: PatientLink) -> object:
     if link.visit_id is None:
         return None
     return store.visit_of(session, link.clinic_id, link.visit_id).external_id
+
+
+def patient_email(session: Session, link: PatientLink) -> str:
+    """The email address on file for the link's patient ('' when none; the caller issued the
+    link, so it already holds the patient's record)."""
+    return _patient_of(session, link).email or ""

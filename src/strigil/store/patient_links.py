@@ -40,6 +40,8 @@ class PatientLink(IdMixin, TenantMixin, Base):
     used_at: Mapped[datetime | None] = mapped_column(default=None)
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
     revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), default=None)
+    # The language the patient's pages and email open in (staff choose it; None: the browser's)
+    language: Mapped[str | None] = mapped_column(String(8), default=None)
 
 
 class Checkin(IdMixin, TenantMixin, Base):
@@ -130,4 +132,11 @@ def visit_of(session: Session, clinic_id: int, visit_id: int) -> Visit:
     """The visit a link or check-in names (same clinic by construction)."""
     return session.scalars(
         select(Visit).where(Visit.id == visit_id, Visit.clinic_id == clinic_id)
+    ).one()
+
+
+def link_by_id(session: Session, clinic_id: int, link_id: int) -> PatientLink:
+    """A link of the clinic by its internal id."""
+    return session.scalars(
+        select(PatientLink).where(PatientLink.id == link_id, PatientLink.clinic_id == clinic_id)
     ).one()

@@ -21,7 +21,7 @@ from sqlalchemy.exc import OperationalError
 
 from strigil import __version__
 from strigil.config import Settings, get_settings
-from strigil.core import icd10
+from strigil.core import i18n, icd10
 from strigil.services.auth import Policy
 from strigil.services.database import (
     excess_privileges,
@@ -182,8 +182,20 @@ def _check_role(app: FastAPI) -> None:
 
 
 def _templates() -> Jinja2Templates:
+    """The page templates; ``_()`` in them translates into the language of the request being
+    rendered (``core.i18n.using``), so one environment serves every language at once."""
     templates = Jinja2Templates(directory=str(files("strigil.web") / "templates"))
+    templates.env.add_extension("jinja2.ext.i18n")
+    templates.env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=i18n.gettext,
+        ngettext=i18n.ngettext,
+        pgettext=i18n.pgettext,
+        npgettext=i18n.npgettext,
+        newstyle=True,
+    )
     templates.env.globals["version"] = __version__
+    templates.env.globals["language"] = i18n.current
+    templates.env.globals["languages"] = i18n.LANGUAGES
     return templates
 
 

@@ -40,11 +40,21 @@ class EventRequest(Schema):
 
 @router.post("/visits/{visit_id}/checkin-links", response_model=LinkIssued, status_code=201)
 def issue_checkin_link(
-    request: Request, visit_id: str, db: DbSession, actor: CurrentActor, settings: SettingsDep
+    request: Request,
+    visit_id: str,
+    db: DbSession,
+    actor: CurrentActor,
+    settings: SettingsDep,
+    language: str | None = None,
 ) -> LinkIssued:
-    """Issue a 48-hour check-in link for the visit's patient."""
+    """Issue a 48-hour check-in link for the visit's patient; ``language`` (en, es) is what
+    the patient's pages and email open in (default: their browser's)."""
     token, link = patient_links.issue_checkin(
-        session=db, actor=actor, visit_id=visit_id, hours=settings.checkin_link_hours
+        session=db,
+        actor=actor,
+        visit_id=visit_id,
+        hours=settings.checkin_link_hours,
+        language=language or None,
     )
     url = str(request.base_url).rstrip("/") + patient_links.link_path(token)
     return LinkIssued.of(link, url=url)

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
-from strigil.core import catalog
+from strigil.core import catalog, i18n
 from strigil.services import documents, treatment, visits
 from strigil.services.records import Visit
 from strigil.web.deps import CurrentActor, DbSession
@@ -66,7 +66,15 @@ def prescribe(
 
 @router.get("/visits/{visit_id}/sheet", response_class=HTMLResponse)
 def patient_sheet(
-    request: Request, visit_id: str, db: DbSession, actor: CurrentActor
+    request: Request, visit_id: str, db: DbSession, actor: CurrentActor, lang: str | None = None
 ) -> HTMLResponse:
+    """The printable sheet in the patient's language (``lang``; English by default)."""
     visit = visits.get(session=db, actor=actor, visit_id=visit_id)
-    return page(request, "visits/sheet.html", _ctx(db, visit, ""))
+    ctx = {**_ctx(db, visit, ""), "sheet_languages": i18n.LANGUAGES}
+    with i18n.using(lang) as chosen:
+        ctx["sheet_lang"] = chosen
+        ctx["doses"] = {
+            p.id: documents.patient_dose(p.sets, p.repetitions, p.hold_seconds, p.frequency)
+            for p in ctx["prescriptions"]
+        }
+        return page(request, "visits/sheet.html", ctx)

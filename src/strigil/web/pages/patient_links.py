@@ -1,5 +1,9 @@
 """Pages a patient opens from a link (no account, no session), and the clinic's buttons that
-issue and revoke links and turn a worrying check-in into an adverse event."""
+issue, email and revoke links and turn a worrying check-in into an adverse event.
+
+A patient's page speaks, in order: the language they switched to on the page (``?lang=``, then
+carried in the form), the language staff chose when issuing the link, their browser's
+Accept-Language, English."""
 
 from __future__ import annotations
 
@@ -8,8 +12,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from strigil.core import i18n
 from strigil.errors import InvalidInput, NotFound, TooManyRequests
-from strigil.services import patient_links
+from strigil.services import outbox, patient_links
 from strigil.web.deps import CurrentActor, DbSession, SettingsDep, keep_on_refusal
 from strigil.web.pages.common import Form, errors_of, go, text
 from strigil.web.pages.render import page
@@ -23,29 +28,52 @@ def _client(request: Request) -> str | None:
     return request.client.host if request.client else None
 
 
+def _language(request: Request, chosen: str | None, issued: str | None = None) -> str:
+    """The page's language: the patient's switch, then the link's, then the browser's."""
+    return (
+        i18n.supported(chosen)
+        or i18n.supported(issued)
+        or i18n.negotiate(request.headers.get("accept-language"))
+    )
+
+
 def _patient_page(
-    request: Request, template: str, context: dict[str, Any], status_code: int = 200
+    request: Request,
+    template: str,
+    context: dict[str, Any],
+    language: str,
+    status_code: int = 200,
 ) -> HTMLResponse:
-    response = page(request, template, context, status_code)
+    with i18n.using(language) as lang:
+        response = page(request, template, {**context, "lang": lang}, status_code)
     response.headers.update(_PRIVATE)
+    response.headers["Content-Language"] = lang
     return response
 
 
-def _refused(request: Request, error: Exception, status: int) -> HTMLResponse:
-    """A kind page for a closed, unknown or throttled link; the refusal's count is kept."""
+def _refused(request: Request, error: Exception, status: int, chosen: str | None) -> HTMLResponse:
+    """A kind page for a closed, unknown or throttled link, in the patient's language; the
+    refusal's count is kept."""
     keep_on_refusal(request)
-    message = getattr(error, "detail", "This link cannot be used.")
-    response = _patient_page(request, "patient/closed.html", {"message": message}, status)
+    extra: dict[str, Any] = getattr(error, "extra", {}) or {}
+    context = {
+        "reason": extra.get("reason", "throttled" if isinstance(error, TooManyRequests) else ""),
+        "retry_after": getattr(error, "retry_after", None),
+    }
+    language = _language(request, chosen, extra.get("language"))
+    response = _patient_page(request, "patient/closed.html", context, language, status)
     if isinstance(error, TooManyRequests) and error.retry_after:
         response.headers["Retry-After"] = str(error.retry_after)
     return response
 
 
 @router.get("/p/{token}", response_class=HTMLResponse)
-def checkin_form(request: Request, token: str, db: DbSession) -> HTMLResponse:
+def checkin_form(
+    request: Request, token: str, db: DbSession, lang: str | None = None
+) -> HTMLResponse:
     """The 48-hour check-in form, when the link is open."""
     try:
-        patient_links.open_for_patient(
+        opened = patient_links.open_for_patient(
             session=db,
             token=token,
             purpose=patient_links.CHECKIN,
@@ -53,14 +81,17 @@ def checkin_form(request: Request, token: str, db: DbSession) -> HTMLResponse:
             throttle=request.app.state.link_throttle,
         )
     except (NotFound, patient_links.LinkClosed, TooManyRequests) as error:
-        return _refused(request, error, getattr(error, "status", 404))
-    return _patient_page(request, "patient/checkin.html", {"errors": {}, "values": {}})
+        return _refused(request, error, getattr(error, "status", 404), lang)
+    language = _language(request, lang, opened.language)
+    return _patient_page(request, "patient/checkin.html", {"errors": {}, "values": {}}, language)
 
 
 @router.post("/p/{token}", response_class=HTMLResponse)
 def checkin_submit(request: Request, token: str, db: DbSession, form: Form) -> HTMLResponse:
-    """Store the answers and close the link; bad answers re-show the form with the rule."""
+    """Store the answers and close the link; bad answers re-show the form with the rule in
+    the patient's language (the form carries the language its page was shown in)."""
     values = {name: text(form, name) for name in FIELDS}
+    chosen = text(form, "lang")
     try:
         patient_links.submit_checkin(
             session=db,
@@ -71,25 +102,78 @@ def checkin_submit(request: Request, token: str, db: DbSession, form: Form) -> H
         )
     except InvalidInput as error:
         context = {"errors": errors_of(error), "values": values}
-        return _patient_page(request, "patient/checkin.html", context, 422)
+        return _patient_page(
+            request, "patient/checkin.html", context, _language(request, chosen), 422
+        )
     except (NotFound, patient_links.LinkClosed, TooManyRequests) as error:
-        return _refused(request, error, getattr(error, "status", 404))
-    return _patient_page(request, "patient/thanks.html", {})
+        return _refused(request, error, getattr(error, "status", 404), chosen)
+    return _patient_page(request, "patient/thanks.html", {}, _language(request, chosen))
 
 
 @router.post("/visits/{visit_id}/checkin-link", response_class=HTMLResponse)
 def issue_checkin_link(
-    request: Request, visit_id: str, db: DbSession, actor: CurrentActor, settings: SettingsDep
+    request: Request,
+    visit_id: str,
+    db: DbSession,
+    actor: CurrentActor,
+    settings: SettingsDep,
+    form: Form,
 ) -> HTMLResponse:
-    """Issue a check-in link and show it once, printable (only its digest is kept)."""
+    """Issue a check-in link and show it once, printable (only its digest is kept); with a
+    mail server configured the page also offers to email it."""
     token, link = patient_links.issue_checkin(
-        session=db, actor=actor, visit_id=visit_id, hours=settings.checkin_link_hours
+        session=db,
+        actor=actor,
+        visit_id=visit_id,
+        hours=settings.checkin_link_hours,
+        language=text(form, "language") or None,
     )
+    return _link_page(request, db, token, link, visit_id)
+
+
+def _link_page(
+    request: Request,
+    db: DbSession,
+    token: str,
+    link: patient_links.PatientLink,
+    visit_id: str,
+) -> HTMLResponse:
     url = str(request.base_url).rstrip("/") + patient_links.link_path(token)
-    context = {"url": url, "link": link, "visit_id": visit_id}
+    context = {
+        "url": url,
+        "token": token,
+        "link": link,
+        "visit_id": visit_id,
+        "languages": i18n.LANGUAGES,
+        "can_email": request.app.state.settings.smtp_configured,
+        "email": patient_links.patient_email(db, link),
+    }
     response = page(request, "visits/checkin_link.html", context)
     response.headers.update(_PRIVATE)
     return response
+
+
+@router.post("/patient-links/{link_id}/email", response_model=None)
+def email_link(
+    request: Request, link_id: str, db: DbSession, actor: CurrentActor, form: Form
+) -> Response:
+    """Queue the email that carries an issued link to the patient (the outbox sends it)."""
+    if not request.app.state.settings.smtp_configured:
+        raise InvalidInput(
+            "no mail server is configured: print the link or read it out",
+            field="email",
+            code="no_smtp",
+        )
+    message = outbox.queue_link_email(
+        session=db,
+        actor=actor,
+        link_id=link_id,
+        token=text(form, "token"),
+        base_url=str(request.base_url),
+        recipient=text(form, "email") or None,
+    )
+    visit = outbox.visit_external_id(db, message)
+    return go(request, f"/visits/{visit}#checkins")
 
 
 @router.post("/patient-links/{link_id}/revoke", response_model=None)

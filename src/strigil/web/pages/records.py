@@ -12,6 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
+from strigil.core import i18n
 from strigil.errors import InvalidInput
 from strigil.services import charges, corrections, documents, measurements, visits
 from strigil.web.deps import CurrentActor, DbSession
@@ -175,9 +176,13 @@ def note_pdf(visit_id: str, db: DbSession, actor: CurrentActor) -> Response:
 
 
 @router.get("/visits/{visit_id}/aftercare.pdf", response_model=None)
-def aftercare_pdf(visit_id: str, db: DbSession, actor: CurrentActor) -> Response:
-    """The patient's after-care sheet as a PDF."""
-    data = documents.aftercare_pdf(session=db, actor=actor, visit_id=visit_id)
+def aftercare_pdf(
+    visit_id: str, db: DbSession, actor: CurrentActor, lang: str | None = None
+) -> Response:
+    """The patient's after-care sheet as a PDF, in ``lang`` when Strigil speaks it."""
+    data = documents.aftercare_pdf(
+        session=db, actor=actor, visit_id=visit_id, language=i18n.supported(lang)
+    )
     return _pdf(data, "aftercare.pdf")
 
 

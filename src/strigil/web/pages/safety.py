@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from strigil.core import catalog
+from strigil.core import catalog, i18n
 from strigil.core.catalog import ScreeningRule
 from strigil.core.screening import Answer, BloodPressure
 from strigil.errors import InvalidInput
@@ -199,13 +199,21 @@ def set_aside_draft(
 
 @router.get("/episodes/{episode_id}/consent", response_class=HTMLResponse)
 def consent_page(
-    request: Request, episode_id: str, db: DbSession, actor: CurrentActor
+    request: Request,
+    episode_id: str,
+    db: DbSession,
+    actor: CurrentActor,
+    lang: str | None = None,
 ) -> HTMLResponse:
+    """The consent text to read with the patient, in their language (``?lang=``)."""
     episode = episodes.get(session=db, actor=actor, episode_id=episode_id)
+    language = i18n.supported(lang) or i18n.DEFAULT
     ctx = {
         "episode": episode,
         "patient": episode.patient,
-        "preview": consents.preview(session=db, episode=episode),
+        "consent_lang": language,
+        "consent_languages": i18n.LANGUAGES,
+        "preview": consents.preview(session=db, episode=episode, language=language),
         "current": consents.current(db, episode),
         "minor": consents.guardian_required(episode),
     }
@@ -224,6 +232,7 @@ def record_consent(
         shown_sha256=text(form, "shown_sha256") or None,
         guardian_name=text(form, "guardian_name") or None,
         guardian_relationship=text(form, "guardian_relationship") or None,
+        language=i18n.supported(text(form, "language")),
     )
     return go(request, f"/episodes/{episode_id}/consent")
 

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
-from strigil.core import billing, catalog, protocol, screening
+from strigil.core import billing, catalog, i18n, protocol, screening
 from strigil.errors import Conflict, InvalidInput
 from strigil.services import (
     adverse_events,
@@ -20,6 +20,7 @@ from strigil.services import (
     clearances,
     episodes,
     follow_up,
+    outbox,
     patient_links,
     screenings,
     treatment,
@@ -233,9 +234,12 @@ def visit_ctx(db: Session, visit: Visit, actor: Actor) -> dict[str, Any]:
 
 def _checkin_ctx(db: Session, visit: Visit, actor: Actor) -> dict[str, Any]:
     """The visit's check-ins and its patient links (the visit read itself is audited)."""
+    links = patient_links.links_for_visit(session=db, actor=actor, visit=visit)
     return {
         "checkins": patient_links.checkins_of_loaded_visit(session=db, actor=actor, visit=visit),
-        "checkin_links": patient_links.links_for_visit(session=db, actor=actor, visit=visit),
+        "checkin_links": links,
+        "link_emails": outbox.messages_for_links(session=db, actor=actor, links=links),
+        "link_languages": i18n.LANGUAGES,
         "now": patient_links.now(),
     }
 

@@ -1,0 +1,87 @@
+"""The patient's languages: every patient-facing message has a Spanish translation (a new
+untranslated string fails here), placeholders survive translation, and the language choice
+follows Accept-Language."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.pofile import read_po
+
+from strigil.core import i18n
+
+ROOT = Path(__file__).resolve().parents[2]
+PLACEHOLDER = re.compile(r"\{[a-z_]+\}|%\([a-z_]+\)s")
+
+
+def _extracted() -> dict[str | tuple[str, ...], str]:
+    """Every message babel.cfg marks for translation (what `make messages` extracts)."""
+    with (ROOT / "babel.cfg").open() as config:
+        method_map, options_map = parse_mapping_cfg(config)
+    found: dict[str | tuple[str, ...], str] = {}
+    for filename, _line, message, _comments, _context in extract_from_dir(
+        str(ROOT), method_map, options_map
+    ):
+        found[message] = filename
+    return found
+
+
+def test_every_patient_message_has_a_spanish_translation() -> None:
+    extracted = _extracted()
+    assert len(extracted) > 60 and any("patient/checkin.html" in f for f in extracted.values())
+    catalog = read_po(i18n.catalog_text("es").splitlines(keepends=True), locale="es")
+    missing = []
+    for msgid, filename in extracted.items():
+        key = msgid[0] if isinstance(msgid, tuple) else msgid
+        entry = catalog.get(key)
+        strings = entry.string if entry is not None else ""
+        values = strings if isinstance(strings, tuple) else (strings,)
+        if entry is None or entry.fuzzy or not all(values):
+            missing.append(f"{filename}: {key!r}")
+    assert missing == [], "untranslated patient strings (run `make messages`, then translate)"
+
+
+def test_translations_keep_their_placeholders() -> None:
+    catalog = read_po(i18n.catalog_text("es").splitlines(keepends=True), locale="es")
+    for entry in catalog:
+        if not entry.id:
+            continue
+        ids = entry.id if isinstance(entry.id, tuple) else (entry.id,)
+        strings = entry.string if isinstance(entry.string, tuple) else (entry.string,)
+        wanted = set(PLACEHOLDER.findall(ids[-1]))
+        for text in strings:
+            assert set(PLACEHOLDER.findall(text)) == wanted, entry.id
+
+
+@pytest.mark.parametrize(
+    ("header", "language"),
+    [
+        ("es-MX,es;q=0.9,en;q=0.5", "es"),
+        ("en-GB,en;q=0.9,es;q=0.8", "en"),
+        ("de-DE,fr;q=0.8", "en"),
+        ("fr;q=0.9,es;q=0.5", "es"),
+        ("es;q=0.2,en;q=0.8", "en"),
+        ("", "en"),
+        (None, "en"),
+        ("es;q=abc", "en"),
+        ("*", "en"),
+    ],
+)
+def test_accept_language_picks_our_best_language(header: str | None, language: str) -> None:
+    assert i18n.negotiate(header) == language
+
+
+def test_the_current_language_is_scoped_and_plurals_follow_spanish_rules() -> None:
+    with i18n.using("es"):
+        assert i18n.gettext("Send") == "Enviar"
+        assert i18n.ngettext("{n} set", "{n} sets", 1).format(n=1) == "1 serie"
+        assert i18n.ngettext("{n} set", "{n} sets", 3).format(n=3) == "3 series"
+        with i18n.using("xx"):
+            assert i18n.gettext("Send") == "Send"
+        assert i18n.current() == "es"
+    assert i18n.current() == "en" and i18n.gettext("Send") == "Send"
+    assert i18n.supported("es-AR") == "es" and i18n.supported("pt") is None
