@@ -4,7 +4,7 @@ On PostgreSQL the outbox gets row-level security like every other clinic table; 
 runs as the operator (``strigil outbox send``) and so reaches every clinic's queue.
 
 Revision ID: b6e2a8d4f0c3
-Revises: e3a7c5d9b1f4
+Revises: f2b8d4a6c0e1
 Create Date: 2026-12-03 21:00:00+00:00
 """
 
@@ -16,7 +16,7 @@ from alembic import op
 import strigil.store.base
 
 revision: str = "b6e2a8d4f0c3"
-down_revision: str | None = "e3a7c5d9b1f4"
+down_revision: str | None = "f2b8d4a6c0e1"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
