@@ -39,28 +39,34 @@ def list_studies(
     base = studies.load_evidence()
     if as_json:
         rows = [
-            {"id": s.id, "year": s.year, "design": s.design, "comparison": s.comparison,
-             "outcome": s.outcome, "has_numbers": s.has_numbers, "usable": s.usable,
-             "doi": s.doi}
+            {"id": s.id, "year": s.year, "design": s.design,
+             "design_text": published.design_label(s.design), "comparison": s.comparison,
+             "outcome": s.outcome, "measure": s.measure, "timepoint": s.timepoint,
+             "has_numbers": s.has_numbers, "usable": s.usable, "doi": s.doi,
+             "rob2_overall": s.rob2.overall if s.rob2 else None}
             for s in base.studies
         ]  # fmt: skip
         typer.echo(json.dumps({"version": base.version, "studies": rows}, indent=2))
         return
     typer.echo(f"IASTM evidence base, version {base.version}")
-    typer.echo(f"  {'id':<27} {'year':<5} {'design':<21} {'comparison':<22} numbers")
     for s in base.studies:
-        typer.echo(
-            f"  {s.id:<27} {s.year or '-':<5} {s.design:<21} {s.comparison or '-':<22} "
-            f"{_numbers_flag(s)}"
-        )
+        typer.echo(f"{s.id} ({published.short_ref(s)}): {_numbers_flag(s)}")
+        typer.echo(f"    design:     {published.design_label(s.design)}")
+        typer.echo(f"    compared:   {published.comparison_label(s.comparison or '-')}")
+        outcome = published.outcome_label(s.outcome) if s.outcome else "-"
+        typer.echo(f"    outcome:    {outcome}{f' - {s.measure}' if s.measure else ''}")
+        typer.echo(f"    time point: {s.timepoint or 'not stated'}")
 
 
 def _numbers_flag(study: studies.Study) -> str:
+    """Whether a study's numbers enter :func:`pool`, and if not, why not in the sources' words."""
     if study.usable:
         return "poolable"
     if not study.has_numbers:
-        return "none"
-    return "review estimate" if study.design.endswith(("review", "analysis")) else "not randomised"
+        return "no usable numbers read"
+    if study.design.endswith(("review", "analysis")):
+        return "review estimate"
+    return f"numbers listed, not pooled ({published.design_label(study.design)})"
 
 
 def _pool(outcome: str, comparison: str, method: str, test: str) -> Pooled:
@@ -117,7 +123,14 @@ def pool_command(
         return
     typer.echo(_headline(info))
     typer.echo(info["summary"])
+    _print_grade(info["grade"])
     typer.echo(f"forest plot: {plot}")
+
+
+def _print_grade(table: dict[str, Any]) -> None:
+    typer.echo(f"GRADE: certainty {table['certainty']}. {table['reason']}")
+    for d in table["domains"]:
+        typer.echo(f"  {d['domain']:<17} {d['judgement']:<15} {d['reason']}")
 
 
 @app.command("forest")

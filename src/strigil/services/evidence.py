@@ -19,13 +19,16 @@ from typing import TYPE_CHECKING, Any
 
 from strigil.errors import InvalidInput
 from strigil.evidence import METHODS, TESTS
+from strigil.evidence.grade import GradeTable, grade
 from strigil.evidence.inputs import EvidenceInputError
 from strigil.evidence.studies import (
+    RANDOMISED,
+    ROB2_DOMAINS,
+    ROB2_NAMES,
     Arm,
     EvidenceBase,
     Pooled,
     Study,
-    certainty,
     load_evidence,
     plain_language_summary,
     pool,
@@ -42,12 +45,20 @@ COMPARISON_LABELS = {
     "mixed_controls": "a mix of other treatments",
     "other_treatment_alone": "the same other treatment without IASTM",
     "control": "a control group",
+    "exercise": "exercise, stretching or advice without IASTM",
 }
 SHORT_LABELS = {"hands_on_mfr": "hands-on MFR/massage", "spinal_manipulation": "manipulation"}
-OUTCOME_LABELS = {"pain": "pain", "function": "function", "rom": "range of motion"}
+OUTCOME_LABELS = {
+    "pain": "pain",
+    "function": "function",
+    "rom": "range of motion",
+    "strength": "strength",
+    "pressure_pain_threshold": "pressure pain threshold",
+}
 DESIGN_LABELS = {
     "RCT": "randomised trial",
-    "controlled_trial": "controlled trial, randomisation not confirmed",
+    "controlled_trial": "controlled trial, randomisation not stated",
+    "within_subject_trial": "within-subject trial (one side each treatment)",
     "non_randomised_trial": "non-randomised trial",
     "meta_analysis": "meta-analysis",
     "systematic_review": "systematic review",
@@ -58,6 +69,11 @@ DESIGN_LABELS = {
 def bundled() -> EvidenceBase:
     """The bundled evidence base (its version keys the plot cache)."""
     return load_evidence()
+
+
+def design_label(code: str) -> str:
+    """A design in words: "controlled trial, randomisation not stated" rather than a code."""
+    return DESIGN_LABELS.get(code, code.replace("_", " "))
 
 
 def comparison_label(code: str) -> str:
@@ -87,9 +103,13 @@ class Panel:
     outcome: str
     studies: tuple[Study, ...]
     pooled: Pooled | None
-    certainty: str | None
+    grade: GradeTable
     summary: str | None
     reason: str | None
+
+    @property
+    def certainty(self) -> str | None:
+        return self.grade.certainty
 
     @property
     def comparison_text(self) -> str:
@@ -150,14 +170,26 @@ def _panel(
     try:
         pooled = pool(outcome, comparison, method=method, test=test)
     except EvidenceInputError:
-        return Panel(comparison, outcome, group, None, None, None, _too_few(group))
-    result = pooled.result
-    summary = plain_language_summary(result, comparison_label(comparison), outcome_label(outcome))
-    return Panel(comparison, outcome, group, pooled, certainty(result), summary, None)
+        trials = tuple(s for s in group if s.design in RANDOMISED)
+        table = grade(comparison, outcome, trials, None)
+        return Panel(comparison, outcome, group, None, table, None, _too_few(group))
+    table = grade_of(pooled)
+    summary = _summary(pooled, table)
+    return Panel(comparison, outcome, group, pooled, table, summary, None)
+
+
+def grade_of(pooled: Pooled) -> GradeTable:
+    """The GRADE table of a pooled comparison (or of its single trial)."""
+    return grade(pooled.comparison, pooled.outcome, pooled.studies, pooled.result)
+
+
+def _summary(pooled: Pooled, table: GradeTable) -> str:
+    label, outcome = comparison_label(pooled.comparison), outcome_label(pooled.outcome)
+    return plain_language_summary(pooled.result, label, outcome, table.certainty or "very low")
 
 
 def _too_few(group: tuple[Study, ...]) -> str:
-    trials = sum(1 for s in group if s.design == "RCT")
+    trials = sum(1 for s in group if s.design in RANDOMISED)
     if trials == 0:
         return (
             "There are no randomised trials with usable numbers here, so nothing is combined. "
@@ -218,9 +250,11 @@ def study_json(study: Study) -> dict[str, Any]:
     return {
         "id": study.id, "citation": study.citation, "year": study.year, "design": study.design,
         "condition": study.condition, "intervention": study.intervention,
-        "comparison": study.comparison, "outcome": study.outcome, "timepoint": study.timepoint,
-        "doi": study.doi, "usable": study.usable, "note": study.note,
-        "source_note": study.source_note, "arms": arms,
+        "comparison": study.comparison, "outcome": study.outcome, "measure": study.measure,
+        "timepoint": study.timepoint, "doi": study.doi, "registry": study.registry,
+        "n_total": study.n_total, "usable": study.usable, "note": study.note,
+        "source_note": study.source_note, "conflicts": list(study.conflicts),
+        "rob2": rob2_json(study), "arms": arms,
         "effect": vars(study.effect) if study.effect else None,
     }  # fmt: skip
 
@@ -232,7 +266,7 @@ def pooled_json(pooled: Pooled) -> dict[str, Any]:
     estimable) rather than the zeros a k = 1 fit produces.
     """
     r = pooled.result
-    label = comparison_label(pooled.comparison)
+    table = grade_of(pooled)
     spread: dict[str, float | None] = {"tau2": r.tau2, "i2": r.i2, "q": r.q, "q_pvalue": r.q_pvalue,
               "pi_low": r.pi_low, "pi_high": r.pi_high}  # fmt: skip
     if pooled.single:
@@ -242,9 +276,28 @@ def pooled_json(pooled: Pooled) -> dict[str, Any]:
         "pooled": not pooled.single, "method": r.method, "test": r.test,
         "measure": "SMD (positive favours IASTM)", "estimate": r.estimate,
         "ci_low": r.ci_low, "ci_high": r.ci_high, "pvalue": r.pvalue, **spread,
-        "certainty": certainty(r), "studies": [s.id for s in pooled.studies],
-        "summary": plain_language_summary(r, label, outcome_label(pooled.outcome)),
+        "certainty": table.certainty, "grade": grade_json(table),
+        "studies": [s.id for s in pooled.studies], "summary": _summary(pooled, table),
     }  # fmt: skip
+
+
+def grade_json(table: GradeTable) -> dict[str, Any]:
+    """A GRADE table as plain data: every domain with its judgement and reason."""
+    return {
+        "start": table.start, "certainty": table.certainty, "reason": table.reason,
+        "participants": table.participants,
+        "domains": [{"domain": d.name, "judgement": d.judgement, "downgrade": d.downgrade,
+                     "reason": d.reason} for d in table.domains],
+    }  # fmt: skip
+
+
+def rob2_json(study: Study) -> dict[str, Any] | None:
+    """A trial's RoB 2 judgements per domain (``None`` levels where no source supports one)."""
+    if study.rob2 is None:
+        return None
+    domains = {d: {"name": ROB2_NAMES[d], "judgement": study.rob2.get(d).level,
+                   "reason": study.rob2.get(d).reason} for d in ROB2_DOMAINS}  # fmt: skip
+    return {"overall": study.rob2.overall, "domains": domains}
 
 
 def pool_json(outcome: str, comparison: str, method: str, test: str) -> dict[str, Any]:
