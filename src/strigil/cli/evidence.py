@@ -12,12 +12,11 @@ from strigil.web.lazy import lazy
 
 if TYPE_CHECKING:
     from strigil import evidence
-    from strigil.evidence import plots, studies
+    from strigil.evidence import studies
     from strigil.evidence.studies import Pooled
     from strigil.services import evidence as published
 else:  # scipy, statsmodels and matplotlib load only when an evidence command runs
     evidence = lazy("strigil.evidence")
-    plots = lazy("strigil.evidence.plots")
     studies = lazy("strigil.evidence.studies")
     published = lazy("strigil.services.evidence")
 
@@ -80,11 +79,9 @@ def _pool(outcome: str, comparison: str, method: str, test: str) -> Pooled:
         raise _fail(str(exc)) from exc
 
 
-def _plot(pooled: Pooled, path: Path, comparison: str) -> None:
-    labels = [published.short_ref(s) for s in pooled.studies]
-    style = published.forest_style(comparison, pooled.outcome)
+def _plot(pooled: Pooled, path: Path) -> None:
     try:
-        plots.forest_plot(pooled.result, labels, path, style)
+        published.draw_forest(pooled, path)
     except ValueError as exc:
         raise _fail(str(exc)) from exc
 
@@ -116,7 +113,7 @@ def pool_command(
     A comparison with one usable trial prints that trial on its own (not pooled).
     """
     pooled = _pool(outcome, comparison, method, test)
-    _plot(pooled, plot, comparison)
+    _plot(pooled, plot)
     info = published.pooled_json(pooled)
     if as_json:
         typer.echo(json.dumps({**info, "plot": str(plot)}, indent=2))
@@ -142,5 +139,5 @@ def forest_command(
     plot: Path = typer.Option(DEFAULT_PLOT, help="Forest plot path (.svg or .png)"),
 ) -> None:
     """Only write the forest plot of a pooled comparison."""
-    _plot(_pool(outcome, comparison, method, test), plot, comparison)
+    _plot(_pool(outcome, comparison, method, test), plot)
     typer.echo(str(plot))

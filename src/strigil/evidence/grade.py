@@ -18,7 +18,7 @@ import numpy as np
 from scipy import special
 
 from strigil.evidence.meta import MetaResult
-from strigil.evidence.studies import RANDOMISED, Study
+from strigil.evidence.studies import RANDOMISED, ROB2_NAMES, Study
 
 LEVELS = ("very low", "low", "moderate", "high")
 DOMAINS = ("risk of bias", "inconsistency", "indirectness", "imprecision", "publication bias")
@@ -96,9 +96,7 @@ def risk_of_bias(
         return GradeDomain("risk of bias", NOT_ASSESSABLE, "No trial to judge.")
     weights = _weights(studies, result)
     overall = [s.rob2.overall if s.rob2 is not None else None for s in studies]
-    parts = [f"{s.label or s.id}: {o or 'not assessable (domains not read)'}"
-             for s, o in zip(studies, overall, strict=True)]  # fmt: skip
-    listing = "; ".join(parts)
+    listing = "; ".join(f"{s.label or s.id}: {_rob_text(s)}" for s in studies)
     if all(o == "low" for o in overall):
         return GradeDomain("risk of bias", "not serious", f"All trials at low risk ({listing}).")
     high = sum(w for w, o in zip(weights, overall, strict=True) if o == "high")
@@ -108,6 +106,19 @@ def risk_of_bias(
     why = (f"Not every trial is at low risk; a result whose risk of bias could not be judged "
            f"is treated as a concern ({listing}).")  # fmt: skip
     return GradeDomain("risk of bias", "serious", why)
+
+
+def _rob_text(study: Study) -> str:
+    """A trial's RoB 2 in a phrase: the overall judgement, or what is known and what is not."""
+    if study.rob2 is None:
+        return "RoB 2 not assessed"
+    if study.rob2.overall is not None:
+        return f"{study.rob2.overall} risk overall"
+    judged = [(d, j.level) for d, j in study.rob2.domains if j.level is not None]
+    unread = len(study.rob2.domains) - len(judged)
+    known = ", ".join(f"{lv} ({ROB2_NAMES[d].lower()})" for d, lv in judged)
+    return f"overall not assessable, {unread} of 5 domains not judged" + (
+        f"; {known}" if known else "")  # fmt: skip
 
 
 def inconsistency(result: MetaResult | None, rules: GradeRules) -> GradeDomain:

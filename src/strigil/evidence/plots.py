@@ -83,10 +83,16 @@ def _fmt(value: float, exp: bool) -> str:
     return text.replace("-", "\u2212")  # a true minus sign lines up with digits
 
 
-def _num(value: float | None) -> str:
+def _decimals(pair: ArmPair) -> int:
+    """One precision per study row, set by its largest number, so a row reads consistently."""
+    values = [abs(v) for arm in pair for v in (arm.mean, arm.sd) if v is not None]
+    top = max(values, default=0.0)
+    return 2 if top < 10 else 1 if top < 100 else 0
+
+
+def _num(value: float | None, decimals: int) -> str:
     if value is None:
         return "\u2014"
-    decimals = 2 if abs(value) < 10 else 1 if abs(value) < 100 else 0
     return f"{value:.{decimals}f}".replace("-", "\u2212")
 
 
@@ -310,7 +316,7 @@ class _Table:
                 for arm, cols in zip(pair, (("m1", "sd1", "n1"), ("m2", "sd2", "n2")),
                                      strict=True):  # fmt: skip
                     for col, value in zip(cols, (arm.mean, arm.sd), strict=False):
-                        self.put(col, row, _num(value))
+                        self.put(col, row, _num(value, _decimals(pair)))
                     self.put(cols[2], row, "\u2014" if arm.n is None else str(arm.n))
             self.put("w", row, f"{res.weights[i]:.1f}%")
             ci = f"{_fmt(res.yi[i], s.exp):>6} [{_fmt(lo[i], s.exp)}, {_fmt(hi[i], s.exp)}]"

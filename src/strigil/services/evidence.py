@@ -35,7 +35,7 @@ from strigil.evidence.studies import (
 )
 
 if TYPE_CHECKING:
-    from strigil.evidence.plots import ForestStyle
+    from strigil.evidence.plots import ArmPair, ForestStyle
 
 COMPARISON_LABELS = {
     "hands_on_mfr": "hands-on myofascial release or massage",
@@ -206,30 +206,60 @@ def _too_few(group: tuple[Study, ...]) -> str:
     )
 
 
-def forest_style(comparison: str, outcome: str) -> ForestStyle:
-    """Axis labels and title of a comparison's forest plot (pages and CLI alike)."""
+def _joined(values: list[str | None], missing: str) -> str:
+    """Distinct values in order ("; "-joined): trials in one plot may use different scales."""
+    seen = list(dict.fromkeys(v for v in values if v))
+    return "; ".join(seen) if seen else missing
+
+
+def forest_style(comparison: str, outcome: str, studies: tuple[Study, ...] = ()) -> ForestStyle:
+    """Axis labels, title, outcome scale and time point of a forest plot (pages and CLI)."""
     from strigil.evidence.plots import ForestStyle  # matplotlib loads on demand
 
+    scale = _joined([s.measure for s in studies], "scale not stated")
+    better = {s.lower_is_better for s in studies}
+    direction = "" if len(better) != 1 else (
+        "; lower is better" if better.pop() else "; higher is better")  # fmt: skip
     return ForestStyle(
-        xlabel="Standardised mean difference (positive favours IASTM)",
+        xlabel="Standardised mean difference, Hedges' g (positive favours IASTM)",
         favours_left=f"Favours {SHORT_LABELS.get(comparison, comparison.replace('_', ' '))}",
         favours_right="Favours IASTM",
         title=f"IASTM vs {comparison_label(comparison)}: {outcome_label(outcome)}",
+        outcome=f"{outcome_label(outcome)}, {scale}{direction}",
+        timepoint=_joined([s.timepoint for s in studies], "not stated"),
+        arm_labels=("IASTM", "Comparator"),
     )
+
+
+def forest_arms(studies: tuple[Study, ...]) -> list[ArmPair | None]:
+    """Per-arm mean, SD and n as stored (a study with a reported estimate has no arm row)."""
+    from strigil.evidence.plots import ArmData
+
+    rows: list[ArmPair | None] = []
+    for s in studies:
+        if s.effect is not None or s.iastm is None or s.control is None:
+            rows.append(None)
+            continue
+        rows.append((ArmData(s.iastm.mean, s.iastm.sd, s.iastm.n),
+                     ArmData(s.control.mean, s.control.sd, s.control.n)))  # fmt: skip
+    return rows
+
+
+def draw_forest(pooled: Pooled, path: Path) -> Path:
+    """The forest plot of a pooled comparison, with per-arm columns, at ``path``."""
+    from strigil.evidence.plots import forest_plot
+
+    labels = [short_ref(s) for s in pooled.studies]
+    style = forest_style(pooled.comparison, pooled.outcome, pooled.studies)
+    return forest_plot(pooled.result, labels, path, style, forest_arms(pooled.studies))
 
 
 @lru_cache(maxsize=64)
 def _svg(comparison: str, outcome: str, method: str, test: str, version: str) -> str:  # noqa: ARG001
     """Draw the forest plot once per key; ``version`` invalidates it with a new evidence base."""
     pooled = pool(outcome, comparison, method=method, test=test)
-    labels = [short_ref(s) for s in pooled.studies]
-    from strigil.evidence.plots import forest_plot
-
     with tempfile.TemporaryDirectory() as tmp:
-        path = forest_plot(
-            pooled.result, labels, Path(tmp) / "forest.svg", forest_style(comparison, outcome)
-        )
-        return path.read_text()
+        return draw_forest(pooled, Path(tmp) / "forest.svg").read_text()
 
 
 def forest_svg(comparison: str, outcome: str, method: str = "REML", test: str = "z") -> str:
