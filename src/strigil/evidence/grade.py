@@ -70,6 +70,14 @@ class GradeTable:
     reason: str
 
 
+def _name(study: Study) -> str:
+    """ "Surname et al. Year" for reasons (the stored label when there is one)."""
+    if study.label:
+        return study.label
+    surname = study.citation.split(",")[0].split()[0] if study.citation.split() else study.id
+    return f"{surname} et al. {study.year}" if study.year else f"{surname} et al."
+
+
 def _participants(studies: Sequence[Study]) -> int | None:
     total = 0
     for s in studies:
@@ -96,7 +104,7 @@ def risk_of_bias(
         return GradeDomain("risk of bias", NOT_ASSESSABLE, "No trial to judge.")
     weights = _weights(studies, result)
     overall = [s.rob2.overall if s.rob2 is not None else None for s in studies]
-    listing = "; ".join(f"{s.label or s.id}: {_rob_text(s)}" for s in studies)
+    listing = "; ".join(f"{_name(s)}: {_rob_text(s)}" for s in studies)
     if all(o == "low" for o in overall):
         return GradeDomain("risk of bias", "not serious", f"All trials at low risk ({listing}).")
     high = sum(w for w, o in zip(weights, overall, strict=True) if o == "high")
@@ -147,7 +155,7 @@ def indirectness(studies: Sequence[Study]) -> GradeDomain:
         why = ("None recorded: the trials' population, intervention, comparator and outcome "
                "match the comparison as labelled.")  # fmt: skip
         return GradeDomain("indirectness", "not serious", why)
-    why = "; ".join(f"{s.label or s.id}: {s.indirectness.reason}" for s in flagged
+    why = "; ".join(f"{_name(s)}: {s.indirectness.reason}" for s in flagged
                     if s.indirectness is not None)  # fmt: skip
     return GradeDomain("indirectness", "serious", why)
 

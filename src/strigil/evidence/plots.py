@@ -61,7 +61,7 @@ ArmPair = tuple[ArmData, ArmData]
 
 # Layout in inches: the figure is a table whose rows share the y axis of the plot panel.
 _ROW_IN = 0.27
-_WIDTH_IN = 12.5
+_WIDTH_IN = 11.0
 _LABEL_CHARS = 34
 _FONT = 8.5
 # Column anchors as fractions of the figure width (right-aligned numbers, left-aligned text).

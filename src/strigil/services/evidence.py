@@ -24,7 +24,6 @@ from strigil.evidence.inputs import EvidenceInputError
 from strigil.evidence.studies import (
     RANDOMISED,
     ROB2_DOMAINS,
-    ROB2_NAMES,
     Arm,
     EvidenceBase,
     Pooled,
@@ -32,6 +31,9 @@ from strigil.evidence.studies import (
     load_evidence,
     plain_language_summary,
     pool,
+)
+from strigil.evidence.studies import (
+    ROB2_NAMES as ROB2_NAMES,
 )
 
 if TYPE_CHECKING:
