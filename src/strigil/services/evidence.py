@@ -132,7 +132,9 @@ def reported(study: Study) -> str | None:
     a, c = study.iastm, study.control
     if a is None or c is None or a.mean is None or c.mean is None:
         return None
-    return f"After treatment: IASTM {_arm(a)} vs comparison {_arm(c)}"
+    change = study.measure is not None and "change" in study.measure.lower()
+    when = "Change" if change else "After treatment"  # Kivlan 2015 reports % change per arm
+    return f"{when}: IASTM {_arm(a)} vs comparison {_arm(c)}"
 
 
 def _arm(arm: Arm) -> str:
