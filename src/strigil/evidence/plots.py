@@ -145,7 +145,7 @@ def forest_plot(
     table.studies(res, labels, rows, style, arms)
     table.summary(res, style, arms)
     _titles(fig, style, layout)
-    fig.savefig(out)
+    fig.savefig(out, bbox_inches="tight", pad_inches=0.12)  # never clip a long CI text
     return out
 
 
