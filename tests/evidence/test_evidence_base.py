@@ -232,3 +232,13 @@ def test_publication_bias_uses_egger_from_ten_trials() -> None:
 
 
 EGGER_P = 1.01003873693748e-09
+
+
+def test_every_trial_has_a_rob2_entry_with_a_reason_per_domain() -> None:
+    trials = [s for s in studies() if s.design.endswith(("RCT", "trial"))]
+    assert len(trials) >= 25
+    for s in trials:
+        assert s.rob2 is not None, s.id
+        assert all(j.reason for _, j in s.rob2.domains), s.id
+    lee = by_id("lee2016_pain").rob2
+    assert lee is not None and "do not say allocation was random" in lee.get("selection").reason
