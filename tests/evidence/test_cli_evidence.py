@@ -54,24 +54,39 @@ def test_pool_writes_json_and_plot(tmp_path: Path, synthetic_evidence: None) -> 
 
 def test_pool_of_the_bundled_single_trial_says_it_is_not_pooled(tmp_path: Path) -> None:
     plot = tmp_path / "forest.png"
-    result = runner.invoke(app, ["pool", "--comparison", "hands_on_mfr", "--plot", str(plot)])
+    args = ["pool", "--outcome", "strength", "--comparison", "sham", "--plot", str(plot)]
+    result = runner.invoke(app, args)
     assert result.exit_code == 0, result.output
-    assert result.stdout.startswith("1 trial, not pooled (elhafez2020): SMD -0.37 [-1.00, 0.25]")
+    assert result.stdout.startswith("1 trial, not pooled (kivlan2015_sham): SMD 1.37 [0.57, 2.16]")
     assert "heterogeneity not estimable" in result.stdout
+    assert "GRADE: certainty very low" in result.stdout
+    for domain in ("risk of bias", "inconsistency", "indirectness", "imprecision",
+                   "publication bias"):  # fmt: skip
+        assert f"  {domain}" in result.stdout
     assert plot.stat().st_size > 1000
-    as_json = runner.invoke(app, ["pool", "--comparison", "hands_on_mfr", "--json",
-                                  "--plot", str(tmp_path / "f.svg")])  # fmt: skip
+    as_json = runner.invoke(app, [*args[:-2], "--json", "--plot", str(tmp_path / "f.svg")])
     info = json.loads(as_json.stdout)
     assert info["pooled"] is False and info["i2"] is None and info["k"] == 1
+    assert [d["domain"] for d in info["grade"]["domains"]][0] == "risk of bias"
 
 
-def test_studies_says_which_numbers_can_be_pooled() -> None:
-    lines = runner.invoke(app, ["studies"]).stdout.splitlines()
-    row = {line.split()[0]: line for line in lines[2:]}
-    assert row["elhafez2020"].endswith("poolable")
-    assert row["lee2016_pain"].endswith("not randomised")
-    assert row["tang2025_pain"].endswith("review estimate")
-    assert row["shewail2023"].endswith("none")
+def test_studies_says_which_numbers_can_be_pooled_with_design_outcome_and_time_point() -> None:
+    text = runner.invoke(app, ["studies"]).stdout
+    blocks = {b.split()[0]: b for b in text.split("\n") if b and not b.startswith(" ")}
+    assert blocks["kivlan2015_sham"].endswith("poolable")
+    assert blocks["elhafez2020"].endswith(
+        "numbers listed, not pooled (controlled trial, randomisation not stated)"
+    )
+    assert blocks["lee2016_pain"].endswith("(controlled trial, randomisation not stated)")
+    assert "not randomised" not in blocks["lee2016_pain"]
+    assert blocks["tang2025_pain"].endswith("review estimate")
+    assert blocks["shewail2023"].endswith("no usable numbers read")
+    lee = text.split("lee2016_pain (")[1].split("\nlee2016_rom")[0]
+    assert "design:     controlled trial, randomisation not stated" in lee
+    assert "outcome:    pain - VAS (mm)" in lee
+    assert "time point: after a 4-week programme" in lee
+    rom = text.split("lee2016_rom (")[1].split("\n", 6)[:6]
+    assert any("range of motion - lumbar flexion" in line for line in rom)
 
 
 def test_forest_only_writes_plot(tmp_path: Path, synthetic_evidence: None) -> None:
@@ -95,6 +110,7 @@ def test_pool_default_plot_path_is_in_cwd(
     ("args", "message"),
     [
         (["pool", "--comparison", "hands_on_mfr"], "no trial with usable data"),
+        (["pool", "--outcome", "pain", "--comparison", "control"], "no trial with usable data"),
         (["pool", "--comparison", "sham", "--method", "XX"], "unknown method"),
         (["pool", "--comparison", "sham", "--test", "t"], "unknown test"),
         (["forest", "--comparison", "sham", "--plot", "out.pdf"], ".svg or .png"),

@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 from strigil.evidence import meta_analyze
+from strigil.evidence.grade import grade
 from strigil.evidence.plots import ForestStyle, forest_plot, funnel_plot
 from strigil.evidence.studies import (
     Arm,
     Study,
-    certainty,
     load_evidence,
     plain_language_summary,
     pool,
@@ -49,19 +49,20 @@ def test_pool_refuses_without_any_usable_trial() -> None:
 
 
 def test_single_trial_is_reported_alone_with_metafor_numbers() -> None:
-    """El-Hafez 2020 on its own; reference values from metafor 3.8.1: escalc("SMD") then rma()
-    (k = 1, τ² = 0), sign flipped so that positive favours IASTM."""
-    single = pool("pain", "hands_on_mfr", method="REML", test="knha")
-    assert single.single and [s.id for s in single.studies] == ["elhafez2020"]
+    """Kivlan 2015 (Astym vs sham, strength, higher better) on its own; reference values from
+    metafor 3.8.1: escalc("SMD", 15, 18, 15, -6, 11, 15) then rma(method="EE") (k = 1)."""
+    single = pool("strength", "sham", method="REML", test="knha")
+    assert single.single and [s.id for s in single.studies] == ["kivlan2015_sham"]
     r = single.result
     assert (r.method, r.test, r.k) == ("EE", "z", 1)
-    assert r.estimate == pytest.approx(-0.371368355370, rel=1e-9)
-    assert r.se == pytest.approx(0.318941892344, rel=1e-9)
-    assert (r.ci_low, r.ci_high) == pytest.approx((-0.996482977526, 0.253746266786), rel=1e-9)
-    assert r.pvalue == pytest.approx(0.244271579745, rel=1e-9)
-    assert certainty(r) == "very low"
-    text = plain_language_summary(r, "hands-on myofascial release", "pain")
-    assert "based on one small trial" in text and "little or no difference" in text
+    assert r.estimate == pytest.approx(1.369735860903910, rel=1e-9)
+    assert r.se == pytest.approx(0.405712877304590, rel=1e-9)
+    assert (r.ci_low, r.ci_high) == pytest.approx((0.574553233322795, 2.164918488485025), rel=1e-9)
+    assert r.pvalue == pytest.approx(0.000735155170012, rel=1e-6)
+    table = grade("sham", "strength", single.studies, r)
+    assert table.certainty == "very low"
+    text = plain_language_summary(r, "sham", "strength", "very low")
+    assert "based on one small trial" in text and "large difference in strength" in text
 
 
 def test_non_randomised_numbers_are_listed_never_pooled() -> None:
@@ -84,20 +85,9 @@ def test_pool_turns_arm_data_into_smd_favouring_iastm_when_pain_is_lower() -> No
     assert pooled.result.estimate > 0
 
 
-def test_certainty_heuristic_downgrades() -> None:
-    precise = meta_analyze([0.5, 0.6, 0.55, 0.52], [0.005, 0.006, 0.004, 0.005])
-    assert certainty(precise) == "high"
-    two = meta_analyze([0.5, 0.6], [0.005, 0.006])
-    assert certainty(two) == "moderate"
-    null_few = meta_analyze([0.3, -0.3], [0.1, 0.1])
-    assert certainty(null_few) in ("low", "very low")
-    inconsistent = meta_analyze([1.5, -0.2, 0.9, 0.1], [0.01, 0.01, 0.01, 0.01])
-    assert certainty(inconsistent) in ("low", "very low")
-
-
 def test_plain_language_summary_is_honest_about_uncertainty() -> None:
     res = meta_analyze([0.1, -0.2], [0.05, 0.08])
-    text = plain_language_summary(res, "hands-on myofascial release", "pain")
+    text = plain_language_summary(res, "hands-on myofascial release", "pain", "low")
     assert text.startswith("Compared with hands-on myofascial release")
     assert "little or no difference" in text
     assert "2 small studies" in text
@@ -106,7 +96,7 @@ def test_plain_language_summary_is_honest_about_uncertainty() -> None:
 
 def test_plain_language_summary_names_a_clear_effect() -> None:
     res = meta_analyze([0.9, 1.0, 0.85, 0.95, 1.1], [0.01] * 5)
-    text = plain_language_summary(res, "sham", "pain")
+    text = plain_language_summary(res, "sham", "pain", "moderate")
     assert "a large difference in pain (better with IASTM)" in text
 
 

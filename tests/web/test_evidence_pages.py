@@ -53,15 +53,36 @@ def test_evidence_page_shows_a_single_trial_without_calling_it_pooled(
     response = client.get("/evidence")
     assert response.status_code == 200
     html = response.text
-    panel = html.split('id="hands_on_mfr-pain"')[1].split("</section>")[0]
-    assert "IASTM compared with hands-on myofascial release or massage: pain" in html
+    panel = html.split('id="sham-strength"')[1].split("</section>")[0]
+    assert "IASTM compared with a sham (placebo) treatment: strength" in html
     assert "One trial, shown on its own (nothing to pool)" in panel
-    assert "-0.37 (-1.00 to 0.25)" in panel  # El-Hafez 2020, checked against metafor
+    assert "1.37 (0.57 to 2.16), z = 3.38" in panel  # Kivlan 2015, checked against metafor
     assert "Pooled SMD" not in panel and "Prediction interval" not in panel
-    assert 'src="/evidence/forest/hands_on_mfr/pain.svg?method=REML&amp;test=z"' in panel
+    assert 'src="/evidence/forest/sham/strength.svg?method=REML&amp;test=z"' in panel
     assert "based on one small trial" in panel
-    assert "El-Hafez et al. 2020" in panel and "doi.org/10.1016/j.jtumed.2020.01.006" in panel
+    assert "Kivlan et al. 2015" in panel and "doi.org/10.1186/s12891-015-0778-9" in panel
+    assert "Time point: immediately after one treatment" in panel
+    assert "Change: IASTM 15 ± 18, n = 15 vs comparison -6 ± 11, n = 15" in panel
     assert "style=" not in html and "<script>" not in html  # CSP: classes only
+
+
+def test_evidence_page_shows_grade_table_and_rob2_per_trial(
+    client: TestClient, therapist: User
+) -> None:
+    html = client.get("/evidence").text
+    panel = html.split('id="sham-strength"')[1].split("</section>")[0]
+    grade = panel.split('data-testid="grade"')[1].split("</table>")[0]
+    for domain in ("Risk of bias", "Inconsistency", "Indirectness", "Imprecision",
+                   "Publication bias"):  # fmt: skip
+        assert f'<th scope="row">{domain}</th>' in grade
+    assert "30 participants, below the optimal information size of 400" in grade
+    assert "very low" in grade
+    rob = panel.split('data-testid="rob2"')[1].split("</details>")[0]
+    assert "Missing outcome data:</strong>" in rob and "some concerns" in rob
+    assert "not judged" in rob
+    mfr = html.split('id="hands_on_mfr-pain"')[1].split("</section>")[0]
+    assert "not graded" in mfr and "controlled trial, randomisation not stated" in mfr
+    assert "Sources disagree" not in mfr
 
 
 def test_evidence_page_says_plainly_when_no_trial_has_numbers(
@@ -76,9 +97,10 @@ def test_evidence_page_says_plainly_when_no_trial_has_numbers(
 def test_single_trial_forest_plot_has_no_pooled_diamond(
     client: TestClient, therapist: User
 ) -> None:
-    plot = client.get("/evidence/forest/hands_on_mfr/pain.svg")
+    plot = client.get("/evidence/forest/sham/strength.svg")
     assert plot.status_code == 200
-    assert "El-Hafez et al. 2020" in plot.text
+    assert "Kivlan et al. 2015" in plot.text
+    assert "% change in maximal isometric unilateral squat force" in plot.text
     assert "One study only: nothing pooled" in plot.text
     assert "Random effects" not in plot.text and "Common effect" not in plot.text
 
@@ -97,7 +119,7 @@ def test_evidence_page_pools_and_links_the_forest_plot(
 
 
 def test_forest_plot_of_unpoolable_comparison_is_422(client: TestClient, therapist: User) -> None:
-    response = client.get("/evidence/forest/sham/pain.svg")
+    response = client.get("/evidence/forest/hands_on_mfr/pain.svg")
     assert response.status_code == 422
 
 
@@ -108,6 +130,10 @@ def test_study_list_page(client: TestClient, therapist: User) -> None:
         "randomised trial" in response.text
         and "https://doi.org/10.1186/s12998-016-0096-9" in response.text
     )
+    assert "Outcome and time point</th>" in response.text
+    assert "Time point: immediately after one treatment" in response.text
+    assert "controlled trial, randomisation not stated" in response.text
+    assert "Sources disagree" in response.text and "Phys Ther Rev" in response.text
 
 
 def test_pages_need_sign_in(client: TestClient) -> None:
@@ -119,9 +145,13 @@ def test_api_studies_shape(client: TestClient, therapist: User) -> None:
     body = client.get("/api/v1/evidence/studies").json()
     assert body["version"]
     elhafez = next(s for s in body["studies"] if s["id"] == "elhafez2020")
-    assert elhafez["usable"] is True
+    assert elhafez["usable"] is False and elhafez["design"] == "controlled_trial"
     assert elhafez["arms"]["iastm"] == {"n": 20, "mean": 3.45, "sd": 1.09}
-    assert elhafez["source_note"]
+    assert elhafez["source_note"] and elhafez["measure"] == "VAS (0-10)"
+    kivlan = next(s for s in body["studies"] if s["id"] == "kivlan2015_sham")
+    assert kivlan["rob2"]["domains"]["missing_data"]["judgement"] == "some concerns"
+    assert kivlan["rob2"]["domains"]["randomisation"]["judgement"] is None
+    assert kivlan["rob2"]["overall"] is None
     shewail = next(s for s in body["studies"] if s["id"] == "shewail2023")
     assert shewail["arms"] is None and shewail["usable"] is False
 
@@ -130,12 +160,13 @@ def test_api_pool_of_one_trial_is_the_trial_not_a_pooled_result(
     client: TestClient, therapist: User
 ) -> None:
     response = client.get(
-        "/api/v1/evidence/pool", params={"outcome": "pain", "comparison": "hands_on_mfr"}
+        "/api/v1/evidence/pool", params={"outcome": "strength", "comparison": "sham"}
     )
     assert response.status_code == 200
     body = response.json()
-    assert body["k"] == 1 and body["pooled"] is False and body["studies"] == ["elhafez2020"]
-    assert body["estimate"] == pytest.approx(-0.371368355370, rel=1e-9)
+    assert body["k"] == 1 and body["pooled"] is False and body["studies"] == ["kivlan2015_sham"]
+    assert body["estimate"] == pytest.approx(1.369735860903910, rel=1e-9)
+    assert body["grade"]["certainty"] == "very low" and len(body["grade"]["domains"]) == 5
     assert body["tau2"] is None and body["i2"] is None and body["pi_low"] is None
 
 
@@ -160,7 +191,7 @@ def test_api_pool_shape(client: TestClient, therapist: User, synthetic: None) ->
 
 
 def test_api_pool_unknown_method_names_the_field(client: TestClient, therapist: User) -> None:
-    params = {"outcome": "pain", "comparison": "sham", "method": "XX"}
+    params = {"outcome": "strength", "comparison": "sham", "method": "XX"}
     response = client.get("/api/v1/evidence/pool", params=params)
     assert response.status_code == 422 and response.json()["field"] == "method"
 

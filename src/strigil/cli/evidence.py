@@ -12,12 +12,11 @@ from strigil.web.lazy import lazy
 
 if TYPE_CHECKING:
     from strigil import evidence
-    from strigil.evidence import plots, studies
+    from strigil.evidence import studies
     from strigil.evidence.studies import Pooled
     from strigil.services import evidence as published
 else:  # scipy, statsmodels and matplotlib load only when an evidence command runs
     evidence = lazy("strigil.evidence")
-    plots = lazy("strigil.evidence.plots")
     studies = lazy("strigil.evidence.studies")
     published = lazy("strigil.services.evidence")
 
@@ -39,28 +38,34 @@ def list_studies(
     base = studies.load_evidence()
     if as_json:
         rows = [
-            {"id": s.id, "year": s.year, "design": s.design, "comparison": s.comparison,
-             "outcome": s.outcome, "has_numbers": s.has_numbers, "usable": s.usable,
-             "doi": s.doi}
+            {"id": s.id, "year": s.year, "design": s.design,
+             "design_text": published.design_label(s.design), "comparison": s.comparison,
+             "outcome": s.outcome, "measure": s.measure, "timepoint": s.timepoint,
+             "has_numbers": s.has_numbers, "usable": s.usable, "doi": s.doi,
+             "rob2_overall": s.rob2.overall if s.rob2 else None}
             for s in base.studies
         ]  # fmt: skip
         typer.echo(json.dumps({"version": base.version, "studies": rows}, indent=2))
         return
     typer.echo(f"IASTM evidence base, version {base.version}")
-    typer.echo(f"  {'id':<27} {'year':<5} {'design':<21} {'comparison':<22} numbers")
     for s in base.studies:
-        typer.echo(
-            f"  {s.id:<27} {s.year or '-':<5} {s.design:<21} {s.comparison or '-':<22} "
-            f"{_numbers_flag(s)}"
-        )
+        typer.echo(f"{s.id} ({published.short_ref(s)}): {_numbers_flag(s)}")
+        typer.echo(f"    design:     {published.design_label(s.design)}")
+        typer.echo(f"    compared:   {published.comparison_label(s.comparison or '-')}")
+        outcome = published.outcome_label(s.outcome) if s.outcome else "-"
+        typer.echo(f"    outcome:    {outcome}{f' - {s.measure}' if s.measure else ''}")
+        typer.echo(f"    time point: {s.timepoint or 'not stated'}")
 
 
 def _numbers_flag(study: studies.Study) -> str:
+    """Whether a study's numbers enter :func:`pool`, and if not, why not in the sources' words."""
     if study.usable:
         return "poolable"
     if not study.has_numbers:
-        return "none"
-    return "review estimate" if study.design.endswith(("review", "analysis")) else "not randomised"
+        return "no usable numbers read"
+    if study.design.endswith(("review", "analysis")):
+        return "review estimate"
+    return f"numbers listed, not pooled ({published.design_label(study.design)})"
 
 
 def _pool(outcome: str, comparison: str, method: str, test: str) -> Pooled:
@@ -74,11 +79,9 @@ def _pool(outcome: str, comparison: str, method: str, test: str) -> Pooled:
         raise _fail(str(exc)) from exc
 
 
-def _plot(pooled: Pooled, path: Path, comparison: str) -> None:
-    labels = [published.short_ref(s) for s in pooled.studies]
-    style = published.forest_style(comparison, pooled.outcome)
+def _plot(pooled: Pooled, path: Path) -> None:
     try:
-        plots.forest_plot(pooled.result, labels, path, style)
+        published.draw_forest(pooled, path)
     except ValueError as exc:
         raise _fail(str(exc)) from exc
 
@@ -110,14 +113,21 @@ def pool_command(
     A comparison with one usable trial prints that trial on its own (not pooled).
     """
     pooled = _pool(outcome, comparison, method, test)
-    _plot(pooled, plot, comparison)
+    _plot(pooled, plot)
     info = published.pooled_json(pooled)
     if as_json:
         typer.echo(json.dumps({**info, "plot": str(plot)}, indent=2))
         return
     typer.echo(_headline(info))
     typer.echo(info["summary"])
+    _print_grade(info["grade"])
     typer.echo(f"forest plot: {plot}")
+
+
+def _print_grade(table: dict[str, Any]) -> None:
+    typer.echo(f"GRADE: certainty {table['certainty']}. {table['reason']}")
+    for d in table["domains"]:
+        typer.echo(f"  {d['domain']:<17} {d['judgement']:<15} {d['reason']}")
 
 
 @app.command("forest")
@@ -129,5 +139,5 @@ def forest_command(
     plot: Path = typer.Option(DEFAULT_PLOT, help="Forest plot path (.svg or .png)"),
 ) -> None:
     """Only write the forest plot of a pooled comparison."""
-    _plot(_pool(outcome, comparison, method, test), plot, comparison)
+    _plot(_pool(outcome, comparison, method, test), plot)
     typer.echo(str(plot))

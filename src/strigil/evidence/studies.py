@@ -11,11 +11,9 @@ Effect sizes are put on one scale where **positive favours the intervention** (I
 become Hedges' g (``effect_size("SMD")``), sign-flipped when lower scores are better (pain);
 reported estimates with a CI use ``SE = (upper - lower) / (2 z₀.₉₇₅)`` (Cochrane Handbook 6.5.2.3).
 
-:func:`certainty` is a deliberately simple GRADE-like heuristic (Guyatt et al. 2008), not a
-GRADE assessment: start at "high" for randomised trials, then go down one level each for
-(1) k < 3 studies, and once more for a single trial, whose consistency cannot be judged,
-(2) imprecision — the CI includes no effect or is wider than 1 SMD, (3) inconsistency —
-I² > 50 %. Risk of bias, indirectness and publication bias are not judged.
+Each trial may carry a RoB 2 judgement per domain (Sterne et al. 2019, BMJ 366:l4898); a domain
+no source supports stays ``None`` with the reason, and the overall judgement is then unknown.
+The certainty of a comparison is judged domain by domain in :mod:`strigil.evidence.grade`.
 """
 
 from __future__ import annotations
@@ -32,8 +30,18 @@ from strigil.evidence.effect_sizes import effect_size
 from strigil.evidence.inputs import EvidenceInputError
 from strigil.evidence.meta import MetaResult, meta_analyze
 
-LEVELS = ("very low", "low", "moderate", "high")
-WIDE_CI = 1.0  # an SMD interval wider than this spans "no effect" to "large effect"
+# Designs pool() may combine. "controlled_trial" means the sources read do not say allocation
+# was random; such a trial is listed, never pooled.
+RANDOMISED = ("RCT",)
+ROB2_DOMAINS = ("randomisation", "deviations", "missing_data", "measurement", "selection")
+ROB2_NAMES = {
+    "randomisation": "Randomisation process",
+    "deviations": "Deviations from intended interventions",
+    "missing_data": "Missing outcome data",
+    "measurement": "Measurement of the outcome",
+    "selection": "Selection of the reported result",
+}
+JUDGEMENTS = ("low", "some concerns", "high")
 
 
 @dataclass(frozen=True)
@@ -51,6 +59,37 @@ class Arm:
         if self.n is None or self.mean is None or self.sd is None:
             raise EvidenceInputError("arm data incomplete")
         return {"m": float(self.mean), "sd": float(self.sd), "n": float(self.n)}
+
+
+@dataclass(frozen=True)
+class Judgement:
+    """One judgement with its reason; ``level`` is ``None`` when no source supports one."""
+
+    level: str | None
+    reason: str
+
+
+@dataclass(frozen=True)
+class RoB2:
+    """Risk of bias (RoB 2) of one trial's result, one judgement per domain."""
+
+    domains: tuple[tuple[str, Judgement], ...]
+
+    def get(self, domain: str) -> Judgement:
+        return dict(self.domains)[domain]
+
+    @property
+    def overall(self) -> str | None:
+        """RoB 2's algorithm: all low → low, any high → high, otherwise some concerns.
+
+        ``None`` while any domain is unjudged: an overall "low" would claim what was not read.
+        """
+        levels = [j.level for _, j in self.domains]
+        if "high" in levels:
+            return "high"
+        if None in levels:
+            return None
+        return "low" if all(lv == "low" for lv in levels) else "some concerns"
 
 
 @dataclass(frozen=True)
@@ -85,6 +124,12 @@ class Study:
     lower_is_better: bool = True
     effect: Effect | None = None
     source_note: str = ""
+    measure: str | None = None
+    n_total: int | None = None
+    registry: str | None = None
+    conflicts: tuple[str, ...] = ()
+    rob2: RoB2 | None = None
+    indirectness: Judgement | None = None
 
     @property
     def has_numbers(self) -> bool:
@@ -100,7 +145,7 @@ class Study:
     @property
     def usable(self) -> bool:
         """A randomised primary trial with numbers: the only kind :func:`pool` combines."""
-        return self.design == "RCT" and self.has_numbers
+        return self.design in RANDOMISED and self.has_numbers
 
 
 @dataclass(frozen=True)
@@ -110,9 +155,32 @@ class EvidenceBase:
     studies: tuple[Study, ...]
 
 
+def _judgement(raw: dict[str, Any], where: str) -> Judgement:
+    level = raw.get("judgement")
+    if level is not None and level not in JUDGEMENTS + ("not serious", "serious", "very serious"):
+        raise EvidenceInputError(f"{where}: judgement {level!r} is not a RoB 2 or GRADE level")
+    if not raw.get("reason"):
+        raise EvidenceInputError(f"{where}: every judgement needs a reason, even a null one")
+    return Judgement(level, str(raw["reason"]))
+
+
+def _rob2(raw: dict[str, Any] | None, study_id: str) -> RoB2 | None:
+    if raw is None:
+        return None
+    if set(raw) != set(ROB2_DOMAINS):
+        raise EvidenceInputError(f"{study_id}.rob2 must have exactly the domains {ROB2_DOMAINS}")
+    for name, value in raw.items():
+        if value.get("judgement") not in (None, *JUDGEMENTS):
+            raise EvidenceInputError(
+                f"{study_id}.rob2.{name}: judgement must be one of {JUDGEMENTS}"
+            )
+    return RoB2(tuple((d, _judgement(raw[d], f"{study_id}.rob2.{d}")) for d in ROB2_DOMAINS))
+
+
 def _study(raw: dict[str, Any]) -> Study:
     arms = raw.get("arms") or {}
     effect = raw.get("effect")
+    indirect = raw.get("indirectness")
     return Study(
         id=raw["id"], citation=raw["citation"], year=raw.get("year"), design=raw["design"],
         condition=raw["condition"], intervention=raw["intervention"],
@@ -122,7 +190,10 @@ def _study(raw: dict[str, Any]) -> Study:
         control=Arm(**arms["control"]) if "control" in arms else None,
         lower_is_better=arms.get("lower_is_better", True),
         effect=Effect(**effect) if effect else None,
-        source_note=raw.get("source_note", ""),
+        source_note=raw.get("source_note", ""), measure=raw.get("measure"),
+        n_total=raw.get("n_total"), registry=raw.get("registry"),
+        conflicts=tuple(raw.get("conflicts", ())), rob2=_rob2(raw.get("rob2"), raw["id"]),
+        indirectness=_judgement(indirect, f"{raw['id']}.indirectness") if indirect else None,
     )  # fmt: skip
 
 
@@ -200,21 +271,6 @@ def pool(
     return Pooled(outcome, comparison, chosen, meta_analyze(yi, vi, method=method, test=test))
 
 
-def certainty(result: MetaResult) -> str:
-    """GRADE-like certainty label from k, imprecision and inconsistency (see module docs)."""
-    downgrades = 0
-    if result.k < 3:
-        downgrades += 1
-    if result.k == 1:
-        downgrades += 1
-    crosses_null = result.ci_low <= 0 <= result.ci_high
-    if crosses_null or (result.ci_high - result.ci_low) > WIDE_CI:
-        downgrades += 1
-    if result.i2 > 50:
-        downgrades += 1
-    return LEVELS[max(0, len(LEVELS) - 1 - downgrades)]
-
-
 def _size_word(smd: float) -> str:
     """Cohen's (1988) rough SMD bands: 0.2 small, 0.5 moderate, 0.8 large."""
     magnitude = abs(smd)
@@ -225,10 +281,13 @@ def _size_word(smd: float) -> str:
     return "a moderate" if magnitude < 0.8 else "a large"
 
 
-def plain_language_summary(result: MetaResult, comparison_label: str, outcome: str) -> str:
+def plain_language_summary(
+    result: MetaResult, comparison_label: str, outcome: str, certainty: str
+) -> str:
     """One or two sentences a patient can read; honest about uncertainty and few studies.
 
-    The estimate is on the "positive favours IASTM" SMD scale used by :func:`pool`.
+    The estimate is on the "positive favours IASTM" SMD scale used by :func:`pool`;
+    ``certainty`` is the GRADE level of :func:`strigil.evidence.grade.grade`.
     """
     if result.ci_low <= 0 <= result.ci_high:
         finding = (
@@ -242,7 +301,7 @@ def plain_language_summary(result: MetaResult, comparison_label: str, outcome: s
             f"difference in {outcome} ({direction} with IASTM)"
         )
     small = "small " if result.k < 5 else ""
-    level = certainty(result)
+    level = certainty
     basis = f"one {small}trial" if result.k == 1 else f"{result.k} {small}studies"
     caveat = f"based on {basis}, the certainty of this evidence is {level}"
     if level in ("low", "very low"):

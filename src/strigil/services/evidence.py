@@ -19,20 +19,25 @@ from typing import TYPE_CHECKING, Any
 
 from strigil.errors import InvalidInput
 from strigil.evidence import METHODS, TESTS
+from strigil.evidence.grade import GradeTable, grade
 from strigil.evidence.inputs import EvidenceInputError
 from strigil.evidence.studies import (
+    RANDOMISED,
+    ROB2_DOMAINS,
     Arm,
     EvidenceBase,
     Pooled,
     Study,
-    certainty,
     load_evidence,
     plain_language_summary,
     pool,
 )
+from strigil.evidence.studies import (
+    ROB2_NAMES as ROB2_NAMES,
+)
 
 if TYPE_CHECKING:
-    from strigil.evidence.plots import ForestStyle
+    from strigil.evidence.plots import ArmPair, ForestStyle
 
 COMPARISON_LABELS = {
     "hands_on_mfr": "hands-on myofascial release or massage",
@@ -42,12 +47,20 @@ COMPARISON_LABELS = {
     "mixed_controls": "a mix of other treatments",
     "other_treatment_alone": "the same other treatment without IASTM",
     "control": "a control group",
+    "exercise": "exercise, stretching or advice without IASTM",
 }
 SHORT_LABELS = {"hands_on_mfr": "hands-on MFR/massage", "spinal_manipulation": "manipulation"}
-OUTCOME_LABELS = {"pain": "pain", "function": "function", "rom": "range of motion"}
+OUTCOME_LABELS = {
+    "pain": "pain",
+    "function": "function",
+    "rom": "range of motion",
+    "strength": "strength",
+    "pressure_pain_threshold": "pressure pain threshold",
+}
 DESIGN_LABELS = {
     "RCT": "randomised trial",
-    "controlled_trial": "controlled trial, randomisation not confirmed",
+    "controlled_trial": "controlled trial, randomisation not stated",
+    "within_subject_trial": "within-subject trial (one side each treatment)",
     "non_randomised_trial": "non-randomised trial",
     "meta_analysis": "meta-analysis",
     "systematic_review": "systematic review",
@@ -58,6 +71,11 @@ DESIGN_LABELS = {
 def bundled() -> EvidenceBase:
     """The bundled evidence base (its version keys the plot cache)."""
     return load_evidence()
+
+
+def design_label(code: str) -> str:
+    """A design in words: "controlled trial, randomisation not stated" rather than a code."""
+    return DESIGN_LABELS.get(code, code.replace("_", " "))
 
 
 def comparison_label(code: str) -> str:
@@ -87,9 +105,13 @@ class Panel:
     outcome: str
     studies: tuple[Study, ...]
     pooled: Pooled | None
-    certainty: str | None
+    grade: GradeTable
     summary: str | None
     reason: str | None
+
+    @property
+    def certainty(self) -> str | None:
+        return self.grade.certainty
 
     @property
     def comparison_text(self) -> str:
@@ -110,7 +132,9 @@ def reported(study: Study) -> str | None:
     a, c = study.iastm, study.control
     if a is None or c is None or a.mean is None or c.mean is None:
         return None
-    return f"After treatment: IASTM {_arm(a)} vs comparison {_arm(c)}"
+    change = study.measure is not None and "change" in study.measure.lower()
+    when = "Change" if change else "After treatment"  # Kivlan 2015 reports % change per arm
+    return f"{when}: IASTM {_arm(a)} vs comparison {_arm(c)}"
 
 
 def _arm(arm: Arm) -> str:
@@ -150,14 +174,26 @@ def _panel(
     try:
         pooled = pool(outcome, comparison, method=method, test=test)
     except EvidenceInputError:
-        return Panel(comparison, outcome, group, None, None, None, _too_few(group))
-    result = pooled.result
-    summary = plain_language_summary(result, comparison_label(comparison), outcome_label(outcome))
-    return Panel(comparison, outcome, group, pooled, certainty(result), summary, None)
+        trials = tuple(s for s in group if s.design in RANDOMISED)
+        table = grade(comparison, outcome, trials, None)
+        return Panel(comparison, outcome, group, None, table, None, _too_few(group))
+    table = grade_of(pooled)
+    summary = _summary(pooled, table)
+    return Panel(comparison, outcome, group, pooled, table, summary, None)
+
+
+def grade_of(pooled: Pooled) -> GradeTable:
+    """The GRADE table of a pooled comparison (or of its single trial)."""
+    return grade(pooled.comparison, pooled.outcome, pooled.studies, pooled.result)
+
+
+def _summary(pooled: Pooled, table: GradeTable) -> str:
+    label, outcome = comparison_label(pooled.comparison), outcome_label(pooled.outcome)
+    return plain_language_summary(pooled.result, label, outcome, table.certainty or "very low")
 
 
 def _too_few(group: tuple[Study, ...]) -> str:
-    trials = sum(1 for s in group if s.design == "RCT")
+    trials = sum(1 for s in group if s.design in RANDOMISED)
     if trials == 0:
         return (
             "There are no randomised trials with usable numbers here, so nothing is combined. "
@@ -174,30 +210,60 @@ def _too_few(group: tuple[Study, ...]) -> str:
     )
 
 
-def forest_style(comparison: str, outcome: str) -> ForestStyle:
-    """Axis labels and title of a comparison's forest plot (pages and CLI alike)."""
+def _joined(values: list[str | None], missing: str) -> str:
+    """Distinct values in order ("; "-joined): trials in one plot may use different scales."""
+    seen = list(dict.fromkeys(v for v in values if v))
+    return "; ".join(seen) if seen else missing
+
+
+def forest_style(comparison: str, outcome: str, studies: tuple[Study, ...] = ()) -> ForestStyle:
+    """Axis labels, title, outcome scale and time point of a forest plot (pages and CLI)."""
     from strigil.evidence.plots import ForestStyle  # matplotlib loads on demand
 
+    scale = _joined([s.measure for s in studies], "scale not stated")
+    better = {s.lower_is_better for s in studies}
+    direction = "" if len(better) != 1 else (
+        "; lower is better" if better.pop() else "; higher is better")  # fmt: skip
     return ForestStyle(
-        xlabel="Standardised mean difference (positive favours IASTM)",
+        xlabel="Standardised mean difference, Hedges' g (positive favours IASTM)",
         favours_left=f"Favours {SHORT_LABELS.get(comparison, comparison.replace('_', ' '))}",
         favours_right="Favours IASTM",
         title=f"IASTM vs {comparison_label(comparison)}: {outcome_label(outcome)}",
+        outcome=f"{outcome_label(outcome)}, {scale}{direction}",
+        timepoint=_joined([s.timepoint for s in studies], "not stated"),
+        arm_labels=("IASTM", "Comparator"),
     )
+
+
+def forest_arms(studies: tuple[Study, ...]) -> list[ArmPair | None]:
+    """Per-arm mean, SD and n as stored (a study with a reported estimate has no arm row)."""
+    from strigil.evidence.plots import ArmData
+
+    rows: list[ArmPair | None] = []
+    for s in studies:
+        if s.effect is not None or s.iastm is None or s.control is None:
+            rows.append(None)
+            continue
+        rows.append((ArmData(s.iastm.mean, s.iastm.sd, s.iastm.n),
+                     ArmData(s.control.mean, s.control.sd, s.control.n)))  # fmt: skip
+    return rows
+
+
+def draw_forest(pooled: Pooled, path: Path) -> Path:
+    """The forest plot of a pooled comparison, with per-arm columns, at ``path``."""
+    from strigil.evidence.plots import forest_plot
+
+    labels = [short_ref(s) for s in pooled.studies]
+    style = forest_style(pooled.comparison, pooled.outcome, pooled.studies)
+    return forest_plot(pooled.result, labels, path, style, forest_arms(pooled.studies))
 
 
 @lru_cache(maxsize=64)
 def _svg(comparison: str, outcome: str, method: str, test: str, version: str) -> str:  # noqa: ARG001
     """Draw the forest plot once per key; ``version`` invalidates it with a new evidence base."""
     pooled = pool(outcome, comparison, method=method, test=test)
-    labels = [short_ref(s) for s in pooled.studies]
-    from strigil.evidence.plots import forest_plot
-
     with tempfile.TemporaryDirectory() as tmp:
-        path = forest_plot(
-            pooled.result, labels, Path(tmp) / "forest.svg", forest_style(comparison, outcome)
-        )
-        return path.read_text()
+        return draw_forest(pooled, Path(tmp) / "forest.svg").read_text()
 
 
 def forest_svg(comparison: str, outcome: str, method: str = "REML", test: str = "z") -> str:
@@ -218,9 +284,11 @@ def study_json(study: Study) -> dict[str, Any]:
     return {
         "id": study.id, "citation": study.citation, "year": study.year, "design": study.design,
         "condition": study.condition, "intervention": study.intervention,
-        "comparison": study.comparison, "outcome": study.outcome, "timepoint": study.timepoint,
-        "doi": study.doi, "usable": study.usable, "note": study.note,
-        "source_note": study.source_note, "arms": arms,
+        "comparison": study.comparison, "outcome": study.outcome, "measure": study.measure,
+        "timepoint": study.timepoint, "doi": study.doi, "registry": study.registry,
+        "n_total": study.n_total, "usable": study.usable, "note": study.note,
+        "source_note": study.source_note, "conflicts": list(study.conflicts),
+        "rob2": rob2_json(study), "arms": arms,
         "effect": vars(study.effect) if study.effect else None,
     }  # fmt: skip
 
@@ -232,7 +300,7 @@ def pooled_json(pooled: Pooled) -> dict[str, Any]:
     estimable) rather than the zeros a k = 1 fit produces.
     """
     r = pooled.result
-    label = comparison_label(pooled.comparison)
+    table = grade_of(pooled)
     spread: dict[str, float | None] = {"tau2": r.tau2, "i2": r.i2, "q": r.q, "q_pvalue": r.q_pvalue,
               "pi_low": r.pi_low, "pi_high": r.pi_high}  # fmt: skip
     if pooled.single:
@@ -242,9 +310,28 @@ def pooled_json(pooled: Pooled) -> dict[str, Any]:
         "pooled": not pooled.single, "method": r.method, "test": r.test,
         "measure": "SMD (positive favours IASTM)", "estimate": r.estimate,
         "ci_low": r.ci_low, "ci_high": r.ci_high, "pvalue": r.pvalue, **spread,
-        "certainty": certainty(r), "studies": [s.id for s in pooled.studies],
-        "summary": plain_language_summary(r, label, outcome_label(pooled.outcome)),
+        "certainty": table.certainty, "grade": grade_json(table),
+        "studies": [s.id for s in pooled.studies], "summary": _summary(pooled, table),
     }  # fmt: skip
+
+
+def grade_json(table: GradeTable) -> dict[str, Any]:
+    """A GRADE table as plain data: every domain with its judgement and reason."""
+    return {
+        "start": table.start, "certainty": table.certainty, "reason": table.reason,
+        "participants": table.participants,
+        "domains": [{"domain": d.name, "judgement": d.judgement, "downgrade": d.downgrade,
+                     "reason": d.reason} for d in table.domains],
+    }  # fmt: skip
+
+
+def rob2_json(study: Study) -> dict[str, Any] | None:
+    """A trial's RoB 2 judgements per domain (``None`` levels where no source supports one)."""
+    if study.rob2 is None:
+        return None
+    domains = {d: {"name": ROB2_NAMES[d], "judgement": study.rob2.get(d).level,
+                   "reason": study.rob2.get(d).reason} for d in ROB2_DOMAINS}  # fmt: skip
+    return {"overall": study.rob2.overall, "domains": domains}
 
 
 def pool_json(outcome: str, comparison: str, method: str, test: str) -> dict[str, Any]:

@@ -44,6 +44,8 @@ def evidence_home(
             "ref": evidence.short_ref,
             "reported": evidence.reported,
             "designs": evidence.DESIGN_LABELS,
+            "outcome": evidence.outcome_label,
+            "rob_names": evidence.ROB2_NAMES,
         },
     )
 
@@ -74,6 +76,8 @@ def study_list(request: Request, actor: CurrentActor) -> HTMLResponse:  # noqa: 
             "label": evidence.comparison_label,
             "ref": evidence.short_ref,
             "reported": evidence.reported,
+            "outcome": evidence.outcome_label,
+            "rob_names": evidence.ROB2_NAMES,
         },
     )
 
