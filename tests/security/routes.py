@@ -830,6 +830,9 @@ RULES: dict[tuple[str, str], Rule] = {
     ("POST", "/patient-links/{link_id}/revoke"): Rule(
         P.WRITE_PATIENT, form=_const(), prepare=fresh_link
     ),
+    ("POST", "/episodes/{episode_id}/patient-links"): Rule(
+        P.WRITE_PATIENT, form=_const(purpose="questionnaires", measures="NPRS")
+    ),
     ("POST", "/checkins/{checkin_id}/adverse-event"): Rule(
         P.RECORD_READINGS, form=_const(severity="mild"), prepare=fresh_checkin
     ),

@@ -184,6 +184,10 @@ def _check_role(app: FastAPI) -> None:
 def _templates() -> Jinja2Templates:
     templates = Jinja2Templates(directory=str(files("strigil.web") / "templates"))
     templates.env.globals["version"] = __version__
+    # Patient pages mark their text with _() for translation (issue 18). Until catalogues are
+    # installed, the null translations show the English source text unchanged.
+    templates.env.add_extension("jinja2.ext.i18n")
+    templates.env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
     return templates
 
 
