@@ -13,7 +13,7 @@ from tests.factories import actor, make_clinic, make_episode, make_patient, make
 
 from strigil.core import measures, scoring
 from strigil.errors import InvalidInput, NotFound, NotPermitted
-from strigil.services import outcomes, patient_forms, patient_links
+from strigil.services import drafts, outcomes, patient_forms, patient_links, screenings
 from strigil.store.audit import AuditEvent
 from strigil.store.clinics import User
 from strigil.store.episodes import Episode
@@ -237,3 +237,26 @@ def test_an_episode_entered_in_error_gets_no_link(session: Session, therapist: U
     episode.entered_in_error_at = patient_forms.now()  # as a correction would mark it
     with pytest.raises(NotFound):
         _issue(session, therapist, episode)
+
+
+def test_screening_answers_wait_for_the_therapist(session: Session, therapist: User) -> None:
+    episode = _episode(session, therapist)
+    token, link = _issue(session, therapist, episode, measure_codes=["NPRS", "screening"])
+    all_screens = patient_forms.screens(link)
+    assert link.measures == ["NPRS", "SCREENING"] and all_screens[1].rule_id is not None
+    by_rule = {s.rule_id: s.name for s in all_screens if s.rule_id}
+    fields = {"q0": "4", by_rule["R1"]: "yes", by_rule["R8"]: "no"}
+    with pytest.raises(InvalidInput) as caught:
+        _submit(session, token, {**fields, by_rule["R2"]: "maybe"})
+    assert caught.value.field == by_rule["R2"]
+    rows = _submit(session, token, fields)
+    assert [r.measure for r in rows] == ["NPRS"]
+    draft = drafts.open_draft(session, episode, "screening")
+    assert draft is not None
+    assert drafts.fields(draft) == {
+        "ans_R1": ["yes"],
+        "ans_R8": ["no"],
+        drafts.PATIENT_MARK: ["yes"],
+    }
+    assert drafts.author_name(session, draft) == "the patient, through a link"
+    assert screenings.latest(session, episode, "intake") is None  # nothing counts yet

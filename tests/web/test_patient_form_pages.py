@@ -142,7 +142,8 @@ def test_the_progress_page_speaks_plainly_and_shows_the_clinic_phone(
     assert "not enough similar patients yet" in page.text
     assert 'href="tel:+15550100"' in page.text and therapist.clinic.name in page.text
     assert episode.patient.display_name not in page.text  # nothing that names anyone
-    assert "MCID" not in page.text and "IASTM" not in page.text  # no staff-only words
+    for staff_only in ("MCID", "IASTM", "verify", "GK"):
+        assert staff_only not in page.text
     assert client.get(f"/p/{token}").status_code == 200  # may be opened again
 
 
@@ -181,3 +182,31 @@ def test_issue_from_the_episode_page_list_and_revoke(
     assert client.get(f"/episodes/{episode.external_id}").text.count("patient-link-row") == 1
     client.cookies.clear()
     assert client.get("/p/" + url.group(1).split("/p/")[1]).status_code == 410
+
+
+def test_screening_answers_reach_the_therapist_as_a_draft(
+    client: TestClient, session: Session, therapist: User
+) -> None:
+    episode = _episode(session, therapist)
+    token, link = patient_forms.issue(
+        session=session,
+        actor=actor(therapist),
+        episode_id=episode.external_id,
+        purpose="questionnaires",
+        measure_codes=["NPRS", "SCREENING"],
+    )
+    rules = [s.rule_id for s in patient_forms.screens(link) if s.rule_id]
+    session.commit()
+    first_question = client.post(f"/p/{token}", data={"step": "0", "go": "next", "q0": "5"})
+    assert "A question for your safety" in first_question.text
+    assert "ask me at the clinic" in first_question.text
+    answers = ["5", *("yes" if r == "R1" else ("" if r == "R8" else "no") for r in rules)]
+    pages = _answer_all(client, token, answers)
+    assert 'data-testid="questionnaire-thanks"' in pages[-1]
+    csrf = login(client, therapist)
+    assert csrf
+    home = client.get(f"/episodes/{episode.external_id}")
+    assert 'data-testid="draft-waiting"' in home.text and "the patient, through a link" in home.text
+    screening = client.get(f"/episodes/{episode.external_id}/screening")
+    assert re.search(r'name="ans_R1" value="yes" checked', screening.text)
+    assert not re.search(r'name="ans_R8" value="(yes|no)" checked', screening.text)

@@ -56,6 +56,32 @@ WORDING: dict[str, PatientWording] = {
 }
 
 
+SCREENING = "SCREENING"
+"""The pseudo-measure code that adds the intake screening questions to a questionnaire link."""
+
+# Whole-body screening questions a patient can answer about themselves, in their words. Rules
+# about the treated area (skin, wounds, veins there) need the therapist to look, and blood
+# pressure needs a reading, so those stay with the clinic's screening. The patient's answers
+# are only a draft: they count when a therapist checks them and records the screening.
+SCREENING_QUESTIONS: dict[str, str] = {
+    "A3": "Do you have a blood clot in a vein (deep vein thrombosis), or an inflamed vein?",
+    "A10": "Do you have serious kidney disease, or are you on dialysis?",
+    "A13": "Do you have a bleeding disorder (for example haemophilia) or bleed very easily?",
+    "R1": "Do you take a blood thinner (for example warfarin, apixaban, aspirin or clopidogrel)?",
+    "R2": "Have you ever had a blood clot in a vein or in a lung?",
+    "R3": "Have you had cancer, or are you having chemotherapy or radiotherapy now?",
+    "R7": "Do you have rheumatoid arthritis, lupus or another autoimmune condition?",
+    "R8": "Are you pregnant, or could you be?",
+    "R11": "Are you taking, or did you recently take, an antibiotic such as ciprofloxacin?",
+    "R13": "Do you take anti-inflammatory painkillers (like ibuprofen) regularly, "
+    "or hormone replacement therapy?",
+    "R16": "Are you very sensitive to touch or pain, for example with fibromyalgia?",
+    "R18": "Do you have Ehlers-Danlos syndrome or another condition with very flexible joints?",
+    "R22": "Do you have a fever, an infection or another illness today?",
+    "R23": "Are you very worried about pain, or afraid of the treatment?",
+}
+
+
 def answerable() -> tuple[str, ...]:
     """Codes of the measures a patient may be sent, in a stable order."""
     return tuple(WORDING)
@@ -86,11 +112,12 @@ def max_missing(m: Measure) -> int:
 
 @dataclass(frozen=True, slots=True)
 class Screen:
-    """One question on one screen: which measure, which item, its number among all screens."""
+    """One question on one screen: a measure's item, or a screening question (``rule_id``)."""
 
     index: int
-    measure: Measure
+    measure: Measure | None
     item_index: int
+    rule_id: str | None = None
 
     @property
     def name(self) -> str:
@@ -102,6 +129,10 @@ def screens(codes: tuple[str, ...] | list[str]) -> tuple[Screen, ...]:
     """Every item of every measure, one screen each, in the order the link lists them."""
     out: list[Screen] = []
     for code in codes:
+        if code == SCREENING:
+            for rule_id in SCREENING_QUESTIONS:
+                out.append(Screen(len(out), None, 0, rule_id))
+            continue
         m = get_measure(code)
         wording(m.code)
         for item_index in range(len(m.items)):

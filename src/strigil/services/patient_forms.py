@@ -12,6 +12,7 @@ audited by :mod:`strigil.services.patient_links`.
 
 from __future__ import annotations
 
+import re
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from strigil.core.patient_forms import Screen
 from strigil.core.response import ExpectedCourse
 from strigil.documents import aftercare
 from strigil.errors import InvalidInput
-from strigil.services import audit, outcomes
+from strigil.services import audit, drafts, outcomes
 from strigil.services.actors import Actor, Permission, require
 from strigil.services.documents import dose_text
 from strigil.services.patient_links import (
@@ -43,13 +44,16 @@ from strigil.store import clinics as clinic_store
 from strigil.store import patient_links as store
 from strigil.store import reports as report_store
 from strigil.store.base import utcnow
+from strigil.store.drafts import FormDraft
 from strigil.store.episodes import Episode
 from strigil.store.outcomes import OutcomeMeasurement
+from strigil.store.patients import Patient
 
 QUESTIONNAIRES = "questionnaires"
 PROGRESS = "progress"
 PURPOSES = (QUESTIONNAIRES, PROGRESS)
 SINGLE_USE = {QUESTIONNAIRES: True, PROGRESS: False}
+PATIENT_MARK = drafts.PATIENT_MARK
 
 
 # ----------------------------------------------------------------------------- clinic side
@@ -102,9 +106,12 @@ def issue(
 def _codes(episode: Episode, chosen: Sequence[str]) -> tuple[str, ...]:
     """The measures to ask: the chosen ones, or the primary measure and the pain rating."""
     if chosen:
-        picked = [measures.get_measure(c).code for c in chosen]
+        wanted = [c.strip().upper() for c in chosen]
+        picked = [measures.get_measure(c).code for c in wanted if c != patient_forms.SCREENING]
         for code in picked:
             patient_forms.wording(code)
+        if patient_forms.SCREENING in wanted:
+            picked.append(patient_forms.SCREENING)
         return tuple(dict.fromkeys(picked))
     offered = patient_forms.answerable()
     default = [c for c in (episode.primary_measure, "NPRS") if c in offered]
@@ -162,17 +169,31 @@ def wording(code: str) -> patient_forms.PatientWording:
     return patient_forms.wording(code)
 
 
+def screening_question(screen: Screen) -> str:
+    """The patient's wording of a screening screen's question."""
+    assert screen.rule_id is not None
+    return patient_forms.SCREENING_QUESTIONS[screen.rule_id]
+
+
 def may_skip(screen: Screen) -> bool:
-    """Whether the measure's own rule lets the patient leave this item out."""
+    """Whether the patient may leave this item out: a screening question always (the
+    therapist asks it), a measure's item as the measure's own rule allows."""
+    if screen.measure is None:
+        return True
     return patient_forms.max_missing(screen.measure) > 0
 
 
-def check_answer(screen: Screen, raw: str | None) -> float | None:
-    """One answer as a number in its item's range, None when skipped (and skipping is
-    allowed), or a friendly InvalidInput naming the screen's field."""
+def check_answer(screen: Screen, raw: str | None) -> float | str | None:
+    """One answer as a number in its item's range (a screening question: "yes" or "no"),
+    None when skipped (and skipping is allowed), or a friendly InvalidInput naming the
+    screen's field."""
     m = screen.measure
-    item = m.items[screen.item_index]
     text = (raw or "").strip()
+    if m is None:
+        if text not in ("", "yes", "no"):
+            raise InvalidInput("Please answer yes or no.", field=screen.name, code="choice")
+        return text or None
+    item = m.items[screen.item_index]
     if not text:
         if patient_forms.max_missing(m) == 0:
             raise InvalidInput(
@@ -214,7 +235,9 @@ def submit_questionnaires(
         TooManyRequests, NotFound: as :func:`patient_links.usable`.
     """
     link = usable(session, token, QUESTIONNAIRES, client_ip, throttle)
-    scored = _score_all(screens(link), fields)
+    all_screens = screens(link)
+    scored = _score_all(all_screens, fields)
+    screening = _screening_answers(all_screens, fields)
     now = utcnow()
     if not store.claim(session, link, now):
         raise LinkClosed(
@@ -225,6 +248,8 @@ def submit_questionnaires(
     session.add_all(rows)
     session.flush()
     patient = store.patient_of(session, link.clinic_id, link.patient_id)
+    if screening:
+        _keep_screening_draft(session, link, patient, screening)
     for row in rows:
         audit.record(
             session=session,
@@ -245,7 +270,10 @@ def _score_all(
     by_measure: dict[str, list[float | None]] = {}
     first: dict[str, Screen] = {}
     for screen in all_screens:
+        if screen.measure is None:
+            continue  # screening questions are kept as a draft, not scored
         value = check_answer(screen, fields.get(screen.name))
+        assert not isinstance(value, str)  # a measure's item is a number or skipped
         by_measure.setdefault(screen.measure.code, []).append(value)
         first.setdefault(screen.measure.code, screen)
     out = []
@@ -258,8 +286,48 @@ def _score_all(
     return out
 
 
+def _screening_answers(all_screens: Sequence[Screen], fields: Mapping[str, str]) -> dict[str, str]:
+    """The screening questions the patient answered, as the screening form names them."""
+    out = {}
+    for screen in all_screens:
+        if screen.rule_id is not None:
+            value = check_answer(screen, fields.get(screen.name))
+            if isinstance(value, str):
+                out[f"ans_{screen.rule_id}"] = value
+    return out
+
+
+def _keep_screening_draft(
+    session: Session, link: PatientLink, patient: Patient, answers: Mapping[str, str]
+) -> None:
+    """The patient's screening answers wait as a draft; they count only when a therapist
+    checks them and records the screening from it (ADR 0017)."""
+    assert link.episode_id is not None
+    fields = {k: [v] for k, v in answers.items()} | {PATIENT_MARK: ["yes"]}
+    draft = FormDraft(
+        clinic_id=link.clinic_id,
+        kind="screening",
+        episode_id=link.episode_id,
+        author_id=link.issued_by_id,
+        fields=fields,
+    )
+    session.add(draft)
+    session.flush()
+    audit.record(
+        session=session,
+        actor=None,
+        clinic_id=link.clinic_id,
+        action="create",
+        entity_type="screening_draft",
+        entity_id=draft.external_id,
+        patient_id=patient.external_id,
+        detail={"purpose": link.purpose, "via": "patient_link", "source": "patient"},
+    )
+
+
 def _too_many_skipped(screen: Screen, answers: Sequence[float | None]) -> InvalidInput:
     m = screen.measure
+    assert m is not None
     allowed = patient_forms.max_missing(m)
     return InvalidInput(
         f"Please answer at least {len(answers) - allowed} of these {len(answers)} questions.",
@@ -367,11 +435,20 @@ def _stories(session: Session, episode: Episode) -> tuple[ScoreStory, ...]:
                 points=course.points,
                 improvement=improvement,
                 mcid=mcid.value if mcid else None,
-                mcid_source=mcid.source if mcid else None,
+                mcid_source=patient_source(mcid.source) if mcid else None,
                 expected=course.expected,
             )
         )
     return tuple(out)
+
+
+def patient_source(source: str) -> str | None:
+    """The first published citation of a threshold, without the catalogue's internal source
+    number or reviewer notes ("GK ... verify" is for staff, not patients)."""
+    first = re.split(r"\s+-\s+GK\b", source)[0]  # the reviewer's note
+    first = re.split(r";\s+(?=[A-Z][^;]* et al\.)", first)[0]  # the first citation only
+    first = re.sub(r"^S\d+\s+", "", first.strip()).rstrip(" .;")
+    return None if not first or first.startswith("GK") else first + "."
 
 
 def _exercises(session: Session, episode: Episode) -> tuple[HomeExercise, ...]:

@@ -143,16 +143,19 @@ def _question(
 ) -> HTMLResponse:
     screens = patient_forms.screens(link)
     screen = screens[step]
-    context = {
+    context: dict[str, Any] = {
         "screen": screen,
         "total": len(screens),
-        "item": screen.measure.items[screen.item_index],
-        "wording": patient_forms.wording(screen.measure.code),
         "may_skip": patient_forms.may_skip(screen),
         "answers": answers,
         "others": {k: v for k, v in answers.items() if k != screen.name and v},
         "error": errors.get(screen.name) or next(iter(errors.values()), None),
     }
+    if screen.measure is None:
+        context["question"] = patient_forms.screening_question(screen)
+    else:
+        context["item"] = screen.measure.items[screen.item_index]
+        context["wording"] = patient_forms.wording(screen.measure.code)
     return _patient_page(request, "patient/question.html", context, status_code)
 
 
