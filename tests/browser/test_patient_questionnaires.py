@@ -108,3 +108,47 @@ def test_a_patient_completes_quickdash_and_pain_from_a_phone(
         page.screenshot(path=str(shots / "p7-chart-patient-reported.png"), full_page=True)
     finally:
         desk.close()
+
+
+def test_staff_issue_a_link_with_a_qr_code_and_the_patient_sees_safety_questions(
+    browser: Any, live_server: Any, shots: Path
+) -> None:
+    _, _, episode_id = _links(live_server.database_url, live_server.email)
+    desk = browser.new_context(viewport={"width": 1366, "height": 900}, bypass_csp=True)
+    page = desk.new_page()
+    problems: list[str] = []
+    try:
+        page.goto(f"{live_server.url}/login")
+        page.get_by_label("Email").fill(live_server.email)
+        page.get_by_label("Password").fill(live_server.password)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_load_state()
+        page.goto(f"{live_server.url}/episodes/{episode_id}")
+        section = page.get_by_test_id("patient-links")
+        section.get_by_label("QUICKDASH", exact=False).uncheck()
+        section.get_by_label("Intake screening", exact=False).check()
+        section.get_by_role("button", name="Issue link").click()
+        page.get_by_test_id("patient-link-qr").wait_for()
+        assert page.locator("[data-testid=patient-link-qr] svg").count() == 1
+        page.screenshot(path=str(shots / "p8-patient-link-issued.png"), full_page=True)
+        problems += describe(page.url, 1366, violations(page))
+        url = page.get_by_test_id("patient-link-url").inner_text()
+        page.goto(f"{live_server.url}/episodes/{episode_id}#patient-links")
+        assert page.get_by_test_id("patient-link-row").count() == 3
+        page.get_by_test_id("patient-links").screenshot(path=str(shots / "p9-patient-links.png"))
+        problems += describe(page.url, 1366, violations(page))
+    finally:
+        desk.close()
+    phone = browser.new_context(viewport=PHONE, bypass_csp=True)
+    page = phone.new_page()
+    try:
+        page.goto(url)
+        page.locator('input[name="q0"][value="3"]').check()
+        page.get_by_role("button", name="Next").click()
+        page.wait_for_load_state()
+        assert "A question for your safety" in page.content()
+        page.screenshot(path=str(shots / "p10-screening-question.png"), full_page=True)
+        problems += describe(page.url, PHONE["width"], violations(page))
+    finally:
+        phone.close()
+    assert not problems, "\n".join(problems)
