@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from tests.factories import actor, make_clinic, make_episode, make_patient, make_user
 
 from strigil.core import measures, scoring
-from strigil.errors import InvalidInput, NotFound, NotPermitted
+from strigil.errors import InvalidInput, NotFound, NotPermitted, TooManyRequests
 from strigil.services import drafts, outcomes, patient_forms, patient_links, screenings
 from strigil.store.audit import AuditEvent
 from strigil.store.clinics import User
@@ -260,3 +260,21 @@ def test_screening_answers_wait_for_the_therapist(session: Session, therapist: U
     }
     assert drafts.author_name(session, draft) == "the patient, through a link"
     assert screenings.latest(session, episode, "intake") is None  # nothing counts yet
+
+
+def test_guessing_links_is_slowed_down(session: Session, therapist: User) -> None:
+    token, _ = _issue(session, therapist, _episode(session, therapist))
+    throttle = patient_links.Throttle(max_failures=3)
+    for n in range(3):
+        with pytest.raises(NotFound):
+            patient_forms.open_link(
+                session=session, token=f"guess{n}", client_ip="192.0.2.50", throttle=throttle,
+                audited=False,
+            )  # fmt: skip
+    with pytest.raises(TooManyRequests):
+        patient_forms.open_link(
+            session=session, token=token, client_ip="192.0.2.50", throttle=throttle, audited=True
+        )
+    patient_forms.open_link(  # another address is not held up
+        session=session, token=token, client_ip="192.0.2.51", throttle=throttle, audited=True
+    )

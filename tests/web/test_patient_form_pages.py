@@ -110,6 +110,8 @@ def test_the_whole_set_arrives_in_the_chart_marked_patient_reported(
     chart = client.get(f"/episodes/{episode.external_id}")
     assert chart.status_code == 200
     assert chart.text.count('data-testid="patient-reported"') == 2
+    api = client.get(f"/api/v1/episodes/{episode.external_id}/measurements")
+    assert api.status_code == 200 and {m["source"] for m in api.json()} == {"patient"}
 
 
 def test_two_skipped_quickdash_items_send_the_patient_back(
