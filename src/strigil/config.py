@@ -71,6 +71,13 @@ class Settings(BaseSettings):
         le=720,
         description="How long a patient's 48-hour check-in link stays open after it is issued",
     )
+    patient_link_days: int = Field(
+        default=7,
+        ge=1,
+        le=90,
+        description="How long a patient's questionnaire or progress link stays open after it "
+        "is issued (issue 18: default 7 days)",
+    )
     patient_link_max_failures: int = Field(
         default=10,
         ge=1,

@@ -836,6 +836,9 @@ RULES: dict[tuple[str, str], Rule] = {
         form=lambda c: {"token": c.site.ids.get("link_token", ""), "email": "patient@example.org"},
         prepare=fresh_link,
     ),
+    ("POST", "/episodes/{episode_id}/patient-links"): Rule(
+        P.WRITE_PATIENT, form=_const(purpose="questionnaires", measures="NPRS")
+    ),
     ("POST", "/checkins/{checkin_id}/adverse-event"): Rule(
         P.RECORD_READINGS, form=_const(severity="mild"), prepare=fresh_checkin
     ),

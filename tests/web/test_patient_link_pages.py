@@ -108,6 +108,23 @@ def test_access_log_masks_tokens() -> None:
     assert "abcDEF_123-x" not in record.getMessage() and "/p/[link]" in record.getMessage()
 
 
+@pytest.mark.parametrize(
+    ("logger", "message", "args"),
+    [
+        # a questionnaire screen and its final send are POSTs to the same short path
+        ("uvicorn.access", '%s - "%s %s HTTP/%s" %d', ("::1", "POST", "/p/Qx9_-tok", "1.1", 422)),
+        ("uvicorn.error", "Exception in ASGI application at %s", ("/p/Qx9_-tok",)),
+        ("strigil.web", "slow request POST /p/Qx9_-tok took 2.1 s", ()),
+    ],
+)
+def test_questionnaire_and_progress_paths_are_masked_too(
+    logger: str, message: str, args: tuple[object, ...]
+) -> None:
+    record = logging.LogRecord(logger, logging.INFO, __file__, 1, message, args, None)
+    logmask.MaskPatientLinks().filter(record)
+    assert "Qx9_-tok" not in record.getMessage() and "/p/[link]" in record.getMessage()
+
+
 def test_a_worrying_checkin_becomes_an_adverse_event_from_the_dashboard(
     client: TestClient, session: Session, therapist: User
 ) -> None:

@@ -22,6 +22,7 @@ from strigil.store.drafts import FormDraft
 from strigil.store.episodes import Episode
 
 KINDS = ("screening",)
+PATIENT_MARK = "answered_by_patient"  # a field of drafts a patient sent through a link
 _MAX_FIELDS, _MAX_VALUE = 400, 4000
 
 
@@ -85,7 +86,10 @@ def close(*, session: Session, actor: Actor, draft_id: object, outcome: str) -> 
 
 
 def author_name(session: Session, draft: FormDraft) -> str:
-    """Who filled the draft in, as the page names them."""
+    """Who filled the draft in, as the page names them (a patient is not a user: their draft
+    is kept under the user who sent the link, and marked)."""
+    if PATIENT_MARK in draft.fields:
+        return "the patient, through a link"
     return clinic_store.get_user(session, draft.clinic_id, draft.author_id).display_name
 
 

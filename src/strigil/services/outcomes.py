@@ -41,6 +41,7 @@ class Point:
     at: datetime
     visit_number: int | None
     score: float
+    source: str = "staff"  # "patient" when the patient answered it through a link
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,7 +185,9 @@ def _progress_of(
     reassess_after: int,
     expected: ExpectedCourse | None,
 ) -> Progress:
-    points = tuple(Point(r.measured_at, numbers.get(r.visit_id or 0), r.score) for r in rows)
+    points = tuple(
+        Point(r.measured_at, numbers.get(r.visit_id or 0), r.score, r.source) for r in rows
+    )
     classes = _classifications(m, points)
     prompt = response.reconsider_prompt(len(numbers), classes, threshold_visits=reassess_after)
     return Progress(
@@ -276,7 +279,7 @@ def progress_json(result: Progress) -> dict[str, Any]:
         "mcid": mcid.value if mcid else None,
         "mcid_source": mcid.source if mcid else None,
         "points": [
-            {"at": p.at.isoformat(), "visit": p.visit_number, "score": p.score}
+            {"at": p.at.isoformat(), "visit": p.visit_number, "score": p.score, "source": p.source}
             for p in result.points
         ],
         "change": result.change_text,

@@ -158,7 +158,7 @@ def issue_checkin(
     )
     session.add(link)
     session.flush()
-    _audit_clinic(session, actor, "create", link, visit.episode.patient)
+    audit_clinic(session, actor, "create", link, visit.episode.patient)
     return token, link
 
 
@@ -174,7 +174,7 @@ def revoke(*, session: Session, actor: Actor, link_id: object) -> PatientLink:
         raise Conflict("this link is already closed", code="link_closed", field="link_id")
     link.revoked_at, link.revoked_by_id = utcnow(), actor.user_id
     session.flush()
-    _audit_clinic(session, actor, "revoke", link, _patient_of(session, link))
+    audit_clinic(session, actor, "revoke", link, _patient_of(session, link))
     return link
 
 
@@ -288,8 +288,8 @@ def open_for_patient(
         TooManyRequests: this address tried too many wrong links lately.
         NotFound: no such link (tampered or made up).  LinkClosed: used, revoked or expired.
     """
-    link = _usable(session, token, purpose, client_ip, throttle)
-    _audit_patient(session, "read", link)
+    link = usable(session, token, purpose, client_ip, throttle)
+    audit_patient(session, "read", link)
     return OpenLink(link.purpose, link.expires_at, link.language)
 
 
@@ -307,7 +307,7 @@ def submit_checkin(
         InvalidInput: an answer is missing or out of range (nothing is stored).
         TooManyRequests, NotFound, LinkClosed: as ``open_for_patient``.
     """
-    link = _usable(session, token, CHECKIN, client_ip, throttle)
+    link = usable(session, token, CHECKIN, client_ip, throttle)
     answers = parse_answers(fields)
     assert link.visit_id is not None  # a check-in link is always issued for a visit
     now = utcnow()
@@ -323,7 +323,7 @@ def submit_checkin(
     link.used_at = now
     session.add(checkin)
     session.flush()
-    _audit_patient(session, "create", link, checkin)
+    audit_patient(session, "create", link, checkin)
     return checkin
 
 
@@ -377,10 +377,11 @@ def _other(raw: object) -> str:
     return value
 
 
-def _usable(
-    session: Session, token: str, purpose: str, client_ip: str | None, throttle: Throttle
+def usable(
+    session: Session, token: str, purpose: str | None, client_ip: str | None, throttle: Throttle
 ) -> PatientLink:
-    """The open link of this purpose, or a refusal that counts against the address."""
+    """The open link of this purpose (any purpose when None), or a refusal that counts against
+    the address."""
     now = utcnow()
     key = digest(f"patient_link\0address\0{client_ip or 'unknown'}")
     until = signin.blocked_until(session=session, keys=[key])
@@ -392,12 +393,12 @@ def _usable(
             retry_after=wait,
         )
     link = store.find_by_digest(session, digest(token)) if len(token) <= _TOKEN_MAX else None
-    if link is None or link.purpose != purpose:
+    if link is None or (purpose is not None and link.purpose != purpose):
         _count_failure(session, key, now, throttle)
         raise NotFound("this link is not valid; please ask the clinic for a new one")
     if not is_open(link, now):
         _count_failure(session, key, now, throttle)
-        _audit_patient(session, "refused", link)
+        audit_patient(session, "refused", link)
         raise LinkClosed(
             _closed_message(link),
             extra={"reason": closed_reason(link), "language": link.language},
@@ -432,7 +433,7 @@ def _patient_of(session: Session, link: PatientLink) -> Patient:
     return store.patient_of(session, link.clinic_id, link.patient_id)
 
 
-def _audit_clinic(
+def audit_clinic(
     session: Session, actor: Actor, action: str, link: PatientLink, patient: Patient
 ) -> None:
     audit.record(
@@ -446,7 +447,7 @@ def _audit_clinic(
     )
 
 
-def _audit_patient(
+def audit_patient(
     session: Session, action: str, link: PatientLink, checkin: Checkin | None = None
 ) -> None:
     """A use of the link by the patient: no user, the link's clinic, never the token."""

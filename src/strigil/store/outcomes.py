@@ -35,6 +35,11 @@ class OutcomeMeasurement(IdMixin, TenantMixin, EnteredInErrorMixin, Base):
     score: Mapped[float] = mapped_column(Float)
     subscores: Mapped[dict[str, float]] = mapped_column(JSON, default=dict)
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    # "patient" when the patient answered through a link (recorded_by is then who issued it)
+    source: Mapped[str] = mapped_column(String(10), default="staff", server_default="staff")
+    patient_link_id: Mapped[int | None] = mapped_column(
+        ForeignKey("patient_link.id"), index=True, default=None
+    )
 
 
 def list_completed_episode_scores(

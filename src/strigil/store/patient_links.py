@@ -13,15 +13,17 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, String, TextClause, select, text
+from sqlalchemy import JSON, Boolean, ForeignKey, String, TextClause, select, text, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
+from sqlalchemy.orm.attributes import set_committed_value
 
 from strigil.store import tenancy
 from strigil.store.base import Base, IdMixin, TenantMixin
+from strigil.store.episodes import Episode
 from strigil.store.patients import Patient
 from strigil.store.visits import Visit
 
-PURPOSES = ("checkin",)  # later: "questionnaire", "aftercare"
+PURPOSES = ("checkin", "questionnaires", "progress")
 DIRECTORY_FUNCTION = "strigil_clinic_of_patient_link"
 
 
@@ -32,6 +34,10 @@ class PatientLink(IdMixin, TenantMixin, Base):
 
     patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
     visit_id: Mapped[int | None] = mapped_column(ForeignKey("visit.id"), index=True, default=None)
+    episode_id: Mapped[int | None] = mapped_column(
+        ForeignKey("episode.id"), index=True, default=None
+    )
+    measures: Mapped[list[str] | None] = mapped_column(JSON, default=None)  # questionnaires
     purpose: Mapped[str] = mapped_column(String(20))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     issued_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
@@ -139,4 +145,35 @@ def link_by_id(session: Session, clinic_id: int, link_id: int) -> PatientLink:
     """A link of the clinic by its internal id."""
     return session.scalars(
         select(PatientLink).where(PatientLink.id == link_id, PatientLink.clinic_id == clinic_id)
+    ).one()
+
+
+def links_for_episode(session: Session, clinic_id: int, episode_id: int) -> Sequence[PatientLink]:
+    """The episode's questionnaire and progress links, newest first."""
+    return session.scalars(
+        select(PatientLink)
+        .where(PatientLink.clinic_id == clinic_id, PatientLink.episode_id == episode_id)
+        .order_by(PatientLink.created_at.desc(), PatientLink.id.desc())
+    ).all()
+
+
+def claim(session: Session, link: PatientLink, moment: datetime) -> bool:
+    """Mark a single-use link used unless another request already did (one statement, so
+    two submissions racing each other cannot both pass)."""
+    result = session.execute(
+        update(PatientLink)
+        .where(PatientLink.id == link.id, PatientLink.used_at.is_(None))
+        .values(used_at=moment)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(result, "rowcount", 0) != 1:
+        return False
+    set_committed_value(link, "used_at", moment)  # the row says so already
+    return True
+
+
+def episode_of(session: Session, clinic_id: int, episode_id: int) -> Episode:
+    """The episode a link names (same clinic by construction)."""
+    return session.scalars(
+        select(Episode).where(Episode.id == episode_id, Episode.clinic_id == clinic_id)
     ).one()

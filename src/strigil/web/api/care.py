@@ -97,6 +97,7 @@ class MeasurementRead(RecordRead):
     subscores: dict[str, float]
     answers: list[Any]
     measured_at: datetime
+    source: str = Field(description='"staff", or "patient" when answered through a patient link')
 
 
 class EventCreate(Schema):

@@ -12,7 +12,16 @@ from starlette.datastructures import FormData
 
 from strigil.core import catalog, diagnoses, icd10, measures
 from strigil.errors import Conflict, InvalidInput
-from strigil.services import consents, drafts, episodes, patients, reports, screenings, visits
+from strigil.services import (
+    consents,
+    drafts,
+    episodes,
+    patient_forms,
+    patients,
+    reports,
+    screenings,
+    visits,
+)
 from strigil.services.actors import Actor
 from strigil.services.episodes import APPROACHES, CHRONICITY, SIDES, Episode
 from strigil.web.deps import CurrentActor, DbSession
@@ -181,6 +190,18 @@ def _episode_ctx(db: Session, actor: Actor, episode: Episode, page_no: int) -> d
         "measures": measures.measures(),
         **charts.progress_context(db, actor, episode),
         **_visit_page(db, actor, episode, page_no),
+        **_patient_links(db, actor, episode),
+    }
+
+
+def _patient_links(db: Session, actor: Actor, episode: Episode) -> dict[str, Any]:
+    """The episode's questionnaire and progress links, and the measures a patient can answer."""
+    return {
+        "patient_links": patient_forms.links_for_episode(session=db, actor=actor, episode=episode),
+        "patient_measures": [
+            (code, measures.get_measure(code).name) for code in patient_forms.answerable()
+        ],
+        "now": patient_forms.now(),
     }
 
 

@@ -1,5 +1,6 @@
-"""Pages a patient opens from a link (no account, no session), and the clinic's buttons that
-issue, email and revoke links and turn a worrying check-in into an adverse event.
+"""Pages a patient opens from a link (no account, no session): the 48-hour check-in, the
+questionnaires at home and their progress; and the clinic's buttons that issue, email and
+revoke links and turn a worrying check-in into an adverse event.
 
 A patient's page speaks, in order: the language they switched to on the page (``?lang=``, then
 carried in the form), the language staff chose when issuing the link, their browser's
@@ -11,10 +12,13 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData
 
 from strigil.core import i18n
 from strigil.errors import InvalidInput, NotFound, TooManyRequests
-from strigil.services import outbox, patient_links
+from strigil.services import outbox, patient_forms, patient_links
+from strigil.web import qr
 from strigil.web.deps import CurrentActor, DbSession, SettingsDep, keep_on_refusal
 from strigil.web.pages.common import Form, errors_of, go, text
 from strigil.web.pages.render import page
@@ -68,26 +72,38 @@ def _refused(request: Request, error: Exception, status: int, chosen: str | None
 
 
 @router.get("/p/{token}", response_class=HTMLResponse)
-def checkin_form(
+def patient_page(
     request: Request, token: str, db: DbSession, lang: str | None = None
 ) -> HTMLResponse:
-    """The 48-hour check-in form, when the link is open."""
+    """The page the link is for: the check-in, the first question, or the progress page."""
     try:
-        opened = patient_links.open_for_patient(
+        link = patient_forms.open_link(
             session=db,
             token=token,
-            purpose=patient_links.CHECKIN,
             client_ip=_client(request),
             throttle=request.app.state.link_throttle,
+            audited=True,
         )
     except (NotFound, patient_links.LinkClosed, TooManyRequests) as error:
         return _refused(request, error, getattr(error, "status", 404), lang)
-    language = _language(request, lang, opened.language)
+    language = _language(request, lang, link.language)
+    if link.purpose == patient_forms.QUESTIONNAIRES:
+        return _question(request, link, 0, {}, {}, language)
+    if link.purpose == patient_forms.PROGRESS:
+        story = patient_forms.progress_for_patient(session=db, link=link)
+        return _patient_page(request, "patient/progress.html", {"p": story}, language)
     return _patient_page(request, "patient/checkin.html", {"errors": {}, "values": {}}, language)
 
 
 @router.post("/p/{token}", response_class=HTMLResponse)
-def checkin_submit(request: Request, token: str, db: DbSession, form: Form) -> HTMLResponse:
+def patient_submit(request: Request, token: str, db: DbSession, form: Form) -> HTMLResponse:
+    """A questionnaire screen (it carries a ``go`` button) or the check-in's answers."""
+    if text(form, "go"):
+        return _questionnaire_step(request, token, db, form)
+    return _checkin_submit(request, token, db, form)
+
+
+def _checkin_submit(request: Request, token: str, db: Session, form: FormData) -> HTMLResponse:
     """Store the answers and close the link; bad answers re-show the form with the rule in
     the patient's language (the form carries the language its page was shown in)."""
     values = {name: text(form, name) for name in FIELDS}
@@ -108,6 +124,76 @@ def checkin_submit(request: Request, token: str, db: DbSession, form: Form) -> H
     except (NotFound, patient_links.LinkClosed, TooManyRequests) as error:
         return _refused(request, error, getattr(error, "status", 404), chosen)
     return _patient_page(request, "patient/thanks.html", {}, _language(request, chosen))
+
+
+def _questionnaire_step(request: Request, token: str, db: Session, form: FormData) -> HTMLResponse:
+    """Move between screens (answers travel in the form, nothing is stored until Send), so the
+    questionnaire works without JavaScript and a closed link stops it at any screen."""
+    throttle = request.app.state.link_throttle
+    chosen = text(form, "lang")
+    try:
+        link = patient_forms.open_link(
+            session=db, token=token, client_ip=_client(request), throttle=throttle, audited=False
+        )
+    except (NotFound, patient_links.LinkClosed, TooManyRequests) as error:
+        return _refused(request, error, getattr(error, "status", 404), chosen)
+    language = _language(request, chosen, link.language)
+    screens = patient_forms.screens(link)
+    step = _step(text(form, "step"), len(screens))
+    answers = {s.name: text(form, s.name) for s in screens}
+    go = text(form, "go")
+    if go == "back":
+        return _question(request, link, max(step - 1, 0), answers, {}, language)
+    if go == "skip":
+        answers[screens[step].name] = ""
+    try:
+        patient_forms.check_answer(screens[step], answers[screens[step].name])
+    except InvalidInput as error:
+        return _question(request, link, step, answers, errors_of(error), language, 422)
+    if go != "send" or step < len(screens) - 1:
+        return _question(request, link, min(step + 1, len(screens) - 1), answers, {}, language)
+    try:
+        patient_forms.submit_questionnaires(
+            session=db, token=token, fields=answers, client_ip=_client(request), throttle=throttle
+        )
+    except InvalidInput as error:
+        at = next((s.index for s in screens if s.name == error.field), step)
+        return _question(request, link, at, answers, errors_of(error), language, 422)
+    except (NotFound, patient_links.LinkClosed, TooManyRequests) as error:
+        return _refused(request, error, getattr(error, "status", 404), chosen)
+    return _patient_page(request, "patient/sent.html", {}, language)
+
+
+def _step(raw: str, total: int) -> int:
+    """The screen the form was on (a tampered number lands on a real screen)."""
+    return min(max(int(raw), 0), total - 1) if raw.isdigit() else 0
+
+
+def _question(
+    request: Request,
+    link: patient_forms.PatientLink,
+    step: int,
+    answers: dict[str, str],
+    errors: dict[str, str],
+    language: str,
+    status_code: int = 200,
+) -> HTMLResponse:
+    screens = patient_forms.screens(link)
+    screen = screens[step]
+    context: dict[str, Any] = {
+        "screen": screen,
+        "total": len(screens),
+        "may_skip": patient_forms.may_skip(screen),
+        "answers": answers,
+        "others": {k: v for k, v in answers.items() if k != screen.name and v},
+        "error": errors.get(screen.name) or next(iter(errors.values()), None),
+    }
+    if screen.measure is None:
+        context["question"] = patient_forms.screening_question(screen)
+    else:
+        context["item"] = screen.measure.items[screen.item_index]
+        context["wording"] = patient_forms.wording(screen.measure.code)
+    return _patient_page(request, "patient/question.html", context, language, status_code)
 
 
 @router.post("/visits/{visit_id}/checkin-link", response_class=HTMLResponse)
@@ -179,6 +265,8 @@ def email_link(
 @router.post("/patient-links/{link_id}/revoke", response_model=None)
 def revoke_link(request: Request, link_id: str, db: DbSession, actor: CurrentActor) -> Response:
     link = patient_links.revoke(session=db, actor=actor, link_id=link_id)
+    if link.visit_id is None:
+        return go(request, f"/episodes/{patient_forms.episode_external_id(db, link)}#patient-links")
     return go(request, f"/visits/{patient_links.visit_external_id(db, link)}#checkins")
 
 
@@ -192,3 +280,28 @@ def checkin_to_event(
         session=db, actor=actor, checkin_id=checkin_id, severity=severity
     )
     return go(request, "/#attention")
+
+
+@router.post("/episodes/{episode_id}/patient-links", response_class=HTMLResponse)
+def issue_episode_link(
+    request: Request,
+    episode_id: str,
+    db: DbSession,
+    actor: CurrentActor,
+    form: Form,
+    settings: SettingsDep,
+) -> HTMLResponse:
+    """Issue a questionnaire or progress link and show it once, with a QR code to scan."""
+    token, link = patient_forms.issue(
+        session=db,
+        actor=actor,
+        episode_id=episode_id,
+        purpose=text(form, "purpose"),
+        measure_codes=[str(v) for v in form.getlist("measures") if str(v).strip()],
+        days=settings.patient_link_days,
+    )
+    url = str(request.base_url).rstrip("/") + patient_links.link_path(token)
+    context = {"url": url, "qr": qr.svg(url), "link": link, "episode_id": episode_id}
+    response = page(request, "episodes/patient_link.html", context)
+    response.headers.update(_PRIVATE)
+    return response
