@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from strigil.cli import db, demo, export, interchange, notes, reports, users
+from strigil.cli import db, demo, export, interchange, notes, reports, sensors, users
 from strigil.cli.common import fail
 from strigil.errors import StrigilError
 
@@ -18,6 +18,7 @@ app.add_typer(notes.app, name="notes")
 app.add_typer(export.app, name="export")  # research here, FHIR from cli/interchange.py
 app.add_typer(interchange.import_app, name="import")
 app.add_typer(reports.app, name="reports")
+app.add_typer(sensors.app, name="sensors")
 
 
 def _optional_groups() -> None:

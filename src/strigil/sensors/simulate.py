@@ -31,7 +31,7 @@ __all__ = ["Simulation", "TrueStroke", "simulate", "to_csv", "write"]
 FloatArray = npt.NDArray[np.float64]
 
 PEAK_CV = 0.2  # inside the 14-35 % within-clinician CV (J Sport Rehabil 2024)
-DROPOUT_S = (0.005, 0.04)  # shorter than the 0.05 s that splits a stroke
+DROPOUT_S = (0.005, 0.03)  # with a sample period of <= 10 ms still under the 0.05 s split
 _FINE = 20_000  # points per pulse for the exact truth integrals
 
 
@@ -124,11 +124,14 @@ def simulate(
     force = np.zeros_like(t)
     truth: list[TrueStroke] = []
     for k in range(strokes):
-        # A stroke fills 40-80 % of its period; rise takes 25-45 % of it (skewed), plateau 0-30 %.
+        # A stroke fills 40-80 % of its period: the tool is loaded in 0.1-0.35 s, held, and
+        # unloaded a little faster (skewed), each ramp at most 40 % of the stroke.
         length = period * rng.uniform(0.4, 0.8)
         start = lead + k * period + rng.uniform(0, period - length) * 0.5
         peak = float(np.clip(rng.normal(peak_n, PEAK_CV * peak_n), 1.5, 30.0))
-        rise, plateau = rng.uniform(0.25, 0.45), rng.uniform(0.0, 0.3)
+        rise = min(0.4, rng.uniform(0.1, 0.35) / length)
+        fall = min(0.4, rng.uniform(0.08, 0.3) / length)
+        plateau = 1.0 - rise - fall
         window = (t >= start) & (t <= start + length)
         force[window] = peak * _pulse((t[window] - start) / length, rise, plateau)
         true = _truth(start, length, peak, rise, plateau, threshold_n)
