@@ -17,7 +17,7 @@ from strigil.services import sensors, treatment, visits
 from strigil.store.audit import AuditEvent
 from strigil.store.clinics import User
 from strigil.store.sensors import IntendedDose, SensorRecording
-from strigil.store.visits import TreatedArea
+from strigil.store.visits import TreatedArea, Visit
 
 
 @pytest.fixture
@@ -134,3 +134,23 @@ def test_intended_dose_is_checked_and_replaced(session: Session, therapist: User
                                  data=sensors.IntendedInput(strokes=40))  # fmt: skip
     assert first.id == again.id and again.strokes == 40 and again.force_max_n is None
     assert session.scalar(select(func.count()).select_from(IntendedDose)) == 1
+
+
+def test_note_states_the_measured_dose_and_the_exceedance(
+    session: Session, therapist: User, tmp_path: Path
+) -> None:
+    area = _area(session, therapist, R1=())
+    row = _attach(session, therapist, area, _content(peak_n=9.0), tmp_path)
+    visit = session.get(Visit, area.visit_id)
+    assert visit is not None
+    record = visits.load_record(session, visit)
+    draft = visits.draft_from(session, visit, record)
+    claims = [c for _, c in draft.claims if c.source == f"sensor_recording:{row.external_id}"]
+    assert len(claims) == 1
+    expected = (
+        f"Area 1 measured dose: 8 strokes, mean {row.mean_force_n:.1f} N, "
+        f"peak {row.peak_force_n:.1f} N, {row.time_under_load_s:.0f} s under load. "
+        "The peak exceeded the precaution force cap of 4 N."
+    )
+    assert claims[0].text == expected
+    assert expected in draft.objective

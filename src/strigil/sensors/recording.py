@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import json
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,7 +42,6 @@ COLUMNS = REQUIRED + OPTIONAL
 MAX_ABS_FORCE_N = 500.0
 ANGLE_RANGE_DEG = (0.0, 90.0)
 _SIDECAR_TEXT = ("tool", "sensor")
-_EMPTY_CELL = re.compile(r"(?<=,)(?=,|\r?\n|$)|^(?=,)", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -96,6 +94,19 @@ def _header(first_line: str) -> list[str]:
     return names
 
 
+def _fill_empty(body: str) -> str:
+    """Write "nan" into empty cells so the fast C reader takes them as gaps (plain string
+    replacement: several times faster than a regular expression on a 15 MB file)."""
+    for _ in range(2):  # after two passes no two commas are adjacent
+        body = body.replace(",,", ",nan,")
+    body = body.replace(",\n", ",nan\n").replace(",\r", ",nan\r").replace("\n,", "\nnan,")
+    if body.startswith(","):
+        body = "nan" + body
+    if body.endswith(","):
+        body += "nan"
+    return body
+
+
 def _locate_bad_cell(lines: list[str], names: list[str]) -> InvalidInput:
     """Slow path, only after the fast parse failed: find and name the offending cell."""
     for number, line in enumerate(lines[1:], start=2):
@@ -132,7 +143,7 @@ def parse_csv(text: str, sidecar: Sidecar | None = None) -> Recording:
     body = "".join(line for line in lines[1:] if line.strip())
     if not body:
         raise InvalidInput("the recording has no samples (only a header)", field="t_s")
-    filled = _EMPTY_CELL.sub("nan", body)
+    filled = _fill_empty(body)
     try:
         table = np.loadtxt(io.StringIO(filled), delimiter=",", dtype=np.float64, ndmin=2)
     except ValueError:

@@ -82,19 +82,21 @@ def segment(
     if n == 0:
         return _empty()
     above = fz_n > threshold_n
+    dt = t_s[1:] - t_s[:-1]
     # cont[i]: samples i and i+1 belong to the same run (both above, no long gap between).
-    cont = np.diff(t_s) <= max_gap_s
+    cont = dt <= max_gap_s
     cont &= above[1:]
     cont &= above[:-1]
-    first = above.copy()
-    first[1:] &= ~cont
+    first = above.copy()  # a run starts where a sample is above and not continued (a > b)
+    np.greater(above[1:], cont, out=first[1:])
     starts = np.flatnonzero(first)
     if starts.size == 0:
         return _empty()
     last = above
-    last[:-1] &= ~cont
+    np.greater(above[:-1], cont, out=last[:-1])
     ends = np.flatnonzero(last)
-    impulse = _run_integrals(t_s, fz_n, starts, ends)
+    span = _span_weights(dt)
+    impulse = _run_integrals(span, t_s, fz_n, starts, ends)
     start_s, start_extra = _start_crossings(t_s, fz_n, starts, threshold_n, max_gap_s)
     end_s, end_extra = _end_crossings(t_s, fz_n, ends, threshold_n, max_gap_s)
     impulse = impulse + start_extra + end_extra
@@ -103,7 +105,7 @@ def segment(
     if starts.size == 0:
         return _empty()
     peak = _run_max(fz_n, starts, ends)
-    angle_area, angle_time = _angle_integrals(t_s, angle_deg, cont, starts, ends)
+    angle_area, angle_time = _angle_integrals(span, t_s, angle_deg, cont, starts, ends)
     return Strokes(
         start_s=start_s[keep],
         end_s=end_s[keep],
@@ -114,22 +116,33 @@ def segment(
     )
 
 
-def _run_integrals(t: FloatArray, y: FloatArray, starts: IntArray, ends: IntArray) -> FloatArray:
+def _span_weights(dt: FloatArray) -> FloatArray:
+    """t[i+1] - t[i-1] for interior samples (0 at both ends): the trapezoid weights times 2."""
+    span = np.zeros(dt.shape[0] + 1)
+    np.add(dt[1:], dt[:-1], out=span[1:-1])
+    return span
+
+
+def _run_integrals(
+    span: FloatArray, t: FloatArray, y: FloatArray, starts: IntArray, ends: IntArray
+) -> FloatArray:
     """Trapezoidal integral of ``y`` over each run of samples [start, end].
 
     Summed by parts: inside a run the trapezoid rule weights sample i by half of
-    t[i+1] - t[i-1], and the run's first and last samples by half of their one interval.
-    That is three passes over the samples (weights, products, cumulative sum) however many
-    runs there are.
+    t[i+1] - t[i-1] (``span``), and the run's first and last samples by half of their one
+    interval. The interior sums are one ``add.reduceat`` over interleaved bounds, several times
+    faster than a cumulative sum and free of differences of large partial sums.
     """
     n = t.shape[0]
     if n < 2:
         return np.zeros(starts.shape[0])
-    cum = np.zeros(n)
-    if n > 2:
-        np.cumsum(y[1:-1] * (t[2:] - t[:-2]), out=cum[1:-1])
-    cum[-1] = cum[-2]
-    inner = np.where(ends > starts + 1, cum[np.maximum(ends - 1, 0)] - cum[starts], 0.0)
+    weighted = span * y
+    weighted[0] = weighted[-1] = 0.0
+    bounds = np.empty(2 * starts.shape[0], dtype=np.intp)
+    bounds[0::2] = np.minimum(starts + 1, n - 1)
+    bounds[1::2] = ends
+    sums = np.add.reduceat(weighted, bounds)[0::2]
+    inner = np.where(ends > starts + 1, sums, 0.0)
     nxt = np.minimum(starts + 1, n - 1)
     prv = np.maximum(ends - 1, 0)
     edge = y[starts] * (t[nxt] - t[starts]) + y[ends] * (t[ends] - t[prv])
@@ -181,6 +194,7 @@ def _run_max(f: FloatArray, starts: IntArray, ends: IntArray) -> FloatArray:
 
 
 def _angle_integrals(
+    span: FloatArray,
     t: FloatArray,
     angle: FloatArray | None,
     cont: npt.NDArray[np.bool_],
@@ -192,7 +206,7 @@ def _angle_integrals(
         zeros = np.zeros(starts.shape[0])
         return zeros, zeros.copy()
     if not np.isnan(angle.sum()):  # no gaps in the angle: the run's own span and integral
-        return _run_integrals(t, angle, starts, ends), t[ends] - t[starts]
+        return _run_integrals(span, t, angle, starts, ends), t[ends] - t[starts]
     dt = np.diff(t)
     both = cont & ~np.isnan(angle[1:]) & ~np.isnan(angle[:-1])
     seg_time = np.concatenate(([0.0], np.cumsum(np.where(both, dt, 0.0))))
