@@ -13,14 +13,17 @@ from __future__ import annotations
 
 import hashlib
 import os
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
 from sqlalchemy.orm import Session
 
-from strigil.errors import InvalidInput, NotFound
+from strigil.errors import Conflict, InvalidInput, NotFound
 from strigil.sensors import Dose, analyze, parse_csv, parse_sidecar
 from strigil.sensors.caps import force_cap_for, force_caps
 from strigil.sensors.recording import MAX_ABS_FORCE_N, Recording, Sidecar
@@ -291,6 +294,49 @@ def recording_json(row: SensorRecording) -> dict[str, Any]:
         "cap_note": cap_note(row),
         "summary": summary(row),
     }
+
+
+@dataclass(frozen=True, slots=True)
+class RecordingTrace:
+    """A stored recording with its samples read back from the kept file (digest checked)."""
+
+    row: SensorRecording
+    patient_id: uuid.UUID
+    visit_id: uuid.UUID
+    area_id: uuid.UUID
+    t_s: npt.NDArray[np.float64]
+    fz_n: npt.NDArray[np.float64]
+    summary: str
+
+
+def recording_with_trace(
+    *, session: Session, actor: Actor, recording_id: object, data_dir: Path
+) -> RecordingTrace:
+    """Load a recording of the actor's clinic and its kept file; refuse a file that changed."""
+    require(actor, Permission.READ_CLINICAL)
+    row = get_owned(session, SensorRecording, recording_id, actor, field="recording_id")
+    area = visit_store.get_area(session, actor.clinic_id, row.treated_area_id)
+    visit = visit_store.get_visit(session, actor.clinic_id, area.visit_id)
+    try:
+        content = (data_dir / row.stored_path).read_bytes()
+    except OSError:
+        raise Conflict(
+            "the recording's file is missing from the data folder", code="recording_file_missing"
+        ) from None
+    if hashlib.sha256(content).hexdigest() != row.file_digest:
+        raise Conflict(
+            "the recording's file no longer matches its digest", code="recording_file_changed"
+        )
+    recording = parse_csv(_decode(content))
+    return RecordingTrace(
+        row=row,
+        patient_id=visit.episode.patient.external_id,
+        visit_id=visit.external_id,
+        area_id=area.external_id,
+        t_s=recording.t_s,
+        fz_n=recording.fz_n,
+        summary=summary(row),
+    )
 
 
 def _audit(
