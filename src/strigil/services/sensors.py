@@ -11,6 +11,7 @@ the force was applied, and the note must say so.
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import uuid
@@ -26,7 +27,9 @@ from sqlalchemy.orm import Session
 from strigil.errors import Conflict, InvalidInput, NotFound
 from strigil.sensors import Dose, analyze, parse_csv, parse_sidecar
 from strigil.sensors.caps import force_cap_for, force_caps
-from strigil.sensors.recording import MAX_ABS_FORCE_N, Recording, Sidecar
+from strigil.sensors.dose import dose_from_strokes
+from strigil.sensors.recording import MAX_ABS_FORCE_N, Recording, Sidecar, validate_arrays
+from strigil.sensors.strokes import segment
 from strigil.services import audit, screenings
 from strigil.services.actors import Actor, Permission, require
 from strigil.services.auth import actor_for
@@ -348,6 +351,202 @@ def _audit(
         action="create",
         entity_type=row.__tablename__,
         entity_id=row.external_id,
+        patient_id=visit.episode.patient.external_id,
+        detail={"visit": str(visit.external_id)},
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# live streaming from a device bridge (ADR 0016): JSON batches appended to the active area's
+# stream file as raw float64 rows (t_s, fz_n, angle_deg), analysed on demand, stored as a
+# recording when the stream is finished.
+
+STREAM_DIR = "streams"
+MAX_BATCH = 10_000
+_ROW = 3  # float64 values per sample in the stream file
+TRACE_SECONDS = 5.0
+TRACE_POINTS = 200
+
+
+def _stream_path(data_dir: Path, clinic_id: int, area: TreatedArea) -> Path:
+    return data_dir / RECORDINGS_DIR / str(clinic_id) / STREAM_DIR / f"{area.external_id}.f64"
+
+
+def _batch_columns(batch: Mapping[str, Any]) -> dict[str, npt.NDArray[np.float64]]:
+    """Check a batch's shape and types; physical ranges are checked by the recording rules."""
+    if not isinstance(batch, Mapping):
+        raise InvalidInput("a batch is a JSON object of columns", field="batch")
+    unknown = set(batch) - {"t_s", "fz_n", "angle_deg"}
+    if unknown:
+        raise InvalidInput(f"unknown column '{sorted(unknown)[0]}' in the batch", field="batch")
+    columns: dict[str, npt.NDArray[np.float64]] = {}
+    for name in ("t_s", "fz_n", "angle_deg"):
+        values = batch.get(name)
+        if values is None:
+            if name == "angle_deg":
+                continue
+            raise InvalidInput(f"the batch has no '{name}' column", field=name)
+        ok = isinstance(values, list) and all(
+            v is None or (isinstance(v, int | float) and not isinstance(v, bool)) for v in values
+        )
+        if not ok:
+            raise InvalidInput(f"'{name}' must be a list of numbers (null for a gap)", field=name)
+        columns[name] = np.array([np.nan if v is None else v for v in values], dtype=np.float64)
+    n = columns["t_s"].shape[0]
+    if not 1 <= n <= MAX_BATCH:
+        raise InvalidInput(f"a batch holds 1 to {MAX_BATCH} samples", field="t_s")
+    if any(c.shape[0] != n for c in columns.values()):
+        raise InvalidInput("every column of a batch must have the same length", field="batch")
+    return columns
+
+
+def append_stream(
+    *,
+    session: Session,
+    actor: Actor,
+    treated_area_id: object,
+    batch: Mapping[str, Any],
+    data_dir: Path,
+) -> int:
+    """Append a batch to the active area's stream; returns the samples now in the stream.
+
+    Refused (and nothing written) when the area is not active, belongs to another clinic, the
+    batch breaks a recording rule, or its time does not continue after the stream's last sample.
+    """
+    require(actor, Permission.TREAT)
+    area, visit = _area(session, actor, treated_area_id)
+    _require_active(area)
+    columns = _batch_columns(batch)
+    recording = validate_arrays(columns, Sidecar(), first_line=1)
+    angle = recording.angle_deg
+    if angle is None:
+        angle = np.full_like(recording.t_s, np.nan)
+    rows = np.column_stack([recording.t_s, recording.fz_n, angle])
+    path = _stream_path(data_dir, actor.clinic_id, area)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("ab+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # one writer per stream, across server processes
+        size = handle.seek(0, os.SEEK_END)
+        if size >= 8 * _ROW:
+            handle.seek(size - 8 * _ROW)
+            last_t = float(np.frombuffer(handle.read(8 * _ROW), dtype=np.float64)[0])
+            if recording.t_s[0] <= last_t:
+                raise InvalidInput(
+                    f"the batch starts at t_s {recording.t_s[0]:g}, not after the stream's "
+                    f"last sample ({last_t:g}); time must strictly increase",
+                    field="t_s",
+                    code="time_not_increasing",
+                )
+        handle.seek(0, os.SEEK_END)
+        handle.write(rows.astype(np.float64).tobytes())
+        total = (size + rows.nbytes) // (8 * _ROW)
+    _audit_stream(session, actor, visit, area, "create")
+    return int(total)
+
+
+def _require_active(area: TreatedArea) -> None:
+    if area.status != "active":
+        raise Conflict(
+            "this area is not being treated now (it was stopped); a stream needs an active area",
+            code="area_not_active",
+        )
+
+
+def _read_stream(path: Path) -> npt.NDArray[np.float64]:
+    if not path.is_file():
+        return np.zeros((0, _ROW))
+    raw = np.fromfile(path, dtype=np.float64)
+    return raw[: raw.shape[0] - raw.shape[0] % _ROW].reshape(-1, _ROW)
+
+
+def live_dose(
+    *,
+    session: Session,
+    actor: Actor,
+    treated_area_id: object,
+    data_dir: Path,
+    cap_overrides: Mapping[str, float] | None = None,
+) -> dict[str, Any]:
+    """The running dose of the area's stream: figures, the cap, and the last seconds' trace."""
+    require(actor, Permission.READ_CLINICAL)
+    area = get_owned(session, TreatedArea, treated_area_id, actor, field="treated_area_id")
+    visit = visit_store.get_visit(session, actor.clinic_id, area.visit_id)
+    rows = _read_stream(_stream_path(data_dir, actor.clinic_id, area))
+    t, f, angle = rows[:, 0], rows[:, 1], rows[:, 2]
+    has_angle = bool(rows.shape[0]) and not np.isnan(angle).all()
+    dose = dose_from_strokes(segment(t, f, angle if has_angle else None))
+    cap = force_cap(session, visit, cap_overrides)
+    peak = dose.peak_force_n
+    exceeded = cap.peak_n is not None and peak is not None and peak > cap.peak_n
+    recent = t >= (t[-1] - TRACE_SECONDS) if t.size else np.zeros(0, dtype=bool)
+    step = max(1, int(np.count_nonzero(recent)) // TRACE_POINTS)
+    _audit_stream(session, actor, visit, area, "read")
+    body = dose.to_json()
+    body.pop("stroke_list")
+    return body | {
+        "samples": int(t.shape[0]),
+        "duration_s": float(t[-1] - t[0]) if t.size else 0.0,
+        "active": area.status == "active",
+        "force_cap_n": cap.peak_n,
+        "cap_exceeded": exceeded,
+        "summary": dose.summary(),
+        "trace": [None if np.isnan(v) else round(float(v), 2) for v in f[recent][::step]],
+    }
+
+
+def finish_stream(
+    *,
+    session: Session,
+    actor: Actor,
+    treated_area_id: object,
+    data_dir: Path,
+    cap_overrides: Mapping[str, float] | None = None,
+) -> SensorRecording:
+    """Store the area's stream as a recording (source "stream"); the buffer is set aside."""
+    require(actor, Permission.TREAT)
+    area, _ = _area(session, actor, treated_area_id)
+    path = _stream_path(data_dir, actor.clinic_id, area)
+    rows = _read_stream(path)
+    if rows.shape[0] == 0:
+        raise Conflict("no samples have been streamed for this area", code="stream_empty")
+    content = _stream_csv(rows).encode("utf-8")
+    row = record_file(
+        session=session,
+        actor=actor,
+        treated_area_id=treated_area_id,
+        content=content,
+        file_name=f"stream-{area.external_id}.csv",
+        sidecar_text=None,
+        data_dir=data_dir,
+        cap_overrides=cap_overrides,
+    )
+    row.source = "stream"
+    os.replace(path, path.with_suffix(f".{row.file_digest[:12]}.stored"))
+    return row
+
+
+def _stream_csv(rows: npt.NDArray[np.float64]) -> str:
+    def cell(value: float, fmt: str) -> str:
+        return "" if np.isnan(value) else format(value, fmt)
+
+    has_angle = not np.isnan(rows[:, 2]).all()
+    head = "t_s,fz_n,angle_deg" if has_angle else "t_s,fz_n"
+    lines = [head]
+    for t, f, a in rows.tolist():
+        parts = [format(t, ".6f"), cell(f, ".4f")] + ([cell(a, ".2f")] if has_angle else [])
+        lines.append(",".join(parts))
+    return "\n".join(lines) + "\n"
+
+
+def _audit_stream(
+    session: Session, actor: Actor, visit: Visit, area: TreatedArea, action: str
+) -> None:
+    audit.record(
+        session=session,
+        actor=actor,
+        action=action,
+        entity_type="sensor_stream",
+        entity_id=area.external_id,
         patient_id=visit.episode.patient.external_id,
         detail={"visit": str(visit.external_id)},
     )
