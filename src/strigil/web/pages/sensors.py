@@ -51,6 +51,7 @@ def sensor_live(
         "area_id": area_id,
         "live": live,
         "points": sparkline(live["trace"], top),
+        "top": top,
         "cap_y": cap_y,
         "width": WIDTH,
         "height": HEIGHT,
