@@ -92,3 +92,20 @@ def test_refusals_change_nothing(session: Session, client: TestClient, therapist
     assert stopped.status_code == 409 and stopped.json()["code"] == "area_not_active"
     assert client.get(url).json()["samples"] == 1
     assert session.scalar(select(func.count()).select_from(SensorRecording)) == 0
+
+
+def test_stopping_the_area_stores_the_stream(
+    session: Session, client: TestClient, therapist: User
+) -> None:
+    area = _area(session, therapist)
+    session.flush()
+    login(client, therapist)
+    url = f"/api/v1/areas/{area.external_id}/sensor-stream"
+    batches, samples, _ = _batches(seed=2)
+    for batch in batches:
+        assert client.post(url, json=batch).status_code == 202
+    stopped = client.post(f"/api/v1/areas/{area.external_id}/stop", json={"reason": "completed"})
+    assert stopped.status_code == 200, stopped.text
+    stored = session.scalars(select(SensorRecording)).one()
+    assert stored.source == "stream" and stored.samples == samples
+    assert client.get(url).json()["samples"] == 0  # the buffer was set aside once stored

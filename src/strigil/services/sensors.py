@@ -550,3 +550,30 @@ def _audit_stream(
         patient_id=visit.episode.patient.external_id,
         detail={"visit": str(visit.external_id)},
     )
+
+
+def finish_if_ended(
+    *,
+    session: Session,
+    actor: Actor,
+    area: TreatedArea,
+    data_dir: Path,
+    cap_overrides: Mapping[str, float] | None = None,
+) -> SensorRecording | None:
+    """When an area has just ended with samples streamed to it, store them as its dose.
+
+    Called by the adapters after a stop (explicit, or by the stop rule on a reading). A role
+    that may stop an area but not treat (an assistant) leaves the stream for the therapist.
+    """
+    if area.status == "active" or not actor.can(Permission.TREAT):
+        return None
+    path = _stream_path(data_dir, actor.clinic_id, area)
+    if not path.is_file() or path.stat().st_size == 0:
+        return None
+    return finish_stream(
+        session=session,
+        actor=actor,
+        treated_area_id=area.external_id,
+        data_dir=data_dir,
+        cap_overrides=cap_overrides,
+    )
