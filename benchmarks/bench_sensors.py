@@ -90,6 +90,10 @@ def _stream(tools: int, seconds: float) -> bool:
                         bucket.append((time.perf_counter() - w0) * 1e3)
             for thread in threads:
                 thread.join()
+            if server.process.poll() is not None:
+                print("FAIL: the server exited during the run:")
+                print(server.log_path.read_text()[-3000:])
+                return False
             cpu = _cpu_seconds(server.pid) - cpu0
             missing = []
             with httpx.Client(base_url=server.base_url, timeout=30,
