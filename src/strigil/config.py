@@ -24,6 +24,11 @@ class Settings(BaseSettings):
     database_url: str | None = Field(
         default=None, description="SQLAlchemy URL; default is a SQLite file in data_dir"
     )
+    sensors_force_caps: dict[str, float] = Field(
+        default_factory=dict,
+        description='Peak-force cap (N) per capped intensity, e.g. {"gentle": 3.5}; '
+        "default and rationale in sensors/force_caps.json",
+    )
     session_idle_minutes: int = Field(default=30, ge=1)
     session_absolute_hours: int = Field(default=12, ge=1)
     login_max_failures: int = Field(

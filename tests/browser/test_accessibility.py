@@ -36,6 +36,7 @@ FRAGMENTS = frozenset(
         "/episodes/{episode_id}/visits",  # a page of the episode's visit list
         "/patients/{patient_id}/visits",  # a page of the patient's visit list
         "/visits/{visit_id}/note-draft",  # the note form redrafted in place
+        "/areas/{area_id}/sensor-live",  # an area's running dose (checked on the visit page)
     }
 )
 

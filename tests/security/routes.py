@@ -370,6 +370,14 @@ def _answers(c: Call) -> dict[str, Any]:
     return {"answers": {r.id: {"present": False} for r in catalog.screening_rules()}}
 
 
+_stream_clock = itertools.count(1)
+
+
+def _stream_batch(c: Call) -> dict[str, Any]:
+    """One sample later than any before, so every accepted batch continues the stream."""
+    return {"t_s": [float(next(_stream_clock))], "fz_n": [1.0]}
+
+
 def _v(model: type[Base], param: str, **extra: Any) -> Body:
     return lambda c: {**extra, "version": c.version(model, param)}
 
@@ -533,6 +541,11 @@ RULES: dict[tuple[str, str], Rule] = {
         P.TREAT, json=_v(TreatedArea, "area_id", seconds=60)
     ),
     ("POST", f"{API}/areas/{{area_id}}/readings"): Rule(P.RECORD_READINGS, json=_const(value=2)),
+    # instrumented tool: a bridge streams to the active area (time keeps increasing per call)
+    ("POST", f"{API}/areas/{{area_id}}/sensor-stream"): Rule(P.TREAT, json=_stream_batch),
+    ("GET", f"{API}/areas/{{area_id}}/sensor-stream"): Rule(P.READ_CLINICAL),
+    # runs after the batches above (late), so the stream has samples to store
+    ("POST", f"{API}/areas/{{area_id}}/sensor-stream/finish"): Rule(P.TREAT, late=1),
     ("POST", f"{API}/areas/{{area_id}}/stop"): Rule(
         P.RECORD_READINGS, json=_const(reason="completed"), late=2
     ),
@@ -813,6 +826,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ),
     ("GET", "/visits/{visit_id}/aftercare"): Rule(P.READ_CLINICAL),
     ("GET", "/visits/{visit_id}/note-draft"): Rule(P.READ_CLINICAL),
+    ("GET", "/areas/{area_id}/sensor-live"): Rule(P.READ_CLINICAL),
     ("GET", "/visits/{visit_id}/sheet"): Rule(P.READ_CLINICAL),
     ("POST", "/visits/{visit_id}/carry/areas"): Rule(
         P.TREAT, form=_const(area="0"), expect_success=False

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from strigil.cli import db, demo, export, interchange, notes, outbox, reports, users
+from strigil.cli import db, demo, export, interchange, notes, outbox, reports, sensors, users
 from strigil.cli.common import fail
 from strigil.errors import StrigilError
 
@@ -19,6 +19,7 @@ app.add_typer(export.app, name="export")  # research here, FHIR from cli/interch
 app.add_typer(interchange.import_app, name="import")
 app.add_typer(reports.app, name="reports")
 app.add_typer(outbox.app, name="outbox")
+app.add_typer(sensors.app, name="sensors")
 
 
 def _optional_groups() -> None:

@@ -14,6 +14,7 @@ __all__ = [
     "AdverseEventFact",
     "Claim",
     "FindingFact",
+    "MeasuredDose",
     "PrePostResult",
     "PrecautionFact",
     "PrescribedExercise",
@@ -48,6 +49,19 @@ class FindingFact:
 
 
 @dataclass(frozen=True)
+class MeasuredDose:
+    """The dose an instrumented tool measured on an area (one recording), and its force cap."""
+
+    strokes: int
+    mean_force_n: float | None
+    peak_force_n: float | None
+    time_under_load_s: float
+    force_cap_n: float | None = None
+    cap_exceeded: bool = False
+    ref: str = ""
+
+
+@dataclass(frozen=True)
 class TreatedArea:
     """What was done to one area; region/site/strokes may be catalogue codes or free text."""
 
@@ -66,6 +80,7 @@ class TreatedArea:
     stop_note: str = ""
     skin_grade: str | None = None
     ref: str = ""
+    measured: tuple[MeasuredDose, ...] = ()  # recordings from an instrumented tool
 
 
 @dataclass(frozen=True)

@@ -223,6 +223,25 @@ def _area_line(number: int, area: TreatedArea) -> Claim:
     return Claim(" ".join(sentences), f"area:{area.ref}")
 
 
+def _dose_lines(number: int, area: TreatedArea) -> list[Claim]:
+    """What an instrumented tool measured on the area, as recorded (one claim per recording)."""
+    out = []
+    for dose in area.measured:
+        if dose.strokes and dose.mean_force_n is not None and dose.peak_force_n is not None:
+            noun = "stroke" if dose.strokes == 1 else "strokes"
+            text = (
+                f"Area {number} measured dose: {dose.strokes} {noun}, "
+                f"mean {dose.mean_force_n:.1f} N, peak {dose.peak_force_n:.1f} N, "
+                f"{dose.time_under_load_s:.0f} s under load."
+            )
+        else:
+            text = f"Area {number} measured dose: no strokes above the contact threshold."
+        if dose.cap_exceeded and dose.force_cap_n is not None:
+            text += f" The peak exceeded the precaution force cap of {dose.force_cap_n:g} N."
+        out.append(Claim(text, f"sensor_recording:{dose.ref}"))
+    return out
+
+
 def _objective(facts: VisitFacts) -> list[Claim]:
     out = [_test_line(t) for t in facts.tests] or [
         Claim("No pre/post tests recorded.", "none:tests")
@@ -231,9 +250,12 @@ def _objective(facts: VisitFacts) -> list[Claim]:
     out += [_finding_line(f, numbers) for f in facts.findings] or [
         Claim("No restrictions recorded.", "none:findings")
     ]
-    out += [_area_line(numbers[a.ref], a) for a in facts.areas] or [
-        Claim("No areas were treated with IASTM.", "none:areas")
+    area_lines = [
+        line
+        for a in facts.areas
+        for line in (_area_line(numbers[a.ref], a), *_dose_lines(numbers[a.ref], a))
     ]
+    out += area_lines or [Claim("No areas were treated with IASTM.", "none:areas")]
     if facts.areas:
         total = sum(a.seconds for a in facts.areas)
         out.append(Claim(f"Total IASTM time: {duration(total)}.", "total:iastm"))

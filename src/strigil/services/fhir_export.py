@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from strigil.core import fhir_codes as codes
 from strigil.errors import InvalidInput, NotFound
-from strigil.services import audit, documents
+from strigil.sensors.trace import sampled_data
+from strigil.services import audit, documents, sensors
 from strigil.services import fhir as mapping
 from strigil.services.actors import Actor, Permission, require
 from strigil.services.records import parse_id
@@ -375,3 +376,81 @@ def job_file(*, session: Session, actor: Actor, key: str, kind: str) -> Path:
         detail={"type": kind},
     )
     return path
+
+
+# ------------------------------------------------------------------ instrumented-tool dose
+# A measured dose (issue 15) as two Observations: the figures as components, and the force
+# trace as SampledData. Kept apart from the bulk mapping: the trace is read from the kept file.
+
+
+def dose_observations(
+    *, session: Session, actor: Actor, recording_id: object, data_dir: Path
+) -> list[dict[str, Any]]:
+    """The measured dose of one recording as FHIR R4 Observations (figures, force trace)."""
+    require(actor, Permission.READ_CLINICAL)
+    found = sensors.recording_with_trace(
+        session=session, actor=actor, recording_id=recording_id, data_dir=data_dir
+    )
+    audit.record(
+        session=session,
+        actor=actor,
+        action="export",
+        entity_type="sensor_recording",
+        entity_id=found.row.external_id,
+        patient_id=found.patient_id,
+        detail={"format": "fhir"},
+    )
+    return _dose_resources(found)
+
+
+_FIGURES = (  # component code, attribute, UCUM unit
+    ("strokes", "strokes", "{strokes}"),
+    ("stroke-rate", "stroke_rate_hz", "Hz"),
+    ("time-under-load", "time_under_load_s", "s"),
+    ("mean-force", "mean_force_n", "N"),
+    ("peak-force", "peak_force_n", "N"),
+    ("impulse", "impulse_ns", "N.s"),
+    ("mean-angle", "mean_angle_deg", "deg"),
+)
+_TRACE_FACTOR = 0.01  # newtons per data unit
+
+
+def _dose_resources(found: sensors.RecordingTrace) -> list[dict[str, Any]]:
+    row = found.row
+    common = {
+        "resourceType": "Observation",
+        "status": "final",
+        "category": [mapping.concept(codes.OBSERVATION_CATEGORY, "procedure")],
+        "subject": mapping.ref("Patient", found.patient_id),
+        "encounter": mapping.ref("Encounter", found.visit_id),
+        "partOf": [mapping.ref("Procedure", found.area_id)],
+        "effectiveDateTime": mapping.when(row.created_at),
+    }
+    components = [
+        {
+            "code": {"coding": [mapping.coding(codes.OBSERVATION_SYSTEM, f"sensor-{code}")]},
+            "valueQuantity": {"value": value, "unit": unit, "system": codes.UCUM, "code": unit},
+        }
+        for code, attr, unit in _FIGURES
+        if (value := getattr(row, attr)) is not None
+    ]
+    period_ms, data = sampled_data(found.t_s, found.fz_n, _TRACE_FACTOR)
+    figures = common | {
+        "id": str(row.external_id),
+        "code": {"coding": [mapping.coding(codes.OBSERVATION_SYSTEM, "sensor-dose")]},
+        "note": [{"text": found.summary}],
+        "component": components,
+    }
+    trace = common | {
+        "id": str(uuid.uuid5(row.external_id, "force-trace")),
+        "code": {"coding": [mapping.coding(codes.OBSERVATION_SYSTEM, "sensor-force-trace")]},
+        "derivedFrom": [mapping.ref("Observation", row.external_id)],
+        "valueSampledData": {
+            "origin": {"value": 0, "unit": "N", "system": codes.UCUM, "code": "N"},
+            "period": round(period_ms, 6),
+            "factor": _TRACE_FACTOR,
+            "dimensions": 1,
+            "data": data,
+        },
+    }
+    return [figures, trace]

@@ -14,15 +14,18 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from strigil.core import integrity, notes
+from strigil.core.note_facts import MeasuredDose
 from strigil.services import charges
 from strigil.services.actors import Role
 from strigil.store import adverse_events as event_store
 from strigil.store import clinics as clinic_store
 from strigil.store import episodes as episode_store
+from strigil.store import sensors as sensor_store
 from strigil.store import visits as store
 from strigil.store.adverse_events import AdverseEvent
 from strigil.store.clinics import User
 from strigil.store.episodes import Screening
+from strigil.store.sensors import SensorRecording
 from strigil.store.visits import (
     BillingLine,
     DiscomfortReading,
@@ -58,6 +61,7 @@ class VisitRecord:
     events: Sequence[AdverseEvent] = ()
     screenings: Sequence[Screening] = ()
     users: Mapping[int, User] | None = None
+    recordings: Sequence[SensorRecording] = ()  # instrumented-tool doses, oldest first
 
 
 def load_record(session: Session, visit: Visit) -> VisitRecord:
@@ -76,6 +80,7 @@ def load_record(session: Session, visit: Visit) -> VisitRecord:
         events=event_store.list_for_visit(session, clinic_id, visit.id),
         screenings=_screenings(session, visit),
         users=clinic_store.users_by_id(session, clinic_id),
+        recordings=sensor_store.recordings_for_areas(session, clinic_id, ids),
     )
 
 
@@ -116,6 +121,19 @@ def _area_fact(area: TreatedArea, record: VisitRecord, tolerance: int) -> notes.
         stop_note=area.stop_note or "",
         skin_grade=skin.grade if skin else None,
         ref=str(area.external_id),
+        measured=tuple(_measured(r) for r in record.recordings if r.treated_area_id == area.id),
+    )
+
+
+def _measured(row: SensorRecording) -> MeasuredDose:
+    return MeasuredDose(
+        strokes=row.strokes,
+        mean_force_n=row.mean_force_n,
+        peak_force_n=row.peak_force_n,
+        time_under_load_s=row.time_under_load_s,
+        force_cap_n=row.force_cap_n,
+        cap_exceeded=row.cap_exceeded,
+        ref=str(row.external_id),
     )
 
 

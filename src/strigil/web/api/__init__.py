@@ -12,6 +12,7 @@ from strigil.web.api import (
     follow_up,
     patient_links,
     patients,
+    sensors,
     sessions,
     visits,
 )
@@ -23,3 +24,4 @@ for module in (sessions, patients, episodes, care, visits, follow_up, appointmen
 router.include_router(patient_links.router)
 router.include_router(patients.merge_router)
 router.include_router(evidence_api.router)
+router.include_router(sensors.router)

@@ -9,11 +9,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import Field
+from sqlalchemy.orm import Session
 
-from strigil.services import episodes, screenings, treatment, visits
-from strigil.services.records import Visit
+from strigil.config import Settings
+from strigil.services import episodes, screenings, sensors, treatment, visits
+from strigil.services.actors import Actor
+from strigil.services.records import TreatedArea, Visit
 from strigil.web.api import records
-from strigil.web.deps import CurrentActor, DbSession
+from strigil.web.deps import CurrentActor, DbSession, SettingsDep
 from strigil.web.schemas import Offset, RecordRead, Schema
 
 router = APIRouter(tags=["visits"])
@@ -302,7 +305,7 @@ def update_dose(area_id: str, body: DoseUpdate, db: DbSession, actor: CurrentAct
 
 @router.post("/areas/{area_id}/readings", response_model=ReadingResult, status_code=201)
 def record_reading(
-    area_id: str, body: ReadingCreate, db: DbSession, actor: CurrentActor
+    area_id: str, body: ReadingCreate, db: DbSession, actor: CurrentActor, settings: SettingsDep
 ) -> ReadingResult:
     """Discomfort 0-10; reaching the limit or a request to stop stops the area at once."""
     result = treatment.record_reading(
@@ -312,6 +315,7 @@ def record_reading(
         value=body.value,
         patient_asked_to_stop=body.patient_asked_to_stop,
     )
+    _store_stream(db, actor, result.area, settings)
     return ReadingResult(
         value=result.reading.value,
         stopped=result.stopped,
@@ -321,12 +325,25 @@ def record_reading(
 
 
 @router.post("/areas/{area_id}/stop", response_model=AreaRead)
-def stop_area(area_id: str, body: StopCreate, db: DbSession, actor: CurrentActor) -> AreaRead:
-    """Stop an area and record why."""
-    return AreaRead.of(
-        treatment.stop_area(
-            session=db, actor=actor, treated_area_id=area_id, reason=body.reason, note=body.note
-        )
+def stop_area(
+    area_id: str, body: StopCreate, db: DbSession, actor: CurrentActor, settings: SettingsDep
+) -> AreaRead:
+    """Stop an area and record why; a sensor stream to it is stored as its dose."""
+    area = treatment.stop_area(
+        session=db, actor=actor, treated_area_id=area_id, reason=body.reason, note=body.note
+    )
+    _store_stream(db, actor, area, settings)
+    return AreaRead.of(area)
+
+
+def _store_stream(db: Session, actor: Actor, area: TreatedArea, settings: Settings) -> None:
+    """An instrumented tool's stream is stored as the area's dose when the area ends."""
+    sensors.finish_if_ended(
+        session=db,
+        actor=actor,
+        area=area,
+        data_dir=settings.data_dir,
+        cap_overrides=settings.sensors_force_caps,
     )
 
 

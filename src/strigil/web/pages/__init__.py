@@ -17,6 +17,7 @@ from strigil.web.pages import (
     patient_links,
     patients,
     safety,
+    sensors,
     visits,
 )
 from strigil.web.pages import evidence as evidence_pages
@@ -37,6 +38,7 @@ PAGES = (
     outcomes,
     aftercare,
     patient_links,
+    sensors,
 )
 for module in PAGES:
     router.include_router(module.router)

@@ -12,6 +12,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
+from strigil.config import Settings
 from strigil.core import billing, catalog, i18n, protocol, screening
 from strigil.errors import Conflict, InvalidInput
 from strigil.services import (
@@ -23,12 +24,13 @@ from strigil.services import (
     outbox,
     patient_links,
     screenings,
+    sensors,
     treatment,
     visits,
 )
 from strigil.services.actors import Actor, Permission
 from strigil.services.records import ADVERSE_EVENT_CATEGORIES, TreatedArea, Visit
-from strigil.web.deps import CurrentActor, DbSession
+from strigil.web.deps import CurrentActor, DbSession, SettingsDep
 from strigil.web.page_cache import PageCache
 from strigil.web.pages import records
 from strigil.web.pages.common import (
@@ -372,7 +374,12 @@ def _sync_time(db: Session, actor: Actor, area_id: str, form: FormData) -> None:
 
 @router.post("/areas/{area_id}/readings", response_model=None)
 def record_reading(
-    request: Request, area_id: str, db: DbSession, actor: CurrentActor, form: Form
+    request: Request,
+    area_id: str,
+    db: DbSession,
+    actor: CurrentActor,
+    form: Form,
+    settings: SettingsDep,
 ) -> Response:
     _sync_time(db, actor, area_id, form)
     asked = text(form, "ask_stop") == "yes"
@@ -380,12 +387,18 @@ def record_reading(
     result = treatment.record_reading(
         session=db, actor=actor, treated_area_id=area_id, value=value, patient_asked_to_stop=asked
     )
+    _store_stream(db, actor, result.area, settings)
     return _area_card(request, db, result.area, reading_warning=result.warning)
 
 
 @router.post("/areas/{area_id}/stop", response_model=None)
 def stop_area(
-    request: Request, area_id: str, db: DbSession, actor: CurrentActor, form: Form
+    request: Request,
+    area_id: str,
+    db: DbSession,
+    actor: CurrentActor,
+    form: Form,
+    settings: SettingsDep,
 ) -> Response:
     _sync_time(db, actor, area_id, form)
     area = treatment.stop_area(
@@ -395,7 +408,19 @@ def stop_area(
         reason=text(form, "reason") or None,
         note=text(form, "note") or None,
     )
+    _store_stream(db, actor, area, settings)
     return _area_card(request, db, area)
+
+
+def _store_stream(db: Session, actor: Actor, area: TreatedArea, settings: Settings) -> None:
+    """An instrumented tool's stream is stored as the area's dose when the area ends."""
+    sensors.finish_if_ended(
+        session=db,
+        actor=actor,
+        area=area,
+        data_dir=settings.data_dir,
+        cap_overrides=settings.sensors_force_caps,
+    )
 
 
 @router.post("/areas/{area_id}/skin", response_model=None)
