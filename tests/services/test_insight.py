@@ -80,7 +80,7 @@ def test_each_role_sees_its_own_cut_of_one_fit(session: Session) -> None:
     mine = insight.outcomes(session=session, actor=actor(staff[1]), measure="NPRS", today=today)
     assert mine.fit is not None and mine.message is None
     assert mine.fit.n == 36 and mine.fit.n_therapists == 3
-    assert mine.fit.residuals == () and mine.fit.therapists == ()  # raw rows never leave
+    assert mine.fit.residuals == () and mine.fit.therapists == () and mine.fit.clinics == ()
     (row,) = mine.therapists
     assert row.mine and row.label == staff[1].display_name and row.n == 12
     assert row.effect > 0 and row.ci_low < row.effect < row.ci_high

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -42,6 +43,19 @@ STOP_RULES = ("tolerance_reached", "patient_request", "petechiae", "ecchymosis",
 
 
 @dataclass(frozen=True, slots=True)
+class McidRow:
+    """A therapist's share reaching the MCID: observed, expected from case mix, adjusted."""
+
+    n: int
+    reached: int
+    observed: float
+    expected: float
+    adjusted: float
+    ci_low: float
+    ci_high: float
+
+
+@dataclass(frozen=True, slots=True)
 class TherapistRow:
     """One therapist's figures as the actor may see them (``label`` may be a pseudonym)."""
 
@@ -53,7 +67,7 @@ class TherapistRow:
     effect: float
     ci_low: float
     ci_high: float
-    mcid: risk_model.McidShare | None
+    mcid: McidRow | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,7 +302,8 @@ def _for_actor(
             for r in fit.residuals
             if r.therapist == actor.user_id
         )
-    fit = replace(fit, residuals=(), therapists=(), mcid=_mcid_for(fit))
+    # Only aggregates without internal ids leave: the rows above carry the therapists.
+    fit = replace(fit, residuals=(), therapists=(), clinics=(), mcid=_mcid_for(fit))
     return replace(base, fit=fit, therapists=rows, patients=patients)
 
 
@@ -296,7 +311,16 @@ def _mcid_for(fit: RiskModelFit) -> risk_model.McidFit | None:
     """The MCID model without per-therapist rows (those travel on the actor's own rows)."""
     if fit.mcid is None:
         return None
-    return replace(fit.mcid, therapists=())
+    return replace(fit.mcid, therapists=(), clinics=())
+
+
+def _mcid_row(share: risk_model.McidShare | None) -> McidRow | None:
+    if share is None:
+        return None
+    return McidRow(
+        share.n, share.reached, share.observed, share.expected, share.adjusted,
+        share.ci_low, share.ci_high,
+    )  # fmt: skip
 
 
 def _audit(session: Session, actor: Actor, result: Outcomes) -> None:
@@ -435,3 +459,87 @@ def _mean(n: int, total: float, squares: float) -> Mean:
     var = max(0.0, (squares - n * mean * mean) / (n - 1))
     half = float(stats.t.ppf(0.975, n - 1)) * math.sqrt(var / n)
     return Mean(n, mean / 60, (mean - half) / 60, (mean + half) / 60)
+
+
+# --------------------------------------------------------------------------- charts
+
+
+def outcome_charts(result: Outcomes) -> dict[str, str]:
+    """Funnel plot and effect intervals (SVG text) of the actor's cut; empty when no fit."""
+    from strigil.evidence import insight_plots as plots
+
+    fit = result.fit
+    if fit is None or not result.therapists:
+        return {}
+    funnel = [
+        plots.Point(r.label, r.mean_residual, r.ci_low, r.ci_high, r.n, r.mine)
+        for r in result.therapists
+    ]
+    effects = [
+        plots.Point(r.label, r.effect, r.ci_low, r.ci_high, r.n, r.mine) for r in result.therapists
+    ]
+    charts = {
+        "funnel": plots.funnel_svg(funnel, math.sqrt(fit.residual_variance), unit=result.unit),
+        "effects": plots.intervals_svg(
+            effects, xlabel=f"Therapist effect ({result.unit}), 95 % interval", reference=0.0
+        ),
+    }
+    shares = [r for r in result.therapists if r.mcid is not None]
+    if shares:
+        points = [
+            plots.Point(
+                r.label,
+                100 * r.mcid.adjusted,
+                100 * r.mcid.ci_low,
+                100 * r.mcid.ci_high,
+                r.mcid.n,
+                r.mine,
+            )  # fmt: skip
+            for r in shares
+            if r.mcid is not None
+        ]
+        overall = 100 * fit.mcid.overall if fit.mcid else None
+        charts["mcid"] = plots.intervals_svg(
+            points, xlabel="Reached the MCID, adjusted (% of patients), 95 % interval",
+            reference=overall,
+        )  # fmt: skip
+    return charts
+
+
+def safety_charts(result: Safety) -> dict[str, str]:
+    """One interval chart per rate, therapists and the clinic (SVG text)."""
+    from strigil.evidence import insight_plots as plots
+
+    if result.clinic is None:
+        return {}
+    rows = [*result.therapists, result.clinic]
+
+    def chart(pick: Callable[[SafetyRow], Rate | None], xlabel: str) -> str:
+        points = [
+            plots.Point(r.label, rate.value, rate.ci_low, rate.ci_high, rate.n, r.mine)
+            for r in rows
+            if (rate := pick(r)) is not None
+        ]
+        return plots.intervals_svg(points, xlabel=xlabel)
+
+    charts = {
+        "adverse_events": chart(lambda r: r.adverse_events, "Adverse events per 100 visits"),
+        "bruising": chart(lambda r: r.bruising, "Bruised areas (ecchymosis) per 100 visits"),
+        "precautions": chart(lambda r: r.precautions, "Visits under precautions (%)"),
+    }
+    clinic = result.clinic
+    if clinic.stops:
+        points = [
+            plots.Point(reason.replace("_", " "), rate.value, rate.ci_low, rate.ci_high, rate.n)
+            for reason, rate in clinic.stops.items()
+        ]
+        charts["stops"] = plots.intervals_svg(points, xlabel="Stop-rule events per 100 visits")
+    if clinic.minutes:
+        points = [
+            plots.Point(region.replace("_", " "), m.value, m.ci_low, m.ci_high, m.n)
+            for region, m in clinic.minutes.items()
+        ]
+        charts["minutes"] = plots.intervals_svg(
+            points, xlabel="Minutes of IASTM per treated area, by region (mean, 95 % interval)"
+        )
+    return charts

@@ -10,6 +10,7 @@ from strigil.web.api import (
     catalog,
     episodes,
     follow_up,
+    insight,
     patient_links,
     patients,
     sessions,
@@ -23,3 +24,4 @@ for module in (sessions, patients, episodes, care, visits, follow_up, appointmen
 router.include_router(patient_links.router)
 router.include_router(patients.merge_router)
 router.include_router(evidence_api.router)
+router.include_router(insight.router)

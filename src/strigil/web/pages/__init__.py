@@ -11,6 +11,7 @@ from strigil.web.pages import (
     episodes,
     follow_up,
     home,
+    insight,
     login,
     merges,
     outcomes,
@@ -37,6 +38,7 @@ PAGES = (
     outcomes,
     aftercare,
     patient_links,
+    insight,
 )
 for module in PAGES:
     router.include_router(module.router)

@@ -1,0 +1,73 @@
+"""Insight pages and API: they render the model, the funnel plot and the rates with n and
+intervals; a researcher's JSON names no patient and no therapist; an assistant is refused;
+bad parameters are refused naming the field."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+from tests.factories import login, make_clinic, make_user
+from tests.services.test_insight import build
+
+from strigil.services import computations
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache() -> None:
+    computations.cache_of("insight-fits").clear()
+
+
+def test_outcome_page_and_api_for_each_role(client: TestClient, session: Session) -> None:
+    clinic = make_clinic(session)
+    staff = build(session, clinic, 10)
+    researcher = make_user(session, clinic, role="researcher")
+    session.commit()
+
+    login(client, staff[0])
+    page = client.get("/insight/outcomes", params={"measure": "NPRS"})
+    assert page.status_code == 200, page.text
+    html = page.text
+    assert 'data-testid="model-n"' in html and "n = 30" in html
+    assert "data:image/svg+xml;base64," in html  # the funnel plot
+    assert 'data-testid="coefficients"' in html and "intake" in html
+    assert staff[0].display_name in html and staff[1].display_name not in html
+    assert html.count("Open chart") == 10
+    safety = client.get("/insight/safety")
+    assert safety.status_code == 200 and 'data-testid="safety-table"' in safety.text
+
+    login(client, researcher)
+    body = client.get("/api/v1/insight/outcomes", params={"measure": "NPRS"}).json()
+    assert body["fit"]["n"] == 30 and body["message"] is None
+    terms = [c["term"] for c in body["fit"]["coefficients"]]
+    assert terms[0] == "Intercept" and "intake" in terms
+    assert {t["label"] for t in body["therapists"]} == {"Therapist A", "Therapist B", "Therapist C"}
+    assert body["patients"] == []
+    text = str(body)
+    assert not any(u.display_name in text for u in staff)
+    assert all(
+        t["n"] == 10 and t["ci_low"] < t["effect"] < t["ci_high"] for t in body["therapists"]
+    )
+    rates = client.get("/api/v1/insight/safety").json()
+    assert rates["clinic"]["visits"] == 30
+    assert rates["clinic"]["adverse_events"]["n"] == 30
+
+
+def test_bad_parameters_and_roles(client: TestClient, session: Session) -> None:
+    clinic = make_clinic(session)
+    therapist = make_user(session, clinic)
+    assistant = make_user(session, clinic, role="assistant")
+    session.commit()
+    login(client, therapist)
+    few = client.get("/api/v1/insight/outcomes", params={"measure": "NPRS"})
+    assert few.status_code == 200
+    assert few.json()["message"].startswith("not enough data: n = 0, at least 20 needed")
+    bad = client.get("/api/v1/insight/outcomes", params={"measure": "NOPE"})
+    assert bad.status_code == 422 and bad.json()["field"] == "measure"
+    small = client.get("/api/v1/insight/outcomes", params={"measure": "NPRS", "min_episodes": 2})
+    assert small.status_code == 422
+    page = client.get("/insight/outcomes", params={"measure": "GROC"})
+    assert page.status_code == 200 and "already rates change" in page.text
+    login(client, assistant)
+    assert client.get("/api/v1/insight/outcomes", params={"measure": "NPRS"}).status_code == 403
+    assert client.get("/insight/safety").status_code == 403
