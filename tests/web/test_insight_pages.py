@@ -45,6 +45,9 @@ def test_outcome_page_and_api_for_each_role(client: TestClient, session: Session
     assert body["patients"] == []
     text = str(body)
     assert not any(u.display_name in text for u in staff)
+    # no internal therapist or clinic id travels
+    assert all("unit" not in (t["mcid"] or {}) for t in body["therapists"])
+    assert body["fit"]["clinics"] == [] and body["fit"]["mcid"]["clinics"] == []
     assert all(
         t["n"] == 10 and t["ci_low"] < t["effect"] < t["ci_high"] for t in body["therapists"]
     )

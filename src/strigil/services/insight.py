@@ -289,7 +289,7 @@ def _for_actor(
             u.effect,
             u.ci_low,
             u.ci_high,
-            shares.get(u.unit),
+            _mcid_row(shares.get(u.unit)),
         )  # fmt: skip
         for u in units
     )
