@@ -211,3 +211,20 @@ def test_wilson_and_poisson_intervals_match_published_values() -> None:
     assert math.isclose(hi, 1.839, rel_tol=1e-3)
     with pytest.raises(NotEnoughData, match="n = 0"):
         risk_model.wilson(0, 0)
+
+
+def test_a_variance_at_zero_gives_mean_residual_intervals_not_certainty() -> None:
+    """With no therapist effect and few patients REML puts the variance at zero; the shrunk
+    estimates would then claim an exact zero. Mean residuals ± t·SE are shown instead."""
+    rng = np.random.default_rng(22)
+    rows = [
+        EpisodeOutcome(i, i, 1 + i % 3, 1, float(rng.uniform(3, 9)), float(rng.normal(2, 3)))
+        for i in range(21)
+    ]
+    result = risk_model.fit(rows)
+    if result.therapist_variance > risk_model.BOUNDARY * result.residual_variance:
+        pytest.fail("this seed should put the therapist variance at zero")
+    assert any("estimated at zero" in note for note in result.notes)
+    for unit in result.therapists:
+        assert unit.effect == unit.mean_residual
+        assert unit.ci_high - unit.ci_low > 1.0

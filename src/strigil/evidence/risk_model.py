@@ -307,10 +307,12 @@ def fit(
         log_likelihood=core.llf,
         converged=core.converged,
         residuals=residuals,
-        therapists=_units(data, "therapist", core.therapist_blups, z),
-        clinics=_units(data, "clinic", core.clinic_blups, z),
+        therapists=_units(
+            data, "therapist", _usable(core.therapist_blups, core.therapist_var, core), z
+        ),
+        clinics=_units(data, "clinic", _usable(core.clinic_blups, core.clinic_var, core), z),
         mcid=fit_mcid(data, terms, z),
-        notes=core.notes,
+        notes=core.notes + _boundary_notes(core),
     )
 
 
@@ -460,6 +462,36 @@ def _ols(data: pd.DataFrame, formula: str, z: float, notes: list[str]) -> _Core:
         clinic_blups={},
         notes=tuple(notes),
     )
+
+
+BOUNDARY = 1e-6
+"""A variance below this share of the residual variance was estimated at zero (the boundary)."""
+
+
+def _at_boundary(variance: float | None, core: _Core) -> bool:
+    return variance is not None and variance <= BOUNDARY * max(core.residual_var, 1e-12)
+
+
+def _usable(
+    blups: dict[int, tuple[float, float]], variance: float | None, core: _Core
+) -> dict[int, tuple[float, float]]:
+    """BLUPs of a variance estimated at zero are all zero with zero-width intervals: a
+    misleading "no difference, for certain". Then the mean residual ± t·SE is shown instead."""
+    return {} if _at_boundary(variance, core) else blups
+
+
+def _boundary_notes(core: _Core) -> tuple[str, ...]:
+    notes = []
+    if core.therapist_blups and _at_boundary(core.therapist_var, core):
+        notes.append(
+            "The variance between therapists was estimated at zero (too few patients per "
+            "therapist to tell them apart); therapist effects are shown as mean residuals "
+            "± t·SE instead of shrunk estimates."
+        )
+    if core.clinic_blups and _at_boundary(core.clinic_var, core):
+        notes.append("The variance between clinics was estimated at zero; clinic effects are "
+                     "shown as mean residuals ± t·SE.")  # fmt: skip
+    return tuple(notes)
 
 
 def _units(

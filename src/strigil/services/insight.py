@@ -514,20 +514,19 @@ def safety_charts(result: Safety) -> dict[str, str]:
         return {}
     rows = [*result.therapists, result.clinic]
 
-    def chart(pick: Callable[[SafetyRow], Rate | None], xlabel: str) -> str:
+    def chart(pick: Callable[[SafetyRow], Rate], xlabel: str) -> str:
         points = [
-            plots.Point(r.label, rate.value, rate.ci_low, rate.ci_high, rate.n, r.mine)
+            plots.Point(r.label, pick(r).value, pick(r).ci_low, pick(r).ci_high, pick(r).n, r.mine)
             for r in rows
-            if (rate := pick(r)) is not None
-        ]
-        return plots.intervals_svg(points, xlabel=xlabel)
+        ]  # the dashed line is the clinic's own rate
+        return plots.intervals_svg(points, xlabel=xlabel, reference=pick(clinic).value)
 
+    clinic = result.clinic
     charts = {
         "adverse_events": chart(lambda r: r.adverse_events, "Adverse events per 100 visits"),
         "bruising": chart(lambda r: r.bruising, "Bruised areas (ecchymosis) per 100 visits"),
         "precautions": chart(lambda r: r.precautions, "Visits under precautions (%)"),
     }
-    clinic = result.clinic
     if clinic.stops:
         points = [
             plots.Point(reason.replace("_", " "), rate.value, rate.ci_low, rate.ci_high, rate.n)

@@ -49,6 +49,8 @@ def outcomes_page(
     require(actor, Permission.ANALYTICS)
     options = insight.measure_options(session=db, actor=actor)
     measure = measure or (options[0][0] if options else "")
+    if measure and measure not in {code for code, _, _ in options}:
+        options = [(measure, "no episodes", 0), *options]  # the picker shows what is shown
     result, error = None, None
     if measure:
         try:
