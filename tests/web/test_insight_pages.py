@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
-from tests.factories import login, make_clinic, make_user
+from tests.factories import login, make_clinic, make_patient, make_user
 from tests.services.test_insight import build
 
 from strigil.services import computations
+from strigil.store.episodes import Episode
 
 
 @pytest.fixture(autouse=True)
@@ -74,3 +76,33 @@ def test_bad_parameters_and_roles(client: TestClient, session: Session) -> None:
     login(client, assistant)
     assert client.get("/api/v1/insight/outcomes", params={"measure": "NPRS"}).status_code == 403
     assert client.get("/insight/safety").status_code == 403
+
+
+def test_episode_form_takes_the_risk_factors(client: TestClient, session: Session) -> None:
+    clinic = make_clinic(session)
+    therapist = make_user(session, clinic)
+    patient = make_patient(session, therapist)
+    session.commit()
+    login(client, therapist)
+    form = {
+        "condition_code": "M77.11", "body_region": "elbow_forearm", "side": "right",
+        "chronicity": "chronic", "primary_measure": "PRTEE", "approach": "iastm",
+        "payer": "medicare", "surgery": "yes", "post_surgical_type": "tendon_repair",
+        "comorbidity_count": "two",
+    }  # fmt: skip
+    url = f"/patients/{patient.external_id}/episodes"
+    refused = client.post(url, data=form, headers={"Accept": "text/html"})
+    assert refused.status_code == 422 and 'data-field="comorbidity_count"' in refused.text
+    saved = client.post(url, data=form | {"comorbidity_count": "2"}, follow_redirects=False)
+    assert saved.status_code in (303, 200), saved.text[:300]
+    episode = session.scalars(select(Episode).where(Episode.patient_id == patient.id)).one()
+    assert (episode.payer, episode.surgery, episode.post_surgical_type) == (
+        "medicare",
+        True,
+        "tendon_repair",
+    )
+    assert episode.comorbidity_count == 2
+    edit = client.get(f"/episodes/{episode.external_id}/edit")
+    assert '<option value="yes" selected>' in edit.text
+    api = client.get(f"/api/v1/episodes/{episode.external_id}").json()
+    assert api["payer"] == "medicare" and api["comorbidity_count"] == 2
