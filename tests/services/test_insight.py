@@ -26,6 +26,7 @@ from strigil.store.visits import SkinResponse, TreatedArea, Visit
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> None:
     computations.cache_of("insight-fits").clear()
+    insight._MEMO.clear()  # counts and charts remembered per data version
 
 
 def _score(session: Session, user: User, episode: Episode, score: float, days_ago: int) -> None:

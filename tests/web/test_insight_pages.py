@@ -11,13 +11,14 @@ from sqlalchemy.orm import Session
 from tests.factories import login, make_clinic, make_patient, make_user
 from tests.services.test_insight import build
 
-from strigil.services import computations
+from strigil.services import computations, insight
 from strigil.store.episodes import Episode
 
 
 @pytest.fixture(autouse=True)
 def _fresh_cache() -> None:
     computations.cache_of("insight-fits").clear()
+    insight._MEMO.clear()  # counts and charts remembered per data version
 
 
 def test_outcome_page_and_api_for_each_role(client: TestClient, session: Session) -> None:

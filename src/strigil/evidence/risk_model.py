@@ -370,9 +370,10 @@ def _mixed(data: pd.DataFrame, formula: str, z: float, method: str) -> _Core:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = model.fit(reml=True, method=method)
+        finite = bool(np.all(np.isfinite(result.bse_fe)))  # NaN when a variance sits at zero
     if not result.converged:
         raise ValueError("did not converge")
-    if not np.all(np.isfinite(result.bse_fe)):
+    if not finite:
         raise ValueError("the fit's standard errors are not finite (a variance on the boundary)")
     fe = result.fe_params
     predicted = np.asarray(model.exog @ fe.to_numpy(), dtype=float)

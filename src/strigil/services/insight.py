@@ -15,9 +15,12 @@ from __future__ import annotations
 
 import hashlib
 import math
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -387,13 +390,21 @@ def safety(*, session: Session, actor: Actor, today: date) -> Safety:
     since = today - timedelta(days=WINDOW_DAYS)
     start = datetime.combine(since, time(), UTC)
     end = datetime.combine(today + timedelta(days=1), time(), UTC)
-    counts = store.safety_counts(session, actor.clinic_id, start, end)
-    stops = store.stop_counts(session, actor.clinic_id, start, end)
-    minutes = store.treatment_time(session, actor.clinic_id, start, end)
+    key = computations.digest(
+        "insight-safety", actor.clinic_id, today, revisions.current(session, actor.clinic_id)
+    )
+    found = _memo_get(key)
+    if found is None:  # counted once per data version: the same counts serve every role
+        found = (
+            store.safety_counts(session, actor.clinic_id, start, end),
+            store.stop_counts(session, actor.clinic_id, start, end),
+            store.treatment_time(session, actor.clinic_id, start, end),
+        )
+        _memo_put(key, found)
+    counts, stops, minutes = found
     audit.record(session=session, actor=actor, action="read", entity_type="clinic_safety")
     if not counts:
         return Safety(since, today, None, (), "not enough data: n = 0 visits in the last 12 months")
-    key = computations.digest("insight-safety", actor.clinic_id)
     ids = [c.therapist_id for c in counts]
     if actor.role == Role.RESEARCHER:
         names = pseudonyms(key, ids)
@@ -464,8 +475,39 @@ def _mean(n: int, total: float, squares: float) -> Mean:
 # --------------------------------------------------------------------------- charts
 
 
+_MEMO: OrderedDict[str, Any] = OrderedDict()
+_MEMO_LOCK = threading.Lock()
+_MEMO_SIZE = 256
+
+
+def _memo_get(key: str) -> Any:
+    """A value remembered under ``key`` (a digest of everything it depends on), or None."""
+    with _MEMO_LOCK:
+        if key in _MEMO:
+            _MEMO.move_to_end(key)
+            return _MEMO[key]
+    return None
+
+
+def _memo_put(key: str, value: Any) -> None:
+    with _MEMO_LOCK:
+        _MEMO[key] = value
+        while len(_MEMO) > _MEMO_SIZE:
+            _MEMO.popitem(last=False)
+
+
 def outcome_charts(result: Outcomes) -> dict[str, str]:
-    """Funnel plot and effect intervals (SVG text) of the actor's cut; empty when no fit."""
+    """Funnel plot and effect intervals (SVG text) of the actor's cut; empty when no fit.
+    Drawing takes about a second, so a chart is drawn once per distinct content."""
+    key = computations.digest("insight-outcome-charts", repr(result))
+    charts: dict[str, str] | None = _memo_get(key)
+    if charts is None:
+        charts = _outcome_charts(result)
+        _memo_put(key, charts)
+    return charts
+
+
+def _outcome_charts(result: Outcomes) -> dict[str, str]:
     from strigil.evidence import insight_plots as plots
 
     fit = result.fit
@@ -507,7 +549,17 @@ def outcome_charts(result: Outcomes) -> dict[str, str]:
 
 
 def safety_charts(result: Safety) -> dict[str, str]:
-    """One interval chart per rate, therapists and the clinic (SVG text)."""
+    """One interval chart per rate, therapists and the clinic (SVG text), drawn once per
+    distinct content."""
+    key = computations.digest("insight-safety-charts", repr(result))
+    charts: dict[str, str] | None = _memo_get(key)
+    if charts is None:
+        charts = _safety_charts(result)
+        _memo_put(key, charts)
+    return charts
+
+
+def _safety_charts(result: Safety) -> dict[str, str]:
     from strigil.evidence import insight_plots as plots
 
     if result.clinic is None:
