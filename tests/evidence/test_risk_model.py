@@ -3,6 +3,7 @@ nominal rate, keeps dropouts in with their last score, and refuses to fit on too
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -158,8 +159,7 @@ def test_dropouts_stay_in_with_their_last_score_and_count_against_the_therapist(
     kept = []
     for r in rows:
         if r.therapist == losing and r.change < 2:  # they stopped coming: no change carried
-            kept.append(EpisodeOutcome(r.episode, r.patient, r.therapist, r.clinic, r.intake,
-                                       0.0, dropout=True, age=r.age))  # fmt: skip
+            kept.append(dataclasses.replace(r, change=0.0, dropout=True, reached_mcid=False))
         else:
             kept.append(r)
     with_dropouts = risk_model.fit(kept)

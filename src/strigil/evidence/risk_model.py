@@ -252,6 +252,20 @@ def choose_terms(
     return terms, left_out
 
 
+def _drop_aliased(data: pd.DataFrame, terms: list[str]) -> list[str]:
+    """Drop the last-entered terms (in place) until the design has full rank: two factors that
+    always go together cannot be told apart, and a coefficient that is not unique is not shown."""
+    from patsy import dmatrix
+
+    dropped = []
+    while terms:
+        design = np.asarray(dmatrix(" + ".join(terms), data))
+        if np.linalg.matrix_rank(design) == design.shape[1]:
+            break
+        dropped.append(terms.pop().removeprefix("C(").removesuffix(")"))
+    return dropped
+
+
 def _cost(data: pd.DataFrame, name: str) -> int:
     levels = int(data[name].nunique())
     if name in CATEGORICAL:
@@ -271,6 +285,7 @@ def fit(
         raise NotEnoughData(len(rows), min_episodes)
     data = frame(rows)
     terms, left_out = choose_terms(data)
+    left_out += _drop_aliased(data, terms)
     formula = "change ~ " + (" + ".join(terms) if terms else "1")
     z = _z(level)
     core = _fit_linear(data, formula, z)
