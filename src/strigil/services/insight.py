@@ -168,11 +168,14 @@ def outcomes(
     cache = computations.cache_of("insight-fits")
     found = cache.peek(key)
     if found is None:
-        prepared = _prepare(session, actor.clinic_id, m, today)
+        # While the fit runs, requests that poll for it reuse the loaded input.
+        prepared = _memo_get("input:" + key) or _prepare(session, actor.clinic_id, m, today)
+        _memo_put("input:" + key, prepared)
         found = cache.get(key, lambda: _fit(prepared, min_episodes))
         if found is None:
             base = Outcomes(m.code, m.name, m.unit, since, today, 0, 0)
             return replace(base, pending=True, message=PENDING)
+    _memo_drop("input:" + key)  # fitted: the input is no longer needed
     prepared, fitted, message = found
     base = Outcomes(
         m.code, m.name, m.unit, since, today, prepared.n_in_care, prepared.n_without_score,
@@ -487,6 +490,11 @@ def _memo_get(key: str) -> Any:
             _MEMO.move_to_end(key)
             return _MEMO[key]
     return None
+
+
+def _memo_drop(key: str) -> None:
+    with _MEMO_LOCK:
+        _MEMO.pop(key, None)
 
 
 def _memo_put(key: str, value: Any) -> None:
