@@ -887,6 +887,13 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/evidence/forest/{comparison}/{outcome}.svg"): Rule(
         ANY, loads_path_record=False, expect_success=False
     ),
+    # clinic insight: aggregates for the analytics roles; a therapist's own patients' residuals
+    # are audited one row per patient when shown (tests/services/test_insight.py)
+    ("GET", f"{API}/insight/measures"): Rule(P.ANALYTICS),
+    ("GET", f"{API}/insight/outcomes"): Rule(P.ANALYTICS, patient_data=False),
+    ("GET", f"{API}/insight/safety"): Rule(P.ANALYTICS),
+    ("GET", "/insight/outcomes"): Rule(P.ANALYTICS, patient_data=False),
+    ("GET", "/insight/safety"): Rule(P.ANALYTICS),
     # FHIR R4: the patient's record, and the clinic's bulk export (status and files of a job
     # the therapist ran just before)
     ("GET", "/fhir/R4/Patient/{patient_id}/$everything"): Rule(P.READ_CLINICAL),
@@ -899,6 +906,7 @@ RULES: dict[tuple[str, str], Rule] = {
 QUERIES: dict[str, dict[str, str]] = {
     f"{API}/evidence/pool": {"outcome": "pain", "comparison": "hands_on_mfr"},
     f"{API}/evidence/clinic-comparison": {"condition_group": "lateral_elbow", "measure": "PRTEE"},
+    f"{API}/insight/outcomes": {"measure": "PRTEE"},
     f"{API}/catalog/icd10": {"q": "M77"},
     f"{API}/appointments": {"since": "2026-12-07", "days": "7"},
     "/icd10": {"q": "M77"},

@@ -137,6 +137,44 @@ class Generator:
         episode.build()
 
 
+_SURGERY_BY_REGION = {
+    "knee": ("arthroscopy", "ligament_reconstruction", "arthroplasty"),
+    "hip_thigh": ("arthroplasty", "arthroscopy"),
+    "shoulder": ("arthroscopy", "tendon_repair", "arthroplasty"),
+    "elbow_forearm": ("tendon_repair", "fracture_fixation"),
+    "wrist_hand": ("tendon_repair", "fracture_fixation"),
+    "lower_leg_ankle": ("tendon_repair", "fracture_fixation", "ligament_reconstruction"),
+    "foot": ("tendon_repair", "fracture_fixation"),
+    "low_back": ("spinal",),
+    "neck": ("spinal",),
+}
+
+
+def risk_factors(rng: random.Random, age: int, region: str) -> dict[str, Any]:
+    """Payer, surgery and comorbidity count, drawn so they hang together: Medicare from 65,
+    surgery in about one episode in eight (typed by region), more comorbidities with age.
+
+    Drawn from their own generator (seeded by the episode), so adding them left every other
+    demo value as it was."""
+    if age >= 65:
+        payer = rng.choices(("medicare", "private", "self_pay"), (0.8, 0.15, 0.05))[0]
+    else:
+        payer = rng.choices(
+            ("private", "medicaid", "workers_comp", "auto", "self_pay", "other"),
+            (0.62, 0.14, 0.1, 0.05, 0.06, 0.03),
+        )[0]
+    surgery = rng.random() < 0.12
+    kinds = _SURGERY_BY_REGION.get(region, ("other",))
+    expected = 0.3 + max(0, age - 30) * 0.05  # about 2.5 at 75
+    comorbidities = sum(rng.random() < expected / 8 for _ in range(8))
+    return {
+        "payer": payer,
+        "surgery": surgery,
+        "post_surgical_type": rng.choice(kinds) if surgery else None,
+        "comorbidity_count": comorbidities,
+    }
+
+
 class EpisodeBuilder:
     """One episode: screening, consent, visits with areas, readings and outcomes."""
 
@@ -153,6 +191,7 @@ class EpisodeBuilder:
         self.gen, self.batch, self.staff = gen, batch, staff
         self.rng, self.ids = gen.rng, gen.ids
         self.therapist, self.patient_id, self.start = therapist, patient_id, start
+        self.age = age
         code = self.rng.choices(CONDITIONS, CONDITION_WEIGHTS)[0]
         self.indication = gen.indications[code]
         self.measure = measures.get_measure(self.indication.suggested_measure)
@@ -215,6 +254,7 @@ class EpisodeBuilder:
             "status": "discharged" if discharged else "active",
             "started_on": days[0],
             "ended_on": days[-1] if discharged else None,
+            **risk_factors(random.Random(self.episode_id), self.age, ind.body_region or ""),
             **meta(at(days[0], 8)),
         }
 

@@ -57,6 +57,12 @@ class ResultCache(Generic[T]):
         except FutureTimeout:
             return None
 
+    def peek(self, key: str) -> T | None:
+        """The result for ``key`` if it is already computed; never starts a computation (so a
+        caller can skip loading the input when the answer is known)."""
+        with self._lock:
+            return self._results.get(key)
+
     @property
     def wait(self) -> float:
         return WAIT_SECONDS if self._wait is None else self._wait

@@ -17,6 +17,8 @@ from strigil.store import episodes as store
 from strigil.store.base import utcnow
 from strigil.store.episodes import APPROACHES as APPROACHES
 from strigil.store.episodes import CHRONICITY as CHRONICITY
+from strigil.store.episodes import PAYERS as PAYERS
+from strigil.store.episodes import POST_SURGICAL_TYPES as POST_SURGICAL_TYPES
 from strigil.store.episodes import SIDES as SIDES
 from strigil.store.episodes import Episode as Episode
 from strigil.store.patients import Patient
@@ -31,7 +33,13 @@ EDITABLE = (
     "primary_measure",
     "approach",
     "status",
+    "payer",
+    "surgery",
+    "post_surgical_type",
+    "comorbidity_count",
 )
+MAX_COMORBIDITIES = 30
+"""More than this many counted conditions is taken for a typing slip, not a patient."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +54,10 @@ class EpisodeInput:
     approach: str = "iastm"
     status: str = "active"
     started_on: date | None = None
+    payer: str | None = None
+    surgery: bool | None = None
+    post_surgical_type: str | None = None
+    comorbidity_count: int | None = None
 
 
 def _one_of(value: str, allowed: Sequence[str], field: str) -> None:
@@ -69,7 +81,29 @@ def _validate(data: EpisodeInput) -> icd10.Icd10Code:
         raise InvalidInput(
             "onset cannot be in the future", field="onset_on", code="onset_in_future"
         )
+    _validate_risk_factors(data)
     return code
+
+
+def _validate_risk_factors(data: EpisodeInput) -> None:
+    """The optional intake factors of the risk-adjusted outcome model (ADR 0019)."""
+    if data.payer is not None:
+        _one_of(data.payer, PAYERS, "payer")
+    if data.post_surgical_type is not None:
+        _one_of(data.post_surgical_type, POST_SURGICAL_TYPES, "post_surgical_type")
+        if data.surgery is not True:
+            raise InvalidInput(
+                "a post-surgical type needs surgery recorded as yes",
+                field="post_surgical_type",
+                code="type_without_surgery",
+            )
+    count = data.comorbidity_count
+    if count is not None and not 0 <= count <= MAX_COMORBIDITIES:
+        raise InvalidInput(
+            f"comorbidity count must be a whole number from 0 to {MAX_COMORBIDITIES}",
+            field="comorbidity_count",
+            code="comorbidity_count_out_of_range",
+        )
 
 
 def condition_group(code: str) -> str | None:
@@ -109,6 +143,10 @@ def open_episode(
         primary_measure=data.primary_measure,
         approach=data.approach,
         started_on=data.started_on or utcnow().date(),
+        payer=data.payer,
+        surgery=data.surgery,
+        post_surgical_type=data.post_surgical_type,
+        comorbidity_count=data.comorbidity_count,
     )
     session.add(episode)
     session.flush()

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Date,
     ForeignKey,
     Integer,
@@ -29,6 +30,18 @@ EPISODE_STATUSES = ("active", "discharged")
 CHRONICITY = ("acute", "subacute", "chronic")
 SIDES = ("left", "right", "bilateral", "midline", "na")
 APPROACHES = ("iastm", "manual_therapy", "exercise_only")
+# Risk factors for the risk-adjusted outcome model (FOTO's published list, ADR 0019); each is
+# optional, since an episode opened before they were asked has none.
+PAYERS = ("private", "medicare", "medicaid", "workers_comp", "auto", "self_pay", "other")
+POST_SURGICAL_TYPES = (
+    "arthroplasty",
+    "arthroscopy",
+    "ligament_reconstruction",
+    "tendon_repair",
+    "fracture_fixation",
+    "spinal",
+    "other",
+)
 
 
 class Episode(IdMixin, TenantMixin, VersionedMixin, EnteredInErrorMixin, Base):
@@ -51,6 +64,10 @@ class Episode(IdMixin, TenantMixin, VersionedMixin, EnteredInErrorMixin, Base):
     status: Mapped[str] = mapped_column(String(20), default="active")
     started_on: Mapped[date] = mapped_column(Date)
     ended_on: Mapped[date | None] = mapped_column(Date, default=None)
+    payer: Mapped[str | None] = mapped_column(String(20), default=None)
+    surgery: Mapped[bool | None] = mapped_column(Boolean, default=None)
+    post_surgical_type: Mapped[str | None] = mapped_column(String(30), default=None)
+    comorbidity_count: Mapped[int | None] = mapped_column(Integer, default=None)
 
     patient: Mapped[Patient] = relationship(lazy="joined")
 

@@ -10,6 +10,7 @@ from strigil.web.api import (
     catalog,
     episodes,
     follow_up,
+    insight,
     patient_links,
     patients,
     sensors,
@@ -25,3 +26,4 @@ router.include_router(patient_links.router)
 router.include_router(patients.merge_router)
 router.include_router(evidence_api.router)
 router.include_router(sensors.router)
+router.include_router(insight.router)

@@ -11,6 +11,7 @@ from strigil.web.pages import (
     episodes,
     follow_up,
     home,
+    insight,
     login,
     merges,
     outcomes,
@@ -39,6 +40,7 @@ PAGES = (
     aftercare,
     patient_links,
     sensors,
+    insight,
 )
 for module in PAGES:
     router.include_router(module.router)

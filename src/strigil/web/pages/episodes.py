@@ -23,7 +23,14 @@ from strigil.services import (
     visits,
 )
 from strigil.services.actors import Actor
-from strigil.services.episodes import APPROACHES, CHRONICITY, SIDES, Episode
+from strigil.services.episodes import (
+    APPROACHES,
+    CHRONICITY,
+    PAYERS,
+    POST_SURGICAL_TYPES,
+    SIDES,
+    Episode,
+)
 from strigil.web.deps import CurrentActor, DbSession
 from strigil.web.pages import charts
 from strigil.web.pages.common import (
@@ -51,6 +58,10 @@ FIELDS = (
     "primary_measure",
     "approach",
     "status",
+    "payer",
+    "surgery",
+    "post_surgical_type",
+    "comorbidity_count",
 )
 
 
@@ -61,7 +72,13 @@ def _choices() -> dict[str, Any]:
         "chronicities": [(c, c.title()) for c in CHRONICITY],
         "measures": [(m.code, f"{m.code} · {m.name}") for m in measures.measures()],
         "approaches": [(a, a.replace("_", " ").capitalize()) for a in APPROACHES],
+        "payers": [(p, _PAYER_LABELS.get(p, p.replace("_", " ").capitalize())) for p in PAYERS],
+        "surgeries": [("yes", "Yes"), ("no", "No")],
+        "surgical_types": [(t, t.replace("_", " ").capitalize()) for t in POST_SURGICAL_TYPES],
     }
+
+
+_PAYER_LABELS = {"workers_comp": "Workers' compensation", "self_pay": "Self-pay"}
 
 
 def _values(form: FormData) -> dict[str, str]:
@@ -93,7 +110,26 @@ def _input(values: dict[str, str]) -> episodes.EpisodeInput:
         onset_on=onset,
         approach=values["approach"] or "iastm",
         status=values["status"] or "active",
+        **_risk_factors(values),
     )
+
+
+def _risk_factors(values: dict[str, str]) -> dict[str, Any]:
+    """The optional intake factors; an empty choice means "not recorded"."""
+    count = values["comorbidity_count"].strip()
+    if count and not count.isdigit():
+        raise InvalidInput(
+            "comorbidity count must be a whole number from 0 to 30",
+            field="comorbidity_count",
+            code="invalid_integer",
+        )
+    surgery = {"yes": True, "no": False}.get(values["surgery"])
+    return {
+        "payer": values["payer"] or None,
+        "surgery": surgery,
+        "post_surgical_type": values["post_surgical_type"] or None,
+        "comorbidity_count": int(count) if count else None,
+    }
 
 
 def _form_page(request: Request, ctx: dict[str, Any], status_code: int = 200) -> HTMLResponse:
@@ -133,6 +169,7 @@ def edit_episode(
 ) -> HTMLResponse:
     episode = episodes.get(session=db, actor=actor, episode_id=episode_id)
     values = {n: "" if getattr(episode, n) is None else str(getattr(episode, n)) for n in FIELDS}
+    values["surgery"] = "" if episode.surgery is None else ("yes" if episode.surgery else "no")
     values["condition_code"] = f"{episode.condition_code} {episode.condition_title}"
     ctx = {"patient": episode.patient, "episode": episode, "values": values, "errors": {}}
     return _form_page(request, ctx | {"version": episode.version})

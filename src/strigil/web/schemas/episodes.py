@@ -20,6 +20,19 @@ class EpisodeCreate(Schema):
     goals: str = ""
     onset_on: date | None = None
     approach: str = "iastm"
+    payer: str | None = Field(
+        default=None,
+        description="private, medicare, medicaid, workers_comp, auto, self_pay or other",
+    )
+    surgery: bool | None = Field(default=None, description="Did the condition need surgery?")
+    post_surgical_type: str | None = Field(
+        default=None,
+        description="arthroplasty, arthroscopy, ligament_reconstruction, tendon_repair, "
+        "fracture_fixation, spinal or other (only with surgery)",
+    )
+    comorbidity_count: int | None = Field(
+        default=None, description="How many other conditions the patient lives with (0-30)"
+    )
 
     def to_input(self, status: str = "active") -> EpisodeInput:
         return EpisodeInput(status=status, **self.model_dump(exclude={"version", "status"}))
@@ -49,6 +62,10 @@ class EpisodeRead(Schema):
     status: str
     started_on: date
     ended_on: date | None
+    payer: str | None
+    surgery: bool | None
+    post_surgical_type: str | None
+    comorbidity_count: int | None
     version: int
 
     @classmethod
