@@ -346,10 +346,14 @@ def _recently_seen_everyone(
     return [(patient, seen) for patient, seen in rows]
 
 
-def list_active_episodes_plain(session: Session, clinic_id: int) -> list[ActiveEpisode]:
-    """The clinic's active episodes with their patient, in episode order, visits not counted
-    (0): the dashboard reads them a chunk at a time with ``list_visit_starts``."""
-    rows = session.execute(
+def list_active_episodes_plain(
+    session: Session, clinic_id: int, *, after_id: int = 0, limit: int | None = None
+) -> list[ActiveEpisode]:
+    """The clinic's active episodes with their patient, in episode order from ``after_id``,
+    visits not counted (0): the dashboard reads them a page at a time (by the partial index
+    ``ix_episode_clinic_active``) and stops once it has flagged enough, so a clinic with tens
+    of thousands of open episodes costs it a page or two, not all of them."""
+    query = (
         select(
             Episode.id,
             Episode.external_id,
@@ -364,9 +368,11 @@ def list_active_episodes_plain(session: Session, clinic_id: int) -> list[ActiveE
             Episode.clinic_id == clinic_id,
             Episode.status == "active",
             Episode.entered_in_error_at.is_(None),
+            Episode.id > after_id,
         )
         .order_by(Episode.id)
     )
+    rows = session.execute(query if limit is None else query.limit(limit))
     return [(*r, 0) for r in rows]
 
 
