@@ -176,16 +176,21 @@ def _episode_flags(
     session: Session, clinic_id: int, limits: catalog.Thresholds, limit: int = 20, chunk: int = 60
 ) -> list[EpisodeFlag]:
     """Active episodes not responding (the reconsider prompt) or due for re-measurement: the
-    first ``limit`` in episode order. Scores and counts are read a chunk of episodes at a time
-    and the reading stops once enough are flagged, so a large clinic costs little more than a
-    small one."""
-    episodes = visit_store.list_active_episodes_plain(session, clinic_id)
+    first ``limit`` in episode order. Episodes, their scores and visit counts are read a chunk
+    at a time and the reading stops once enough are flagged, so a clinic with tens of
+    thousands of open episodes costs little more than a small one."""
     flags: list[EpisodeFlag] = []
-    for start in range(0, len(episodes), chunk):
-        ids = [e[0] for e in episodes[start : start + chunk]]
+    after = 0
+    while len(flags) < limit:
+        episodes = visit_store.list_active_episodes_plain(
+            session, clinic_id, after_id=after, limit=chunk
+        )
+        if not episodes:
+            break
+        ids = [e[0] for e in episodes]
         starts = visit_store.list_visit_starts(session, clinic_id, ids)
         history = outcome_store.primary_history(session, clinic_id, ids)
-        for row in episodes[start : start + chunk]:
+        for row in episodes:
             visits_started = starts.get(row[0])
             if not visits_started:
                 continue  # an episode without visits has nothing to review yet
@@ -196,8 +201,7 @@ def _episode_flags(
             flag = _flag(counted, [score for score, _ in measured], since, limits)
             if flag is not None:
                 flags.append(flag)
-        if len(flags) >= limit:
-            break
+        after = ids[-1]
     return flags[:limit]
 
 

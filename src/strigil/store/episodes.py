@@ -12,6 +12,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     ForeignKey,
+    Index,
     Integer,
     Select,
     String,
@@ -20,6 +21,7 @@ from sqlalchemy import (
     func,
     or_,
     select,
+    text,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
@@ -48,6 +50,16 @@ class Episode(IdMixin, TenantMixin, VersionedMixin, EnteredInErrorMixin, Base):
     """One condition treated over a run of visits (FHIR EpisodeOfCare + Condition)."""
 
     __tablename__ = "episode"
+    __table_args__ = (
+        # the dashboard's flags: a clinic's open episodes in id order, a page at a time
+        Index(
+            "ix_episode_clinic_active",
+            "clinic_id",
+            "id",
+            postgresql_where=text("status = 'active' AND entered_in_error_at IS NULL"),
+            sqlite_where=text("status = 'active' AND entered_in_error_at IS NULL"),
+        ),
+    )
 
     patient_id: Mapped[int] = mapped_column(ForeignKey("patient.id"), index=True)
     therapist_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), index=True)

@@ -346,10 +346,14 @@ def _recently_seen_everyone(
     return [(patient, seen) for patient, seen in rows]
 
 
-def list_active_episodes_plain(session: Session, clinic_id: int) -> list[ActiveEpisode]:
-    """The clinic's active episodes with their patient, in episode order, visits not counted
-    (0): the dashboard reads them a chunk at a time with ``list_visit_starts``."""
-    rows = session.execute(
+def list_active_episodes_plain(
+    session: Session, clinic_id: int, *, after_id: int = 0, limit: int | None = None
+) -> list[ActiveEpisode]:
+    """The clinic's active episodes with their patient, in episode order from ``after_id``,
+    visits not counted (0): the dashboard reads them a page at a time (by the partial index
+    ``ix_episode_clinic_active``) and stops once it has flagged enough, so a clinic with tens
+    of thousands of open episodes costs it a page or two, not all of them."""
+    query = (
         select(
             Episode.id,
             Episode.external_id,
@@ -364,9 +368,11 @@ def list_active_episodes_plain(session: Session, clinic_id: int) -> list[ActiveE
             Episode.clinic_id == clinic_id,
             Episode.status == "active",
             Episode.entered_in_error_at.is_(None),
+            Episode.id > after_id,
         )
         .order_by(Episode.id)
     )
+    rows = session.execute(query if limit is None else query.limit(limit))
     return [(*r, 0) for r in rows]
 
 
@@ -586,11 +592,36 @@ def list_signed_visits(session: Session, *, clinic_name: str | None = None) -> S
     return session.scalars(query).all()
 
 
-def list_unsealed_visits(session: Session) -> Sequence[Visit]:
-    """Signed visits of every clinic that carry no digest yet (bulk-written or older notes)."""
-    return session.scalars(
-        select(Visit).where(Visit.status == "signed", Visit.note_digest.is_(None))
-    ).all()
+def list_unsealed_visits(
+    session: Session, *, after_id: int = 0, limit: int | None = None
+) -> Sequence[Visit]:
+    """Signed visits of every clinic that carry no digest yet (bulk-written or older notes),
+    in id order from ``after_id``: a page at a time, so sealing a million generated notes
+    holds one page in memory, not all of them."""
+    query = (
+        select(Visit)
+        .where(Visit.status == "signed", Visit.note_digest.is_(None), Visit.id > after_id)
+        .order_by(Visit.id)
+    )
+    return session.scalars(query if limit is None else query.limit(limit)).all()
+
+
+def billing_lines_by_visit(
+    session: Session, visit_ids: Sequence[int]
+) -> dict[int, list[BillingLine]]:
+    """Live billing lines of many visits in one query (in the order recorded), by visit id;
+    the ids are internal ones already read from a clinic-checked list."""
+    out: dict[int, list[BillingLine]] = {v: [] for v in visit_ids}
+    if not visit_ids:
+        return out
+    rows = session.scalars(
+        select(BillingLine)
+        .where(BillingLine.visit_id.in_(visit_ids), BillingLine.entered_in_error_at.is_(None))
+        .order_by(BillingLine.id)
+    )
+    for line in rows:
+        out[line.visit_id].append(line)
+    return out
 
 
 def list_addenda(session: Session, clinic_id: int, visit_id: int) -> Sequence[NoteAddendum]:
