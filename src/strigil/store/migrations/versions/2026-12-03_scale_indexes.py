@@ -1,7 +1,7 @@
 """indexes for a large network: a clinic's open episodes in id order (the dashboard's flags)
 
 Revision ID: 5c2e8a4f7b19
-Revises: e3a7c5d9b1f4
+Revises: 7f2c4e8a1d63
 Create Date: 2026-12-03 21:45:00+00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "5c2e8a4f7b19"
-down_revision: str | None = "e3a7c5d9b1f4"
+down_revision: str | None = "7f2c4e8a1d63"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
