@@ -171,3 +171,25 @@ def test_side_follows_the_chart_view(view: str, x: float, side: str) -> None:
     from strigil.core import catalog
 
     assert reliability.side_of(catalog.body_site("lateral_elbow"), view, x) == side
+
+
+def test_an_unchanged_clinic_is_answered_without_reading_its_findings(
+    session: Session, clinic: Clinic, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a, b = make_user(session, clinic), make_user(session, clinic)
+    visit = check_visit(session, clinic, [a, b])
+    for rater in (a, b):
+        mark(session, rater, visit, "lateral_elbow", 2)
+    session.commit()
+    first = reliability.clinic_reliability(session=session, actor=actor(a))
+    session.commit()
+    reads: list[int] = []
+    load = reliability._load
+    monkeypatch.setattr(reliability, "_load", lambda s, c: reads.append(c) or load(s, c))
+    again = reliability.clinic_reliability(session=session, actor=actor(a))
+    session.commit()
+    assert again == first and reads == []  # served by the clinic's revision
+    mark(session, b, visit, "forearm_extensors", 3)
+    changed = reliability.clinic_reliability(session=session, actor=actor(a))
+    assert reads == [clinic.id]  # its own uncommitted change: read afresh
+    assert changed.visits[0].n_marked == 2

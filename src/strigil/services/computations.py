@@ -81,6 +81,14 @@ class ResultCache(Generic[T]):
                 self._results.popitem(last=False)
         return result
 
+    def remember(self, key: str, result: T) -> None:
+        """Keep ``result`` under another key too (e.g. the data revision it was read at), so
+        the next request can skip reading the input that the content key is made from."""
+        with self._lock:
+            self._results[key] = result
+            while len(self._results) > self.size:
+                self._results.popitem(last=False)
+
     def clear(self) -> None:
         """Forget every result (tests)."""
         with self._lock:

@@ -42,6 +42,7 @@ from strigil.evidence.inputs import EvidenceInputError
 from strigil.evidence.reliability import agreement_label, cohen_kappa, fleiss_kappa, icc
 from strigil.services import audit, computations
 from strigil.services.actors import Actor, Permission, require
+from strigil.store import revisions
 from strigil.store import visits as visit_store
 
 Cell = tuple[str, str]  # (body site code, side)
@@ -185,12 +186,22 @@ def _load(session: Session, clinic_id: int) -> tuple[CheckedVisit, ...]:
 def clinic_reliability(*, session: Session, actor: Actor) -> Reliability:
     """Agreement of the actor's clinic's therapists on restriction findings, visit by visit.
 
-    The statistics are computed once per distinct set of findings and cached (ADR 0009).
+    The statistics are computed once per distinct set of findings and cached (ADR 0009);
+    while the clinic's data revision stands, even the findings are not read again.
     """
     require(actor, Permission.ANALYTICS)
-    checked = _load(session, actor.clinic_id)
-    key = computations.digest("finding_reliability", actor.clinic_id, checked)
-    result = computations.cache_of("reliability", wait=60.0).get(key, lambda: compute(checked))
+    cache = computations.cache_of("reliability", wait=60.0)
+    stamp = None
+    if revisions.settled(session):
+        revision = revisions.current(session, actor.clinic_id)
+        stamp = computations.digest("finding_reliability_at", actor.clinic_id, revision)
+    result = cache.peek(stamp) if stamp else None
+    if result is None:  # the clinic changed: read the findings; unchanged ones reuse the fit
+        checked = _load(session, actor.clinic_id)
+        key = computations.digest("finding_reliability", actor.clinic_id, checked)
+        result = cache.get(key, lambda: compute(checked))
+        if result is not None and stamp:
+            cache.remember(stamp, result)
     if result is None:
         raise Unavailable("the agreement statistics are still being computed; try again shortly",
                           code="computing")  # fmt: skip

@@ -133,6 +133,14 @@ def _current_query() -> Select[int]:
     return select(ClinicRevision.revision).where(ClinicRevision.clinic_id == bindparam("clinic"))
 
 
+def settled(session: Session) -> bool:
+    """Whether this transaction has changed nothing yet, so the committed revision describes
+    exactly the data it sees (its own uncommitted changes do not move the revision)."""
+    changes = session.info.get(_CHANGED)
+    pending = bool(session.new or session.dirty or session.deleted)
+    return not pending and (changes is None or not (changes.clinics or changes.patients))
+
+
 _VISIT_VIEW = text(
     "SELECT coalesce(c.shared, 0), coalesce(p.revision, 0) FROM visit v "
     "LEFT JOIN clinic_revision c ON c.clinic_id = v.clinic_id "
