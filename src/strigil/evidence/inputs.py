@@ -49,10 +49,12 @@ def same_length(**arrays: FloatArray) -> int:
 
 def check_variances(vi: FloatArray, name: str = "vi") -> None:
     """Sampling variances must be finite and strictly positive (weights are ``1/vi``)."""
-    if (vi <= 0).any():
+    if vi.min(initial=np.inf) <= 0:
         bad = int(np.flatnonzero(vi <= 0)[0])
         raise EvidenceInputError(
-            f"{name}[{bad}] = {vi[bad]!r}: a sampling variance must be positive", field=name
+            f"{name}[{bad}] = {float(vi[bad])!r}: a sampling variance must be positive "
+            "(its weight 1/vi would be infinite or negative)",
+            field=name,
         )
 
 
