@@ -52,18 +52,29 @@ class GoshResult:
         return len(self.estimate)
 
 
-def all_subsets(k: int, start: int = 1, stop: int | None = None) -> NDArray[np.bool_]:
-    """Membership rows of subsets ``start .. stop-1``; bit j of the row number is study j.
+def all_subsets(k: int) -> NDArray[np.bool_]:
+    """Membership rows of all non-empty subsets; bit j of (row number + 1) is study j.
 
     Row order is that of R's ``expand.grid`` (study 1 varies fastest), without the empty set.
     """
-    end = (1 << k) if stop is None else stop
-    out = np.empty((end - start, k), dtype=bool)
-    bits = np.arange(k, dtype=np.int64)
-    for lo in range(start, end, CHUNK_ROWS):  # int64 codes in chunks: 8 bytes, not 1, per cell
-        codes = np.arange(lo, min(lo + CHUNK_ROWS, end), dtype=np.int64)
-        out[lo - start : lo - start + len(codes)] = (codes[:, None] >> bits) & 1 == 1
-    return out
+    codes = np.arange(1, 1 << k, dtype="<u4")
+    bits = np.unpackbits(codes.view(np.uint8).reshape(-1, 4), axis=1, bitorder="little")
+    return np.asarray(bits[:, :k], dtype=bool)
+
+
+def subset_sums(columns: FloatArray) -> FloatArray:
+    """Column sums over every non-empty subset of the rows, in :func:`all_subsets` order.
+
+    Doubling: the sums over subsets of the first j + 1 studies are those of the first j,
+    followed by the same plus study j's row — 2^k rows in O(2^k) additions, not O(2^k k).
+    """
+    k, c = columns.shape
+    out = np.zeros((1 << k, c))
+    size = 1
+    for j in range(k):
+        np.add(out[:size], columns[j], out=out[size : 2 * size])
+        size *= 2
+    return out[1:]
 
 
 def sample_subsets(k: int, n: int, seed: int | None) -> NDArray[np.bool_]:
@@ -124,7 +135,7 @@ def gosh(
             field="subsets",
         )
     membership = all_subsets(k) if exact else sample_subsets(k, int(subsets or 0), seed)
-    stats = _fit_chunks(membership, y, v, method != "DL")
+    stats = _fit(membership, y, v, method != "DL", exact)
     return GoshResult(
         method="EE" if method in ("FE", "EE") else method,
         membership=membership,
@@ -134,44 +145,49 @@ def gosh(
     )
 
 
-def _fit_chunks(
-    membership: NDArray[np.bool_], y: FloatArray, v: FloatArray, common: bool
+def _fit(
+    membership: NDArray[np.bool_], y: FloatArray, v: FloatArray, common: bool, exact: bool
 ) -> dict[str, FloatArray]:
-    n = len(membership)
-    out = {name: np.empty(n) for name in ("estimate", "tau2", "i2", "h2", "q")}
     w = 1 / v
-    # Centring y on its weighted mean leaves every subset's Q unchanged and keeps sums small.
+    # Centring y on its weighted mean leaves every subset's Q unchanged and keeps
+    # Σwy² - (Σwy)²/Σw free of cancellation; the shift is added back to the estimates.
     shift = float(w @ y) / float(w.sum())
     yc = y - shift
-    for lo in range(0, n, CHUNK_ROWS):
-        part = _fit_chunk(membership[lo : lo + CHUNK_ROWS], yc, v, w, common)
-        for name, values in part.items():
-            out[name][lo : lo + len(values)] = values
-    out["estimate"] += shift
-    return out
-
-
-def _fit_chunk(
-    m: NDArray[np.bool_], y: FloatArray, v: FloatArray, w: FloatArray, common: bool
-) -> dict[str, FloatArray]:
-    mf = m.astype(np.float64)
-    size = mf.sum(axis=1)
-    s1 = mf @ w
-    mu = (mf @ (w * y)) / s1
-    resid = y[None, :] - mu[:, None]
-    q = np.maximum(0.0, np.einsum("ij,ij->i", mf * w, resid * resid))
-    df = size - 1
+    columns = np.column_stack([w, w * yc, w * yc * yc, w * w])
+    if exact:
+        sums = subset_sums(columns)
+    else:
+        sums = np.concatenate(
+            [
+                membership[lo : lo + CHUNK_ROWS] @ columns
+                for lo in range(0, len(membership), CHUNK_ROWS)
+            ]
+        )
+    s1, swy, swy2, s2 = sums.T
+    df = membership.sum(axis=1) - 1.0
+    estimate = swy / s1
+    q = np.maximum(0.0, swy2 - swy * estimate)
     single = df == 0
+    q[single] = 0.0
     with np.errstate(divide="ignore", invalid="ignore"):
         i2 = np.where(q > 0, np.maximum(0.0, 100 * (q - df) / q), 0.0)
         h2 = np.where(single, 1.0, q / np.where(single, 1.0, df))
-    i2[single] = 0.0
-    q[single] = 0.0
-    if common:
-        return {"estimate": mu, "tau2": np.zeros_like(mu), "i2": i2, "h2": h2, "q": q}
-    s2 = mf @ (w * w)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        tau2 = np.where(single, 0.0, np.maximum(0.0, (q - df) / (s1 - s2 / s1)))
-    wr = mf / (v[None, :] + tau2[:, None])
-    est = (wr @ y) / wr.sum(axis=1)
-    return {"estimate": est, "tau2": tau2, "i2": i2, "h2": h2, "q": q}
+        tau2 = (
+            np.zeros_like(q)
+            if common
+            else np.where(single, 0.0, np.maximum(0.0, (q - df) / (s1 - s2 / s1)))
+        )
+    if not common:
+        _random_effects_estimates(membership, yc, v, tau2, estimate)
+    return {"estimate": estimate + shift, "tau2": tau2, "i2": i2, "h2": h2, "q": q}
+
+
+def _random_effects_estimates(
+    membership: NDArray[np.bool_], y: FloatArray, v: FloatArray, tau2: FloatArray, out: FloatArray
+) -> None:
+    """Overwrite ``out`` with ``Σ y/(v + τ²) / Σ 1/(v + τ²)`` where a subset has τ² > 0."""
+    rows = np.flatnonzero(tau2 > 0)
+    for lo in range(0, len(rows), CHUNK_ROWS):
+        idx = rows[lo : lo + CHUNK_ROWS]
+        wr = membership[idx] / (v[None, :] + tau2[idx, None])
+        out[idx] = (wr @ y) / wr.sum(axis=1)
