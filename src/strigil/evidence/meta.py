@@ -53,11 +53,11 @@ WARN_KNHA_FE = "Knapp & Hartung method is not meant to be used in the context of
 
 def fit_warnings(v: FloatArray, method: str, test: str) -> tuple[str, ...]:
     """The warnings metafor's ``rma.uni`` gives for these data and settings (same wording)."""
-    out: list[str] = []
-    if method in ("EE", "FE") and test == "knha":
-        out.append(WARN_KNHA_FE.format(method=method))
+    out: list[str] = []  # in the order rma.uni() checks them
     if float(v.max()) / float(v.min()) >= VARIANCE_RATIO_LIMIT:
         out.append(WARN_VARIANCE_RATIO)
+    if method in ("EE", "FE") and test == "knha":
+        out.append(WARN_KNHA_FE.format(method=method))
     return tuple(out)
 
 
@@ -218,6 +218,13 @@ def fit_model(
         test = "z"
     if d.p == 1 and bool((d.X == 1).all()):
         return fit_intercept(d.y, d.v, method, test, level, control)
+    return _fit_matrix(d, method, test, level, control)
+
+
+def _fit_matrix(
+    d: Design, method: str, test: str, level: float, control: Control | None
+) -> ModelFit:
+    """The general path: weighted least squares with k×k residual projectors."""
     est = estimate_tau2(method, d, control or Control())
     w = 1 / (d.v + est.tau2)
     wx = d.X * w[:, None]
@@ -241,6 +248,10 @@ def fit_intercept(
     k = len(y)
     if k == 1:
         test = "z"
+    if float(v.max()) >= VARIANCE_RATIO_LIMIT * float(v.min()):
+        # Weights seven orders of magnitude apart: sums of w², w³ cancel (tr PP ≈ 0), while
+        # the projector's entries, squared after subtracting, keep their precision.
+        return _fit_matrix(Design(y, v, np.ones((k, 1))), method, test, level, control)
     d = Prepared(y, v)
     m0 = Moments(1 / v, d.cols)
     est, m = estimate_tau2_intercept(method, d, m0, control or Control())
