@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from strigil.evidence import gosh, meta_analyze, permutest
+from strigil.evidence import gosh, influence, meta_analyze, permutest, trimfill
 from strigil.evidence.gosh import all_subsets, subset_sums
 
 
@@ -82,3 +82,28 @@ def test_random_permutest_is_reproducible_and_starts_with_the_data() -> None:
     assert not a.exact
     np.testing.assert_array_equal(a.zval_perm, b.zval_perm)
     assert a.zval_perm[0] == pytest.approx(a.zval)
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), k=st.integers(3, 25))
+def test_trimfill_mirrors_under_a_sign_flip(seed: int, k: int) -> None:
+    """Negating every effect swaps the side and negates the filled studies and the estimate."""
+    y, v = _data(seed, k)
+    a, b = trimfill(y, v, method="DL"), trimfill(-y, v, method="DL")
+    assert a.k0 == b.k0
+    assert {a.side, b.side} == {"left", "right"}
+    np.testing.assert_allclose(np.sort(a.filled_yi), np.sort(-b.filled_yi), atol=1e-12)
+    np.testing.assert_allclose(a.fit.estimate, -b.fit.estimate, atol=1e-12)
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1), k=st.integers(3, 30))
+def test_influence_hat_values_sum_to_one_and_deletions_equal_refits(seed: int, k: int) -> None:
+    y, v = _data(seed, k)
+    res = influence(y, v, method="DL")
+    assert res.hat.sum() == pytest.approx(1.0)
+    for i in (0, k - 1):
+        keep = np.arange(k) != i
+        fit = meta_analyze(y[keep], v[keep], method="DL")
+        assert res.tau2_del[i] == pytest.approx(fit.tau2, abs=1e-12)
+        assert res.q_del[i] == pytest.approx(fit.q, rel=1e-9)
