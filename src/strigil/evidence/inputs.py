@@ -26,14 +26,16 @@ class EvidenceInputError(InvalidInput, ValueError):
 def as_vector(values: ArrayLike, name: str) -> FloatArray:
     """Return ``values`` as a 1-D float array; reject NaN, infinities and non-numbers."""
     try:
-        arr = np.atleast_1d(np.asarray(values, dtype=np.float64))
+        arr = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise EvidenceInputError(f"{name} must be numeric", field=name) from exc
+    if arr.ndim == 0:
+        arr = arr.reshape(1)
     if arr.ndim != 1:
         raise EvidenceInputError(f"{name} must be one-dimensional", field=name)
-    if np.isnan(arr).any():
-        raise EvidenceInputError(f"{name} contains NaN", field=name)
     if not np.isfinite(arr).all():
+        if np.isnan(arr).any():
+            raise EvidenceInputError(f"{name} contains NaN", field=name)
         raise EvidenceInputError(f"{name} contains a non-finite value", field=name)
     return arr
 

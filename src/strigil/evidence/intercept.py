@@ -32,6 +32,7 @@ from strigil.evidence.inputs import FloatArray
 
 LOG_2PI = math.log(2 * math.pi)
 _POWERS = np.array([[1.0], [2.0], [3.0]])
+_COLUMN_POWERS = np.array([0.0, 1.0, 2.0])
 
 
 class Prepared:
@@ -41,9 +42,9 @@ class Prepared:
 
     def __init__(self, y: FloatArray, v: FloatArray) -> None:
         self.y, self.v, self.k = y, v, len(y)
-        self.ybar = float(y.mean())
+        self.ybar = float(y.sum()) / self.k
         self.yc = y - self.ybar
-        self.cols = np.column_stack([np.ones(self.k), self.yc, self.yc * self.yc])
+        self.cols = self.yc[:, None] ** _COLUMN_POWERS  # [1, y - ȳ, (y - ȳ)²]
 
 
 class Moments:

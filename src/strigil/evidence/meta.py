@@ -22,6 +22,7 @@ critical value (Higgins, Thompson & Spiegelhalter 2009; Riley et al. 2011).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -51,10 +52,17 @@ WARN_VARIANCE_RATIO = (
 WARN_KNHA_FE = "Knapp & Hartung method is not meant to be used in the context of {method} models."
 
 
-def fit_warnings(v: FloatArray, method: str, test: str) -> tuple[str, ...]:
+def variance_ratio(v: FloatArray) -> float:
+    """``max(vi) / min(vi)``: how many orders of magnitude the weights span."""
+    return float(v.max()) / float(v.min())
+
+
+def fit_warnings(
+    v: FloatArray, method: str, test: str, ratio: float | None = None
+) -> tuple[str, ...]:
     """The warnings metafor's ``rma.uni`` gives for these data and settings (same wording)."""
     out: list[str] = []  # in the order rma.uni() checks them
-    if float(v.max()) / float(v.min()) >= VARIANCE_RATIO_LIMIT:
+    if (variance_ratio(v) if ratio is None else ratio) >= VARIANCE_RATIO_LIMIT:
         out.append(WARN_VARIANCE_RATIO)
     if method in ("EE", "FE") and test == "knha":
         out.append(WARN_KNHA_FE.format(method=method))
@@ -248,7 +256,8 @@ def fit_intercept(
     k = len(y)
     if k == 1:
         test = "z"
-    if float(v.max()) >= VARIANCE_RATIO_LIMIT * float(v.min()):
+    ratio = variance_ratio(v)
+    if ratio >= VARIANCE_RATIO_LIMIT:
         # Weights seven orders of magnitude apart: sums of w², w³ cancel (tr PP ≈ 0), while
         # the projector's entries, squared after subtracting, keep their precision.
         return _fit_matrix(Design(y, v, np.ones((k, 1))), method, test, level, control)
@@ -262,7 +271,7 @@ def fit_intercept(
     return ModelFit(
         k=k, p=1, method=method, test=test, level=level, beta=np.array([m.mu + d.ybar]),
         vb=np.array([[var]]), tau2=est.tau2, se_tau2=est.se, q=q, q_pvalue=q_p, i2=i2, h2=h2,
-        weights=m.w * (100 / m.s1), warnings=fit_warnings(v, method, test),
+        weights=m.w * (100 / m.s1), warnings=fit_warnings(v, method, test, ratio),
     )  # fmt: skip
 
 
@@ -334,7 +343,8 @@ def meta_analyze(
     """
     y, v, canonical = validate(yi, vi, method, test, level)
     fit = fit_intercept(y, v, canonical, test, level, control)
-    return result_from_fit(fit, y, v, fit_warnings(v, method, test))
+    label_warnings = None if method == canonical else fit_warnings(v, method, test)
+    return result_from_fit(fit, y, v, label_warnings)
 
 
 def result_from_fit(
@@ -344,13 +354,18 @@ def result_from_fit(
 
     ``warnings`` overrides the fit's own (metafor names the method as the caller spelled it).
     """
-    est, se, crit = float(fit.beta[0]), float(fit.se[0]), fit.crit()
+    est, se, crit = float(fit.beta[0]), math.sqrt(float(fit.vb[0, 0])), fit.crit()
     with np.errstate(divide="ignore", invalid="ignore"):  # se = 0 (knha, equal yi): inf/NaN
-        zval = np.float64(est) / np.float64(se)
-    pi_half = crit * np.sqrt(se**2 + fit.tau2)
+        zval = float(np.float64(est) / np.float64(se))
+    df = fit.df
+    if df is None:
+        pvalue = float(z_pvalue(zval))
+    else:
+        pvalue = float(t_pvalue(zval, df)) if df > 0 else float("nan")
+    pi_half = crit * math.sqrt(se**2 + fit.tau2)
     return MetaResult(
         k=fit.k, method=fit.method, test=fit.test, level=fit.level, estimate=est, se=se,
-        zval=float(zval), df=fit.df, pvalue=float(fit.pvalues()[0]), ci_low=est - crit * se,
+        zval=zval, df=df, pvalue=pvalue, ci_low=est - crit * se,
         ci_high=est + crit * se, tau2=fit.tau2, se_tau2=fit.se_tau2, i2=fit.i2, h2=fit.h2,
         q=fit.q, q_df=max(fit.k - 1, 0), q_pvalue=fit.q_pvalue, pi_low=float(est - pi_half),
         pi_high=float(est + pi_half), weights=_frozen(fit.weights), yi=_frozen(y),
