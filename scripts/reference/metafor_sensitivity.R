@@ -68,8 +68,9 @@ for (ds in datasets[c("bcg_logrr", "random_k6", "random_k10", "random_k15")]) {
   for (m in c("EE", "DL", "REML", "PM")) for (t in c("z", "knha")) {
     fit <- suppressWarnings(rma(ds$yi, ds$vi, method = m, test = t))
     inf <- suppressWarnings(influence(fit))
-    cols <- lapply(inf$inf[c("rstudent", "dffits", "cook.d", "cov.r", "tau2.del", "QE.del",
-                             "hat", "weight")], as.numeric)
+    cols <- lapply(c(rstudent = "rstudent", dffits = "dffits", cook.d = "cook.d",
+                     cov.r = "cov.r", tau2.del = "tau2.del", QE.del = "QE.del", hat = "hat",
+                     weight = "weight"), function(n) as.numeric(inf$inf[[n]]))
     influence_ref[[length(influence_ref) + 1]] <- c(
       list(data = ds$name, method = m, test = t, is_infl = as.logical(inf$is.infl),
            dfbetas = as.numeric(inf$dfbs[[1]])), cols)
