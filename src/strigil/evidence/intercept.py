@@ -31,7 +31,7 @@ from strigil.evidence.heterogeneity import (
 from strigil.evidence.inputs import FloatArray
 
 LOG_2PI = math.log(2 * math.pi)
-_POWERS = np.array([[1.0], [2.0], [3.0]])
+_POWERS = np.array([[-1.0], [-2.0], [-3.0]])
 _COLUMN_POWERS = np.array([0.0, 1.0, 2.0])
 
 
@@ -48,14 +48,15 @@ class Prepared:
 
 
 class Moments:
-    """Weighted sums at one weight vector ``w`` (means are on the centred scale)."""
+    """Weighted sums at the weights ``w = 1/vt`` (means are on the centred scale)."""
 
     __slots__ = ("mu", "rss", "s1", "s2", "s3", "w", "ypp")
 
-    def __init__(self, w: FloatArray, cols: FloatArray) -> None:
-        # One (3, k) power table and one product give every sum: fewer, larger numpy calls.
-        (a0, a1, a2), (b0, b1, b2), (c0, _, _) = (w**_POWERS @ cols).tolist()
-        self.w, self.s1, self.s2, self.s3 = w, a0, b0, c0
+    def __init__(self, vt: FloatArray, cols: FloatArray) -> None:
+        # One (3, k) table of w, w², w³ and one product give every sum: few, larger numpy calls.
+        table = vt**_POWERS
+        (a0, a1, a2), (b0, b1, b2), (c0, _, _) = table.dot(cols).tolist()
+        self.w, self.s1, self.s2, self.s3 = table[0], a0, b0, c0
         self.mu = a1 / a0
         self.rss = a2 - self.mu * a1  # Σ w (y - μ)²
         self.ypp = b2 - 2 * self.mu * b1 + self.mu * self.mu * b0  # Σ w² (y - μ)²
@@ -102,7 +103,7 @@ def estimate_tau2_intercept(
         est = _pm(d, control)
     else:
         return _fisher_scoring(d, m0, control, reml=method == "REML")
-    return est, Moments(1 / (d.v + est.tau2), d.cols)
+    return est, Moments(d.v + est.tau2, d.cols)
 
 
 def _dl(d: Prepared, m0: Moments) -> Tau2Estimate:
@@ -118,7 +119,7 @@ def _he_tau2(d: Prepared) -> tuple[float, float, float]:
     k = d.k
     sv = float(d.v.sum())
     tr_pv = sv * (k - 1) / k
-    ss = float(d.yc @ d.yc)
+    ss = float(d.yc.dot(d.yc))
     return max(0.0, (ss - tr_pv) / (k - 1)), tr_pv, sv
 
 
@@ -134,7 +135,7 @@ def _he(d: Prepared) -> Tau2Estimate:
 def _sj(d: Prepared) -> Tau2Estimate:
     k, df, v = d.k, d.k - 1, d.v
     tau0 = float(d.yc @ d.yc) / k
-    m = Moments(1 / (v + tau0), d.cols)
+    m = Moments(v + tau0, d.cols)
     tau2 = max(0.0, tau0 * m.rss / df)
     tr_pvpv = _pp_sum(m.w, m.s1, v, v)
     pvp = _pp_sum(m.w, m.s1, np.ones(k), v)
@@ -148,7 +149,7 @@ def _pm(d: Prepared, control: Control) -> Tau2Estimate:
     cols, v = d.cols, d.v
 
     def f(tau2: float) -> float:
-        a0, a1, a2 = ((1 / (v + tau2)) @ cols).tolist()
+        a0, a1, a2 = (1 / (v + tau2)).dot(cols).tolist()
         return a2 - a1 * a1 / a0 - target
 
     f0 = f(0.0)
@@ -175,7 +176,7 @@ def _loglik(d: Prepared, m: Moments, tau2: float, reml: bool) -> float:
 def loglik_intercept(y: FloatArray, v: FloatArray, tau2: float, reml: bool) -> float:
     """(Restricted) log-likelihood of the intercept-only model at ``tau2``."""
     d = Prepared(y, v)
-    return _loglik(d, Moments(1 / (v + tau2), d.cols), tau2, reml)
+    return _loglik(d, Moments(v + tau2, d.cols), tau2, reml)
 
 
 def _fisher_scoring(
@@ -186,7 +187,7 @@ def _fisher_scoring(
     while change > control.threshold:
         iterations += 1
         old = tau2
-        m = Moments(1 / (d.v + tau2), d.cols)
+        m = Moments(d.v + tau2, d.cols)
         adj = (m.ypp - m.tr_p) / m.tr_pp if reml else (m.ypp - m.s1) / m.s2
         if not math.isfinite(adj):
             adj = 0.0
@@ -196,7 +197,7 @@ def _fisher_scoring(
         change = abs(old - tau2)
         if iterations > control.maxiter:
             raise ConvergenceError("Fisher scoring for tau2 did not converge")
-    m = Moments(1 / (d.v + tau2), d.cols)
+    m = Moments(d.v + tau2, d.cols)
     if tau2 > control.threshold and (
         _loglik(d, m0, 0.0, reml) - _loglik(d, m, tau2, reml) > control.tol
     ):

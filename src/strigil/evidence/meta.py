@@ -262,7 +262,7 @@ def fit_intercept(
         # the projector's entries, squared after subtracting, keep their precision.
         return _fit_matrix(Design(y, v, np.ones((k, 1))), method, test, level, control)
     d = Prepared(y, v)
-    m0 = Moments(1 / v, d.cols)
+    m0 = Moments(v, d.cols)
     est, m = estimate_tau2_intercept(method, d, m0, control or Control())
     var = 1 / m.s1
     if test == "knha":
@@ -288,7 +288,7 @@ def heterogeneity_intercept(
     if df <= 0:
         return 0.0, 1.0, 0.0, 1.0
     q = max(0.0, m0.rss)
-    q_p = float(chi2_sf(q, df))
+    q_p = float(special.chdtrc(df, q))
     if method == "EE":
         i2, h2 = i2_h2_common(q, df)
         return q, q_p, i2, h2
@@ -359,9 +359,9 @@ def result_from_fit(
         zval = float(np.float64(est) / np.float64(se))
     df = fit.df
     if df is None:
-        pvalue = float(z_pvalue(zval))
+        pvalue = 2 * float(special.ndtr(-abs(zval)))
     else:
-        pvalue = float(t_pvalue(zval, df)) if df > 0 else float("nan")
+        pvalue = 2 * float(special.stdtr(df, -abs(zval))) if df > 0 else float("nan")
     pi_half = crit * math.sqrt(se**2 + fit.tau2)
     return MetaResult(
         k=fit.k, method=fit.method, test=fit.test, level=fit.level, estimate=est, se=se,
