@@ -5,6 +5,11 @@ Run: .venv/bin/python benchmarks/bench_meta.py [--repeats N]
 Times are medians over repeats (the machine is small and noisy). Estimators are compared like
 for like: REML with PyMARE and metafor; statsmodels' ``combine_effects`` has no REML, so it is
 timed with DL (``method_re="chi2"``) and PM (``method_re="iterated"``) against strigil's DL/PM.
+
+Targets (exit status 1 when one is missed in this run): a single REML fit (k = 20) ≤ 0.1 ms and
+≥ 25× faster than PyMARE; single DL and PM fits at least as fast as statsmodels'; GOSH with
+all 1,048,575 subsets of k = 20 (FE) ≤ 10 s; a permutation test with 10,000 sign flips
+(REML, k = 20) ≤ 1 s; nothing slower than PyMARE or metafor on a task both run.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from strigil.evidence import leave_one_out, meta_analyze
+from strigil.evidence import gosh, influence, leave_one_out, meta_analyze, permutest
 from strigil.evidence.batch import reml_many
 
 warnings.filterwarnings("ignore")
@@ -37,6 +42,22 @@ def median_time(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
         t0 = time.perf_counter()
         out = fn()
         times.append(time.perf_counter() - t0)
+    return statistics.median(times), out
+
+
+def per_call(fn: Callable[[], Any], repeats: int, number: int = 50) -> tuple[float, Any]:
+    """Median over ``repeats`` samples of the mean time of ``number`` back-to-back calls.
+
+    A single fit takes tens of microseconds: timing calls one by one would mostly measure the
+    timer and scheduler noise.
+    """
+    out = fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        for _ in range(number):
+            fn()
+        times.append((time.perf_counter() - t0) / number)
     return statistics.median(times), out
 
 
@@ -54,15 +75,15 @@ def bench_single(repeats: int) -> list[Row]:
     y, v = data(1, 1, 20)
     y0, v0 = y[0], v[0]
     rows: list[Row] = []
-    t, ours = median_time(lambda: meta_analyze(y0, v0), repeats)
+    t, ours = per_call(lambda: meta_analyze(y0, v0), repeats)
     rows.append(("single REML k=20", "strigil", t, f"mu={ours.estimate:.6f}"))
-    t, pm = median_time(lambda: meta_regression(y0, v0, method="REML"), repeats)
+    t, pm = per_call(lambda: meta_regression(y0, v0, method="REML"), repeats)
     mu = float(np.ravel(pm.fe_params)[0])
     rows.append(("single REML k=20", "PyMARE", t, f"mu={mu:.6f} d={abs(mu - ours.estimate):.1e}"))
     for method, sm_name in (("DL", "chi2"), ("PM", "iterated")):
-        t, o = median_time(lambda m=method: meta_analyze(y0, v0, method=m), repeats)
+        t, o = per_call(lambda m=method: meta_analyze(y0, v0, method=m), repeats)
         rows.append((f"single {method} k=20", "strigil", t, f"mu={o.estimate:.6f}"))
-        t, s = median_time(lambda n=sm_name: combine_effects(y0, v0, method_re=n), repeats)
+        t, s = per_call(lambda n=sm_name: combine_effects(y0, v0, method_re=n), repeats)
         d = abs(s.mean_effect_re - o.estimate)
         rows.append(
             (
@@ -72,6 +93,26 @@ def bench_single(repeats: int) -> list[Row]:
                 f"d={d:.1e} tau2 d={abs(s.tau2 - o.tau2):.1e}",
             )
         )
+    return rows
+
+
+def bench_sensitivity(repeats: int) -> list[Row]:
+    y16, v16 = data(4, 1, 16)
+    y20, v20 = data(5, 1, 20)
+    y200, v200 = data(3, 1, 200)
+    rows: list[Row] = []
+    t, g = median_time(lambda: gosh(y16[0], v16[0]), repeats)
+    rows.append(("GOSH FE k=16", "strigil", t, f"{len(g):,} fits"))
+    for method, reps in (("FE", max(3, repeats // 2)), ("DL", 1)):
+        t, g = median_time(lambda m=method: gosh(y20[0], v20[0], method=m), reps)
+        rows.append((f"GOSH {method} k=20", "strigil", t, f"{len(g):,} fits"))
+    for method in ("REML", "DL"):
+        t, p = median_time(
+            lambda m=method: permutest(y20[0], v20[0], method=m, iter=10_000, seed=1), repeats
+        )
+        rows.append((f"permutest 10,000 {method} k=20", "strigil", t, f"p={p.pvalue:.4f}"))
+    t, inf = median_time(lambda: influence(y200[0], v200[0]), repeats)
+    rows.append(("influence REML k=200", "strigil", t, f"{int(inf.influential.sum())} flagged"))
     return rows
 
 
@@ -130,7 +171,13 @@ many <- system.time(for (i in seq_len(nrow(Y)))
   try(rma(Y[i, ], V[i, ]), silent = TRUE))[["elapsed"]]
 y200 <- d$y200; v200 <- d$v200; fit <- rma(y200, v200)
 loo <- med(quote(leave1out(fit)))
-cat(jsonlite::toJSON(list(single = single, many = many, loo = loo,
+inf <- med(quote(influence(fit)))
+y20 <- d$y20[1:20]; v20 <- d$v20[1:20]
+perm <- system.time(permutest(rma(y20, v20), iter = 1000, progbar = FALSE))[["elapsed"]]
+gosh16 <- system.time(gosh(rma(y20[1:12], v20[1:12], method = "FE"),
+                           progbar = FALSE))[["elapsed"]]
+cat(jsonlite::toJSON(list(single = single, many = many, loo = loo, inf = inf, perm = perm,
+    gosh12 = gosh16,
     mu = as.numeric(rma(y1, v1)$beta)), auto_unbox = TRUE, digits = 15))
 """
 
@@ -140,13 +187,15 @@ def bench_metafor(repeats: int) -> list[Row]:
         return [("metafor", "R not installed", float("nan"), "")]
     y1, v1 = data(1, 1, 20)
     y200, v200 = data(3, 1, 200)
+    y20, v20 = data(5, 1, 20)
     ym, vm = data(2, 1000, 20)
     with tempfile.TemporaryDirectory() as tmp:
         p = Path(tmp)
         col = np.full(200, np.nan)
-        frame = np.column_stack([col.copy(), col.copy(), y200[0], v200[0]])
+        frame = np.column_stack([col.copy(), col.copy(), y200[0], v200[0], col.copy(), col])
         frame[:20, 0], frame[:20, 1] = y1[0], v1[0]
-        np.savetxt(p / "d.csv", frame, delimiter=",", header="y1,v1,y200,v200", comments="")
+        frame[:20, 4], frame[:20, 5] = y20[0], v20[0]
+        np.savetxt(p / "d.csv", frame, delimiter=",", header="y1,v1,y200,v200,y20,v20", comments="")
         np.savetxt(
             p / "Y.csv", ym, delimiter=",", header=",".join(f"c{i}" for i in range(20)), comments=""
         )
@@ -167,6 +216,9 @@ def bench_metafor(repeats: int) -> list[Row]:
         ("single REML k=20", "metafor (R)", res["single"], f"d={abs(res['mu'] - ours):.1e}"),
         ("10,000 REML k=20", "metafor loop*", res["many"] * 10, "extrapolated from 1,000"),
         ("leave-one-out REML k=200", "metafor leave1out", res["loo"], ""),
+        ("influence REML k=200", "metafor influence", res["inf"], ""),
+        ("permutest 10,000 REML k=20", "metafor*", res["perm"] * 10, "extrapolated from 1,000"),
+        ("GOSH FE k=20", "metafor*", res["gosh12"] * 2**20 / 2**12, "extrapolated from k=12"),
     ]
 
 
@@ -175,9 +227,50 @@ RIVALS = ("PyMARE", "metafor")
 and PM are shown for reference: its plain DL is known to be faster)."""
 
 
+LIMITS = {
+    "single REML k=20": 0.1e-3,
+    "GOSH FE k=20": 10.0,
+    "permutest 10,000 REML k=20": 1.0,
+}
+"""Absolute ceilings on strigil's median time (seconds)."""
+RATIOS = (
+    ("single REML k=20", "PyMARE", 25.0),
+    ("single DL k=20", "statsmodels", 1.0),
+    ("single PM k=20", "statsmodels", 1.0),
+)
+"""(task, rival, factor): strigil must be at least ``factor`` times faster than the rival."""
+
+
+def _time(rows: list[Row], task: str, impl: str) -> float:
+    return next((s for t, i, s, _ in rows if t == task and i == impl), float("nan"))
+
+
+def target_misses(rows: list[Row]) -> list[str]:
+    """Absolute limits and speed ratios from the module docstring."""
+    missed = []
+    for task, limit in LIMITS.items():
+        ours = _time(rows, task, "strigil")
+        if not ours <= limit:
+            missed.append(f"{task}: {ours * 1e3:.2f} ms > limit {limit * 1e3:.1f} ms")
+    for task, rival, factor in RATIOS:
+        ratio = _time(rows, task, rival) / _time(rows, task, "strigil")
+        if not ratio >= factor:
+            missed.append(f"{task}: {ratio:.1f}x {rival}, target >= {factor:g}x")
+    return missed
+
+
+def ratio_lines(rows: list[Row]) -> list[str]:
+    return [
+        f"{task}: strigil {_time(rows, task, rival) / _time(rows, task, 'strigil'):.1f}x "
+        f"faster than {rival} (target {factor:g}x)"
+        for task, rival, factor in RATIOS
+    ]
+
+
 def misses(rows: list[Row]) -> list[str]:
     """Unmeasured rows, and tasks where PyMARE or metafor beat strigil in this run."""
     missed = [f"{task}: {impl} not measured" for task, impl, secs, _ in rows if secs != secs]
+    missed += target_misses(rows)
     by_task: dict[str, list[tuple[str, float]]] = {}
     for task, impl, secs, _ in rows:
         by_task.setdefault(task, []).append((impl, secs))
@@ -194,14 +287,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeats", type=int, default=7)
     args = parser.parse_args()
-    rows = bench_single(args.repeats * 5) + bench_many(args.repeats) + bench_loo(args.repeats)
+    rows = bench_single(args.repeats * 3) + bench_many(args.repeats) + bench_loo(args.repeats)
+    rows += bench_sensitivity(args.repeats)
     rows += bench_metafor(args.repeats)
     rows.sort(key=lambda r: r[0])
-    print(f"{'task':<26} {'implementation':<22} {'median':>12}  check")
+    print(f"{'task':<28} {'implementation':<22} {'median':>12}  check")
     print("-" * 90)
     for task, impl, secs, note in rows:
         shown = f"{secs * 1e3:10.2f} ms" if secs == secs else "         n/a"
-        print(f"{task:<26} {impl:<22} {shown}  {note}")
+        print(f"{task:<28} {impl:<22} {shown}  {note}")
+    for line in ratio_lines(rows):
+        print(line)
     missed = misses(rows)
     print("verdict:", "ok" if not missed else "MISSED")
     for line in missed:

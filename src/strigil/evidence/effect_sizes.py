@@ -117,6 +117,7 @@ def _continuous(measure: str, a: dict[str, FloatArray]) -> tuple[FloatArray, Flo
         raise EvidenceInputError("standard deviations must not be negative")
     diff = a["m1i"] - a["m2i"]
     if measure == "MD":
+        _refuse_zero_sds(sd1, sd2)
         return diff, sd1**2 / n1 + sd2**2 / n2
     m = n1 + n2 - 2
     pooled_sd = np.sqrt(((n1 - 1) * sd1**2 + (n2 - 1) * sd2**2) / m)
@@ -126,10 +127,34 @@ def _continuous(measure: str, a: dict[str, FloatArray]) -> tuple[FloatArray, Flo
     return g, 1 / n1 + 1 / n2 + g**2 / (2 * (n1 + n2))
 
 
+def _refuse_zero_sds(sd1: FloatArray, sd2: FloatArray) -> None:
+    """Both SDs 0 give a variance of 0: an infinite weight that would swamp every other study."""
+    both = np.flatnonzero((sd1 == 0) & (sd2 == 0))
+    if both.size:
+        i = int(both[0])
+        raise EvidenceInputError(
+            f"sd1i[{i}] and sd2i[{i}] are both 0: the mean difference would have zero variance",
+            field="sd1i",
+        )
+
+
+def _check_counts(a: dict[str, FloatArray]) -> None:
+    """Cell counts are whole, non-negative numbers of participants."""
+    for name in _BINARY:
+        x = a[name]
+        if (x < 0).any():
+            raise EvidenceInputError(f"{name}: counts must not be negative", field=name)
+        frac = np.flatnonzero(x != np.floor(x))
+        if frac.size:
+            i = int(frac[0])
+            raise EvidenceInputError(
+                f"{name}[{i}] = {x[i]!r}: a count must be a whole number", field=name
+            )
+
+
 def _binary(measure: str, a: dict[str, FloatArray]) -> tuple[FloatArray, FloatArray]:
+    _check_counts(a)
     ai, bi, ci, di = (a[n].copy() for n in _BINARY)
-    if any((x < 0).any() for x in (ai, bi, ci, di)):
-        raise EvidenceInputError("counts must not be negative")
     if ((ai + bi) <= 0).any() or ((ci + di) <= 0).any():
         raise EvidenceInputError("each group needs at least one participant")
     zero = (ai == 0) | (bi == 0) | (ci == 0) | (di == 0)

@@ -26,14 +26,16 @@ class EvidenceInputError(InvalidInput, ValueError):
 def as_vector(values: ArrayLike, name: str) -> FloatArray:
     """Return ``values`` as a 1-D float array; reject NaN, infinities and non-numbers."""
     try:
-        arr = np.atleast_1d(np.asarray(values, dtype=np.float64))
+        arr = np.asarray(values, dtype=np.float64)
     except (TypeError, ValueError) as exc:
         raise EvidenceInputError(f"{name} must be numeric", field=name) from exc
+    if arr.ndim == 0:
+        arr = arr.reshape(1)
     if arr.ndim != 1:
         raise EvidenceInputError(f"{name} must be one-dimensional", field=name)
-    if np.isnan(arr).any():
-        raise EvidenceInputError(f"{name} contains NaN", field=name)
     if not np.isfinite(arr).all():
+        if np.isnan(arr).any():
+            raise EvidenceInputError(f"{name} contains NaN", field=name)
         raise EvidenceInputError(f"{name} contains a non-finite value", field=name)
     return arr
 
@@ -49,10 +51,12 @@ def same_length(**arrays: FloatArray) -> int:
 
 def check_variances(vi: FloatArray, name: str = "vi") -> None:
     """Sampling variances must be finite and strictly positive (weights are ``1/vi``)."""
-    if (vi <= 0).any():
+    if vi.min(initial=np.inf) <= 0:
         bad = int(np.flatnonzero(vi <= 0)[0])
         raise EvidenceInputError(
-            f"{name}[{bad}] = {vi[bad]!r}: a sampling variance must be positive", field=name
+            f"{name}[{bad}] = {float(vi[bad])!r}: a sampling variance must be positive "
+            "(its weight 1/vi would be infinite or negative)",
+            field=name,
         )
 
 

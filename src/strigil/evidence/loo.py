@@ -15,11 +15,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from strigil.evidence.batch import reml_many
 from strigil.evidence.heterogeneity import EPS, Control
 from strigil.evidence.inputs import FloatArray
+from strigil.evidence.meta import chi2_sf, t_crit, t_pvalue, z_crit, z_pvalue
 
 BATCHED = frozenset({"EE", "DL", "HE", "REML"})
 
@@ -65,7 +65,7 @@ def leave_one_out_arrays(
     i2, h2 = _i2_h2(method, q, tau2, sum_w0, sum_w0_sq, df)
     return LooArrays(
         estimate=estimate, se=se, zval=stat, pvalue=pvalue, ci_low=estimate - crit * se,
-        ci_high=estimate + crit * se, q=q, q_pvalue=stats.chi2.sf(q, df), tau2=tau2, i2=i2,
+        ci_high=estimate + crit * se, q=q, q_pvalue=chi2_sf(q, df), tau2=tau2, i2=i2,
         h2=h2,
     )  # fmt: skip
 
@@ -118,10 +118,9 @@ def _inference(
     estimate: FloatArray, se: FloatArray, test: str, df: int, level: float
 ) -> tuple[FloatArray, FloatArray, float]:
     stat = estimate / se
-    alpha = 1 - level
     if test == "knha":
-        return stat, 2 * stats.t.sf(np.abs(stat), df), float(stats.t.isf(alpha / 2, df))
-    return stat, 2 * stats.norm.sf(np.abs(stat)), float(stats.norm.isf(alpha / 2))
+        return stat, t_pvalue(stat, df), t_crit(level, df)
+    return stat, z_pvalue(stat), z_crit(level)
 
 
 def _i2_h2(
@@ -129,7 +128,7 @@ def _i2_h2(
 ) -> tuple[FloatArray, FloatArray]:
     if method == "EE":
         with np.errstate(divide="ignore", invalid="ignore"):
-            i2 = np.where(q > 0, np.maximum(0.0, 100 * (q - df) / q), np.nan)
+            i2 = np.where(q > 0, np.maximum(0.0, 100 * (q - df) / q), 0.0)
         return i2, q / df
     typical_v = df / (s1 - s2 / s1)
     return 100 * tau2 / (typical_v + tau2), tau2 / typical_v + 1

@@ -22,11 +22,12 @@ critical value (Higgins, Thompson & Spiegelhalter 2009; Riley et al. 2011).
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy import stats
+from scipy import special
 
 from strigil.evidence.heterogeneity import EPS, Control, Design, estimate_tau2, residual_maker
 from strigil.evidence.inputs import (
@@ -37,9 +38,60 @@ from strigil.evidence.inputs import (
     check_variances,
     same_length,
 )
+from strigil.evidence.intercept import Moments, Prepared, estimate_tau2_intercept
 
 METHODS = ("EE", "FE", "DL", "REML", "PM", "ML", "HE", "SJ")
 TESTS = ("z", "knha")
+VARIANCE_RATIO_LIMIT = 1e7
+"""metafor's ``rma.uni`` warns when ``max(vi)/min(vi)`` reaches this: weights then span seven
+orders of magnitude and the fit may not be stable."""
+WARN_VARIANCE_RATIO = (
+    "Ratio of largest to smallest sampling variance extremely large. "
+    "May not be able to obtain stable results."
+)
+WARN_KNHA_FE = "Knapp & Hartung method is not meant to be used in the context of {method} models."
+
+
+def variance_ratio(v: FloatArray) -> float:
+    """``max(vi) / min(vi)``: how many orders of magnitude the weights span."""
+    return float(v.max()) / float(v.min())
+
+
+def fit_warnings(
+    v: FloatArray, method: str, test: str, ratio: float | None = None
+) -> tuple[str, ...]:
+    """The warnings metafor's ``rma.uni`` gives for these data and settings (same wording)."""
+    out: list[str] = []  # in the order rma.uni() checks them
+    if (variance_ratio(v) if ratio is None else ratio) >= VARIANCE_RATIO_LIMIT:
+        out.append(WARN_VARIANCE_RATIO)
+    if method in ("EE", "FE") and test == "knha":
+        out.append(WARN_KNHA_FE.format(method=method))
+    return tuple(out)
+
+
+def z_crit(level: float) -> float:
+    """Two-sided standard normal critical value (``scipy.special``: no distribution objects)."""
+    return float(-special.ndtri((1 - level) / 2))
+
+
+def t_crit(level: float, df: float) -> float:
+    """Two-sided critical value of Student's t with ``df`` degrees of freedom."""
+    return float(-special.stdtrit(df, (1 - level) / 2))
+
+
+def z_pvalue(stat: FloatArray | float) -> FloatArray:
+    """Two-sided p-value of a standard normal statistic."""
+    return np.asarray(2 * special.ndtr(-np.abs(stat)), dtype=np.float64)
+
+
+def t_pvalue(stat: FloatArray | float, df: float) -> FloatArray:
+    """Two-sided p-value of a t statistic with ``df`` degrees of freedom."""
+    return np.asarray(2 * special.stdtr(df, -np.abs(stat)), dtype=np.float64)
+
+
+def chi2_sf(q: FloatArray | float, df: float) -> FloatArray:
+    """Upper tail of χ² with ``df`` degrees of freedom."""
+    return np.asarray(special.chdtrc(df, q), dtype=np.float64)
 
 
 @dataclass(frozen=True, eq=False)
@@ -60,6 +112,7 @@ class ModelFit:
     i2: float
     h2: float
     weights: FloatArray
+    warnings: tuple[str, ...] = ()
 
     @property
     def se(self) -> FloatArray:
@@ -72,19 +125,18 @@ class ModelFit:
 
     def crit(self) -> float:
         """Two-sided critical value of the reference distribution (NaN when df = 0)."""
-        alpha = 1 - self.level
         if self.df is None:
-            return float(stats.norm.isf(alpha / 2))
-        return float(stats.t.isf(alpha / 2, self.df)) if self.df > 0 else float("nan")
+            return z_crit(self.level)
+        return t_crit(self.level, self.df) if self.df > 0 else float("nan")
 
     def pvalues(self) -> FloatArray:
         with np.errstate(divide="ignore", invalid="ignore"):
             stat = self.beta / self.se
         if self.df is None:
-            return np.asarray(2 * stats.norm.sf(np.abs(stat)), dtype=np.float64)
+            return z_pvalue(stat)
         if self.df <= 0:
             return np.full(self.p, np.nan)
-        return np.asarray(2 * stats.t.sf(np.abs(stat), self.df), dtype=np.float64)
+        return t_pvalue(stat, self.df)
 
 
 @dataclass(frozen=True, eq=False)
@@ -93,7 +145,8 @@ class MetaResult:
 
     ``zval`` is the test statistic (a t value when ``test == "knha"``, see ``df``); ``i2`` and
     ``weights`` are percentages; ``pi_low``/``pi_high`` bound the prediction interval for the
-    true effect in a new study.
+    true effect in a new study. ``warnings`` repeats, word for word, what metafor's ``rma``
+    would warn about for the same fit (empty when it would say nothing).
     """
 
     k: int
@@ -119,6 +172,7 @@ class MetaResult:
     weights: FloatArray
     yi: FloatArray
     vi: FloatArray
+    warnings: tuple[str, ...] = ()
 
     @property
     def tval(self) -> float:
@@ -170,6 +224,15 @@ def fit_model(
     """
     if d.k == 1:
         test = "z"
+    if d.p == 1 and bool((d.X == 1).all()):
+        return fit_intercept(d.y, d.v, method, test, level, control)
+    return _fit_matrix(d, method, test, level, control)
+
+
+def _fit_matrix(
+    d: Design, method: str, test: str, level: float, control: Control | None
+) -> ModelFit:
+    """The general path: weighted least squares with k×k residual projectors."""
     est = estimate_tau2(method, d, control or Control())
     w = 1 / (d.v + est.tau2)
     wx = d.X * w[:, None]
@@ -182,7 +245,55 @@ def fit_model(
     return ModelFit(
         k=d.k, p=d.p, method=method, test=test, level=level, beta=beta, vb=vb, tau2=est.tau2,
         se_tau2=est.se, q=q, q_pvalue=q_p, i2=i2, h2=h2, weights=100 * w / w.sum(),
+        warnings=fit_warnings(d.v, method, test),
     )  # fmt: skip
+
+
+def fit_intercept(
+    y: FloatArray, v: FloatArray, method: str, test: str, level: float, control: Control | None
+) -> ModelFit:
+    """:func:`fit_model` for the intercept-only model through closed forms (same numbers)."""
+    k = len(y)
+    if k == 1:
+        test = "z"
+    ratio = variance_ratio(v)
+    if ratio >= VARIANCE_RATIO_LIMIT:
+        # Weights seven orders of magnitude apart: sums of w², w³ cancel (tr PP ≈ 0), while
+        # the projector's entries, squared after subtracting, keep their precision.
+        return _fit_matrix(Design(y, v, np.ones((k, 1))), method, test, level, control)
+    d = Prepared(y, v)
+    m0 = Moments(v, d.cols)
+    est, m = estimate_tau2_intercept(method, d, m0, control or Control())
+    var = 1 / m.s1
+    if test == "knha":
+        var *= 0.0 if m.rss <= EPS else m.rss / (k - 1)
+    q, q_p, i2, h2 = heterogeneity_intercept(k, m0, method, est.tau2)
+    return ModelFit(
+        k=k, p=1, method=method, test=test, level=level, beta=np.array([m.mu + d.ybar]),
+        vb=np.array([[var]]), tau2=est.tau2, se_tau2=est.se, q=q, q_pvalue=q_p, i2=i2, h2=h2,
+        weights=m.w * (100 / m.s1), warnings=fit_warnings(v, method, test, ratio),
+    )  # fmt: skip
+
+
+def i2_h2_common(q: float, df: int) -> tuple[float, float]:
+    """I² and H² of a common-effect model from Q (metafor: I² = 0 when Q = 0)."""
+    return (max(0.0, 100 * (q - df) / q) if q > 0 else 0.0), q / df
+
+
+def heterogeneity_intercept(
+    k: int, m0: Moments, method: str, tau2: float
+) -> tuple[float, float, float, float]:
+    """Q, its p-value, I² and H² of the intercept-only model from the common-effect sums."""
+    df = k - 1
+    if df <= 0:
+        return 0.0, 1.0, 0.0, 1.0
+    q = max(0.0, m0.rss)
+    q_p = float(special.chdtrc(df, q))
+    if method == "EE":
+        i2, h2 = i2_h2_common(q, df)
+        return q, q_p, i2, h2
+    typical_v = df / m0.tr_p
+    return q, q_p, 100 * tau2 / (typical_v + tau2), tau2 / typical_v + 1
 
 
 def _heterogeneity(d: Design, method: str, tau2: float) -> tuple[float, float, float, float]:
@@ -192,10 +303,10 @@ def _heterogeneity(d: Design, method: str, tau2: float) -> tuple[float, float, f
         return 0.0, 1.0, 0.0, 1.0
     P = residual_maker(1 / d.v, d.X)
     q = max(0.0, float(d.yc @ P @ d.yc))
-    q_p = float(stats.chi2.sf(q, df))
+    q_p = float(chi2_sf(q, df))
     if method == "EE":
-        i2 = max(0.0, 100 * (q - df) / q) if q > 0 else float("nan")
-        return q, q_p, i2, q / df
+        i2, h2 = i2_h2_common(q, df)
+        return q, q_p, i2, h2
     typical_v = df / float(np.trace(P))
     return q, q_p, 100 * tau2 / (typical_v + tau2), tau2 / typical_v + 1
 
@@ -231,21 +342,32 @@ def meta_analyze(
         unknown method or test, or level outside (0, 1).
     """
     y, v, canonical = validate(yi, vi, method, test, level)
-    fit = fit_model(Design(y, v, np.ones((len(y), 1))), canonical, test, level, control)
-    return result_from_fit(fit, y, v)
+    fit = fit_intercept(y, v, canonical, test, level, control)
+    label_warnings = None if method == canonical else fit_warnings(v, method, test)
+    return result_from_fit(fit, y, v, label_warnings)
 
 
-def result_from_fit(fit: ModelFit, y: FloatArray, v: FloatArray) -> MetaResult:
-    """Summarise an intercept-only :class:`ModelFit` the way ``summary``/``predict`` do."""
-    est, se, crit = float(fit.beta[0]), float(fit.se[0]), fit.crit()
+def result_from_fit(
+    fit: ModelFit, y: FloatArray, v: FloatArray, warnings: tuple[str, ...] | None = None
+) -> MetaResult:
+    """Summarise an intercept-only :class:`ModelFit` the way ``summary``/``predict`` do.
+
+    ``warnings`` overrides the fit's own (metafor names the method as the caller spelled it).
+    """
+    est, se, crit = float(fit.beta[0]), math.sqrt(float(fit.vb[0, 0])), fit.crit()
     with np.errstate(divide="ignore", invalid="ignore"):  # se = 0 (knha, equal yi): inf/NaN
-        zval = np.float64(est) / np.float64(se)
-    pi_half = crit * np.sqrt(se**2 + fit.tau2)
+        zval = float(np.float64(est) / np.float64(se))
+    df = fit.df
+    if df is None:
+        pvalue = 2 * float(special.ndtr(-abs(zval)))
+    else:
+        pvalue = 2 * float(special.stdtr(df, -abs(zval))) if df > 0 else float("nan")
+    pi_half = crit * math.sqrt(se**2 + fit.tau2)
     return MetaResult(
         k=fit.k, method=fit.method, test=fit.test, level=fit.level, estimate=est, se=se,
-        zval=float(zval), df=fit.df, pvalue=float(fit.pvalues()[0]), ci_low=est - crit * se,
+        zval=zval, df=df, pvalue=pvalue, ci_low=est - crit * se,
         ci_high=est + crit * se, tau2=fit.tau2, se_tau2=fit.se_tau2, i2=fit.i2, h2=fit.h2,
         q=fit.q, q_df=max(fit.k - 1, 0), q_pvalue=fit.q_pvalue, pi_low=float(est - pi_half),
         pi_high=float(est + pi_half), weights=_frozen(fit.weights), yi=_frozen(y),
-        vi=_frozen(v),
+        vi=_frozen(v), warnings=fit.warnings if warnings is None else warnings,
     )  # fmt: skip
