@@ -52,7 +52,7 @@ def new_patient(page: Any, shots: Path) -> None:
 
 def new_episode(page: Any, shots: Path) -> None:
     page.get_by_role("link", name="New episode of care").click()
-    condition = page.get_by_label("Condition")
+    condition = page.get_by_role("combobox", name="Condition", exact=True)
     condition.press_sequentially("lateral epicondylitis", delay=20)
     page.wait_for_timeout(600)
     condition.fill("M77.11")
@@ -293,7 +293,7 @@ def clot_walk(page: Any, live_server: Any, shots: Path) -> None:
     page.get_by_role("button", name="Register patient").click()
     page.wait_for_url("**/patients/*-*")
     page.get_by_role("link", name="New episode of care").click()
-    page.get_by_label("Condition").fill("M22.2X2")
+    page.get_by_role("combobox", name="Condition", exact=True).fill("M22.2X2")
     page.get_by_label("Body region").select_option("knee")
     page.get_by_label("Side").select_option("left")
     page.get_by_label("Primary outcome measure").select_option("LEFS")
