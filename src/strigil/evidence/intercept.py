@@ -191,6 +191,8 @@ def _fisher_scoring(
         adj = (m.ypp - m.tr_p) / m.tr_pp if reml else (m.ypp - m.s1) / m.s2
         if not math.isfinite(adj):
             adj = 0.0
+        if tau2 <= 0 < -adj:
+            adj = 0.0  # halving a step down from τ² = 0 ends only when it underflows to -0.0
         while tau2 + adj < 0:
             adj /= 2
         tau2 += adj
