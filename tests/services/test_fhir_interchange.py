@@ -16,6 +16,7 @@ from tests.factories import actor
 from strigil import demo
 from strigil.errors import InvalidInput, NotFound
 from strigil.services import clinics, fhir_export, fhir_import, notes, visits
+from strigil.store import revisions
 from strigil.store.audit import AuditEvent
 from strigil.store.clinics import Clinic, Instrument, User
 from strigil.store.patients import Patient
@@ -150,7 +151,11 @@ def test_round_trip_into_an_empty_clinic_is_exact_and_a_second_import_adds_nobod
     counts = _export(session, northside, first)
     target = clinics.create_clinic(session=session, name=northside.name)
     target.address, target.phone = northside.address, northside.phone
+    session.commit()
+    before = revisions.current(session, target.id)
     result = fhir_import.import_path(session=session, clinic=str(target.external_id), path=first)
+    session.commit()
+    assert revisions.current(session, target.id) > before  # cached pages of it are not reused
     assert result.counts["Patient"] == counts["Patient"]
     assert _export(session, target, second) == counts
     assert _lines(second) == _lines(first)

@@ -7,8 +7,9 @@ from sqlalchemy.orm import Session
 from tests.factories import actor, make_clinic, make_patient, make_user
 
 from strigil.services import audit
-from strigil.store import revisions, tenancy
+from strigil.store import fhir, revisions, tenancy
 from strigil.store.audit import AuditEvent
+from strigil.store.clinics import Instrument
 
 
 def test_a_committed_change_moves_its_clinic_on_and_no_other(session: Session) -> None:
@@ -90,3 +91,25 @@ def test_a_clinic_made_in_a_rolled_back_savepoint_is_not_counted(session: Sessio
         nested.rollback()
     session.commit()  # the note of the vanished clinic writes nothing and breaks nothing
     assert revisions.current(session, gone_id) == 0
+
+
+def test_a_write_below_the_orm_is_counted_when_noted(session: Session) -> None:
+    """A driver-level bulk insert (the FHIR import on PostgreSQL) notes itself."""
+    clinic = make_clinic(session)
+    session.commit()
+    start = revisions.current(session, clinic.id)
+    revisions.note_bulk_write(session)
+    session.commit()
+    assert revisions.current(session, clinic.id) == start + 1
+
+
+def test_the_bulk_insert_of_an_import_moves_the_revision(session: Session) -> None:
+    """On PostgreSQL the import inserts below the ORM; on SQLite through a Core statement."""
+    clinic = make_clinic(session)
+    session.commit()
+    start = revisions.current(session, clinic.id)
+    row = {"clinic_id": clinic.id, "label": "Imported blade", "type_code": "stainless_steel"}
+    (new_id,) = fhir.insert_rows(session, Instrument, [row])
+    session.commit()
+    assert new_id > 0
+    assert revisions.current(session, clinic.id) == start + 1

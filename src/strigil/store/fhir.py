@@ -17,6 +17,7 @@ from typing import Any, TypeVar, cast
 from sqlalchemy import JSON, Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from strigil.store import revisions
 from strigil.store.adverse_events import AdverseEvent
 from strigil.store.clinics import Clinic, Instrument
 from strigil.store.episodes import Consent, Episode
@@ -248,6 +249,7 @@ def _insert_unnest(
         f"SELECT * FROM unnest({casts}) RETURNING external_id, id"
     )
     result = session.connection().exec_driver_sql(sql, arrays)
+    revisions.note_bulk_write(session)  # below the ORM: no flush or statement event sees it
     return {key: int(row_id) for key, row_id in result}
 
 

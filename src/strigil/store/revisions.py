@@ -213,6 +213,12 @@ def _note_bulk_statements(state: ORMExecuteState) -> None:
         state.session.info.setdefault(_CHANGED, _Changes()).clinics.add(_ALL)
 
 
+def note_bulk_write(session: Session) -> None:
+    """Count a write made below the ORM (a driver-level bulk insert) like a bulk statement:
+    every clinic moves on, as nothing records which rows it touched."""
+    session.info.setdefault(_CHANGED, _Changes()).clinics.add(_ALL)
+
+
 def _count_changes(session: Session) -> None:
     """Move the changed clinics and patients on, inside the transaction about to commit."""
     if not session.in_transaction():
