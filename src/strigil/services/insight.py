@@ -163,7 +163,7 @@ def outcomes(
     since = today - timedelta(days=WINDOW_DAYS)
     key = computations.digest(
         "insight-outcomes", actor.clinic_id, m.code, today, min_episodes,
-        revisions.current(session, actor.clinic_id),
+        revisions.stamp(session, actor.clinic_id),
     )  # fmt: skip
     cache = computations.cache_of("insight-fits")
     found = cache.peek(key)
@@ -394,7 +394,7 @@ def safety(*, session: Session, actor: Actor, today: date) -> Safety:
     start = datetime.combine(since, time(), UTC)
     end = datetime.combine(today + timedelta(days=1), time(), UTC)
     key = computations.digest(
-        "insight-safety", actor.clinic_id, today, revisions.current(session, actor.clinic_id)
+        "insight-safety", actor.clinic_id, today, revisions.stamp(session, actor.clinic_id)
     )
     found = _memo_get(key)
     if found is None:  # counted once per data version: the same counts serve every role

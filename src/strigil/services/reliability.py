@@ -193,8 +193,8 @@ def clinic_reliability(*, session: Session, actor: Actor) -> Reliability:
     cache = computations.cache_of("reliability", wait=60.0)
     stamp = None
     if revisions.settled(session):
-        revision = revisions.current(session, actor.clinic_id)
-        stamp = computations.digest("finding_reliability_at", actor.clinic_id, revision)
+        version = revisions.stamp(session, actor.clinic_id)
+        stamp = computations.digest("finding_reliability_at", actor.clinic_id, version)
     result = cache.peek(stamp) if stamp else None
     if result is None:  # the clinic changed: read the findings; unchanged ones reuse the fit
         checked = _load(session, actor.clinic_id)

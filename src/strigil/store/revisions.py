@@ -133,6 +133,19 @@ def _current_query() -> Select[int]:
     return select(ClinicRevision.revision).where(ClinicRevision.clinic_id == bindparam("clinic"))
 
 
+_STAMP = text(
+    "SELECT c.external_id, coalesce(r.revision, 0) FROM clinic c "
+    "LEFT JOIN clinic_revision r ON r.clinic_id = c.id WHERE c.id = :clinic"
+)
+
+
+def stamp(session: Session, clinic_id: int) -> str:
+    """The clinic's data version as a key no other database can produce: its public id (random)
+    with its revision, so results cached per process never mix two databases' clinics."""
+    row = session.execute(_STAMP, {"clinic": clinic_id}).first()
+    return "" if row is None else f"{row[0]}:{int(row[1])}"
+
+
 def settled(session: Session) -> bool:
     """Whether this transaction has changed nothing yet, so the committed revision describes
     exactly the data it sees (its own uncommitted changes do not move the revision)."""
