@@ -24,13 +24,14 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy.orm import Session
 
+from strigil.core.note_facts import IntendedDose as IntendedFact
 from strigil.errors import Conflict, InvalidInput, NotFound
 from strigil.sensors import Dose, analyze, parse_csv, parse_sidecar
 from strigil.sensors.caps import force_cap_for, force_caps
 from strigil.sensors.dose import dose_from_strokes
 from strigil.sensors.recording import MAX_ABS_FORCE_N, Recording, Sidecar, validate_arrays
 from strigil.sensors.strokes import segment
-from strigil.services import audit, screenings
+from strigil.services import audit, notes, screenings
 from strigil.services.actors import Actor, Permission, require
 from strigil.services.auth import actor_for
 from strigil.services.records import editable, get_owned
@@ -296,6 +297,47 @@ def recording_json(row: SensorRecording) -> dict[str, Any]:
         "cap_exceeded": row.cap_exceeded,
         "cap_note": cap_note(row),
         "summary": summary(row),
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class DoseView:
+    """A stored dose as the area's card shows it, compared with the intended dose."""
+
+    id: uuid.UUID
+    source: str
+    summary: str
+    cap_note: str | None
+    comparison: str | None
+
+
+def dose_views(
+    recordings: Sequence[SensorRecording], intended: Mapping[int, IntendedFact]
+) -> dict[int, list[DoseView]]:
+    """Each area's stored doses, oldest first (by area row id), with the comparison."""
+    out: dict[int, list[DoseView]] = {}
+    for row in recordings:
+        wanted = intended.get(row.treated_area_id)
+        out.setdefault(row.treated_area_id, []).append(
+            DoseView(
+                id=row.external_id,
+                source=row.source,
+                summary=summary(row),
+                cap_note=cap_note(row),
+                comparison=wanted.compare(notes.measured_fact(row)) if wanted else None,
+            )
+        )
+    return out
+
+
+def intended_json(row: IntendedDose) -> dict[str, Any]:
+    """An intended dose for the API."""
+    return {
+        "force_min_n": row.force_min_n,
+        "force_max_n": row.force_max_n,
+        "strokes": row.strokes,
+        "time_under_load_s": row.time_under_load_s,
+        "summary": notes.intended_fact(row).describe(),
     }
 
 
