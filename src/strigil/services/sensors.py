@@ -362,6 +362,21 @@ def recording_with_trace(
     row = get_owned(session, SensorRecording, recording_id, actor, field="recording_id")
     area = visit_store.get_area(session, actor.clinic_id, row.treated_area_id)
     visit = visit_store.get_visit(session, actor.clinic_id, area.visit_id)
+    recording = kept_recording(row, data_dir)
+    return RecordingTrace(
+        row=row,
+        patient_id=visit.episode.patient.external_id,
+        visit_id=visit.external_id,
+        area_id=area.external_id,
+        t_s=recording.t_s,
+        fz_n=recording.fz_n,
+        summary=summary(row),
+    )
+
+
+def kept_recording(row: SensorRecording, data_dir: Path) -> Recording:
+    """The recording's kept file, read back; refused when it is missing or no longer matches
+    the digest stored with the figures."""
     try:
         content = (data_dir / row.stored_path).read_bytes()
     except OSError:
@@ -372,16 +387,7 @@ def recording_with_trace(
         raise Conflict(
             "the recording's file no longer matches its digest", code="recording_file_changed"
         )
-    recording = parse_csv(_decode(content))
-    return RecordingTrace(
-        row=row,
-        patient_id=visit.episode.patient.external_id,
-        visit_id=visit.external_id,
-        area_id=area.external_id,
-        t_s=recording.t_s,
-        fz_n=recording.fz_n,
-        summary=summary(row),
-    )
+    return parse_csv(_decode(content))
 
 
 def _audit(
