@@ -84,3 +84,10 @@ def test_intended_dose_on_the_page_the_api_and_the_note(
     draft = notes.draft_from(visit, notes.load_record(session, visit))
     assert "Area 1 intended 4–7.5 N, 6 strokes; measured mean " in draft.objective
     assert "8 strokes: above the intended stroke count" in draft.objective
+
+
+def test_comparison_uses_the_figures_as_shown() -> None:
+    wanted = IntendedDose(force_min_n=2, force_max_n=3)
+    shown = MeasuredDose(strokes=6, mean_force_n=3.04, peak_force_n=4.0, time_under_load_s=9.6)
+    assert wanted.compare(shown) == "intended 2–3 N; measured mean 3.0 N: as intended"
+    assert IntendedDose(time_under_load_s=10).deviations(shown) == []

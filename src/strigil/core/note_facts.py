@@ -91,18 +91,19 @@ class IntendedDose:
     def deviations(self, dose: MeasuredDose) -> list[str]:
         """How the measured dose differs from the intended one (empty when it does not).
 
-        Exact comparisons: the figures are what the tool measured, so no tolerance is invented;
-        the therapist reads "42 strokes against 30" and judges.
+        No tolerance is invented (the therapist reads "42 strokes against 30" and judges), but
+        the measured figures are compared as they are shown — mean force to 0.1 N, time to the
+        second — so the words never contradict the numbers beside them.
         """
         out = []
-        mean = dose.mean_force_n
+        mean = None if dose.mean_force_n is None else round(dose.mean_force_n, 1)
         if mean is not None and self.force_min_n is not None and mean < self.force_min_n:
             out.append("mean force below the intended range")
         if mean is not None and self.force_max_n is not None and mean > self.force_max_n:
             out.append("mean force above the intended range")
         for name, measured, intended in (
             ("stroke count", dose.strokes, self.strokes),
-            ("time under load", dose.time_under_load_s, self.time_under_load_s),
+            ("time under load", round(dose.time_under_load_s), self.time_under_load_s),
         ):
             if intended is not None and measured > intended:
                 out.append(f"above the intended {name}")

@@ -25,6 +25,7 @@ import numpy.typing as npt
 from sqlalchemy.orm import Session
 
 from strigil.core.note_facts import IntendedDose as IntendedFact
+from strigil.core.note_facts import MeasuredDose as MeasuredFact
 from strigil.errors import Conflict, InvalidInput, NotFound
 from strigil.sensors import Dose, analyze, parse_csv, parse_sidecar
 from strigil.sensors.caps import force_cap_for, force_caps
@@ -308,7 +309,7 @@ class DoseView:
     source: str
     summary: str
     cap_note: str | None
-    comparison: str | None
+    comparison: str | None  # against the intended dose: what differs, or "as intended"
 
 
 def dose_views(
@@ -324,10 +325,14 @@ def dose_views(
                 source=row.source,
                 summary=summary(row),
                 cap_note=cap_note(row),
-                comparison=wanted.compare(notes.measured_fact(row)) if wanted else None,
+                comparison=_verdict(wanted, notes.measured_fact(row)) if wanted else None,
             )
         )
     return out
+
+
+def _verdict(wanted: IntendedFact, measured: MeasuredFact) -> str:
+    return "; ".join(wanted.deviations(measured)) or "as intended"
 
 
 def intended_json(row: IntendedDose) -> dict[str, Any]:
@@ -414,6 +419,7 @@ MAX_BATCH = 10_000
 _ROW = 3  # float64 values per sample in the stream file
 TRACE_SECONDS = 5.0
 TRACE_POINTS = 200
+READ_AUDIT_SECONDS = 60.0  # reads of a running dose are audited once a minute per user and area
 
 
 def _stream_path(data_dir: Path, clinic_id: int, area: TreatedArea) -> Path:
@@ -488,7 +494,8 @@ def append_stream(
         handle.seek(0, os.SEEK_END)
         handle.write(rows.astype(np.float64).tobytes())
         total = (size + rows.nbytes) // (8 * _ROW)
-    _audit_stream(session, actor, visit, area, "create")
+    if size == 0:  # audited when the stream starts; finishing stores an audited recording
+        _audit_stream(session, actor, visit, area, "create")
     return int(total)
 
 
@@ -528,7 +535,16 @@ def live_dose(
     exceeded = cap.peak_n is not None and peak is not None and peak > cap.peak_n
     recent = t >= (t[-1] - TRACE_SECONDS) if t.size else np.zeros(0, dtype=bool)
     step = max(1, int(np.count_nonzero(recent)) // TRACE_POINTS)
-    _audit_stream(session, actor, visit, area, "read")
+    audit.record_at_most_every(  # the page polls every second: one row a minute (ADR 0016)
+        session=session,
+        actor=actor,
+        seconds=READ_AUDIT_SECONDS,
+        action="read",
+        entity_type="sensor_stream",
+        entity_id=area.external_id,
+        patient_id=visit.episode.patient.external_id,
+        detail={"visit": str(visit.external_id)},
+    )
     body = dose.to_json()
     body.pop("stroke_list")
     return body | {
@@ -589,6 +605,7 @@ def _stream_csv(rows: npt.NDArray[np.float64]) -> str:
 def _audit_stream(
     session: Session, actor: Actor, visit: Visit, area: TreatedArea, action: str
 ) -> None:
+    """The start of a stream (its first batch)."""
     audit.record(
         session=session,
         actor=actor,
