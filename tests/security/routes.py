@@ -830,6 +830,7 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/visits/{visit_id}/aftercare"): Rule(P.READ_CLINICAL),
     ("GET", "/visits/{visit_id}/note-draft"): Rule(P.READ_CLINICAL),
     ("GET", "/areas/{area_id}/sensor-live"): Rule(P.READ_CLINICAL),
+    ("GET", "/doses"): Rule(P.ANALYTICS, patient_data=False),  # staff names and figures only
     ("POST", "/areas/{area_id}/intended"): Rule(
         P.TREAT, form=_const(force_min_n="4", force_max_n="7", strokes="30")
     ),

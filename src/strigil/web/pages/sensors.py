@@ -8,6 +8,7 @@ has ended it stops polling.
 
 from __future__ import annotations
 
+import base64
 import math
 from typing import Any
 
@@ -16,7 +17,8 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
 from strigil.errors import InvalidInput
-from strigil.services import sensors
+from strigil.services import dose_insight, sensors
+from strigil.services.actors import Role
 from strigil.services.records import TreatedArea
 from strigil.web.deps import CurrentActor, DbSession, SettingsDep
 from strigil.web.pages.common import Form, optional_int, text
@@ -93,3 +95,21 @@ def set_intended(
     )
     row = sensors.set_intended(session=db, actor=actor, treated_area_id=area_id, data=data)
     return area_card(request, db, db.get_one(TreatedArea, row.treated_area_id))
+
+
+def _data_uri(svg: str) -> str:
+    """The plot as an image: an inline SVG's style attributes would fall foul of the CSP
+    (``style-src 'self'``), an image's own styles do not (``img-src 'self' data:``)."""
+    return "data:image/svg+xml;base64," + base64.b64encode(svg.encode()).decode() if svg else ""
+
+
+@router.get("/doses", response_class=HTMLResponse)
+def doses(request: Request, db: DbSession, actor: CurrentActor) -> HTMLResponse:
+    """Each therapist's measured force per body region (a therapist sees their own)."""
+    therapists = dose_insight.force_by_region(session=db, actor=actor)
+    context: dict[str, Any] = {
+        "therapists": therapists,
+        "plot": _data_uri(dose_insight.plot_svg(therapists)),
+        "own": actor.role is Role.THERAPIST,
+    }
+    return page(request, "sensors/doses.html", context)
