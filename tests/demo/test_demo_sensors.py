@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from strigil import demo
 from strigil.sensors import analyze, parse_csv, parse_sidecar
-from strigil.store.sensors import SensorRecording
+from strigil.store.sensors import IntendedDose, SensorRecording
 from strigil.store.visits import TreatedArea, Visit
 
 ANCHOR = date(2026, 11, 2)
@@ -47,6 +47,13 @@ def test_demo_has_instrumented_areas_whose_dose_matches_the_kept_file(
         assert area is not None and area.status == "stopped"
         exceeded = row.force_cap_n is not None and (row.peak_force_n or 0) > row.force_cap_n
         assert row.cap_exceeded == exceeded
+
+
+def test_demo_compares_some_doses_with_an_intended_dose(session: Session, tmp_path: Path) -> None:
+    demo.load(session=session, anchor=ANCHOR, data_dir=tmp_path)
+    intended = session.scalars(select(IntendedDose)).all()
+    recorded = {r.treated_area_id for r in session.scalars(select(SensorRecording))}
+    assert intended and {i.treated_area_id for i in intended} < recorded
 
 
 def test_demo_without_a_data_folder_has_no_recordings(session: Session) -> None:

@@ -2,7 +2,8 @@
 tool whose recordings come from the simulator (``strigil.sensors.simulate``).
 
 Everything goes through the services a real visit uses: ``treatment.add_area`` admits an area
-(screening, closed sites, dose caps, a gentle start) or refuses it, ``sensors.record_file`` —
+(screening, closed sites, dose caps, a gentle start) or refuses it, ``sensors.set_intended``
+records the dose the therapist means to give (about every other area), ``sensors.record_file`` —
 what ``strigil sensors attach`` calls — analyses, keeps and stores each recording with its
 force cap, and ``treatment.stop_area`` ends the area. So the demo's measured doses are exactly
 what re-analysing the kept files gives. Recordings are short and sampled at 100 Hz to keep the
@@ -33,21 +34,26 @@ SAMPLE_HZ = 100.0
 # Mean peaks a therapist aims for: under the gentle cap (4 N) when gentle, near the trained
 # clinicians' mean force (6 N, J Athl Train 2023) when moderate; the 20 % spread of the
 # simulator lets an occasional gentle peak cross the cap, which the record then flags.
-AIMED_PEAK_N = {"gentle": 3.2, "moderate": 6.5}
+AIMED_PEAK_N = {"explore": 2.2, "gentle": 3.2, "moderate": 6.5}
+# What the therapist sets out to give (mean force range, strokes): about every other area has
+# an intended dose, so the demo shows both the comparison and areas without one.
+INTENDED = {"gentle": (1.5, 3.5, 30), "moderate": (3.5, 7.0, 30)}
 
 
 def instrument(*, session: Session, clinic_id: int, data_dir: Path, seed: int) -> int:
-    """Treat today's open IASTM visits of the clinic's first therapist with an instrumented
-    tool; returns how many recordings were stored."""
-    therapist = session.scalars(
+    """Treat today's open IASTM visits of one therapist of the clinic (the one with the most)
+    with an instrumented tool; returns how many recordings were stored."""
+    therapists = session.scalars(
         select(User).where(User.clinic_id == clinic_id, User.role == "therapist").order_by(User.id)
-    ).first()
-    if therapist is None:
+    ).all()
+    if not therapists:
         return 0
+    visits_of = {t.id: _open_visits(session, t.id) for t in therapists}
+    therapist = max(therapists, key=lambda t: len(visits_of[t.id]))  # first among equals
     actor = auth.actor_for(therapist)
     rng = random.Random(seed)
     stored = 0
-    for visit in _open_visits(session, therapist.id):
+    for visit in visits_of[therapist.id]:
         stored += _treat(session, actor, visit, rng, data_dir, MAX_RECORDINGS - stored)
         if stored >= MAX_RECORDINGS:
             break
@@ -69,7 +75,7 @@ def _treat(
     """Up to ``AREAS_PER_VISIT`` areas of the episode's region, each recorded and completed."""
     sites = [s for s in catalog.body_sites() if s.region == visit.episode.body_region]
     stored = 0
-    for site in rng.sample(sites, min(len(sites), AREAS_PER_VISIT, room)):
+    for site in rng.sample(sites, min(len(sites), AREAS_PER_VISIT, room // 2)):
         intensity = "gentle" if stored == 0 else rng.choice(("gentle", "moderate"))
         data = treatment.AreaInput(
             body_site=site.code,
@@ -86,11 +92,22 @@ def _treat(
             )
         except InvalidInput:  # the rules refuse this site today (blocked, capped, closed)
             continue
+        if rng.random() < 0.5:
+            low, high, strokes = INTENDED[intensity]
+            sensors.set_intended(
+                session=session,
+                actor=actor,
+                treated_area_id=area.external_id,
+                data=sensors.IntendedInput(force_min_n=low, force_max_n=high, strokes=strokes),
+            )
+        # A light exploring pass to find the restriction, then the treating pass: two
+        # recordings of the area, both shown on its card.
+        _record(session, actor, area.external_id, "explore", rng, data_dir)
         _record(session, actor, area.external_id, intensity, rng, data_dir)
         treatment.stop_area(
             session=session, actor=actor, treated_area_id=area.external_id, reason="completed"
         )
-        stored += 1
+        stored += 2
     return stored
 
 
@@ -104,7 +121,7 @@ def _record(
 ) -> None:
     sim = simulate.simulate(
         seed=rng.getrandbits(32),
-        strokes=rng.randint(20, 40),
+        strokes=rng.randint(8, 15) if intensity == "explore" else rng.randint(20, 40),
         rate_hz=rng.choice((0.5, 0.75, 1.0)),
         peak_n=AIMED_PEAK_N[intensity],
         sample_hz=SAMPLE_HZ,
