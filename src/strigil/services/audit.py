@@ -40,6 +40,10 @@ def record(
     )
 
 
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
 def record_at_most_every(
     *,
     session: Session,
@@ -54,7 +58,7 @@ def record_at_most_every(
     """Record a repeated read once per ``seconds`` per user, entity and route (a page that
     polls every second would otherwise write one row a second and prove nothing more);
     returns whether a row was written."""
-    since = datetime.now(UTC) - timedelta(seconds=seconds)
+    since = _now() - timedelta(seconds=seconds)
     if store.seen_since(
         session,
         actor.clinic_id,
