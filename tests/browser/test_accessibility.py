@@ -7,6 +7,7 @@ here; only fragments (swapped into a page by htmx) and files (PDF, CSV, SVG) are
 
 from __future__ import annotations
 
+import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,8 @@ from tests.factories import PASSWORD, actor, make_episode, make_patient, make_us
 from tests.flow import ready_for_iastm, recheck_answers, write_and_sign
 from tests.security.routes import app_routes
 
-from strigil.services import appointments, treatment, visit_templates, visits
+from strigil.sensors.simulate import simulate, to_csv
+from strigil.services import appointments, sensors, treatment, visit_templates, visits
 from strigil.store.clinics import User
 from strigil.store.engine import make_engine, make_sessionmaker
 from strigil.web.app import create_app
@@ -76,12 +78,22 @@ def _make(session: Session, email: str) -> dict[str, str]:
         episode_id=episode.external_id,
         data=visits.VisitStart(tolerance_limit=6, recheck=recheck_answers()),
     )
-    treatment.add_area(
+    area = treatment.add_area(
         session=session,
         actor=who,
         visit_id=visit.external_id,
         data=treatment.AreaInput("lateral_elbow", "right", "stainless_steel", "gentle", ("fan",)),
     )
+    for seed in (1, 2, 3):  # measured doses: the area card lists them and /doses plots them
+        sensors.record_file(
+            session=session,
+            actor=who,
+            treated_area_id=area.external_id,
+            content=to_csv(simulate(seed, strokes=6, peak_n=3.5, sample_hz=100.0)).encode(),
+            file_name=f"walk-{seed}.csv",
+            sidecar_text=None,
+            data_dir=Path(tempfile.mkdtemp(prefix="strigil-walk-")),
+        )
     visit_templates.save_from_visit(
         session=session, actor=who, visit_id=visit.external_id, name="Elbow", condition_prefix="M77"
     )

@@ -544,6 +544,9 @@ RULES: dict[tuple[str, str], Rule] = {
     # instrumented tool: a bridge streams to the active area (time keeps increasing per call)
     ("POST", f"{API}/areas/{{area_id}}/sensor-stream"): Rule(P.TREAT, json=_stream_batch),
     ("GET", f"{API}/areas/{{area_id}}/sensor-stream"): Rule(P.READ_CLINICAL),
+    ("PUT", f"{API}/areas/{{area_id}}/intended-dose"): Rule(
+        P.TREAT, json=_const(force_min_n=4, force_max_n=7, strokes=30)
+    ),
     # runs after the batches above (late), so the stream has samples to store
     ("POST", f"{API}/areas/{{area_id}}/sensor-stream/finish"): Rule(P.TREAT, late=1),
     ("POST", f"{API}/areas/{{area_id}}/stop"): Rule(
@@ -827,6 +830,10 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", "/visits/{visit_id}/aftercare"): Rule(P.READ_CLINICAL),
     ("GET", "/visits/{visit_id}/note-draft"): Rule(P.READ_CLINICAL),
     ("GET", "/areas/{area_id}/sensor-live"): Rule(P.READ_CLINICAL),
+    ("GET", "/doses"): Rule(P.ANALYTICS, patient_data=False),  # staff names and figures only
+    ("POST", "/areas/{area_id}/intended"): Rule(
+        P.TREAT, form=_const(force_min_n="4", force_max_n="7", strokes="30")
+    ),
     ("GET", "/visits/{visit_id}/sheet"): Rule(P.READ_CLINICAL),
     ("POST", "/visits/{visit_id}/carry/areas"): Rule(
         P.TREAT, form=_const(area="0"), expect_success=False

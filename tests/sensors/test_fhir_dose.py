@@ -3,19 +3,24 @@ SampledData (period, factor, data) that decodes back to the recording."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from fhir.resources.R4B.observation import Observation
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 from tests.factories import actor, make_clinic, make_user
 
 from strigil.errors import Conflict, NotFound
 from strigil.sensors.simulate import simulate, to_csv
 from strigil.sensors.trace import sampled_data
-from strigil.services import fhir_export
-from strigil.store.clinics import User
+from strigil.services import clinics, fhir_export, fhir_import
+from strigil.store.clinics import Clinic, User
+from strigil.store.sensors import SensorRecording
+from strigil.store.visits import Visit
 
 from .test_attach import _area, _attach
 
@@ -77,3 +82,74 @@ def test_a_changed_file_or_another_clinic_is_refused(
         fhir_export.dose_observations(session=session, actor=actor(therapist),
                                       recording_id=row.external_id, data_dir=tmp_path)  # fmt: skip
     assert caught.value.code == "recording_file_changed"
+
+
+def _doses(resources: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        r
+        for r in resources
+        if r["resourceType"] == "Observation"
+        and r["code"]["coding"][0]["code"] in ("sensor-dose", "sensor-force-trace")
+    ]
+
+
+def test_doses_go_with_the_patient_bundle_and_the_bulk_export_and_import_skips_them(
+    session: Session, therapist: User, tmp_path: Path
+) -> None:
+    area = _area(session, therapist)
+    data = tmp_path / "data"
+    first = _attach(
+        session, therapist, area, to_csv(simulate(5, strokes=4, sample_hz=100.0)).encode(), data
+    )
+    _attach(
+        session, therapist, area, to_csv(simulate(6, strokes=5, sample_hz=100.0)).encode(), data
+    )
+    visit = session.get_one(Visit, area.visit_id)
+    patient_id = visit.episode.patient.external_id
+    bundle = fhir_export.patient_bundle(
+        session=session, actor=actor(therapist), patient_id=patient_id, data_dir=data
+    )
+    in_bundle = _doses([e["resource"] for e in bundle["entry"]])
+    assert len(in_bundle) == 4  # figures and force trace of both recordings
+    assert str(first.external_id) in {r["id"] for r in in_bundle}
+    path = tmp_path / "bundle.json"
+    path.write_text(json.dumps(bundle))
+    checked = fhir_import.validate_source(fhir_import.Source(path))
+    assert checked.total_errors == 0, checked.errors
+
+    bulk = tmp_path / "bulk"
+    clinic = session.get_one(Clinic, therapist.clinic_id)
+    counts = fhir_export.write_clinic(
+        session=session, clinic=clinic, directory=bulk, filters=fhir_export.parse_filter(),
+        data_dir=data,
+    )  # fmt: skip
+    lines = [json.loads(x) for x in (bulk / "Observation.ndjson").read_text().splitlines()]
+    assert len(_doses(lines)) == 4 and counts["Observation"] == len(lines)
+    assert fhir_import.validate_source(fhir_import.Source(bulk)).total_errors == 0
+
+    target = clinics.create_clinic(session=session, name="Import target")
+    result = fhir_import.import_path(session=session, clinic=str(target.external_id), path=bulk)
+    assert result.skipped.get("Observation", 0) >= 4  # measured doses are not imported
+    assert (
+        session.scalars(
+            select(SensorRecording).where(SensorRecording.clinic_id == target.id)
+        ).first()
+        is None
+    )
+
+
+def test_without_the_kept_file_the_figures_go_out_alone(
+    session: Session, therapist: User, tmp_path: Path
+) -> None:
+    area = _area(session, therapist)
+    row = _attach(
+        session, therapist, area, to_csv(simulate(5, strokes=4, sample_hz=100.0)).encode(), tmp_path
+    )
+    (tmp_path / row.stored_path).write_text("t_s,fz_n\n0,1\n")  # changed after it was stored
+    visit = session.get_one(Visit, area.visit_id)
+    bundle = fhir_export.patient_bundle(
+        session=session, actor=actor(therapist), patient_id=visit.episode.patient.external_id,
+        data_dir=tmp_path,
+    )  # fmt: skip
+    found = _doses([e["resource"] for e in bundle["entry"]])
+    assert [r["code"]["coding"][0]["code"] for r in found] == ["sensor-dose"]

@@ -9,7 +9,7 @@ import typer
 from rich.progress import Progress
 
 from strigil import demo
-from strigil.cli.common import reported, session_scope
+from strigil.cli.common import reported, session_scope, settings
 from strigil.services import notes
 
 app = typer.Typer(help="The synthetic demo clinic.", no_args_is_help=True)
@@ -36,6 +36,7 @@ def load(
                 patients=patients,
                 seed=seed,
                 progress=lambda done: bar.update(task, completed=done),
+                data_dir=settings().data_dir,
             )
             notes.seal_unsealed(session=session)
     elapsed = time.perf_counter() - started

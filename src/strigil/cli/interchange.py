@@ -12,7 +12,7 @@ from pathlib import Path
 import typer
 from rich.progress import Progress
 
-from strigil.cli.common import reported, session_scope
+from strigil.cli.common import reported, session_scope, settings
 from strigil.cli.export import app as export_app
 from strigil.errors import InvalidInput
 from strigil.services import fhir_export, fhir_import
@@ -46,7 +46,7 @@ def export_fhir(
 def _export_patient(patient: str, out: Path, clinic: str | None) -> None:
     with session_scope() as session:
         bundle = fhir_export.patient_bundle_for_operator(
-            session=session, patient_id=patient, clinic=clinic
+            session=session, patient_id=patient, clinic=clinic, data_dir=settings().data_dir
         )
     out.write_text(json.dumps(bundle, indent=1, ensure_ascii=False), encoding="utf-8")
     counts: dict[str, int] = {}
@@ -70,6 +70,7 @@ def _export_clinic(clinic: str, directory: Path, since: str | None, types: str |
             directory=directory,
             filters=filters,
             progress=lambda done: bar.update(task, completed=done),
+            data_dir=settings().data_dir,
         )
     typer.echo(f"wrote {directory} in {time.perf_counter() - started:.1f} s")
     _print_counts(counts)

@@ -14,6 +14,7 @@ __all__ = [
     "AdverseEventFact",
     "Claim",
     "FindingFact",
+    "IntendedDose",
     "MeasuredDose",
     "PrePostResult",
     "PrecautionFact",
@@ -62,6 +63,72 @@ class MeasuredDose:
 
 
 @dataclass(frozen=True)
+class IntendedDose:
+    """The dose the therapist set out to give an area (any part may be absent)."""
+
+    force_min_n: float | None = None
+    force_max_n: float | None = None
+    strokes: int | None = None
+    time_under_load_s: float | None = None
+    ref: str = ""
+
+    def describe(self) -> str:
+        """'intended 4–7 N, 30 strokes, 20 s under load'."""
+        low, high = self.force_min_n, self.force_max_n
+        parts = []
+        if low is not None and high is not None:
+            parts.append(f"{low:g}–{high:g} N")
+        elif low is not None:
+            parts.append(f"at least {low:g} N")
+        elif high is not None:
+            parts.append(f"at most {high:g} N")
+        if self.strokes is not None:
+            parts.append(f"{self.strokes} stroke{'' if self.strokes == 1 else 's'}")
+        if self.time_under_load_s is not None:
+            parts.append(f"{self.time_under_load_s:g} s under load")
+        return "intended " + ", ".join(parts)
+
+    def deviations(self, dose: MeasuredDose) -> list[str]:
+        """How the measured dose differs from the intended one (empty when it does not).
+
+        No tolerance is invented (the therapist reads "42 strokes against 30" and judges), but
+        the measured figures are compared as they are shown — mean force to 0.1 N, time to the
+        second — so the words never contradict the numbers beside them.
+        """
+        out = []
+        mean = None if dose.mean_force_n is None else round(dose.mean_force_n, 1)
+        if mean is not None and self.force_min_n is not None and mean < self.force_min_n:
+            out.append("mean force below the intended range")
+        if mean is not None and self.force_max_n is not None and mean > self.force_max_n:
+            out.append("mean force above the intended range")
+        for name, measured, intended in (
+            ("stroke count", dose.strokes, self.strokes),
+            ("time under load", round(dose.time_under_load_s), self.time_under_load_s),
+        ):
+            if intended is not None and measured > intended:
+                out.append(f"above the intended {name}")
+            elif intended is not None and measured < intended:
+                out.append(f"below the intended {name}")
+        return out
+
+    def compare(self, dose: MeasuredDose) -> str:
+        """'intended 4–7 N, 30 strokes; measured mean 5.8 N, 42 strokes: above the intended
+        stroke count' (or '...: as intended')."""
+        measured = []
+        if self.force_min_n is not None or self.force_max_n is not None:
+            mean = dose.mean_force_n
+            measured.append(
+                "no force above the threshold" if mean is None else f"mean {mean:.1f} N"
+            )
+        if self.strokes is not None:
+            measured.append(f"{dose.strokes} stroke{'' if dose.strokes == 1 else 's'}")
+        if self.time_under_load_s is not None:
+            measured.append(f"{dose.time_under_load_s:.0f} s under load")
+        verdict = "; ".join(self.deviations(dose)) or "as intended"
+        return f"{self.describe()}; measured {', '.join(measured)}: {verdict}"
+
+
+@dataclass(frozen=True)
 class TreatedArea:
     """What was done to one area; region/site/strokes may be catalogue codes or free text."""
 
@@ -81,6 +148,7 @@ class TreatedArea:
     skin_grade: str | None = None
     ref: str = ""
     measured: tuple[MeasuredDose, ...] = ()  # recordings from an instrumented tool
+    intended: IntendedDose | None = None
 
 
 @dataclass(frozen=True)

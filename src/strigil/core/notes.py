@@ -239,6 +239,9 @@ def _dose_lines(number: int, area: TreatedArea) -> list[Claim]:
         if dose.cap_exceeded and dose.force_cap_n is not None:
             text += f" The peak exceeded the precaution force cap of {dose.force_cap_n:g} N."
         out.append(Claim(text, f"sensor_recording:{dose.ref}"))
+        if area.intended is not None:
+            line = area.intended.compare(dose)
+            out.append(Claim(f"Area {number} {line}.", f"intended_dose:{area.intended.ref}"))
     return out
 
 

@@ -15,12 +15,13 @@ import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import JSON, Table, func, insert, select, text
 from sqlalchemy.orm import Session
 
-from strigil.demo import daybook
+from strigil.demo import daybook, instrumented
 from strigil.demo.patients import Generator
 from strigil.demo.rows import Batch, Ids, Staff, new_uuid
 from strigil.services import auth
@@ -81,11 +82,14 @@ def load(
     anchor: date | None = None,
     progress: Callable[[int], None] | None = None,
     hash_content: bool = False,
+    data_dir: Path | None = None,
 ) -> DemoSummary:
     """Write the demo clinics, staff and ``patients`` patients with their whole histories.
 
     With ``hash_content`` every row written feeds a SHA-256 digest, so two loads can be
     proved identical; it costs about a tenth of the load time, so it is off by default.
+    With ``data_dir`` (where recordings are kept) one therapist's open visits get instrumented
+    areas (``demo.instrumented``).
     """
     rng = random.Random(seed)
     anchor = anchor or datetime.now(UTC).date()
@@ -113,6 +117,9 @@ def load(
         gc.enable()
     _reset_sequences(session)
     daybook.book_day(session=session, clinic_ids=[s.clinic_id for s in staff], day=anchor)
+    if data_dir is not None:
+        clinic_id = staff[0].clinic_id
+        instrumented.instrument(session=session, clinic_id=clinic_id, data_dir=data_dir, seed=seed)
     session.execute(text("ANALYZE"))  # fresh statistics, as autovacuum would gather later
     return DemoSummary(
         clinics=len(staff),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -38,6 +38,48 @@ def record(
             detail=detail or {},
         )
     )
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def record_at_most_every(
+    *,
+    session: Session,
+    actor: Actor,
+    seconds: float,
+    action: str,
+    entity_type: str,
+    entity_id: object,
+    patient_id: object,
+    detail: dict[str, Any] | None = None,
+) -> bool:
+    """Record a repeated read once per ``seconds`` per user, entity and route (a page that
+    polls every second would otherwise write one row a second and prove nothing more);
+    returns whether a row was written."""
+    since = _now() - timedelta(seconds=seconds)
+    if store.seen_since(
+        session,
+        actor.clinic_id,
+        user_id=actor.user_id,
+        entity_type=entity_type,
+        entity_id=str(entity_id),
+        action=action,
+        route=actor.route,
+        since=since,
+    ):
+        return False
+    record(
+        session=session,
+        actor=actor,
+        action=action,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        patient_id=patient_id,
+        detail=detail,
+    )
+    return True
 
 
 def search(

@@ -17,11 +17,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO, Any
 
+import numpy as np
+import numpy.typing as npt
 from pydantic_core import to_json
 from sqlalchemy.orm import Session, sessionmaker
 
 from strigil.core import fhir_codes as codes
-from strigil.errors import InvalidInput, NotFound
+from strigil.errors import Conflict, InvalidInput, NotFound
 from strigil.sensors.trace import sampled_data
 from strigil.services import audit, documents, sensors
 from strigil.services import fhir as mapping
@@ -29,10 +31,12 @@ from strigil.services.actors import Actor, Permission, require
 from strigil.services.records import parse_id
 from strigil.store import clinics as clinic_store
 from strigil.store import fhir as store
+from strigil.store import sensors as sensor_store
 from strigil.store import tenancy
 from strigil.store import visits as visit_store
 from strigil.store.clinics import Clinic
 from strigil.store.patients import Patient
+from strigil.store.sensors import SensorRecording
 from strigil.store.unit_of_work import UnitOfWork
 from strigil.store.visits import Visit
 
@@ -108,10 +112,13 @@ def _note_pdf(session: Session) -> Callable[[Visit], bytes | None]:
 # ------------------------------------------------------------------ one patient
 
 
-def _bundle(session: Session, clinic: Clinic, patient: Patient) -> dict[str, Any]:
+def _bundle(
+    session: Session, clinic: Clinic, patient: Patient, data_dir: Path | None
+) -> dict[str, Any]:
     ctx = _context(session, clinic, with_pdf=True)
     rows = store.load_records(session, clinic.id, [patient])
     found = [r for _, r in mapping.resources(rows, ctx)]
+    found += [r for _, r in _record_doses(session, clinic.id, rows, data_dir)]
     found = [r for _, r in mapping.shared(ctx)] + found
     return {
         "resourceType": "Bundle",
@@ -123,8 +130,11 @@ def _bundle(session: Session, clinic: Clinic, patient: Patient) -> dict[str, Any
     }
 
 
-def patient_bundle(*, session: Session, actor: Actor, patient_id: object) -> dict[str, Any]:
-    """The patient's whole record as a collection Bundle (``Patient/{id}/$everything``)."""
+def patient_bundle(
+    *, session: Session, actor: Actor, patient_id: object, data_dir: Path | None = None
+) -> dict[str, Any]:
+    """The patient's whole record as a collection Bundle (``Patient/{id}/$everything``);
+    ``data_dir`` holds the kept sensor recordings whose force traces go with their doses."""
     require(actor, Permission.READ_CLINICAL)
     key = parse_id(patient_id, field="patient_id")
     patient = _owned_patient(session, actor.clinic_id, key)
@@ -137,11 +147,15 @@ def patient_bundle(*, session: Session, actor: Actor, patient_id: object) -> dic
         patient_id=key,
         detail={"format": "fhir-bundle"},
     )
-    return _bundle(session, clinic_store.get_clinic(session, actor.clinic_id), patient)
+    return _bundle(session, clinic_store.get_clinic(session, actor.clinic_id), patient, data_dir)
 
 
 def patient_bundle_for_operator(
-    *, session: Session, patient_id: object, clinic: str | None = None
+    *,
+    session: Session,
+    patient_id: object,
+    clinic: str | None = None,
+    data_dir: Path | None = None,
 ) -> dict[str, Any]:
     """The patient's record as a Bundle for the operator's CLI; with ``clinic``, the patient
     must belong to it (a patient of another clinic is not found)."""
@@ -160,7 +174,8 @@ def patient_bundle_for_operator(
         patient_id=key,
         detail={"format": "fhir-bundle", "by": "operator"},
     )
-    return _bundle(session, clinic_store.get_clinic(session, patient.clinic_id), patient)
+    owner = clinic_store.get_clinic(session, patient.clinic_id)
+    return _bundle(session, owner, patient, data_dir)
 
 
 def _owned_patient(session: Session, clinic_id: int, key: uuid.UUID) -> Patient:
@@ -228,6 +243,7 @@ def write_clinic(
     directory: Path,
     filters: ExportFilter,
     progress: Callable[[int], None] | None = None,
+    data_dir: Path | None = None,
 ) -> dict[str, int]:
     """Write the clinic's records (or the listed patients') as NDJSON files in ``directory``;
     the count of resources written per type. A patient list naming nobody writes nothing."""
@@ -238,6 +254,9 @@ def write_clinic(
         for page in _batches(session, clinic.id, filters.patients):
             rows = store.load_records(session, clinic.id, page)
             for stamp, resource in mapping.resources(rows, ctx):
+                if filters.wants(stamp, resource):
+                    writer.write(resource)
+            for stamp, resource in _record_doses(session, clinic.id, rows, data_dir):
                 if filters.wants(stamp, resource):
                     writer.write(resource)
             done += len(page)
@@ -266,7 +285,12 @@ def count_patients(*, session: Session, clinic: Clinic, filters: ExportFilter) -
 
 
 def write_for_actor(
-    *, session: Session, actor: Actor, directory: Path, filters: ExportFilter
+    *,
+    session: Session,
+    actor: Actor,
+    directory: Path,
+    filters: ExportFilter,
+    data_dir: Path | None = None,
 ) -> dict[str, int]:
     """The actor's clinic as NDJSON (the ``$export`` job); audited as the actor's export."""
     require(actor, Permission.READ_CLINICAL)
@@ -279,7 +303,9 @@ def write_for_actor(
         entity_id=clinic.external_id,
         detail={"format": "fhir-ndjson"},
     )
-    return write_clinic(session=session, clinic=clinic, directory=directory, filters=filters)
+    return write_clinic(
+        session=session, clinic=clinic, directory=directory, filters=filters, data_dir=data_dir
+    )
 
 
 # ------------------------------------------------------------------ asynchronous $export jobs
@@ -317,6 +343,7 @@ def start_export(
     root: Path,
     filters: ExportFilter,
     request: str,
+    data_dir: Path | None = None,
 ) -> ExportJob:
     """Start the actor's clinic's export on the background thread; the job to poll."""
     require(actor, Permission.READ_CLINICAL)
@@ -327,7 +354,11 @@ def start_export(
         with UnitOfWork(sessions) as session:
             tenancy.enter_clinic(session, actor.clinic_id)
             return write_for_actor(
-                session=session, actor=actor, directory=directory, filters=filters
+                session=session,
+                actor=actor,
+                directory=directory,
+                filters=filters,
+                data_dir=data_dir,
             )
 
     job = ExportJob(key, actor.clinic_id, directory, request, datetime.now(UTC), _POOL.submit(run))
@@ -338,14 +369,22 @@ def start_export(
 
 
 def export_now(
-    *, session: Session, actor: Actor, root: Path, filters: ExportFilter, request: str
+    *,
+    session: Session,
+    actor: Actor,
+    root: Path,
+    filters: ExportFilter,
+    request: str,
+    data_dir: Path | None = None,
 ) -> ExportJob:
     """Run the actor's clinic's export in the caller's transaction and record it as a finished
     job (a small export, or a caller that must not share its connection with a thread)."""
     key = uuid.uuid4().hex
     future: Future[dict[str, int]] = Future()
     future.set_result(
-        write_for_actor(session=session, actor=actor, directory=root / key, filters=filters)
+        write_for_actor(
+            session=session, actor=actor, directory=root / key, filters=filters, data_dir=data_dir
+        )
     )
     job = ExportJob(key, actor.clinic_id, root / key, request, datetime.now(UTC), future)
     _JOBS[key] = job
@@ -416,14 +455,48 @@ _TRACE_FACTOR = 0.01  # newtons per data unit
 
 
 def _dose_resources(found: sensors.RecordingTrace) -> list[dict[str, Any]]:
-    row = found.row
+    trace = (found.t_s, found.fz_n)
+    return _dose_pair(found.row, found.patient_id, found.visit_id, found.area_id, trace)
+
+
+def _record_doses(
+    session: Session, clinic_id: int, rows: store.RecordRows, data_dir: Path | None
+) -> Iterator[mapping.Stamped]:
+    """The measured doses of the batch's treated areas (the Bundle and the bulk export).
+
+    Without a data folder, or when a kept file is missing or changed, the figures go out
+    alone: they are the record; the trace is a view of the file and is never made up.
+    """
+    areas = {a.id: a for a in rows.areas}
+    visits = {v.id: v for v in rows.visits}
+    patients = {p.id: p.external_id for p in rows.patients}
+    for row in sensor_store.recordings_for_areas(session, clinic_id, list(areas)):
+        area = areas[row.treated_area_id]
+        visit = visits[area.visit_id]
+        trace = None
+        if data_dir is not None:
+            with suppress(Conflict, InvalidInput):
+                kept = sensors.kept_recording(row, data_dir)
+                trace = (kept.t_s, kept.fz_n)
+        ids = (patients[visit.patient_id], visit.external_id, area.external_id)
+        for resource in _dose_pair(row, *ids, trace):
+            yield row.created_at, resource
+
+
+def _dose_pair(
+    row: SensorRecording,
+    patient_id: uuid.UUID,
+    visit_id: uuid.UUID,
+    area_id: uuid.UUID,
+    trace: tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]] | None,
+) -> list[dict[str, Any]]:
     common = {
         "resourceType": "Observation",
         "status": "final",
         "category": [mapping.concept(codes.OBSERVATION_CATEGORY, "procedure")],
-        "subject": mapping.ref("Patient", found.patient_id),
-        "encounter": mapping.ref("Encounter", found.visit_id),
-        "partOf": [mapping.ref("Procedure", found.area_id)],
+        "subject": mapping.ref("Patient", patient_id),
+        "encounter": mapping.ref("Encounter", visit_id),
+        "partOf": [mapping.ref("Procedure", area_id)],
         "effectiveDateTime": mapping.when(row.created_at),
     }
     components = [
@@ -434,14 +507,16 @@ def _dose_resources(found: sensors.RecordingTrace) -> list[dict[str, Any]]:
         for code, attr, unit in _FIGURES
         if (value := getattr(row, attr)) is not None
     ]
-    period_ms, data = sampled_data(found.t_s, found.fz_n, _TRACE_FACTOR)
     figures = common | {
         "id": str(row.external_id),
         "code": {"coding": [mapping.coding(codes.OBSERVATION_SYSTEM, "sensor-dose")]},
-        "note": [{"text": found.summary}],
+        "note": [{"text": sensors.summary(row)}],
         "component": components,
     }
-    trace = common | {
+    if trace is None:
+        return [figures]
+    period_ms, data = sampled_data(trace[0], trace[1], _TRACE_FACTOR)
+    sampled = common | {
         "id": str(uuid.uuid5(row.external_id, "force-trace")),
         "code": {"coding": [mapping.coding(codes.OBSERVATION_SYSTEM, "sensor-force-trace")]},
         "derivedFrom": [mapping.ref("Observation", row.external_id)],
@@ -453,4 +528,4 @@ def _dose_resources(found: sensors.RecordingTrace) -> list[dict[str, Any]]:
             "data": data,
         },
     }
-    return [figures, trace]
+    return [figures, sampled]

@@ -8,13 +8,13 @@ recomputes it for every signed note so a change made behind the application's ba
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from strigil.core import integrity, notes
-from strigil.core.note_facts import MeasuredDose
+from strigil.core.note_facts import IntendedDose, MeasuredDose
 from strigil.services import charges
 from strigil.services.actors import Role
 from strigil.store import adverse_events as event_store
@@ -62,6 +62,7 @@ class VisitRecord:
     screenings: Sequence[Screening] = ()
     users: Mapping[int, User] | None = None
     recordings: Sequence[SensorRecording] = ()  # instrumented-tool doses, oldest first
+    intended: Mapping[int, IntendedDose] = field(default_factory=dict)  # by area row id
 
 
 def load_record(session: Session, visit: Visit) -> VisitRecord:
@@ -81,6 +82,21 @@ def load_record(session: Session, visit: Visit) -> VisitRecord:
         screenings=_screenings(session, visit),
         users=clinic_store.users_by_id(session, clinic_id),
         recordings=sensor_store.recordings_for_areas(session, clinic_id, ids),
+        intended={
+            area_id: intended_fact(row)
+            for area_id, row in sensor_store.intended_for_areas(session, clinic_id, ids).items()
+        },
+    )
+
+
+def intended_fact(row: sensor_store.IntendedDose) -> IntendedDose:
+    """The stored intended dose as the note drafter and the visit page compare it."""
+    return IntendedDose(
+        force_min_n=row.force_min_n,
+        force_max_n=row.force_max_n,
+        strokes=row.strokes,
+        time_under_load_s=row.time_under_load_s,
+        ref=str(row.external_id),
     )
 
 
@@ -121,11 +137,13 @@ def _area_fact(area: TreatedArea, record: VisitRecord, tolerance: int) -> notes.
         stop_note=area.stop_note or "",
         skin_grade=skin.grade if skin else None,
         ref=str(area.external_id),
-        measured=tuple(_measured(r) for r in record.recordings if r.treated_area_id == area.id),
+        measured=tuple(measured_fact(r) for r in record.recordings if r.treated_area_id == area.id),
+        intended=record.intended.get(area.id),
     )
 
 
-def _measured(row: SensorRecording) -> MeasuredDose:
+def measured_fact(row: SensorRecording) -> MeasuredDose:
+    """A stored recording as the note drafter and the visit page compare it."""
     return MeasuredDose(
         strokes=row.strokes,
         mean_force_n=row.mean_force_n,

@@ -24,13 +24,15 @@ import numpy as np
 import numpy.typing as npt
 from sqlalchemy.orm import Session
 
+from strigil.core.note_facts import IntendedDose as IntendedFact
+from strigil.core.note_facts import MeasuredDose as MeasuredFact
 from strigil.errors import Conflict, InvalidInput, NotFound
 from strigil.sensors import Dose, analyze, parse_csv, parse_sidecar
 from strigil.sensors.caps import force_cap_for, force_caps
 from strigil.sensors.dose import dose_from_strokes
 from strigil.sensors.recording import MAX_ABS_FORCE_N, Recording, Sidecar, validate_arrays
 from strigil.sensors.strokes import segment
-from strigil.services import audit, screenings
+from strigil.services import audit, notes, screenings
 from strigil.services.actors import Actor, Permission, require
 from strigil.services.auth import actor_for
 from strigil.services.records import editable, get_owned
@@ -300,6 +302,51 @@ def recording_json(row: SensorRecording) -> dict[str, Any]:
 
 
 @dataclass(frozen=True, slots=True)
+class DoseView:
+    """A stored dose as the area's card shows it, compared with the intended dose."""
+
+    id: uuid.UUID
+    source: str
+    summary: str
+    cap_note: str | None
+    comparison: str | None  # against the intended dose: what differs, or "as intended"
+
+
+def dose_views(
+    recordings: Sequence[SensorRecording], intended: Mapping[int, IntendedFact]
+) -> dict[int, list[DoseView]]:
+    """Each area's stored doses, oldest first (by area row id), with the comparison."""
+    out: dict[int, list[DoseView]] = {}
+    for row in recordings:
+        wanted = intended.get(row.treated_area_id)
+        out.setdefault(row.treated_area_id, []).append(
+            DoseView(
+                id=row.external_id,
+                source=row.source,
+                summary=summary(row),
+                cap_note=cap_note(row),
+                comparison=_verdict(wanted, notes.measured_fact(row)) if wanted else None,
+            )
+        )
+    return out
+
+
+def _verdict(wanted: IntendedFact, measured: MeasuredFact) -> str:
+    return "; ".join(wanted.deviations(measured)) or "as intended"
+
+
+def intended_json(row: IntendedDose) -> dict[str, Any]:
+    """An intended dose for the API."""
+    return {
+        "force_min_n": row.force_min_n,
+        "force_max_n": row.force_max_n,
+        "strokes": row.strokes,
+        "time_under_load_s": row.time_under_load_s,
+        "summary": notes.intended_fact(row).describe(),
+    }
+
+
+@dataclass(frozen=True, slots=True)
 class RecordingTrace:
     """A stored recording with its samples read back from the kept file (digest checked)."""
 
@@ -320,6 +367,21 @@ def recording_with_trace(
     row = get_owned(session, SensorRecording, recording_id, actor, field="recording_id")
     area = visit_store.get_area(session, actor.clinic_id, row.treated_area_id)
     visit = visit_store.get_visit(session, actor.clinic_id, area.visit_id)
+    recording = kept_recording(row, data_dir)
+    return RecordingTrace(
+        row=row,
+        patient_id=visit.episode.patient.external_id,
+        visit_id=visit.external_id,
+        area_id=area.external_id,
+        t_s=recording.t_s,
+        fz_n=recording.fz_n,
+        summary=summary(row),
+    )
+
+
+def kept_recording(row: SensorRecording, data_dir: Path) -> Recording:
+    """The recording's kept file, read back; refused when it is missing or no longer matches
+    the digest stored with the figures."""
     try:
         content = (data_dir / row.stored_path).read_bytes()
     except OSError:
@@ -330,16 +392,7 @@ def recording_with_trace(
         raise Conflict(
             "the recording's file no longer matches its digest", code="recording_file_changed"
         )
-    recording = parse_csv(_decode(content))
-    return RecordingTrace(
-        row=row,
-        patient_id=visit.episode.patient.external_id,
-        visit_id=visit.external_id,
-        area_id=area.external_id,
-        t_s=recording.t_s,
-        fz_n=recording.fz_n,
-        summary=summary(row),
-    )
+    return parse_csv(_decode(content))
 
 
 def _audit(
@@ -366,6 +419,7 @@ MAX_BATCH = 10_000
 _ROW = 3  # float64 values per sample in the stream file
 TRACE_SECONDS = 5.0
 TRACE_POINTS = 200
+READ_AUDIT_SECONDS = 60.0  # reads of a running dose are audited once a minute per user and area
 
 
 def _stream_path(data_dir: Path, clinic_id: int, area: TreatedArea) -> Path:
@@ -440,7 +494,8 @@ def append_stream(
         handle.seek(0, os.SEEK_END)
         handle.write(rows.astype(np.float64).tobytes())
         total = (size + rows.nbytes) // (8 * _ROW)
-    _audit_stream(session, actor, visit, area, "create")
+    if size == 0:  # audited when the stream starts; finishing stores an audited recording
+        _audit_stream(session, actor, visit, area, "create")
     return int(total)
 
 
@@ -480,7 +535,16 @@ def live_dose(
     exceeded = cap.peak_n is not None and peak is not None and peak > cap.peak_n
     recent = t >= (t[-1] - TRACE_SECONDS) if t.size else np.zeros(0, dtype=bool)
     step = max(1, int(np.count_nonzero(recent)) // TRACE_POINTS)
-    _audit_stream(session, actor, visit, area, "read")
+    audit.record_at_most_every(  # the page polls every second: one row a minute (ADR 0016)
+        session=session,
+        actor=actor,
+        seconds=READ_AUDIT_SECONDS,
+        action="read",
+        entity_type="sensor_stream",
+        entity_id=area.external_id,
+        patient_id=visit.episode.patient.external_id,
+        detail={"visit": str(visit.external_id)},
+    )
     body = dose.to_json()
     body.pop("stroke_list")
     return body | {
@@ -541,6 +605,7 @@ def _stream_csv(rows: npt.NDArray[np.float64]) -> str:
 def _audit_stream(
     session: Session, actor: Actor, visit: Visit, area: TreatedArea, action: str
 ) -> None:
+    """The start of a stream (its first batch)."""
     audit.record(
         session=session,
         actor=actor,

@@ -56,3 +56,28 @@ def list_events(
         query = query.where(AuditEvent.at < before)
     query = query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
     return session.scalars(query.limit(limit).offset(offset)).all()
+
+
+def seen_since(
+    session: Session,
+    clinic_id: int,
+    *,
+    user_id: int,
+    entity_type: str,
+    entity_id: str,
+    action: str,
+    route: str | None,
+    since: datetime,
+) -> bool:
+    """Whether the user already has this audit row (same entity, action and route) since then;
+    served by the clinic-and-time index, so it reads only the last moments' rows."""
+    query = select(AuditEvent.id).where(
+        AuditEvent.clinic_id == clinic_id,
+        AuditEvent.at >= since,
+        AuditEvent.user_id == user_id,
+        AuditEvent.entity_type == entity_type,
+        AuditEvent.entity_id == entity_id,
+        AuditEvent.action == action,
+        AuditEvent.route.is_(None) if route is None else AuditEvent.route == route,
+    )
+    return session.scalar(query.limit(1)) is not None

@@ -14,6 +14,7 @@ from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from strigil.store.base import Base, EnteredInErrorMixin, IdMixin, TenantMixin, utcnow
+from strigil.store.visits import TreatedArea
 
 SOURCES = ("file", "stream")
 
@@ -90,3 +91,30 @@ def intended_for_areas(
         )
     ).all()
     return {row.treated_area_id: row for row in rows}
+
+
+def force_rows(
+    session: Session, clinic_id: int, recorded_by_id: int | None = None
+) -> list[tuple[int, str, float, float]]:
+    """(recorder, body region, mean force, peak force) of every recording with strokes, left
+    out when the recording or its area was entered in error; one user's when given."""
+    query = (
+        select(
+            SensorRecording.recorded_by_id,
+            TreatedArea.body_region,
+            SensorRecording.mean_force_n,
+            SensorRecording.peak_force_n,
+        )
+        .join(TreatedArea, TreatedArea.id == SensorRecording.treated_area_id)
+        .where(
+            SensorRecording.clinic_id == clinic_id,
+            SensorRecording.entered_in_error_at.is_(None),
+            TreatedArea.entered_in_error_at.is_(None),
+            SensorRecording.strokes > 0,
+        )
+        .order_by(SensorRecording.recorded_by_id, TreatedArea.body_region, SensorRecording.id)
+    )
+    if recorded_by_id is not None:
+        query = query.where(SensorRecording.recorded_by_id == recorded_by_id)
+    rows = session.execute(query).all()
+    return [(u, r, m, p) for u, r, m, p in rows if m is not None and p is not None]

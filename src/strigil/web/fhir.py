@@ -22,9 +22,13 @@ router = APIRouter(tags=["fhir"], dependencies=[Depends(hostile.refuse_nul)])
 
 
 @router.get("/Patient/{patient_id}/$everything")
-def everything(patient_id: str, db: DbSession, actor: CurrentActor) -> Response:
-    """The patient's whole record as a FHIR Bundle."""
-    bundle = fhir_export.patient_bundle(session=db, actor=actor, patient_id=patient_id)
+def everything(
+    patient_id: str, db: DbSession, actor: CurrentActor, settings: SettingsDep
+) -> Response:
+    """The patient's whole record as a FHIR Bundle (measured doses with their force traces)."""
+    bundle = fhir_export.patient_bundle(
+        session=db, actor=actor, patient_id=patient_id, data_dir=settings.data_dir
+    )
     return JSONResponse(bundle, media_type=FHIR_JSON)
 
 
@@ -48,6 +52,7 @@ def kick_off(
         root=settings.data_dir / "exports",
         filters=filters,
         request=str(request.url),
+        data_dir=settings.data_dir,
     )
     status = str(request.url_for("export_status").include_query_params(job=job.key))
     return Response(status_code=202, headers={"Content-Location": status})

@@ -30,6 +30,15 @@ class StreamBatch(Schema):
     angle_deg: list[Number | None] | None = Field(default=None, max_length=MAX)
 
 
+class IntendedDoseBody(Schema):
+    """The dose intended for an area: a force range and/or a stroke count or time under load."""
+
+    force_min_n: Number | None = None
+    force_max_n: Number | None = None
+    strokes: int | None = None
+    time_under_load_s: Number | None = None
+
+
 class StreamAccepted(Schema):
     samples: int
 
@@ -76,3 +85,17 @@ def finish(
         cap_overrides=settings.sensors_force_caps,
     )
     return sensors.recording_json(row)
+
+
+@router.put("/areas/{area_id}/intended-dose")
+def set_intended(
+    area_id: str, body: IntendedDoseBody, db: DbSession, actor: CurrentActor
+) -> dict[str, Any]:
+    """Set (or replace) the area's intended dose; 422 names the field that breaks a rule."""
+    row = sensors.set_intended(
+        session=db,
+        actor=actor,
+        treated_area_id=area_id,
+        data=sensors.IntendedInput(**body.model_dump()),
+    )
+    return sensors.intended_json(row)

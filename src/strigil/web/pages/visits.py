@@ -173,6 +173,8 @@ def _areas_ctx(
         "areas": record.areas,
         "readings": record.readings,
         "skin": record.skin,
+        "doses": sensors.dose_views(record.recordings, record.intended),
+        "intended": record.intended,
         "limits": catalog.thresholds(),
         "sites": {s.code: s for s in catalog.body_sites()},
     }
@@ -343,7 +345,7 @@ def add_area(
     return _areas_fragment(request, db, visit, {}, 200)
 
 
-def _area_card(request: Request, db: Session, area: TreatedArea, **extra: Any) -> Response:
+def area_card(request: Request, db: Session, area: TreatedArea, **extra: Any) -> Response:
     visit = db.get_one(Visit, area.visit_id)
     if not is_hx(request):
         return go(request, f"/visits/{visit.external_id}#area-{area.external_id}")
@@ -388,7 +390,7 @@ def record_reading(
         session=db, actor=actor, treated_area_id=area_id, value=value, patient_asked_to_stop=asked
     )
     _store_stream(db, actor, result.area, settings)
-    return _area_card(request, db, result.area, reading_warning=result.warning)
+    return area_card(request, db, result.area, reading_warning=result.warning)
 
 
 @router.post("/areas/{area_id}/stop", response_model=None)
@@ -409,7 +411,7 @@ def stop_area(
         note=text(form, "note") or None,
     )
     _store_stream(db, actor, area, settings)
-    return _area_card(request, db, area)
+    return area_card(request, db, area)
 
 
 def _store_stream(db: Session, actor: Actor, area: TreatedArea, settings: Settings) -> None:
@@ -431,7 +433,7 @@ def grade_skin(
     row = treatment.grade_skin(
         session=db, actor=actor, treated_area_id=area_id, grade=text(form, "grade")
     )
-    return _area_card(request, db, db.get_one(TreatedArea, row.treated_area_id))
+    return area_card(request, db, db.get_one(TreatedArea, row.treated_area_id))
 
 
 @router.post("/areas/{area_id}/dose", response_model=None)
@@ -450,7 +452,7 @@ def update_dose(
     if text(form, "source") == "timer":
         body = {"seconds": area.seconds, "version": area.version, "warnings": area.warnings}
         return JSONResponse(body)
-    return _area_card(request, db, area)
+    return area_card(request, db, area)
 
 
 @router.post("/visits/{visit_id}/clearance", response_model=None)
