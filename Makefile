@@ -46,7 +46,7 @@ test-sqlite: install
 test-postgres: install
 	STRIGIL_TEST_DATABASE_URL=$(PG_URL) $(BIN)/pytest -q -p no:cacheprovider -m "not browser" \
 	  tests/store tests/services tests/demo tests/web tests/cli tests/security tests/fault \
-	  tests/documents
+	  tests/documents tests/sensors
 
 lint: install
 	$(BIN)/ruff check src tests benchmarks
