@@ -155,16 +155,7 @@ def _pm(d: Design, control: Control) -> Tau2Estimate:
     def f(tau2: float) -> float:
         return generalised_q(d, tau2) - target
 
-    f0 = f(0.0)
-    if f0 < 0:
-        tau2 = 0.0
-    else:
-        mad = MAD_CONSTANT * float(np.median(np.abs(d.y - np.median(d.y))))
-        upper = max(control.tau2_max, 10 * mad**2)
-        f_up = f(upper)
-        if f_up > 0:
-            raise ConvergenceError(f"Paule-Mandel: tau2 exceeds the search limit {upper:g}")
-        tau2 = brent_root(f, 0.0, upper, f0, f_up, control.tol, control.maxiter)
+    tau2 = pm_root(f, d.y, control)
     w = 1 / (d.v + tau2)
     return Tau2Estimate(tau2, float(np.sqrt(2 * d.k**2 / target / np.sum(w) ** 2)))
 
@@ -288,3 +279,17 @@ def loglik(d: Design, tau2: float, reml: bool) -> float:
         - 0.5 * logdet
         - rss / 2
     )
+
+
+def pm_root(f: Callable[[float], float], y: FloatArray, control: Control) -> float:
+    """The Paule-Mandel τ²: 0 when the generalised Q is already below its df at τ² = 0,
+    else the root of ``f`` (Q(τ²) - df) bracketed as metafor brackets it."""
+    f0 = f(0.0)
+    if f0 < 0:
+        return 0.0
+    mad = MAD_CONSTANT * float(np.median(np.abs(y - np.median(y))))
+    upper = max(control.tau2_max, 10 * mad**2)
+    f_up = f(upper)
+    if f_up > 0:
+        raise ConvergenceError(f"Paule-Mandel: tau2 exceeds the search limit {upper:g}")
+    return brent_root(f, 0.0, upper, f0, f_up, control.tol, control.maxiter)

@@ -22,11 +22,10 @@ import math
 import numpy as np
 
 from strigil.evidence.heterogeneity import (
-    MAD_CONSTANT,
     Control,
     ConvergenceError,
     Tau2Estimate,
-    brent_root,
+    pm_root,
 )
 from strigil.evidence.inputs import FloatArray
 
@@ -152,16 +151,7 @@ def _pm(d: Prepared, control: Control) -> Tau2Estimate:
         a0, a1, a2 = (1 / (v + tau2)).dot(cols).tolist()
         return a2 - a1 * a1 / a0 - target
 
-    f0 = f(0.0)
-    if f0 < 0:
-        tau2 = 0.0
-    else:
-        mad = MAD_CONSTANT * float(np.median(np.abs(d.y - np.median(d.y))))
-        upper = max(control.tau2_max, 10 * mad**2)
-        f_up = f(upper)
-        if f_up > 0:
-            raise ConvergenceError(f"Paule-Mandel: tau2 exceeds the search limit {upper:g}")
-        tau2 = brent_root(f, 0.0, upper, f0, f_up, control.tol, control.maxiter)
+    tau2 = pm_root(f, d.y, control)
     s1 = float((1 / (v + tau2)).sum())
     return Tau2Estimate(tau2, math.sqrt(2 * d.k**2 / target / s1**2))
 

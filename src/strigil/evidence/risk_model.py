@@ -449,12 +449,10 @@ def _blups(result: Any, several: bool) -> tuple[dict[int, tuple[float, float]], 
     return therapists, clinics
 
 
-def _ols(data: pd.DataFrame, formula: str, z: float, notes: list[str]) -> _Core:
-    import statsmodels.formula.api as smf
-
-    result = smf.ols(formula, data).fit()
+def _coefficients(result: Any, z: float) -> tuple[Coefficient, ...]:
+    """Each term of a fitted statsmodels result with its SE, interval at ``z`` and p-value."""
     ci = result.conf_int(alpha=2 * (1 - _phi(z)))
-    coefficients = tuple(
+    return tuple(
         Coefficient(
             str(name),
             float(result.params[name]),
@@ -465,6 +463,13 @@ def _ols(data: pd.DataFrame, formula: str, z: float, notes: list[str]) -> _Core:
         )  # fmt: skip
         for name in result.params.index
     )
+
+
+def _ols(data: pd.DataFrame, formula: str, z: float, notes: list[str]) -> _Core:
+    import statsmodels.formula.api as smf
+
+    result = smf.ols(formula, data).fit()
+    coefficients = _coefficients(result, z)
     return _Core(
         method="ordinary least squares (no grouping): effects are mean residuals ± t·SE",
         predicted=np.asarray(result.fittedvalues, dtype=float),
@@ -587,18 +592,7 @@ def _logistic(
         result = smf.glm(formula, known, family=sm.families.Binomial()).fit()
     if not np.all(np.isfinite(result.bse)):
         raise ValueError("separation: some factor predicts the outcome perfectly")
-    ci = result.conf_int(alpha=2 * (1 - _phi(z)))
-    coefficients = tuple(
-        Coefficient(
-            str(name),
-            float(result.params[name]),
-            float(result.bse[name]),
-            float(ci.loc[name, 0]),
-            float(ci.loc[name, 1]),
-            float(result.pvalues[name]),
-        )  # fmt: skip
-        for name in result.params.index
-    )
+    coefficients = _coefficients(result, z)
     return coefficients, np.asarray(result.fittedvalues, dtype=float)
 
 
