@@ -3,6 +3,10 @@ never shown stale."""
 
 from __future__ import annotations
 
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
@@ -10,10 +14,12 @@ from tests.factories import actor, login, make_clinic, make_episode, make_patien
 from tests.flow import ready_for_iastm, recheck_answers
 from tests.web.test_query_counts import counting
 
-from strigil.services import treatment, visits
+from strigil.services import patient_links, treatment, visits
 from strigil.store.audit import AuditEvent
 from strigil.store.clinics import User
+from strigil.store.patient_links import PatientLink
 from strigil.store.visits import Visit
+from strigil.web.page_cache import PageCache
 
 HTML = {"accept": "text/html"}
 AREA = treatment.AreaInput(
@@ -130,3 +136,36 @@ def test_another_patients_change_keeps_the_page_but_a_shared_change_does_not(
     session.commit()
     page, fresh = _rendered(connection, client, url)
     assert fresh and 'data-testid="reading">4<' in page
+
+
+def test_a_page_showing_an_open_link_lives_no_longer_than_the_link(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A link shown as open turns closed with the clock alone, so the page may not outlive it."""
+    clock = [1000.0]
+    monkeypatch.setattr("strigil.web.page_cache.time.monotonic", lambda: clock[0])
+    cache = PageCache(lifetime_seconds=30.0)
+    key = ("/visits/x?", "csrf", 1, "therapist", 1, (1, 1))
+    ids = uuid.uuid4(), uuid.uuid4()
+    cache.put(key, b"link open", *ids, true_for=5.0)
+    clock[0] += 4.9
+    assert cache.get(key) is not None
+    clock[0] += 0.2
+    assert cache.get(key) is None  # the link has closed: render afresh
+    cache.put(key, b"already closing", *ids, true_for=0.0)
+    assert cache.get(key) is None  # never kept
+    cache.put(key, b"no links", *ids)
+    clock[0] += 29.9
+    assert cache.get(key) is not None
+
+
+def test_the_first_open_link_to_expire_bounds_the_page() -> None:
+    now = datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+
+    def link(minutes: float, used_at: datetime | None = None) -> PatientLink:
+        expires_at = now + timedelta(minutes=minutes)
+        return PatientLink(expires_at=expires_at, revoked_at=None, used_at=used_at)
+
+    links = [link(90), link(2), link(1, used_at=now), link(-5)]
+    assert patient_links.seconds_until_one_closes(links, now) == 120.0
+    assert patient_links.seconds_until_one_closes([link(-1)], now) == float("inf")

@@ -212,6 +212,14 @@ def is_open(link: PatientLink, now: datetime | None = None) -> bool:
     return link.revoked_at is None and link.used_at is None and link.expires_at > moment
 
 
+def seconds_until_one_closes(links: Sequence[PatientLink], now: datetime | None = None) -> float:
+    """Seconds until the first open link expires (inf if none will): a page that shows links
+    as open is true only until then."""
+    moment = now or utcnow()
+    closing = [link.expires_at for link in links if is_open(link, moment)]
+    return min(((c - moment).total_seconds() for c in closing), default=float("inf"))
+
+
 def attention(session: Session, clinic_id: int) -> Sequence[tuple[Checkin, Patient]]:
     """Check-ins with warning answers not yet made an adverse event (for the dashboard)."""
     return store.attention_with_patients(session, clinic_id)

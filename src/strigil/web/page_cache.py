@@ -63,8 +63,21 @@ class PageCache:
             self._pages.move_to_end(key)
             return page
 
-    def put(self, key: Key, body: bytes, visit_id: uuid.UUID, patient_id: uuid.UUID) -> None:
-        page = Rendered(body, visit_id, patient_id, time.monotonic() + self._lifetime)
+    def put(
+        self,
+        key: Key,
+        body: bytes,
+        visit_id: uuid.UUID,
+        patient_id: uuid.UUID,
+        *,
+        true_for: float = float("inf"),
+    ) -> None:
+        """Keep a page; ``true_for`` (seconds) ends it sooner when something on it turns
+        with the clock alone (a patient link shown as open that is about to expire)."""
+        lifetime = min(self._lifetime, max(true_for, 0.0))
+        if lifetime <= 0:
+            return
+        page = Rendered(body, visit_id, patient_id, time.monotonic() + lifetime)
         with self._lock:
             self._pages[key] = page
             self._pages.move_to_end(key)

@@ -284,9 +284,12 @@ def visit_page(request: Request, visit_id: str, db: DbSession, actor: CurrentAct
         )
         return HTMLResponse(reused.body)
     visit = visits.get(session=db, actor=actor, visit_id=visit_id)
-    response = page(request, "visits/visit.html", visit_ctx(db, visit, actor))
+    ctx = visit_ctx(db, visit, actor)
+    response = page(request, "visits/visit.html", ctx)
     if key:
-        cache.put(key, bytes(response.body), visit.external_id, visit.episode.patient.external_id)
+        true_for = patient_links.seconds_until_one_closes(ctx["checkin_links"], ctx["now"])
+        patient = visit.episode.patient.external_id
+        cache.put(key, bytes(response.body), visit.external_id, patient, true_for=true_for)
     return response
 
 
