@@ -275,3 +275,31 @@ def test_episode_risk_factors_are_validated_and_kept(session: Session) -> None:
     )
     saved = (episode.payer, episode.surgery, episode.post_surgical_type, episode.comorbidity_count)
     assert saved == ("workers_comp", True, "tendon_repair", 2)
+
+
+def test_an_event_recorded_without_a_visit_counts_against_the_visit_it_followed(
+    session: Session,
+) -> None:
+    clinic = make_clinic(session)
+    staff = build(session, clinic, 10)
+    first, second = staff[0], staff[1]
+    visit = session.scalars(
+        select(Visit).where(Visit.therapist_id == second.id).order_by(Visit.started_at.desc())
+    ).first()
+    assert visit is not None
+    phoned_in = {"category": "bruising", "severity": "mild", "description": "Rang: bruise"}
+    session.add(AdverseEvent(clinic_id=clinic.id, patient_id=visit.patient_id, visit_id=None,
+                             onset_at=visit.started_at + timedelta(days=1),
+                             recorded_by_id=first.id, **phoned_in))  # fmt: skip
+    before_any = make_patient(session, first)  # onset before any visit of the period
+    session.add(AdverseEvent(clinic_id=clinic.id, patient_id=before_any.id, visit_id=None,
+                             onset_at=utcnow() - timedelta(days=2),
+                             recorded_by_id=first.id, **phoned_in))  # fmt: skip
+    session.flush()
+    admin = make_user(session, clinic, role="admin")
+    result = insight.safety(session=session, actor=actor(admin), today=utcnow().date())
+    events = {t.label: t.adverse_events.events for t in result.therapists}
+    assert events[second.display_name] == 1  # the phoned-in bruise followed their visit
+    assert sum(events.values()) == 1
+    assert result.unattributed_events == 1
+    assert result.clinic is not None and result.clinic.adverse_events.events == 2

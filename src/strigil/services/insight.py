@@ -384,6 +384,9 @@ class Safety:
     clinic: SafetyRow | None
     therapists: tuple[SafetyRow, ...]
     message: str | None = None
+    unattributed_events: int = 0
+    """Adverse events recorded without a visit that followed no visit of the period: in the
+    clinic's rate, in no therapist's."""
 
 
 def safety(*, session: Session, actor: Actor, today: date) -> Safety:
@@ -399,12 +402,12 @@ def safety(*, session: Session, actor: Actor, today: date) -> Safety:
     found = _memo_get(key)
     if found is None:  # counted once per data version: the same counts serve every role
         found = (
-            store.safety_counts(session, actor.clinic_id, start, end),
+            _with_unlinked_events(session, actor.clinic_id, start, end),
             store.stop_counts(session, actor.clinic_id, start, end),
             store.treatment_time(session, actor.clinic_id, start, end),
         )
         _memo_put(key, found)
-    counts, stops, minutes = found
+    (counts, unattributed), stops, minutes = found
     audit.record(session=session, actor=actor, action="read", entity_type="clinic_safety")
     if not counts:
         return Safety(since, today, None, (), "not enough data: n = 0 visits in the last 12 months")
@@ -424,8 +427,25 @@ def safety(*, session: Session, actor: Actor, today: date) -> Safety:
         for c in counts
         if actor.role != Role.THERAPIST or c.therapist_id == actor.user_id
     )
-    clinic = _safety_row("The clinic", False, counts, stops, minutes)
-    return Safety(since, today, clinic, rows)
+    clinic = _safety_row("The clinic", False, counts, stops, minutes, unattributed)
+    return Safety(since, today, clinic, rows, unattributed_events=unattributed)
+
+
+def _with_unlinked_events(
+    session: Session, clinic_id: int, start: datetime, end: datetime
+) -> tuple[list[store.SafetyCounts], int]:
+    """Safety counts with each adverse event recorded without a visit counted against the
+    therapist of the visit it most likely followed; and how many followed none (counted for
+    the clinic only)."""
+    counts = {c.therapist_id: c for c in store.safety_counts(session, clinic_id, start, end)}
+    unattributed = 0
+    for therapist in store.unlinked_event_therapists(session, clinic_id, start, end):
+        row = counts.get(therapist) if therapist is not None else None
+        if row is None:
+            unattributed += 1
+        else:
+            counts[row.therapist_id] = replace(row, adverse_events=row.adverse_events + 1)
+    return list(counts.values()), unattributed
 
 
 def _safety_row(
@@ -434,6 +454,7 @@ def _safety_row(
     counts: list[store.SafetyCounts],
     stops: list[tuple[int, str, int]],
     minutes: list[tuple[int, str, int, float, float]],
+    unattributed_events: int = 0,
 ) -> SafetyRow:
     visits = sum(c.visits for c in counts)
     by_reason: dict[str, int] = {}
@@ -450,7 +471,7 @@ def _safety_row(
         label,
         mine,
         visits,
-        _rate(sum(c.adverse_events for c in counts), visits),
+        _rate(sum(c.adverse_events for c in counts) + unattributed_events, visits),
         _rate(sum(c.bruising for c in counts), visits),
         Rate(precautions, visits, 100 * precautions / visits, 100 * lo, 100 * hi),
         {reason: _rate(n, visits) for reason, n in sorted(by_reason.items())},

@@ -244,6 +244,38 @@ def safety_counts(
     ]
 
 
+def unlinked_event_therapists(
+    session: Session, clinic_id: int, since: datetime, until: datetime
+) -> list[int | None]:
+    """For each adverse event with no visit recorded (reported by phone, say) and begun in
+    [since, until): the therapist of the patient's last visit of the period that started
+    before its onset, the treatment it most likely followed; None when there is none."""
+    last_visit = (
+        select(Visit.therapist_id)
+        .where(
+            Visit.clinic_id == clinic_id,
+            Visit.patient_id == AdverseEvent.patient_id,
+            Visit.entered_in_error_at.is_(None),
+            Visit.started_at >= since,
+            Visit.started_at <= AdverseEvent.onset_at,
+        )
+        .order_by(Visit.started_at.desc(), Visit.id.desc())
+        .limit(1)
+        .correlate(AdverseEvent)
+        .scalar_subquery()
+    )
+    rows = session.execute(
+        select(last_visit).where(
+            AdverseEvent.clinic_id == clinic_id,
+            AdverseEvent.visit_id.is_(None),
+            AdverseEvent.entered_in_error_at.is_(None),
+            AdverseEvent.onset_at >= since,
+            AdverseEvent.onset_at < until,
+        )
+    ).all()
+    return [None if t is None else int(t) for (t,) in rows]
+
+
 def stop_counts(
     session: Session, clinic_id: int, since: datetime, until: datetime
 ) -> list[tuple[int, str, int]]:
