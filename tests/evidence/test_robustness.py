@@ -47,3 +47,16 @@ def test_every_part_runs_for_five_studies_and_the_report_is_plain_numbers() -> N
     assert report.gosh.estimate[4] == pytest.approx(max(Y))
     assert isinstance(report.influence[0].influential, bool)
     assert not isinstance(report.influence[0].rstudent, np.ndarray)
+
+
+def test_permutations_are_exact_while_affordable() -> None:
+    """Batched estimators go exact up to k = 20; one-at-a-time ones while 2^k ≤ 10,000."""
+    rng = np.random.default_rng(2)
+    y, v = rng.normal(0.3, 0.2, 14), rng.uniform(0.02, 0.2, 14)
+    labels = [str(i) for i in range(14)]
+    batched = sensitivity_report(y, v, labels, method="DL").permutation
+    assert batched is not None and batched.exact and batched.iterations == 1 << 14
+    looped = sensitivity_report(y, v, labels, method="PM").permutation
+    assert looped is not None and not looped.exact and looped.iterations == 10_000
+    small = sensitivity_report(y[:13], v[:13], labels[:13], method="PM").permutation
+    assert small is not None and small.exact and small.iterations == 1 << 13

@@ -10,7 +10,9 @@ numbers (safe to cache and share between requests).
 
 A part that the data cannot support is ``None`` with the reason in ``notes`` rather than an
 error: influence and trim-and-fill need k ≥ 3, GOSH over all subsets is run for 2 ≤ k ≤ 20,
-and trim-and-fill's Q0 estimator is undefined for some data. GOSH has closed forms only for
+and trim-and-fill's Q0 estimator is undefined for some data. The permutation test is exact
+whenever that stays affordable (see :func:`_permutation`), otherwise it draws random sign flips
+with a fixed seed. GOSH has closed forms only for
 the common-effect and DerSimonian-Laird models, so a random-effects analysis (any τ²
 estimator) gets the DL GOSH, and the report says so.
 """
@@ -26,13 +28,13 @@ from strigil.evidence.gosh import MAX_ALL_SUBSETS_K, gosh
 from strigil.evidence.influence import influence
 from strigil.evidence.inputs import EvidenceInputError, FloatArray
 from strigil.evidence.meta import meta_analyze, validate
-from strigil.evidence.permutest import MAX_EXACT_K, permutest
+from strigil.evidence.permutest import BATCHED_METHODS, MAX_EXACT_K, permutest
 from strigil.evidence.trimfill import ESTIMATORS, trimfill
 
 MIN_K_DIAGNOSTICS = 3
 """influence() and trimfill() refuse fewer studies (as metafor's diagnostics need k - 1 ≥ 2)."""
 RANDOM_PERMUTATIONS = 10_000
-"""Sign flips when k > 20 makes the exact test too large (metafor's default ``iter`` is 1000)."""
+"""Sign flips when the exact test is too large (metafor's default ``iter`` is 1000)."""
 PERMUTATION_SEED = 20_261_204
 """Fixed, so a cached page and the command line show the same Monte Carlo p-value."""
 QUANTILES = (0.0, 0.25, 0.5, 0.75, 1.0)
@@ -202,8 +204,13 @@ def _trimfill(
 def _permutation(
     y: FloatArray, v: FloatArray, method: str, test: str, model_p: float, notes: list[str]
 ) -> PermutationSummary | None:
-    """Exact (all 2^k sign flips) whenever permutest allows it, k ≤ 20; else random flips."""
-    exact = len(y) <= MAX_EXACT_K
+    """Exact (all 2^k sign flips) whenever permutest allows it, else random flips.
+
+    The batched estimators afford all 2^20 refits (seconds); the others refit one at a time
+    (≈ 0.3 ms each), so they go exact only while 2^k ≤ 10,000, metafor's own rule for ``iter``.
+    """
+    budget = 1 << MAX_EXACT_K if method in BATCHED_METHODS else RANDOM_PERMUTATIONS
+    exact = (1 << len(y)) <= budget
     try:
         res = permutest(
             y, v, method=method, test=test, exact=exact, iter=RANDOM_PERMUTATIONS,
