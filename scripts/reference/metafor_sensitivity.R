@@ -1,5 +1,6 @@
 # Reference numbers from R's metafor for strigil's sensitivity analyses (docs/decisions/0014):
-# influence(), trimfill(), permutest(), gosh(), and rma()'s warnings and I² edge cases.
+# influence(), trimfill() (L0, R0, Q0; side chosen or forced; ilim), permutest(), gosh(), and
+# rma()'s warnings and I² edge cases.
 #
 # Usage: Rscript scripts/reference/metafor_sensitivity.R [output.json]
 # Default output: tests/evidence/data/metafor_sensitivity.json (pinned; the test suite reads it
@@ -78,19 +79,48 @@ for (ds in datasets[c("bcg_logrr", "random_k6", "random_k10", "random_k15")]) {
 }
 
 # ---- trimfill() ----------------------------------------------------------------------------
+# side_arg / ilim are null when not passed (metafor then picks the side / imposes no limits).
+trimfill_case <- function(ds, m, est, side = NULL, ilim = NULL) {
+  fit <- suppressWarnings(rma(ds$yi, ds$vi, method = m))
+  args <- list(fit, estimator = est)
+  if (!is.null(side)) args$side <- side
+  if (!is.null(ilim)) args$ilim <- ilim
+  tf <- tryCatch(suppressWarnings(do.call(trimfill, args)), error = function(e) NULL)
+  if (is.null(tf)) {
+    # Q0 takes the square root of 2k² - 4 Sr + 1/4, negative when nearly every rank sits above
+    # the centre; metafor then stops with an error, and so must the Python side.
+    return(list(data = ds$name, method = m, estimator = est, side_arg = side, ilim = ilim,
+                error = TRUE))
+  }
+  filled <- if (tf$k0 > 0) tail(as.numeric(tf$yi), tf$k0) else numeric()
+  filled_v <- if (tf$k0 > 0) tail(as.numeric(tf$vi), tf$k0) else numeric()
+  list(
+    data = ds$name, method = m, estimator = est, side_arg = side, ilim = ilim, error = FALSE,
+    k0 = tf$k0,
+    se_k0 = num(tf$se.k0), side = tf$side, filled_yi = I(filled), filled_vi = I(filled_v),
+    estimate = num(tf$beta), se = num(tf$se), tau2 = num(tf$tau2), ci_lb = num(tf$ci.lb),
+    ci_ub = num(tf$ci.ub), pval = num(tf$pval))
+}
 trimfill_ref <- list()
-for (ds in datasets[c("bcg_logrr", "hackshaw_logor", "random_k15", "asymmetric_k14",
-                      "asymmetric_k14_flipped")]) {
-  for (m in c("EE", "DL", "REML")) for (est in c("L0", "R0")) {
-    fit <- suppressWarnings(rma(ds$yi, ds$vi, method = m))
-    tf <- suppressWarnings(trimfill(fit, estimator = est))
-    filled <- if (tf$k0 > 0) tail(as.numeric(tf$yi), tf$k0) else numeric()
-    filled_v <- if (tf$k0 > 0) tail(as.numeric(tf$vi), tf$k0) else numeric()
-    trimfill_ref[[length(trimfill_ref) + 1]] <- list(
-      data = ds$name, method = m, estimator = est, k0 = tf$k0, se_k0 = num(tf$se.k0),
-      side = tf$side, filled_yi = I(filled), filled_vi = I(filled_v),
-      estimate = num(tf$beta), se = num(tf$se), tau2 = num(tf$tau2), ci_lb = num(tf$ci.lb),
-      ci_ub = num(tf$ci.ub), pval = num(tf$pval))
+tf_sets <- datasets[c("bcg_logrr", "hackshaw_logor", "random_k15", "asymmetric_k14",
+                      "asymmetric_k14_flipped")]
+for (ds in tf_sets) {
+  for (m in c("EE", "DL", "REML")) for (est in c("L0", "R0", "Q0")) {
+    trimfill_ref[[length(trimfill_ref) + 1]] <- trimfill_case(ds, m, est)
+  }
+}
+# Q0 (and L0, R0) with the side forced, including the side metafor would not choose
+for (ds in tf_sets) {
+  for (m in c("EE", "REML")) for (est in c("L0", "R0", "Q0")) for (side in c("left", "right")) {
+    trimfill_ref[[length(trimfill_ref) + 1]] <- trimfill_case(ds, m, est, side = side)
+  }
+}
+# ilim: bounds that contain every observed value but cut off imputed ones
+for (ds in datasets[c("asymmetric_k14", "asymmetric_k14_flipped", "hackshaw_logor",
+                      "bcg_logrr")]) {
+  lim <- c(min(ds$yi), max(ds$yi))
+  for (m in c("EE", "REML")) for (est in c("L0", "R0", "Q0")) {
+    trimfill_ref[[length(trimfill_ref) + 1]] <- trimfill_case(ds, m, est, ilim = lim)
   }
 }
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -139,9 +141,43 @@ def test_gosh_and_permutest_refuse_bad_options() -> None:
 
 
 def test_trimfill_refuses_unknown_estimator_and_side() -> None:
-    with pytest.raises(EvidenceInputError) as err:
+    with pytest.raises(EvidenceInputError, match="'Q9': expected one of L0, R0, Q0") as err:
         trimfill(Y, V, estimator="Q9")
     assert err.value.field == "estimator"
     with pytest.raises(EvidenceInputError) as err:
         trimfill(Y, V, side="up")
     assert err.value.field == "side"
+
+
+@pytest.mark.parametrize(
+    ("ilim", "message"),
+    [
+        ((0.5,), "pair"),
+        ((0.0, 0.5, 1.0), "pair"),
+        ("01", "pair"),
+        (("low", 1.0), "pair"),
+        ((1.0, 0.0), r"lower < upper; got \(1, 0\)"),
+        ((0.3, 0.3), r"lower < upper; got \(0.3, 0.3\)"),
+        ((float("-inf"), 1.0), "finite numbers"),
+        ((0.15, 1.0), r"contain every observed yi \(range 0.1 to 0.5\)"),
+    ],
+)
+def test_trimfill_refuses_bad_limits_naming_the_field(ilim: Any, message: str) -> None:
+    with pytest.raises(EvidenceInputError, match=message) as err:
+        trimfill(Y, V, ilim=ilim)
+    assert err.value.field == "ilim"
+
+
+def test_trimfill_limits_move_only_imputed_values() -> None:
+    """Wide limits change nothing; tight ones clip the imputed values and nothing else."""
+    y = np.array([0.9, 1.1, 0.5, 0.7, 0.35, 0.6, 0.45])
+    v = np.array([0.2, 0.25, 0.02, 0.1, 0.01, 0.05, 0.03])
+    free = trimfill(y, v, method="EE")
+    assert free.k0 > 0 and free.side == "left"
+    wide = trimfill(y, v, method="EE", ilim=(-10.0, 10.0))
+    np.testing.assert_array_equal(wide.filled_yi, free.filled_yi)
+    lower = float(y.min())
+    assert free.filled_yi.min() < lower
+    tight = trimfill(y, v, method="EE", ilim=(lower, 2.0))
+    np.testing.assert_array_equal(tight.filled_yi, np.maximum(free.filled_yi, lower))
+    assert tight.fit.estimate > free.fit.estimate

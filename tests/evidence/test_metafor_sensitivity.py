@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from strigil.evidence import gosh, influence, meta_analyze, permutest, trimfill
+from strigil.evidence import EvidenceInputError, gosh, influence, meta_analyze, permutest, trimfill
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "reference" / "metafor_sensitivity.R"
@@ -70,7 +70,14 @@ def check_influence(ref: dict[str, Any], case: dict[str, Any]) -> None:
 
 def check_trimfill(ref: dict[str, Any], case: dict[str, Any]) -> None:
     y, v = _data(ref, case["data"])
-    res = trimfill(y, v, method=case["method"], estimator=case["estimator"])
+    ilim = tuple(case["ilim"]) if case["ilim"] is not None else None
+    kwargs: dict[str, Any] = {"method": case["method"], "estimator": case["estimator"]}
+    if case["error"]:  # metafor stops (Q0's square root of a negative number); so must we
+        with pytest.raises(EvidenceInputError, match="Q0 estimator is undefined") as err:
+            trimfill(y, v, side=case["side_arg"], ilim=ilim, **kwargs)
+        assert err.value.field == "estimator"
+        return
+    res = trimfill(y, v, side=case["side_arg"], ilim=ilim, **kwargs)
     assert (res.k0, res.side) == (case["k0"], case["side"])
     close(res.se_k0, case["se_k0"], "se.k0")
     close(np.sort(res.filled_yi), np.sort(case["filled_yi"]), "filled yi")
@@ -123,11 +130,28 @@ def test_influence_matches_metafor(case: dict[str, Any]) -> None:
     check_influence(REF, case)
 
 
-@pytest.mark.parametrize(
-    "case", REF["trimfill"], ids=lambda c: f"{c['data']}-{c['method']}-{c['estimator']}"
-)
+def _trimfill_id(case: dict[str, Any]) -> str:
+    side = case["side_arg"] or "auto"
+    limits = "-ilim" if case["ilim"] is not None else ""
+    return f"{case['data']}-{case['method']}-{case['estimator']}-{side}{limits}"
+
+
+@pytest.mark.parametrize("case", REF["trimfill"], ids=_trimfill_id)
 def test_trimfill_matches_metafor(case: dict[str, Any]) -> None:
     check_trimfill(REF, case)
+
+
+def test_trimfill_reference_covers_q0_on_both_sides_and_cut_imputed_values() -> None:
+    """The pinned cases exercise what they claim: Q0 filling each side, chosen and forced,
+    and limits that actually move imputed values."""
+    q0 = [c for c in REF["trimfill"] if c["estimator"] == "Q0" and not c["error"]]
+    for side in ("left", "right"):
+        assert any(c["side"] == side and c["k0"] > 0 and c["side_arg"] is None for c in q0)
+        assert any(c["side"] == side and c["k0"] > 0 and c["side_arg"] == side for c in q0)
+    limited = [c for c in REF["trimfill"] if c["ilim"] is not None and not c["error"]]
+    at_bound = [c for c in limited if c["k0"] and set(c["filled_yi"]) & set(c["ilim"])]
+    assert {c["estimator"] for c in at_bound} == {"L0", "R0", "Q0"}
+    assert {c["side"] for c in at_bound} == {"left", "right"}
 
 
 EXACT = [c for c in REF["permutest"] if c["exact"]]

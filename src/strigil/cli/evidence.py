@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from strigil.errors import InvalidInput
 from strigil.web.lazy import lazy
 
 if TYPE_CHECKING:
@@ -141,3 +142,94 @@ def forest_command(
     """Only write the forest plot of a pooled comparison."""
     _plot(_pool(outcome, comparison, method, test), plot)
     typer.echo(str(plot))
+
+
+@app.command("sensitivity")
+def sensitivity_command(
+    comparison: str = typer.Argument(..., help="Comparator slug, e.g. hands_on_mfr"),
+    outcome: str = typer.Option("pain", help="pain, function or rom"),
+    method: str = typer.Option("REML", help="tau^2 estimator"),
+    test: str = typer.Option("z", help="z or knha"),
+    estimator: str = typer.Option("L0", help="Trim-and-fill estimator: L0, R0 or Q0"),
+    as_json: bool = typer.Option(False, "--json", help="Machine-readable output"),
+) -> None:
+    """Sensitivity of a pooled comparison: influence, trim-and-fill, permutation test, GOSH.
+
+    Parts the trials cannot support (influence and trim-and-fill need 3 trials) are left out
+    with the reason; a comparison without usable trials exits 2.
+    """
+    try:
+        published.check_estimator(estimator)
+    except InvalidInput as exc:
+        raise _fail(f"{exc.field}: {exc.detail}") from exc
+    report = published.sensitivity_of(_pool(outcome, comparison, method, test), estimator)
+    info = published.sensitivity_json(report)
+    if as_json:
+        typer.echo(json.dumps({"comparison": comparison, "outcome": outcome, **info}, indent=2))
+        return
+    _print_sensitivity(comparison, outcome, info)
+
+
+def _num(value: float | None, fmt: str) -> str:
+    """A number as ``fmt``, or "NA" where it is undefined (null in the JSON), as R prints it."""
+    return "NA" if value is None else format(value, fmt)
+
+
+def _print_sensitivity(comparison: str, outcome: str, info: dict[str, Any]) -> None:
+    k = info["k"]
+    model = "not pooled" if k == 1 else f"{info['method']}/{info['test']}"
+    typer.echo(
+        f"IASTM vs {published.comparison_label(comparison)}: {published.outcome_label(outcome)}"
+        f" - {k} trial{'s' if k != 1 else ''}, {model}, "
+        f"SMD {info['estimate']:.2f} [{info['ci_low']:.2f}, {info['ci_high']:.2f}]"
+    )
+    for note in info["notes"]:
+        typer.echo(f"note: {note}")
+    if info["influence"] is not None:
+        _print_influence(info["influence"])
+    if info["trimfill"] is not None:
+        _print_trimfill(info["trimfill"])
+    if info["permutation"] is not None:
+        p = info["permutation"]
+        kind = "exact" if p["exact"] else "random"
+        typer.echo(
+            f"Permutation test: p = {p['pvalue']:.4f} ({kind}, {p['iterations']} sign flips); "
+            f"model p = {p['model_pvalue']:.4f}"
+        )
+    if info["gosh"] is not None:
+        _print_gosh(info["gosh"])
+
+
+INFLUENCE_HEADER = ("study", "rstudent", "dffits", "cook.d", "cov.r", "tau2.del", "QE.del",
+                    "hat", "weight", "infl")  # fmt: skip
+
+
+def _print_influence(rows: list[dict[str, Any]]) -> None:
+    width = max(len("study"), *(len(r["label"]) for r in rows))
+    typer.echo("Influence (case deletion; * = influential by metafor's rule):")
+    typer.echo(
+        f"  {INFLUENCE_HEADER[0]:<{width}}" + "".join(f"{h:>10}" for h in INFLUENCE_HEADER[1:])
+    )
+    for r in rows:
+        numbers = (r["rstudent"], r["dffits"], r["cook_d"], r["cov_r"], r["tau2_del"],
+                   r["q_del"], r["hat"], r["weight"])  # fmt: skip
+        cells = "".join(f"{_num(x, '.4f'):>10}" for x in numbers)
+        typer.echo(f"  {r['label']:<{width}}{cells}{'*' if r['influential'] else '':>10}")
+
+
+def _print_trimfill(tf: dict[str, Any]) -> None:
+    typer.echo(
+        f"Trim-and-fill ({tf['estimator']}): {tf['k0']} imputed on the {tf['side']} side "
+        f"(SE {_num(tf['se_k0'], '.2f')}); adjusted SMD {tf['estimate']:.2f} "
+        f"[{tf['ci_low']:.2f}, {tf['ci_high']:.2f}]"
+    )
+    typer.echo(f"  {tf['summary']}")
+
+
+def _print_gosh(g: dict[str, Any]) -> None:
+    def spread(q: dict[str, float], fmt: str) -> str:
+        return ", ".join(f"{name} {_num(value, fmt)}" for name, value in q.items())
+
+    typer.echo(f"GOSH ({g['method']}, all {g['subsets']} subsets):")
+    typer.echo(f"  estimate: {spread(g['estimate'], '.2f')}")
+    typer.echo(f"  I^2 (%):  {spread(g['i2'], '.1f')}")

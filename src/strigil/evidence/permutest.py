@@ -28,6 +28,8 @@ from strigil.evidence.meta import fit_intercept, meta_analyze, validate
 COMPTOL = float(np.sqrt(EPS))
 """metafor's ``comptol``: ties between permuted and observed statistics count as extreme."""
 MAX_EXACT_K = 20
+BATCHED_METHODS = ("EE", "DL", "HE", "REML")
+"""Estimators whose permuted refits run together; the others refit one sign vector at a time."""
 CHUNK_ROWS = 1 << 14
 
 
@@ -102,7 +104,7 @@ def _refit_all(
     ys: FloatArray, v: FloatArray, method: str, test: str, control: Control | None
 ) -> tuple[FloatArray, FloatArray]:
     """Estimates and test statistics of every row of ``ys`` (same ``v`` in each)."""
-    if method not in ("EE", "DL", "HE", "REML"):
+    if method not in BATCHED_METHODS:
         return _loop(ys, v, method, test, control)
     est, zval = np.empty(len(ys)), np.empty(len(ys))
     for lo in range(0, len(ys), CHUNK_ROWS):

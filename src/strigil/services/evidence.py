@@ -5,11 +5,13 @@ and outcome, pools those with at least two usable trials, shows a single usable 
 (never called "pooled"), and says plainly when no trial has numbers — listing what each study
 reported instead. Forest plots are drawn once per
 (comparison, outcome, method, test, evidence version) and kept in memory as SVG text, since the
-evidence base only changes with a release.
+evidence base only changes with a release. The sensitivity analyses of a comparison
+(:mod:`strigil.evidence.robustness`) are cached the same way.
 """
 
 from __future__ import annotations
 
+import math
 import tempfile
 from collections import defaultdict
 from dataclasses import dataclass
@@ -21,6 +23,12 @@ from strigil.errors import InvalidInput
 from strigil.evidence import METHODS, TESTS
 from strigil.evidence.grade import GradeTable, grade
 from strigil.evidence.inputs import EvidenceInputError
+from strigil.evidence.robustness import (
+    QUANTILE_NAMES,
+    SensitivityReport,
+    TrimFillSummary,
+    sensitivity_report,
+)
 from strigil.evidence.studies import (
     RANDOMISED,
     ROB2_DOMAINS,
@@ -35,6 +43,7 @@ from strigil.evidence.studies import (
 from strigil.evidence.studies import (
     ROB2_NAMES as ROB2_NAMES,
 )
+from strigil.evidence.trimfill import ESTIMATORS
 
 if TYPE_CHECKING:
     from strigil.evidence.plots import ArmPair, ForestStyle
@@ -108,6 +117,7 @@ class Panel:
     grade: GradeTable
     summary: str | None
     reason: str | None
+    sensitivity: SensitivityReport | None = None
 
     @property
     def certainty(self) -> str | None:
@@ -179,7 +189,8 @@ def _panel(
         return Panel(comparison, outcome, group, None, table, None, _too_few(group))
     table = grade_of(pooled)
     summary = _summary(pooled, table)
-    return Panel(comparison, outcome, group, pooled, table, summary, None)
+    robust = None if pooled.single else sensitivity(comparison, outcome, method, test)
+    return Panel(comparison, outcome, group, pooled, table, summary, None, robust)
 
 
 def grade_of(pooled: Pooled) -> GradeTable:
@@ -338,3 +349,116 @@ def pool_json(outcome: str, comparison: str, method: str, test: str) -> dict[str
     """Pool for the API; no usable trial is a 422 that names the comparison."""
     check_method(method, test)
     return pooled_json(pool(outcome, comparison, method=method, test=test))
+
+
+def check_estimator(estimator: str) -> None:
+    """Refuse an unknown trim-and-fill estimator with a 422 naming the field."""
+    if estimator not in ESTIMATORS:
+        raise InvalidInput(
+            f"estimator must be one of {', '.join(ESTIMATORS)}", field="estimator",
+            code="unknown_estimator",
+        )  # fmt: skip
+
+
+def sensitivity(
+    comparison: str, outcome: str, method: str = "REML", test: str = "z", estimator: str = "L0"
+) -> SensitivityReport:
+    """Influence, trim-and-fill, permutation test and GOSH of a comparison's trials.
+
+    Computed once per key and evidence version, like the forest plot; raises InvalidInput when
+    no trial of the comparison has usable numbers.
+    """
+    check_method(method, test)
+    check_estimator(estimator)
+    return _sensitivity(comparison, outcome, method, test, estimator, load_evidence().version)
+
+
+@lru_cache(maxsize=64)
+def _sensitivity(
+    comparison: str,
+    outcome: str,
+    method: str,
+    test: str,
+    estimator: str,
+    version: str,  # noqa: ARG001 - part of the cache key
+) -> SensitivityReport:
+    return sensitivity_of(pool(outcome, comparison, method=method, test=test), estimator)
+
+
+def sensitivity_of(pooled: Pooled, estimator: str = "L0") -> SensitivityReport:
+    """The sensitivity analyses of an already pooled comparison (uncached: one-off callers)."""
+    check_estimator(estimator)
+    r = pooled.result
+    labels = [short_ref(s) for s in pooled.studies]
+    return sensitivity_report(r.yi, r.vi, labels, method=r.method, test=r.test, estimator=estimator)
+
+
+FEW_FOR_ASYMMETRY = 10
+"""Funnel-plot asymmetry methods have little power below 10 studies (Sterne et al. 2011,
+BMJ 343:d4002); trim-and-fill rests on the same asymmetry."""
+
+
+def trimfill_words(report: SensitivityReport) -> str | None:
+    """What trim-and-fill suggests, in plain words, with its main assumption stated."""
+    tf = report.trimfill
+    if tf is None:
+        return None
+    few = (
+        f" With fewer than {FEW_FOR_ASYMMETRY} trials this check has little power."
+        if report.k < FEW_FOR_ASYMMETRY
+        else ""
+    )
+    if tf.k0 == 0:
+        return (
+            "Trim-and-fill finds no sign of missing trials, so the pooled estimate stays as it "
+            f"is.{few}"
+        )
+    # Positive SMD favours IASTM: missing on the left means trials less favourable to IASTM.
+    kind = "less favourable to IASTM" if tf.side == "left" else "more favourable to IASTM"
+    trials = "trial" if tf.k0 == 1 else "trials"
+    return (
+        f"Trim-and-fill suggests {tf.k0} {trials} {kind} may be missing. Adding mirror images "
+        f"of them moves the pooled SMD from {report.estimate:.2f} to {tf.estimate:.2f} "
+        f"({tf.ci_low:.2f} to {tf.ci_high:.2f}){_crossing(report, tf)}. This assumes the "
+        f"asymmetry comes from unpublished small trials, which is only one possible reason.{few}"
+    )
+
+
+def _crossing(report: SensitivityReport, tf: TrimFillSummary) -> str:
+    """Say so when filling changes whether the interval includes no difference."""
+    before = report.ci_low <= 0 <= report.ci_high
+    after = tf.ci_low <= 0 <= tf.ci_high
+    if before == after:
+        return ""
+    return "; the interval now includes zero (no difference)" if after else (
+        "; the interval no longer includes zero (no difference)")  # fmt: skip
+
+
+def sensitivity_json(report: SensitivityReport) -> dict[str, Any]:
+    """A sensitivity report as plain data (nulls where a part could not be run, see notes)."""
+    tf, perm, g = report.trimfill, report.permutation, report.gosh
+    return _finite({
+        "k": report.k, "method": report.method, "test": report.test,
+        "estimate": report.estimate, "ci_low": report.ci_low, "ci_high": report.ci_high,
+        "influence": None if report.influence is None else [vars(r) for r in report.influence],
+        "influential": list(report.influential),
+        "trimfill": None if tf is None else {**vars(tf), "summary": trimfill_words(report)},
+        "permutation": None if perm is None else vars(perm),
+        "gosh": None if g is None else {
+            "method": g.method, "subsets": g.subsets,
+            "estimate": dict(zip(QUANTILE_NAMES, g.estimate, strict=True)),
+            "i2": dict(zip(QUANTILE_NAMES, g.i2, strict=True)),
+        },
+        "notes": list(report.notes),
+    })  # fmt: skip
+
+
+def _finite(value: Any) -> Any:
+    """NaN and infinities become null: JSON has no such numbers (R prints them as NA)."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
+    return value

@@ -46,6 +46,7 @@ def evidence_home(
             "designs": evidence.DESIGN_LABELS,
             "outcome": evidence.outcome_label,
             "rob_names": evidence.ROB2_NAMES,
+            "tf_words": evidence.trimfill_words,
         },
     )
 
