@@ -155,8 +155,9 @@ def sensitivity_command(
 ) -> None:
     """Sensitivity of a pooled comparison: influence, trim-and-fill, permutation test, GOSH.
 
-    Parts the trials cannot support (influence and trim-and-fill need 3 trials) are left out
-    with the reason; a comparison without usable trials exits 2.
+    Parts that need more trials (influence and trim-and-fill need 3) say so instead.
+
+    A comparison without usable trials exits 2.
     """
     try:
         published.check_estimator(estimator)
