@@ -212,3 +212,37 @@ def test_screening_answers_reach_the_therapist_as_a_draft(
     screening = client.get(f"/episodes/{episode.external_id}/screening")
     assert re.search(r'name="ans_R1" value="yes" checked', screening.text)
     assert not re.search(r'name="ans_R8" value="(yes|no)" checked', screening.text)
+
+
+def test_in_spanish_our_words_are_translated_and_a_published_instrument_says_why_not(
+    client: TestClient, session: Session, therapist: User
+) -> None:
+    token, _ = _token(session, therapist)
+    first = client.get(f"/p/{token}?lang=es").text
+    assert "Piense en su brazo, hombro o mano durante la última semana." in first
+    assert "ninguna dificultad o ningún síntoma" in first
+    assert 'data-testid="published-language"' in first  # QuickDASH's items stay as published
+    assert '<h1 lang="en">Open a tight jar' in first
+    data = {f"q{i}": "2" for i in range(11)} | {"step": "10", "go": "next", "lang": "es"}
+    pain = client.post(f"/p/{token}", data=data).text
+    assert "¿Qué tan fuerte es su dolor en este momento?" in pain
+    assert "<h1>Su dolor</h1>" in pain and "el peor dolor que pueda imaginar" in pain
+    assert 'data-testid="published-language"' not in pain  # the pain scale is in our words
+    english = client.get(f"/p/{token}?lang=en").text
+    assert 'data-testid="published-language"' not in english
+
+
+def test_screening_questions_are_asked_in_spanish(
+    client: TestClient, session: Session, therapist: User
+) -> None:
+    episode = _episode(session, therapist)
+    token, _ = patient_forms.issue(
+        session=session,
+        actor=actor(therapist),
+        episode_id=episode.external_id,
+        purpose="questionnaires",
+        measure_codes=["SCREENING"],
+    )
+    session.commit()
+    page = client.get(f"/p/{token}?lang=es").text
+    assert "¿Tiene un coágulo de sangre en una vena" in page

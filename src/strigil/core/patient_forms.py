@@ -6,14 +6,20 @@ plain name for the score ("arm function score"). Only measures whose every item 
 one scale are offered: a patient can answer them one screen at a time without a clinician
 (ROM, pressure threshold and sit-and-reach are measured by staff; VISA branches and PSFS's own
 activities need a conversation). Scoring stays with :mod:`strigil.core.scoring`, the same
-engine staff entry uses. Strings are English source text that the web layer translates
-(``_()`` in the templates), so this module imports no translation machinery.
+engine staff entry uses. Strings are English source text marked with ``N_`` (a marker only:
+``make messages`` extracts them) and translated by the web layer (``_()`` in the templates).
+
+A published instrument's own items (QuickDASH, LEFS, PRTEE) are shown as published, in
+English, whatever the page's language: a questionnaire's validity rests on its checked
+translation, so none is made up here; the page says so in the patient's language. Strigil's
+own words (prompts, anchors, the pain scale's one item) are translated.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from strigil.core.i18n import N_
 from strigil.core.measures import Measure, get_measure
 from strigil.errors import InvalidInput
 
@@ -26,32 +32,36 @@ class PatientWording:
     prompt: str  # asked above every item
     low: str  # what the lowest number means
     high: str  # what the highest number means
+    item_labels: tuple[str, ...] = ()
+    """Strigil's own words for the items (translated); empty for a published instrument,
+    whose items are shown as published."""
 
 
 WORDING: dict[str, PatientWording] = {
     "NPRS": PatientWording(
-        score_name="pain score",
-        prompt="How strong is your pain right now?",
-        low="no pain",
-        high="the worst pain you can imagine",
+        score_name=N_("pain score"),
+        prompt=N_("How strong is your pain right now?"),
+        low=N_("no pain"),
+        high=N_("the worst pain you can imagine"),
+        item_labels=(N_("Your pain"),),
     ),
     "QUICKDASH": PatientWording(
-        score_name="arm function score",
-        prompt="Think of your arm, shoulder or hand during the past week.",
-        low="no difficulty or no symptoms",
-        high="unable, or extreme symptoms",
+        score_name=N_("arm function score"),
+        prompt=N_("Think of your arm, shoulder or hand during the past week."),
+        low=N_("no difficulty or no symptoms"),
+        high=N_("unable, or extreme symptoms"),
     ),
     "LEFS": PatientWording(
-        score_name="leg function score",
-        prompt="Today, because of your leg or foot problem, how hard is it for you to do this?",
-        low="extreme difficulty or unable",
-        high="no difficulty",
+        score_name=N_("leg function score"),
+        prompt=N_("Today, because of your leg or foot problem, how hard is it for you to do this?"),
+        low=N_("extreme difficulty or unable"),
+        high=N_("no difficulty"),
     ),
     "PRTEE": PatientWording(
-        score_name="elbow pain and function score",
-        prompt="Think of your elbow during the past week.",
-        low="no pain or no difficulty",
-        high="worst pain, or unable to do it",
+        score_name=N_("elbow pain and function score"),
+        prompt=N_("Think of your elbow during the past week."),
+        low=N_("no pain or no difficulty"),
+        high=N_("worst pain, or unable to do it"),
     ),
 }
 
@@ -64,21 +74,25 @@ SCREENING = "SCREENING"
 # pressure needs a reading, so those stay with the clinic's screening. The patient's answers
 # are only a draft: they count when a therapist checks them and records the screening.
 SCREENING_QUESTIONS: dict[str, str] = {
-    "A3": "Do you have a blood clot in a vein (deep vein thrombosis), or an inflamed vein?",
-    "A10": "Do you have serious kidney disease, or are you on dialysis?",
-    "A13": "Do you have a bleeding disorder (for example haemophilia) or bleed very easily?",
-    "R1": "Do you take a blood thinner (for example warfarin, apixaban, aspirin or clopidogrel)?",
-    "R2": "Have you ever had a blood clot in a vein or in a lung?",
-    "R3": "Have you had cancer, or are you having chemotherapy or radiotherapy now?",
-    "R7": "Do you have rheumatoid arthritis, lupus or another autoimmune condition?",
-    "R8": "Are you pregnant, or could you be?",
-    "R11": "Are you taking, or did you recently take, an antibiotic such as ciprofloxacin?",
-    "R13": "Do you take anti-inflammatory painkillers (like ibuprofen) regularly, "
-    "or hormone replacement therapy?",
-    "R16": "Are you very sensitive to touch or pain, for example with fibromyalgia?",
-    "R18": "Do you have Ehlers-Danlos syndrome or another condition with very flexible joints?",
-    "R22": "Do you have a fever, an infection or another illness today?",
-    "R23": "Are you very worried about pain, or afraid of the treatment?",
+    "A3": N_("Do you have a blood clot in a vein (deep vein thrombosis), or an inflamed vein?"),
+    "A10": N_("Do you have serious kidney disease, or are you on dialysis?"),
+    "A13": N_("Do you have a bleeding disorder (for example haemophilia) or bleed very easily?"),
+    "R1": N_(
+        "Do you take a blood thinner (for example warfarin, apixaban, aspirin or clopidogrel)?"
+    ),
+    "R2": N_("Have you ever had a blood clot in a vein or in a lung?"),
+    "R3": N_("Have you had cancer, or are you having chemotherapy or radiotherapy now?"),
+    "R7": N_("Do you have rheumatoid arthritis, lupus or another autoimmune condition?"),
+    "R8": N_("Are you pregnant, or could you be?"),
+    "R11": N_("Are you taking, or did you recently take, an antibiotic such as ciprofloxacin?"),
+    "R13": N_(
+        "Do you take anti-inflammatory painkillers (like ibuprofen) regularly, "
+        "or hormone replacement therapy?"
+    ),
+    "R16": N_("Are you very sensitive to touch or pain, for example with fibromyalgia?"),
+    "R18": N_("Do you have Ehlers-Danlos syndrome or another condition with very flexible joints?"),
+    "R22": N_("Do you have a fever, an infection or another illness today?"),
+    "R23": N_("Are you very worried about pain, or afraid of the treatment?"),
 }
 
 
