@@ -20,14 +20,14 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from strigil.core import catalog, measures, patient_forms, response, scoring
+from strigil.core import i18n, measures, patient_forms, response, scoring
 from strigil.core.patient_forms import Screen
 from strigil.core.response import ExpectedCourse
 from strigil.documents import aftercare
 from strigil.errors import InvalidInput
 from strigil.services import audit, drafts, outcomes
 from strigil.services.actors import Actor, Permission, require
-from strigil.services.documents import dose_text
+from strigil.services.documents import patient_exercises
 from strigil.services.patient_links import (
     LinkClosed,
     Throttle,
@@ -377,11 +377,7 @@ class ScoreStory:
     expected: ExpectedCourse | None
 
 
-@dataclass(frozen=True, slots=True)
-class HomeExercise:
-    name: str
-    dose: str
-    instructions: str
+HomeExercise = aftercare.ExerciseItem  # name, dose and instructions in the patient's words
 
 
 @dataclass(frozen=True, slots=True)
@@ -396,15 +392,19 @@ class PatientProgress:
     min_similar: int
 
 
-def progress_for_patient(*, session: Session, link: PatientLink) -> PatientProgress:
+def progress_for_patient(
+    *, session: Session, link: PatientLink, language: str | None = None
+) -> PatientProgress:
     """What the patient's progress page shows: only this link's episode (the caller checked
-    and audited the link)."""
+    and audited the link); the home programme in ``language`` (English by default)."""
     assert link.episode_id is not None  # a progress link always names its episode
     episode = store.episode_of(session, link.clinic_id, link.episode_id)
     clinic = clinic_store.get_clinic(session, link.clinic_id)
+    with i18n.using(language):
+        exercises = _exercises(session, episode)
     return PatientProgress(
         stories=_stories(session, episode),
-        exercises=_exercises(session, episode),
+        exercises=exercises,
         expect=aftercare.EXPECT,
         call_if=aftercare.CALL_IF,
         urgent=aftercare.URGENT,
@@ -452,16 +452,6 @@ def patient_source(source: str) -> str | None:
 
 
 def _exercises(session: Session, episode: Episode) -> tuple[HomeExercise, ...]:
+    """The latest after-care of the episode, in the current language."""
     _, rows = report_store.list_latest_prescriptions(session, episode.clinic_id, episode.id)
-    library = {e.code: e for e in catalog.exercises()}
-    out = []
-    for p in rows:
-        ex = library.get(p.exercise_code)
-        out.append(
-            HomeExercise(
-                name=ex.name if ex else p.exercise_code,
-                dose=dose_text(p.sets, p.repetitions, p.hold_seconds, p.frequency),
-                instructions=ex.instructions if ex else "",
-            )
-        )
-    return tuple(out)
+    return patient_exercises(rows)

@@ -131,10 +131,7 @@ def issue_checkin(
     require(actor, Permission.WRITE_PATIENT)
     if not 1 <= hours <= 720:
         raise InvalidInput("hours must be between 1 and 720", field="hours", code="range")
-    if language and i18n.supported(language) != language:
-        raise InvalidInput(
-            f"language must be one of {', '.join(i18n.LANGUAGES)}", field="language", code="choice"
-        )
+    language = i18n.checked(language)
     visit = get_owned(session, Visit, visit_id, actor, field="visit_id")
     if visit.entered_in_error_at is not None:
         raise Conflict("this visit was entered in error", code="entered_in_error")
