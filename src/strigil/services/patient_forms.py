@@ -67,13 +67,16 @@ def issue(
     purpose: str,
     measure_codes: Sequence[str] = (),
     days: int = 7,
+    language: str | None = None,
 ) -> tuple[str, PatientLink]:
     """Issue a questionnaire or progress link for the episode's patient; the token is returned
     once. Questionnaires default to the episode's primary measure (when a patient can answer
-    it alone) and the pain rating.
+    it alone) and the pain rating. ``language`` is what the patient's pages open in (None:
+    their browser's choice).
 
     Raises:
-        InvalidInput: unknown purpose, a measure a patient cannot answer alone, bad days.
+        InvalidInput: unknown purpose or language, a measure a patient cannot answer alone,
+            bad days.
         NotFound: no such episode in this clinic, or it was entered in error.
     """
     require(actor, Permission.WRITE_PATIENT)
@@ -83,6 +86,7 @@ def issue(
         )
     if not 1 <= days <= 90:
         raise InvalidInput("days must be between 1 and 90", field="days", code="range")
+    language = i18n.checked(language)
     episode = get_owned(session, Episode, episode_id, actor, field="episode_id")
     codes = _codes(episode, measure_codes) if purpose == QUESTIONNAIRES else None
     token = secrets.token_urlsafe(32)  # as strong as a check-in link's
@@ -96,6 +100,7 @@ def issue(
         issued_by_id=actor.user_id,
         expires_at=utcnow() + timedelta(days=days),
         single_use=SINGLE_USE[purpose],
+        language=language,
     )
     session.add(link)
     session.flush()
@@ -107,7 +112,10 @@ def _codes(episode: Episode, chosen: Sequence[str]) -> tuple[str, ...]:
     """The measures to ask: the chosen ones, or the primary measure and the pain rating."""
     if chosen:
         wanted = [c.strip().upper() for c in chosen]
-        picked = [measures.get_measure(c).code for c in wanted if c != patient_forms.SCREENING]
+        try:
+            picked = [measures.get_measure(c).code for c in wanted if c != patient_forms.SCREENING]
+        except InvalidInput as error:  # the request's field is the list of measures
+            raise InvalidInput(error.detail, field="measures", code=error.code) from error
         for code in picked:
             patient_forms.wording(code)
         if patient_forms.SCREENING in wanted:
