@@ -41,6 +41,7 @@ __all__ = [
     "ConsentText",
     "build_consent_text",
     "dose_sentence",
+    "language_of",
     "precaution_sentences",
 ]
 
@@ -107,6 +108,13 @@ INTENSITIES = (N_("gentle"), N_("moderate"), N_("firm"))
 # A translation's own version: it changes when its words do, even if the English do not.
 # es 2026.4: the condition's plain name is in Spanish too (it was the English title before).
 TRANSLATED_VERSIONS = {"es": "iastm-es-2026.4"}
+
+
+def language_of(version: str) -> str:
+    """The language of a stored text's template version (``iastm-es-…`` is Spanish; the plain
+    ``iastm-consent-…`` is English)."""
+    middle = version.split("-")[1] if version.count("-") >= 2 else ""
+    return middle if middle in i18n.LANGUAGES else i18n.DEFAULT
 
 
 def version_for(language: str | None) -> str:

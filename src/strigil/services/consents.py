@@ -21,7 +21,8 @@ from strigil.services.records import get_owned
 from strigil.services.screenings import age_on
 from strigil.store import episodes as store
 from strigil.store.base import utcnow
-from strigil.store.episodes import Consent, Episode
+from strigil.store.episodes import Consent as Consent
+from strigil.store.episodes import Episode
 
 DECISIONS = ("granted", "declined")
 DEFAULT_PLAN = N_("IASTM to the affected area with active motion, stretching and a home programme")
