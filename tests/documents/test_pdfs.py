@@ -183,9 +183,20 @@ def test_aftercare_pdf_in_spanish_words_the_warning_signs_plainly(
         "entumecimiento, hormigueo o debilidad",
         "dolor en el pecho o falta de aire repentina",
         "3 series, mantener 30 segundos",
+        "Estiramiento de la parte de arriba del antebrazo",  # the library's name and steps
+        "doble suavemente la muñeca hacia abajo",
+        "Codo de tenista (dolor en la parte de afuera del codo)",  # the plain condition
     ):
         assert part in text, part
-    for english in ("What to expect", "When to call", "chest pain", "3 sets"):
+    for english in (
+        "What to expect",
+        "When to call",
+        "chest pain",
+        "3 sets",
+        "Wrist extensor stretch",
+        "Straighten the elbow",
+        "Tennis elbow",
+    ):
         assert english not in text, english
     pages = _png_pages(pdf, "aftercare-es")
     assert pages and all(_ink(p) > 0.01 for p in pages)

@@ -489,6 +489,11 @@ RULES: dict[tuple[str, str], Rule] = {
     ("GET", f"{API}/visits/{{visit_id}}/note-draft"): Rule(P.READ_CLINICAL),
     ("POST", f"{API}/visits/{{visit_id}}/checkin-links"): Rule(P.WRITE_PATIENT),
     ("POST", f"{API}/patient-links/{{link_id}}/revoke"): Rule(P.WRITE_PATIENT, prepare=fresh_link),
+    ("POST", f"{API}/episodes/{{episode_id}}/patient-links"): Rule(
+        P.WRITE_PATIENT, json=_const(purpose="questionnaires", measures=["NPRS"], language="es")
+    ),
+    ("GET", f"{API}/episodes/{{episode_id}}/patient-links"): Rule(P.READ_CLINICAL),
+    ("GET", f"{API}/patients/{{patient_id}}/patient-links"): Rule(P.READ_CLINICAL),
     ("GET", f"{API}/visits/{{visit_id}}/checkins"): Rule(P.READ_CLINICAL),
     ("POST", f"{API}/checkins/{{checkin_id}}/adverse-event"): Rule(
         P.RECORD_READINGS, json=_const(severity="mild"), prepare=fresh_checkin

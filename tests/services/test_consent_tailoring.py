@@ -137,7 +137,7 @@ def test_the_consent_in_spanish_keeps_its_own_version_and_hash(session: Session)
     english = consents.preview(session=session, episode=episode)
     _screen(session, user, episode, R1=())
     spanish = consents.preview(session=session, episode=episode, language="es")
-    assert spanish.version == "iastm-es-2026.3" and english.version == consent.TEMPLATE_VERSION
+    assert spanish.version == "iastm-es-2026.4" and english.version == consent.TEMPLATE_VERSION
     for words in (
         "Consentimiento para la movilización de tejidos blandos",
         "Tratamiento previsto: IASTM en la zona afectada",
@@ -171,7 +171,7 @@ def test_a_consent_read_in_spanish_is_recorded_in_spanish(
     )
     assert made.status_code == 303
     row = consents.current(session, episode)
-    assert row is not None and row.text_version == "iastm-es-2026.3" and row.text_sha256 == shown
+    assert row is not None and row.text_version == "iastm-es-2026.4" and row.text_sha256 == shown
     assert row.text.startswith("Consentimiento para la movilización")
     wrong = client.post(
         f"/episodes/{episode.external_id}/consent",

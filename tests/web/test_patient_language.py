@@ -12,10 +12,11 @@ from sqlalchemy.orm import Session
 from tests.factories import actor, login, make_clinic, make_user
 from tests.flow import iastm_visit
 
-from strigil.services import patient_links
+from strigil.services import patient_forms, patient_links, treatment
 from strigil.store.base import utcnow
 from strigil.store.clinics import User
 from strigil.store.patient_links import PatientLink
+from strigil.store.visits import Visit
 
 ANSWERS = {
     "soreness": "3",
@@ -159,3 +160,64 @@ def test_the_link_is_emailed_from_the_link_page_when_a_mail_server_is_set(
         data={"csrf_token": csrf, "token": "forged", "email": "x@example.org"},
     )
     assert forged.status_code == 422
+
+
+def _prescribed_visit(session: Session, therapist: User) -> Visit:
+    visit = iastm_visit(session, therapist)  # tennis elbow (M77.11)
+    treatment.prescribe(
+        session=session,
+        actor=actor(therapist),
+        visit_id=visit.external_id,
+        data=treatment.Prescription("wrist_extensor_stretch", 2, hold_seconds=30),
+    )
+    session.commit()
+    return visit
+
+
+def test_the_home_programme_on_the_progress_page_speaks_spanish(
+    client: TestClient, session: Session, therapist: User
+) -> None:
+    visit = _prescribed_visit(session, therapist)
+    token, _ = patient_forms.issue(
+        session=session,
+        actor=actor(therapist),
+        episode_id=visit.episode.external_id,
+        purpose="progress",
+    )
+    session.commit()
+    spanish = client.get(f"/p/{token}?lang=es")
+    assert spanish.status_code == 200
+    programme = spanish.text.split('data-testid="home-programme"')[1].split("</section>")[0]
+    for words in (
+        "Estiramiento de la parte de arriba del antebrazo",
+        "2 series, mantener 30 segundos, a diario",
+        "doble suavemente la muñeca hacia abajo",
+    ):
+        assert words in programme, words
+    for english in ("Wrist extensor stretch", "2 sets", "Straighten the elbow", "daily"):
+        assert english not in programme, english
+    english_page = client.get(f"/p/{token}?lang=en")
+    assert "Wrist extensor stretch" in english_page.text and "2 sets, hold 30 seconds, daily" in (
+        english_page.text
+    )
+
+
+def test_the_printed_sheet_names_exercises_and_condition_in_spanish(
+    client: TestClient, session: Session, therapist: User
+) -> None:
+    visit = _prescribed_visit(session, therapist)
+    login(client, therapist)
+    sheet = client.get(f"/visits/{visit.external_id}/sheet?lang=es").text
+    article = sheet.split('data-testid="sheet"')[1]
+    for words in (
+        "Codo de tenista (dolor en la parte de afuera del codo)",
+        "Estiramiento de la parte de arriba del antebrazo",
+        "doble suavemente la muñeca hacia abajo",
+        "2 series, mantener 30 segundos",
+    ):
+        assert words in article, words
+    for english in ("Tennis elbow", "Wrist extensor stretch", "Straighten the elbow"):
+        assert english not in article, english
+    plain = client.get(f"/visits/{visit.external_id}/sheet").text
+    assert "Tennis elbow (pain on the outer side of the elbow)" in plain
+    assert "Wrist extensor stretch" in plain

@@ -37,9 +37,11 @@ __all__ = [
     "DEFAULT_EVIDENCE_SUMMARY",
     "EVIDENCE_SOURCES",
     "TEMPLATE_VERSION",
+    "TRANSLATED_VERSIONS",
     "ConsentText",
     "build_consent_text",
     "dose_sentence",
+    "language_of",
     "precaution_sentences",
 ]
 
@@ -103,12 +105,22 @@ _TAILORED_HEADING = N_("What your health questions mean for you")
 INTENSITIES = (N_("gentle"), N_("moderate"), N_("firm"))
 
 
+# A translation's own version: it changes when its words do, even if the English do not.
+# es 2026.4: the condition's plain name is in Spanish too (it was the English title before).
+TRANSLATED_VERSIONS = {"es": "iastm-es-2026.4"}
+
+
+def language_of(version: str) -> str:
+    """The language of a stored text's template version (``iastm-es-…`` is Spanish; the plain
+    ``iastm-consent-…`` is English)."""
+    middle = version.split("-")[1] if version.count("-") >= 2 else ""
+    return middle if middle in i18n.LANGUAGES else i18n.DEFAULT
+
+
 def version_for(language: str | None) -> str:
     """The template version of the text in ``language`` (English keeps the plain version)."""
     chosen = i18n.supported(language) or i18n.DEFAULT
-    return (
-        TEMPLATE_VERSION if chosen == i18n.DEFAULT else TEMPLATE_VERSION.replace("consent", chosen)
-    )
+    return TRANSLATED_VERSIONS.get(chosen, TEMPLATE_VERSION)
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import gettext as _gettext
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import cache
@@ -24,6 +24,8 @@ from typing import IO, Any
 from babel.core import negotiate_locale
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+
+from strigil.errors import InvalidInput
 
 DEFAULT = "en"
 LANGUAGES: dict[str, str] = {"en": "English", "es": "Español"}  # each in its own language
@@ -56,6 +58,18 @@ def supported(language: str | None) -> str | None:
         return None
     base = language.strip().replace("_", "-").split("-")[0].lower()
     return base if base in LANGUAGES else None
+
+
+def checked(language: str | None, field: str = "language") -> str | None:
+    """``language`` when it is exactly one of ours ("en", "es"), None when not given; anything
+    else is refused naming ``field``, so a typo never silently falls back to English."""
+    if language is None or language == "":
+        return None
+    if language not in LANGUAGES:
+        raise InvalidInput(
+            f"{field} must be one of {', '.join(LANGUAGES)}", field=field, code="choice"
+        )
+    return language
 
 
 def negotiate(accept_language: str | None) -> str:
@@ -116,18 +130,22 @@ def N_(message: str) -> str:  # noqa: N802 - the gettext convention extraction l
 
 
 def extract_json_texts(
-    fileobj: IO[bytes], keywords: object, comment_tags: object, options: object
+    fileobj: IO[bytes], keywords: object, comment_tags: object, options: Mapping[str, str]
 ) -> Iterator[tuple[int, str, str, list[str]]]:
-    """Babel extraction method for catalogue JSON files: every ``"text"`` value is a message
-    (the consent's precaution sentences live there, beside their rules and sources)."""
-    del keywords, comment_tags, options  # the method's signature is Babel's
+    """Babel extraction method for catalogue JSON files: every value of the keys named in the
+    file's ``keys`` option (``text`` by default) is a message, so the catalogue stays the one
+    source of the English words (the consent's precaution sentences, the exercise library's
+    names and instructions, the conditions' plain names)."""
+    del keywords, comment_tags  # the method's signature is Babel's
+    keys = set(str(options.get("keys") or "text").split())
     data = json.loads(fileobj.read().decode("utf-8"))
     stack: list[Any] = [data]
     while stack:
         item = stack.pop(0)
         if isinstance(item, dict):
-            if isinstance(item.get("text"), str):
-                yield 0, "", item["text"], []
+            for key in sorted(keys & item.keys()):
+                if isinstance(item[key], str):
+                    yield 0, "", item[key], []
             stack.extend(item.values())
         elif isinstance(item, list):
             stack.extend(item)

@@ -21,7 +21,8 @@ from strigil.services.records import get_owned
 from strigil.services.screenings import age_on
 from strigil.store import episodes as store
 from strigil.store.base import utcnow
-from strigil.store.episodes import Consent, Episode
+from strigil.store.episodes import Consent as Consent
+from strigil.store.episodes import Episode
 
 DECISIONS = ("granted", "declined")
 DEFAULT_PLAN = N_("IASTM to the affected area with active motion, stretching and a home programme")
@@ -32,11 +33,13 @@ def preview(
 ) -> consent_text.ConsentText:
     """The text the patient will read for this episode, tailored to their screening, in
     ``language`` (English by default; a plan typed by staff stays as typed)."""
+    language = i18n.checked(language)
     result = _screening_result(session, episode)
     caps = result.get("caps") or {}
     rules = result.get("applied_rules") or ()
+    condition = diagnoses.patient_condition(episode.condition_code, episode.condition_title)
     return consent_text.build_consent_text(
-        diagnoses.patient_condition(episode.condition_code, episode.condition_title),
+        i18n.translate(language, condition),
         plan or i18n.translate(language, DEFAULT_PLAN),
         precautions=consent_text.precaution_sentences(rules, language),
         dose=consent_text.dose_sentence(caps.get("intensity"), caps.get("seconds"), language),
@@ -69,10 +72,11 @@ def record(
     by a parent or guardian, whose name and relationship are stored with it.
 
     Raises:
-        InvalidInput: unknown decision, the text changed since it was shown, or a minor's
-            consent without the guardian's name and relationship.
+        InvalidInput: unknown decision or language, the text changed since it was shown, or
+            a minor's consent without the guardian's name and relationship.
     """
     require(actor, Permission.CONSENT)
+    language = i18n.checked(language)
     if decision not in DECISIONS:
         raise InvalidInput(
             "decision must be granted or declined", field="decision", code="unknown_decision"
@@ -110,7 +114,11 @@ def record(
         entity_type="consent",
         entity_id=row.external_id,
         patient_id=episode.patient.external_id,
-        detail={"decision": decision, "text_sha256": text.sha256},
+        detail={
+            "decision": decision,
+            "text_version": text.version,
+            "text_sha256": text.sha256,
+        },
     )
     return row
 

@@ -5,6 +5,7 @@ The services gather the record and turn it into display text; `strigil.documents
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy.orm import Session
@@ -20,13 +21,15 @@ from strigil.services.records import parse_id
 from strigil.store import clinics as clinic_store
 from strigil.store import visits as visit_store
 from strigil.store.clinics import Clinic
-from strigil.store.visits import Visit
+from strigil.store.visits import ExercisePrescription, Visit
 
 __all__ = [
     "aftercare_pdf",
     "condition_for_patient",
     "note_pdf",
     "note_pdf_for_operator",
+    "patient_dose",
+    "patient_exercises",
     "signed_note_pdf",
 ]
 
@@ -114,10 +117,12 @@ def dose_text(sets: int, reps: int | None, hold: int | None, frequency: str) -> 
     return f"{text}, {frequency}"
 
 
-def condition_for_patient(visit: Visit) -> str:
-    """The visit's condition as patient documents name it (plain words)."""
+def condition_for_patient(visit: Visit, language: str | None = None) -> str:
+    """The visit's condition as patient documents name it: its plain title in ``language``
+    (the terms file's title, translated in the catalog), else the official English title."""
     episode = visit.episode
-    return diagnoses.patient_condition(episode.condition_code, episode.condition_title)
+    plain = diagnoses.patient_condition(episode.condition_code, episode.condition_title)
+    return i18n.translate(language, plain)
 
 
 FREQUENCIES = (N_("daily"), N_("twice daily"), N_("every other day"), N_("3 times a week"))
@@ -135,32 +140,41 @@ def patient_dose(sets: int, reps: int | None, hold: int | None, frequency: str) 
     return f"{text}, {i18n.gettext(frequency.strip().lower()) if known else frequency}"
 
 
+def patient_exercises(
+    rows: Sequence[ExercisePrescription],
+) -> tuple[aftercare.ExerciseItem, ...]:
+    """Prescribed exercises as the patient reads them, in the current language: the library's
+    name and instructions (translated in the catalog, so the library stays their one source)
+    and the dose; a code no longer in the library prints as itself."""
+    library = {e.code: e for e in catalog.exercises()}
+    items = []
+    for p in rows:
+        ex = library.get(p.exercise_code)
+        items.append(
+            aftercare.ExerciseItem(
+                name=i18n.gettext(ex.name) if ex else p.exercise_code,
+                dose=patient_dose(p.sets, p.repetitions, p.hold_seconds, p.frequency),
+                instructions=i18n.gettext(ex.instructions) if ex else "",
+            )
+        )
+    return tuple(items)
+
+
 def aftercare_pdf(
     *, session: Session, actor: Actor, visit_id: object, language: str | None = None
 ) -> bytes:
     """The patient's after-care sheet for a visit, with the clinic's name, address and phone,
-    in ``language`` (English by default; exercise names and instructions come from the
-    library, which is English only)."""
+    in ``language`` (English by default)."""
     visit = visits.get(session=session, actor=actor, visit_id=visit_id)
     clinic = clinic_store.get_clinic(session, visit.clinic_id)
-    library = {e.code: e for e in catalog.exercises()}
-    items = []
-    with i18n.using(language):  # the doses in the patient's words
-        for p in treatment.prescriptions(session, visit):
-            ex = library.get(p.exercise_code)
-            items.append(
-                aftercare.ExerciseItem(
-                    name=ex.name if ex else p.exercise_code,
-                    dose=patient_dose(p.sets, p.repetitions, p.hold_seconds, p.frequency),
-                    instructions=ex.instructions if ex else "",
-                )
-            )
+    with i18n.using(language):
+        items = patient_exercises(treatment.prescriptions(session, visit))
     doc = aftercare.AftercareDocument(
         clinic=_letterhead(clinic),
         patient=visit.episode.patient.display_name,
         visit_date=visit.started_at.date().isoformat(),
-        exercises=tuple(items),
-        condition=condition_for_patient(visit),
+        exercises=items,
+        condition=condition_for_patient(visit, language),
         language=language,
     )
     return aftercare.aftercare_pdf(doc)

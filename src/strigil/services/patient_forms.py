@@ -20,14 +20,14 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from strigil.core import catalog, measures, patient_forms, response, scoring
+from strigil.core import i18n, measures, patient_forms, response, scoring
 from strigil.core.patient_forms import Screen
 from strigil.core.response import ExpectedCourse
 from strigil.documents import aftercare
 from strigil.errors import InvalidInput
 from strigil.services import audit, drafts, outcomes
 from strigil.services.actors import Actor, Permission, require
-from strigil.services.documents import dose_text
+from strigil.services.documents import patient_exercises
 from strigil.services.patient_links import (
     LinkClosed,
     Throttle,
@@ -67,13 +67,16 @@ def issue(
     purpose: str,
     measure_codes: Sequence[str] = (),
     days: int = 7,
+    language: str | None = None,
 ) -> tuple[str, PatientLink]:
     """Issue a questionnaire or progress link for the episode's patient; the token is returned
     once. Questionnaires default to the episode's primary measure (when a patient can answer
-    it alone) and the pain rating.
+    it alone) and the pain rating. ``language`` is what the patient's pages open in (None:
+    their browser's choice).
 
     Raises:
-        InvalidInput: unknown purpose, a measure a patient cannot answer alone, bad days.
+        InvalidInput: unknown purpose or language, a measure a patient cannot answer alone,
+            bad days.
         NotFound: no such episode in this clinic, or it was entered in error.
     """
     require(actor, Permission.WRITE_PATIENT)
@@ -83,6 +86,7 @@ def issue(
         )
     if not 1 <= days <= 90:
         raise InvalidInput("days must be between 1 and 90", field="days", code="range")
+    language = i18n.checked(language)
     episode = get_owned(session, Episode, episode_id, actor, field="episode_id")
     codes = _codes(episode, measure_codes) if purpose == QUESTIONNAIRES else None
     token = secrets.token_urlsafe(32)  # as strong as a check-in link's
@@ -96,6 +100,7 @@ def issue(
         issued_by_id=actor.user_id,
         expires_at=utcnow() + timedelta(days=days),
         single_use=SINGLE_USE[purpose],
+        language=language,
     )
     session.add(link)
     session.flush()
@@ -107,7 +112,10 @@ def _codes(episode: Episode, chosen: Sequence[str]) -> tuple[str, ...]:
     """The measures to ask: the chosen ones, or the primary measure and the pain rating."""
     if chosen:
         wanted = [c.strip().upper() for c in chosen]
-        picked = [measures.get_measure(c).code for c in wanted if c != patient_forms.SCREENING]
+        try:
+            picked = [measures.get_measure(c).code for c in wanted if c != patient_forms.SCREENING]
+        except InvalidInput as error:  # the request's field is the list of measures
+            raise InvalidInput(error.detail, field="measures", code=error.code) from error
         for code in picked:
             patient_forms.wording(code)
         if patient_forms.SCREENING in wanted:
@@ -377,11 +385,7 @@ class ScoreStory:
     expected: ExpectedCourse | None
 
 
-@dataclass(frozen=True, slots=True)
-class HomeExercise:
-    name: str
-    dose: str
-    instructions: str
+HomeExercise = aftercare.ExerciseItem  # name, dose and instructions in the patient's words
 
 
 @dataclass(frozen=True, slots=True)
@@ -396,15 +400,19 @@ class PatientProgress:
     min_similar: int
 
 
-def progress_for_patient(*, session: Session, link: PatientLink) -> PatientProgress:
+def progress_for_patient(
+    *, session: Session, link: PatientLink, language: str | None = None
+) -> PatientProgress:
     """What the patient's progress page shows: only this link's episode (the caller checked
-    and audited the link)."""
+    and audited the link); the home programme in ``language`` (English by default)."""
     assert link.episode_id is not None  # a progress link always names its episode
     episode = store.episode_of(session, link.clinic_id, link.episode_id)
     clinic = clinic_store.get_clinic(session, link.clinic_id)
+    with i18n.using(language):
+        exercises = _exercises(session, episode)
     return PatientProgress(
         stories=_stories(session, episode),
-        exercises=_exercises(session, episode),
+        exercises=exercises,
         expect=aftercare.EXPECT,
         call_if=aftercare.CALL_IF,
         urgent=aftercare.URGENT,
@@ -452,16 +460,6 @@ def patient_source(source: str) -> str | None:
 
 
 def _exercises(session: Session, episode: Episode) -> tuple[HomeExercise, ...]:
+    """The latest after-care of the episode, in the current language."""
     _, rows = report_store.list_latest_prescriptions(session, episode.clinic_id, episode.id)
-    library = {e.code: e for e in catalog.exercises()}
-    out = []
-    for p in rows:
-        ex = library.get(p.exercise_code)
-        out.append(
-            HomeExercise(
-                name=ex.name if ex else p.exercise_code,
-                dose=dose_text(p.sets, p.repetitions, p.hold_seconds, p.frequency),
-                instructions=ex.instructions if ex else "",
-            )
-        )
-    return tuple(out)
+    return patient_exercises(rows)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import math
 import secrets
+import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,6 +32,7 @@ from strigil.store import signin
 from strigil.store import visits as visit_store
 from strigil.store.adverse_events import AdverseEvent
 from strigil.store.base import utcnow
+from strigil.store.episodes import Episode
 from strigil.store.patient_links import Checkin as Checkin
 from strigil.store.patient_links import PatientLink as PatientLink
 from strigil.store.patients import Patient
@@ -131,10 +133,7 @@ def issue_checkin(
     require(actor, Permission.WRITE_PATIENT)
     if not 1 <= hours <= 720:
         raise InvalidInput("hours must be between 1 and 720", field="hours", code="range")
-    if language and i18n.supported(language) != language:
-        raise InvalidInput(
-            f"language must be one of {', '.join(i18n.LANGUAGES)}", field="language", code="choice"
-        )
+    language = i18n.checked(language)
     visit = get_owned(session, Visit, visit_id, actor, field="visit_id")
     if visit.entered_in_error_at is not None:
         raise Conflict("this visit was entered in error", code="entered_in_error")
@@ -176,6 +175,100 @@ def revoke(*, session: Session, actor: Actor, link_id: object) -> PatientLink:
     session.flush()
     audit_clinic(session, actor, "revoke", link, _patient_of(session, link))
     return link
+
+
+LIST_LIMIT = 100
+
+
+@dataclass(frozen=True, slots=True)
+class LinkListing:
+    """A link as staff see it: where it belongs and whether it is open, never its token (only
+    the token's digest is kept, so no list can give it again)."""
+
+    link: PatientLink
+    episode_id: uuid.UUID | None
+    visit_id: uuid.UUID | None
+    status: str  # open, used, revoked or expired
+
+
+def status_of(link: PatientLink, now: datetime | None = None) -> str:
+    """open, or why the link is closed (used, revoked, expired)."""
+    return "open" if is_open(link, now) else closed_reason(link)
+
+
+def _listing(row: store.LinkRow, now: datetime) -> LinkListing:
+    link, episode_id, visit_id = row
+    return LinkListing(link, episode_id, visit_id, status_of(link, now))
+
+
+def listing(session: Session, link: PatientLink) -> LinkListing:
+    """One link the caller already holds, with its episode's and visit's public ids."""
+    return _listing(store.link_row(session, link.clinic_id, link.id), utcnow())
+
+
+def _page(limit: int, offset: int) -> None:
+    if isinstance(limit, bool) or not 1 <= limit <= LIST_LIMIT:
+        raise InvalidInput(f"limit must be 1-{LIST_LIMIT}", field="limit", code="range")
+    if isinstance(offset, bool) or offset < 0:
+        raise InvalidInput("offset must be 0 or more", field="offset", code="range")
+
+
+def links_of_patient(
+    *, session: Session, actor: Actor, patient_id: object, limit: int = 50, offset: int = 0
+) -> list[LinkListing]:
+    """A patient's links of every purpose, newest first (an audited read).
+
+    Raises:
+        InvalidInput: a bad id, limit or offset.  NotFound: no such patient in this clinic.
+    """
+    require(actor, Permission.READ_CLINICAL)
+    _page(limit, offset)
+    patient = get_owned(session, Patient, patient_id, actor, field="patient_id")
+    rows = store.list_links(
+        session, actor.clinic_id, patient_id=patient.id, limit=limit, offset=offset
+    )
+    _audit_list(session, actor, patient.external_id, patient.external_id, "patient")
+    now = utcnow()
+    return [_listing(r, now) for r in rows]
+
+
+def links_of_episode(
+    *, session: Session, actor: Actor, episode_id: object, limit: int = 50, offset: int = 0
+) -> list[LinkListing]:
+    """An episode's links, newest first: its questionnaire and progress links and the
+    check-ins of its visits (an audited read).
+
+    Raises:
+        InvalidInput: a bad id, limit or offset.  NotFound: no such episode in this clinic.
+    """
+    require(actor, Permission.READ_CLINICAL)
+    _page(limit, offset)
+    episode = get_owned(session, Episode, episode_id, actor, field="episode_id")
+    rows = store.list_links(
+        session,
+        actor.clinic_id,
+        patient_id=episode.patient_id,
+        episode_id=episode.id,
+        limit=limit,
+        offset=offset,
+    )
+    _audit_list(session, actor, episode.external_id, episode.patient.external_id, "episode")
+    now = utcnow()
+    return [_listing(r, now) for r in rows]
+
+
+def _audit_list(
+    session: Session, actor: Actor, entity_id: object, patient_id: object, scope: str
+) -> None:
+    audit.record(
+        session=session,
+        actor=actor,
+        action="read",
+        entity_type="patient_link",
+        entity_id=entity_id,
+        patient_id=patient_id,
+        detail={"listed": scope},
+    )
 
 
 def links_for_visit(*, session: Session, actor: Actor, visit: Visit) -> Sequence[PatientLink]:

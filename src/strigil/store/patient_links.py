@@ -8,12 +8,24 @@ opens can reach nothing else. Links are revoked or used up, never deleted.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, String, TextClause, select, text, update
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    String,
+    TextClause,
+    func,
+    or_,
+    select,
+    text,
+    update,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -155,6 +167,51 @@ def links_for_episode(session: Session, clinic_id: int, episode_id: int) -> Sequ
         .where(PatientLink.clinic_id == clinic_id, PatientLink.episode_id == episode_id)
         .order_by(PatientLink.created_at.desc(), PatientLink.id.desc())
     ).all()
+
+
+LinkRow = tuple[PatientLink, uuid.UUID | None, uuid.UUID | None]
+
+
+def _link_rows(clinic_id: int) -> Any:
+    """Links of the clinic with the public ids of their episode and visit (a check-in's
+    episode is its visit's)."""
+    episode_key = func.coalesce(PatientLink.episode_id, Visit.episode_id)
+    return (
+        select(PatientLink, Episode.external_id, Visit.external_id)
+        .outerjoin(Visit, (Visit.id == PatientLink.visit_id) & (Visit.clinic_id == clinic_id))
+        .outerjoin(Episode, (Episode.id == episode_key) & (Episode.clinic_id == clinic_id))
+        .where(PatientLink.clinic_id == clinic_id)
+    )
+
+
+def link_row(session: Session, clinic_id: int, link_id: int) -> LinkRow:
+    """One link of the clinic with its episode's and visit's public ids."""
+    link, episode, visit = session.execute(
+        _link_rows(clinic_id).where(PatientLink.id == link_id)
+    ).one()
+    return link, episode, visit
+
+
+def list_links(
+    session: Session,
+    clinic_id: int,
+    *,
+    patient_id: int,
+    episode_id: int | None = None,
+    limit: int,
+    offset: int = 0,
+) -> Sequence[LinkRow]:
+    """A patient's links of every purpose, newest first, each with the public ids of its
+    episode and visit (a check-in's episode is its visit's) in one statement; with
+    ``episode_id`` only that episode's, check-ins of its visits included."""
+    query = _link_rows(clinic_id).where(PatientLink.patient_id == patient_id)
+    if episode_id is not None:
+        query = query.where(
+            or_(PatientLink.episode_id == episode_id, Visit.episode_id == episode_id)
+        )
+    query = query.order_by(PatientLink.created_at.desc(), PatientLink.id.desc())
+    rows = session.execute(query.limit(limit).offset(offset)).all()
+    return [(link, episode, visit) for link, episode, visit in rows]
 
 
 def claim(session: Session, link: PatientLink, moment: datetime) -> bool:

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from pydantic import Field
 
+from strigil.core import consent as consent_template
+from strigil.core import i18n
 from strigil.services import (
     adverse_events,
     clearances,
@@ -59,9 +61,13 @@ class ClearanceRead(RecordRead):
     note: str
 
 
+LANGUAGE = "The language the patient reads the text in: en (default) or es"
+
+
 class ConsentText(Schema):
-    version: str
-    sha256: str
+    version: str = Field(description="The template version; a translation has its own")
+    language: str
+    sha256: str = Field(description="SHA-256 of the text's UTF-8, to send back with the decision")
     text: str
 
 
@@ -70,11 +76,13 @@ class ConsentCreate(Schema):
     shown_sha256: str | None = Field(default=None, description="Hash of the text the patient read")
     guardian_name: str | None = Field(default=None, max_length=200, description="For a minor")
     guardian_relationship: str | None = Field(default=None, max_length=100)
+    language: str | None = Field(default=None, max_length=8, description=LANGUAGE)
 
 
 class ConsentRead(RecordRead):
     decision: str
-    text_version: str
+    text_version: str = Field(description="The versioned template the patient agreed to")
+    language: str
     text_sha256: str
     decided_at: datetime
     withdrawn_at: datetime | None
@@ -166,19 +174,36 @@ def record_clearance(
     return ClearanceRead.of(row)
 
 
+def _consent(row: consents.Consent) -> ConsentRead:
+    return ConsentRead.of(row, language=consent_template.language_of(row.text_version))
+
+
 @router.get("/episodes/{episode_id}/consent-text", response_model=ConsentText)
-def consent_text(episode_id: str, db: DbSession, actor: CurrentActor) -> ConsentText:
-    """The exact consent text for this episode, with its version and hash."""
+def consent_text(
+    episode_id: str,
+    db: DbSession,
+    actor: CurrentActor,
+    language: Annotated[str | None, Query(max_length=8, description=LANGUAGE)] = None,
+) -> ConsentText:
+    """The exact consent text for this episode in the patient's language, with its template
+    version and hash (send the hash back with the decision)."""
+    checked = i18n.checked(language)  # refused before anything is read
     episode = episodes.get(session=db, actor=actor, episode_id=episode_id)
-    text = consents.preview(session=db, episode=episode)
-    return ConsentText(version=text.version, sha256=text.sha256, text=text.text)
+    text = consents.preview(session=db, episode=episode, language=checked)
+    return ConsentText(
+        version=text.version,
+        language=consent_template.language_of(text.version),
+        sha256=text.sha256,
+        text=text.text,
+    )
 
 
 @router.post("/episodes/{episode_id}/consents", response_model=ConsentRead, status_code=201)
 def record_consent(
     episode_id: str, body: ConsentCreate, db: DbSession, actor: CurrentActor
 ) -> ConsentRead:
-    """Record the patient's decision on the text shown."""
+    """Record the patient's decision on the text shown, in the language it was shown in (the
+    stored text, its template version and hash say which words were agreed to)."""
     row = consents.record(
         session=db,
         actor=actor,
@@ -187,14 +212,15 @@ def record_consent(
         shown_sha256=body.shown_sha256,
         guardian_name=body.guardian_name,
         guardian_relationship=body.guardian_relationship,
+        language=body.language,
     )
-    return ConsentRead.of(row)
+    return _consent(row)
 
 
 @router.post("/episodes/{episode_id}/consents/withdraw", response_model=ConsentRead)
 def withdraw_consent(episode_id: str, db: DbSession, actor: CurrentActor) -> ConsentRead:
     """The patient withdraws consent; no more IASTM can be recorded."""
-    return ConsentRead.of(consents.withdraw(session=db, actor=actor, episode_id=episode_id))
+    return _consent(consents.withdraw(session=db, actor=actor, episode_id=episode_id))
 
 
 @router.post("/episodes/{episode_id}/measurements", response_model=MeasurementRead, status_code=201)

@@ -73,8 +73,6 @@ def patient_sheet(
     ctx = {**_ctx(db, visit, ""), "sheet_languages": i18n.LANGUAGES}
     with i18n.using(lang) as chosen:
         ctx["sheet_lang"] = chosen
-        ctx["doses"] = {
-            p.id: documents.patient_dose(p.sets, p.repetitions, p.hold_seconds, p.frequency)
-            for p in ctx["prescriptions"]
-        }
+        ctx["items"] = documents.patient_exercises(ctx["prescriptions"])
+        ctx["condition"] = documents.condition_for_patient(visit, chosen)
         return page(request, "visits/sheet.html", ctx)

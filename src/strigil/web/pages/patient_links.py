@@ -90,7 +90,7 @@ def patient_page(
     if link.purpose == patient_forms.QUESTIONNAIRES:
         return _question(request, link, 0, {}, {}, language)
     if link.purpose == patient_forms.PROGRESS:
-        story = patient_forms.progress_for_patient(session=db, link=link)
+        story = patient_forms.progress_for_patient(session=db, link=link, language=language)
         return _patient_page(request, "patient/progress.html", {"p": story}, language)
     return _patient_page(request, "patient/checkin.html", {"errors": {}, "values": {}}, language)
 
