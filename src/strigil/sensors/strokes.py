@@ -10,7 +10,11 @@ valid samples splits a run. Conventions that make the figures independent of the
   gap starts or ends at its own first or last sample;
 * the impulse is the trapezoidal integral of ``fz_n`` from the start crossing to the end
   crossing (the force at a crossing is the threshold itself);
-* the duration is end minus start; a run shorter than 0.1 s (less 1 ns for rounding) is noise.
+* the duration is end minus start; a run shorter than 0.1 s (less 1 ns for rounding) is noise;
+* the peak is the largest centred 50 ms mean of the stroke's own samples (the mean of those
+  within 25 ms either side of one of them), so the sensor's noise does not lift it the way it
+  lifts the largest raw sample (by 2-4 sigma on a plateau), and never below the stroke's mean
+  force (impulse over duration).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ __all__ = [
     "DEFAULT_THRESHOLD_N",
     "MAX_GAP_S",
     "MIN_STROKE_S",
+    "PEAK_WINDOW_S",
     "Strokes",
     "segment",
 ]
@@ -34,6 +39,7 @@ IntArray = npt.NDArray[np.intp]
 DEFAULT_THRESHOLD_N = 0.5
 MIN_STROKE_S = 0.1
 MAX_GAP_S = 0.05
+PEAK_WINDOW_S = 0.05  # full width of the centred mean behind the peak (docs/sensors.md)
 _EPS_S = 1e-9
 
 
@@ -104,13 +110,15 @@ def segment(
     starts, ends = starts[keep], ends[keep]
     if starts.size == 0:
         return _empty()
-    peak = _run_max(fz_n, starts, ends)
+    start_s, end_s, impulse = start_s[keep], end_s[keep], impulse[keep]
+    # A peak is never below its stroke's mean force, however jagged the signal.
+    peak = np.maximum(_stroke_peaks(t_s, fz_n, starts, ends), impulse / (end_s - start_s))
     angle_area, angle_time = _angle_integrals(span, t_s, angle_deg, cont, starts, ends)
     return Strokes(
-        start_s=start_s[keep],
-        end_s=end_s[keep],
+        start_s=start_s,
+        end_s=end_s,
         peak_n=peak,
-        impulse_ns=impulse[keep],
+        impulse_ns=impulse,
         angle_area=angle_area,
         angle_time=angle_time,
     )
@@ -183,8 +191,59 @@ def _end_crossings(
     return end_s, extra
 
 
+def _stroke_peaks(t: FloatArray, f: FloatArray, starts: IntArray, ends: IntArray) -> FloatArray:
+    """Per stroke, the largest centred mean of its own samples over ``PEAK_WINDOW_S``.
+
+    Each sample's window is cut at its stroke's first and last sample, so the estimate lies
+    between the stroke's smallest and largest sample. Sums are differences of one cumulative
+    sum; the window bounds come from ``_window_bounds``.
+    """
+    n = t.shape[0]
+    lo, hi = _window_bounds(t, PEAK_WINDOW_S / 2 + _EPS_S)
+    own_start = np.zeros(n, dtype=np.intp)  # for an in-stroke sample: its stroke's first
+    own_start[starts] = starts
+    np.maximum(lo, np.maximum.accumulate(own_start), out=lo)
+    own_end = np.full(n, n - 1, dtype=np.intp)  # ... and its stroke's last sample
+    own_end[ends] = ends
+    np.minimum(hi, np.minimum.accumulate(own_end[::-1])[::-1], out=hi)
+    total = np.empty(n + 1)
+    total[0] = 0.0
+    np.cumsum(f, out=total[1:])
+    smoothed = (total[hi + 1] - total[lo]) / (hi - lo + 1)
+    return _run_max(smoothed, starts, ends)
+
+
+def _window_bounds(t: FloatArray, reach: float) -> tuple[IntArray, IntArray]:
+    """First and last sample within ``reach`` of each sample (time strictly increasing).
+
+    Guess a fixed count ``k`` of samples from the first intervals, check the guess with two
+    shifted differences (``t[i+k] - t[i]`` within reach, ``t[i+k+1] - t[i]`` beyond it), and
+    search only where it fails: near gaps, at the ends, or where the rate changes. A regular
+    recording costs a few array passes instead of a binary search per sample.
+    """
+    n = t.shape[0]
+    step = float(np.median(np.diff(t[: min(n, 1001)]))) if n > 1 else reach
+    k = max(0, min(n - 2, int(reach / step))) if step > 0 else 0
+    idx = np.arange(n)
+    lo, hi = idx - k, idx + k
+    inside = np.zeros(n, dtype=np.bool_)  # inside[j]: t[j+k] - t[j] <= reach
+    beyond = np.zeros(n, dtype=np.bool_)  # beyond[j]: t[j+k+1] - t[j] > reach
+    if n > k:
+        inside[: n - k] = (t[k:] - t[: n - k]) <= reach
+    if n > k + 1:
+        beyond[: n - k - 1] = (t[k + 1 :] - t[: n - k - 1]) > reach
+    lo_ok = np.zeros(n, dtype=np.bool_)
+    lo_ok[k + 1 :] = inside[1 : n - k] & beyond[: n - k - 1]
+    hi_ok = inside & beyond
+    bad = np.flatnonzero(~lo_ok)
+    lo[bad] = np.searchsorted(t, t[bad] - reach, side="left")
+    bad = np.flatnonzero(~hi_ok)
+    hi[bad] = np.searchsorted(t, t[bad] + reach, side="right") - 1
+    return lo, hi
+
+
 def _run_max(f: FloatArray, starts: IntArray, ends: IntArray) -> FloatArray:
-    """Largest sample of each run [start, end], by one reduceat over interleaved bounds."""
+    """Largest value of each run [start, end], by one reduceat over interleaved bounds."""
     bounds = np.empty(2 * starts.shape[0], dtype=np.intp)
     bounds[0::2] = starts
     bounds[1::2] = ends + 1
