@@ -17,6 +17,9 @@ from strigil.store.base import Base, EnteredInErrorMixin, IdMixin, TenantMixin, 
 from strigil.store.visits import TreatedArea
 
 SOURCES = ("file", "stream")
+# Why a recording was made: a light exploring pass finds the restriction, the treating pass is
+# the dose; only the treating phase is held against the area's intended dose.
+PHASES = ("exploring", "treating")
 
 
 class SensorRecording(IdMixin, TenantMixin, EnteredInErrorMixin, Base):
@@ -27,6 +30,7 @@ class SensorRecording(IdMixin, TenantMixin, EnteredInErrorMixin, Base):
     treated_area_id: Mapped[int] = mapped_column(ForeignKey("treated_area.id"), index=True)
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
     source: Mapped[str] = mapped_column(String(10))
+    phase: Mapped[str] = mapped_column(String(10), default="treating", server_default="treating")
     file_name: Mapped[str] = mapped_column(String(200))
     file_digest: Mapped[str] = mapped_column(String(64))
     stored_path: Mapped[str] = mapped_column(String(300))  # relative to the data folder
