@@ -59,17 +59,37 @@ def test_peak_is_the_largest_centred_50_ms_mean_of_the_stroke() -> None:
     assert analyze(parse_csv(_csv(t, f))).peak_force_n == pytest.approx((9.0 + 2 * 4.0) / 3)
 
 
-def test_irregular_window_bounds_match_a_binary_search() -> None:
-    from strigil.sensors.strokes import _window_bounds
+def _peaks_by_hand(t: np.ndarray, f: np.ndarray, runs: list[tuple[int, int]]) -> list[float]:
+    """The definition read literally: for each sample, the mean of its stroke's samples within
+    25 ms (1 ns allowance); the largest of those means."""
+    peaks = []
+    for a, b in runs:
+        means = []
+        for i in range(a, b + 1):
+            near = [f[j] for j in range(a, b + 1) if abs(t[j] - t[i]) <= 0.025 + 1e-9]
+            means.append(sum(near) / len(near))
+        peaks.append(max(means))
+    return peaks
 
-    rng = np.random.default_rng(5)
-    for steps in (np.full(300, 0.001), rng.uniform(0.0005, 0.02, 300),
-                  np.where(rng.random(300) < 0.03, 0.04, 0.002)):  # fmt: skip
-        t = np.cumsum(steps)
-        reach = 0.025 + 1e-9  # as the analysis calls it: 1 ns past 25 ms for rounding
-        lo, hi = _window_bounds(t, reach)
-        assert lo.tolist() == np.searchsorted(t, t - reach, side="left").tolist()
-        assert hi.tolist() == (np.searchsorted(t, t + reach, side="right") - 1).tolist()
+
+@pytest.mark.parametrize("kind", ["regular", "jittered", "gaps", "slow"])
+def test_peak_windows_match_the_definition_on_any_sampling(kind: str) -> None:
+    from strigil.sensors.strokes import _stroke_peaks
+
+    rng = np.random.default_rng(len(kind))
+    steps = {
+        "regular": np.full(400, 0.002),
+        "jittered": rng.uniform(0.0005, 0.02, 400),
+        "gaps": np.where(rng.random(400) < 0.03, 0.04, 0.002),
+        "slow": np.full(400, 0.03),
+    }[kind]
+    t = np.cumsum(steps)
+    f = rng.uniform(0.0, 10.0, 400)
+    runs = [(0, 40), (41, 41), (60, 200), (230, 399)]
+    starts = np.array([a for a, _ in runs])
+    ends = np.array([b for _, b in runs])
+    found = _stroke_peaks(t, f, starts, ends)
+    assert found.tolist() == pytest.approx(_peaks_by_hand(t, f, runs), rel=1e-12)
 
 
 def test_short_run_is_noise_and_long_gap_splits() -> None:

@@ -194,52 +194,63 @@ def _end_crossings(
 def _stroke_peaks(t: FloatArray, f: FloatArray, starts: IntArray, ends: IntArray) -> FloatArray:
     """Per stroke, the largest centred mean of its own samples over ``PEAK_WINDOW_S``.
 
-    Each sample's window is cut at its stroke's first and last sample, so the estimate lies
-    between the stroke's smallest and largest sample. Sums are differences of one cumulative
-    sum; the window bounds come from ``_window_bounds``.
+    Each sample's window holds the stroke's samples within half the window of it (cut at the
+    stroke's first and last sample, so the estimate lies between the stroke's smallest and
+    largest sample). On a regular stretch the window is ``k`` samples either side and its sum a
+    difference of two slices of one cumulative sum; only the samples where that guess fails
+    (near gaps, at a stroke's ends, where the rate changes) are searched one by one.
     """
     n = t.shape[0]
-    lo, hi = _window_bounds(t, PEAK_WINDOW_S / 2 + _EPS_S)
-    own_start = np.zeros(n, dtype=np.intp)  # for an in-stroke sample: its stroke's first
-    own_start[starts] = starts
-    np.maximum(lo, np.maximum.accumulate(own_start), out=lo)
-    own_end = np.full(n, n - 1, dtype=np.intp)  # ... and its stroke's last sample
-    own_end[ends] = ends
-    np.minimum(hi, np.minimum.accumulate(own_end[::-1])[::-1], out=hi)
+    reach = PEAK_WINDOW_S / 2 + _EPS_S
+    k, regular = _regular_windows(t, reach)
     total = np.empty(n + 1)
     total[0] = 0.0
     np.cumsum(f, out=total[1:])
-    smoothed = (total[hi + 1] - total[lo]) / (hi - lo + 1)
+    smoothed = np.zeros(n)
+    if n > 2 * k:
+        np.subtract(total[2 * k + 1 :], total[: n - 2 * k], out=smoothed[k : n - k])
+        smoothed[k : n - k] /= 2 * k + 1
+    fix = np.flatnonzero(~regular | _near_stroke_ends(n, k, starts, ends))
+    own = np.searchsorted(starts, fix, side="right") - 1
+    inside = own >= 0
+    inside[inside] = fix[inside] <= ends[own[inside]]
+    fix, own = fix[inside], own[inside]
+    lo = np.maximum(np.searchsorted(t, t[fix] - reach, side="left"), starts[own])
+    hi = np.minimum(np.searchsorted(t, t[fix] + reach, side="right") - 1, ends[own])
+    smoothed[fix] = (total[hi + 1] - total[lo]) / (hi - lo + 1)
     return _run_max(smoothed, starts, ends)
 
 
-def _window_bounds(t: FloatArray, reach: float) -> tuple[IntArray, IntArray]:
-    """First and last sample within ``reach`` of each sample (time strictly increasing).
+def _regular_windows(t: FloatArray, reach: float) -> tuple[int, npt.NDArray[np.bool_]]:
+    """A sample count ``k`` guessed from the first intervals, and where it is right: the
+    samples within ``reach`` of sample i are exactly i-k .. i+k.
 
-    Guess a fixed count ``k`` of samples from the first intervals, check the guess with two
-    shifted differences (``t[i+k] - t[i]`` within reach, ``t[i+k+1] - t[i]`` beyond it), and
-    search only where it fails: near gaps, at the ends, or where the rate changes. A regular
-    recording costs a few array passes instead of a binary search per sample.
+    Checked with two shifted differences (``t[j+k] - t[j]`` within reach, ``t[j+k+1] - t[j]``
+    beyond it) instead of a binary search per sample.
     """
     n = t.shape[0]
     step = float(np.median(np.diff(t[: min(n, 1001)]))) if n > 1 else reach
     k = max(0, min(n - 2, int(reach / step))) if step > 0 else 0
-    idx = np.arange(n)
-    lo, hi = idx - k, idx + k
     inside = np.zeros(n, dtype=np.bool_)  # inside[j]: t[j+k] - t[j] <= reach
     beyond = np.zeros(n, dtype=np.bool_)  # beyond[j]: t[j+k+1] - t[j] > reach
     if n > k:
-        inside[: n - k] = (t[k:] - t[: n - k]) <= reach
+        np.less_equal(t[k:] - t[: n - k], reach, out=inside[: n - k])
     if n > k + 1:
-        beyond[: n - k - 1] = (t[k + 1 :] - t[: n - k - 1]) > reach
-    lo_ok = np.zeros(n, dtype=np.bool_)
-    lo_ok[k + 1 :] = inside[1 : n - k] & beyond[: n - k - 1]
-    hi_ok = inside & beyond
-    bad = np.flatnonzero(~lo_ok)
-    lo[bad] = np.searchsorted(t, t[bad] - reach, side="left")
-    bad = np.flatnonzero(~hi_ok)
-    hi[bad] = np.searchsorted(t, t[bad] + reach, side="right") - 1
-    return lo, hi
+        np.greater(t[k + 1 :] - t[: n - k - 1], reach, out=beyond[: n - k - 1])
+    regular = inside & beyond  # the last sample within reach after i is i+k
+    regular[: k + 1] = False
+    regular[k + 1 :] &= inside[1 : n - k] & beyond[: n - k - 1]  # ... and the first before it
+    return k, regular
+
+
+def _near_stroke_ends(n: int, k: int, starts: IntArray, ends: IntArray) -> npt.NDArray[np.bool_]:
+    """Samples within ``k`` samples of their stroke's first or last, where the window is cut."""
+    marks = np.zeros(n + 1, dtype=np.intp)
+    np.add.at(marks, starts, 1)
+    np.add.at(marks, np.minimum(starts + k, ends + 1), -1)
+    np.add.at(marks, np.maximum(ends - k + 1, starts), 1)
+    np.add.at(marks, ends + 1, -1)
+    return np.asarray(np.cumsum(marks[:n]) > 0)
 
 
 def _run_max(f: FloatArray, starts: IntArray, ends: IntArray) -> FloatArray:
