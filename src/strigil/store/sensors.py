@@ -100,8 +100,9 @@ def intended_for_areas(
 def force_rows(
     session: Session, clinic_id: int, recorded_by_id: int | None = None
 ) -> list[tuple[int, str, float, float]]:
-    """(recorder, body region, mean force, peak force) of every recording with strokes, left
-    out when the recording or its area was entered in error; one user's when given."""
+    """(recorder, body region, mean force, peak force) of every treating recording with
+    strokes (an exploring pass is light on purpose), left out when the recording or its area
+    was entered in error; one user's when given."""
     query = (
         select(
             SensorRecording.recorded_by_id,
@@ -115,6 +116,7 @@ def force_rows(
             SensorRecording.entered_in_error_at.is_(None),
             TreatedArea.entered_in_error_at.is_(None),
             SensorRecording.strokes > 0,
+            SensorRecording.phase == "treating",
         )
         .order_by(SensorRecording.recorded_by_id, TreatedArea.body_region, SensorRecording.id)
     )
