@@ -6,8 +6,9 @@ Run: .venv/bin/python benchmarks/bench_sensors.py [--repeats 9]
   machine do not count) of stroke segmentation and the dose on a simulated 10-minute 1 kHz
   recording with noise, dropouts and an angle track (600,000 samples), median of repeats.
   Target: at least 20 million samples per second on one core.
-- A 10-minute 1 kHz recording from its CSV text (parse, validate, analyse), median CPU time.
-  Target: well under a second (0.5 s) for the analysis; the parse is reported alongside.
+- A 10-minute 1 kHz recording from its CSV text (parse, validate, analyse), median CPU time,
+  the parse reported on its own. Target: parse + analysis at most 0.5 s (about 0.05 s on a
+  shared 2-core machine with the pyarrow reader, where line-by-line parsing took 0.3-0.7 s).
 
 - Live streaming (SQLite, one server process): N simulated tools (default 10) post 1 kHz
   samples in real time in batches of 250 for S seconds (default 60) to N active areas, while
@@ -15,7 +16,8 @@ Run: .venv/bin/python benchmarks/bench_sensors.py [--repeats 9]
   Every sample must be stored; targets: visit pages p95 <= 50 ms. Reports the server's CPU
   time per tool (percent of one core) from /proc.
 
-Exits non-zero when a target is missed or nothing could be measured.
+Exits non-zero when a target is missed or nothing could be measured. ``--seconds 0`` skips the
+streaming part.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from strigil.sensors.strokes import segment
 
 TARGET_SAMPLES_PER_S = 20e6
 TARGET_ANALYSIS_S = 0.5  # "well under a second" for 10 minutes at 1 kHz
+TARGET_FROM_TEXT_S = 0.5  # the same recording from its CSV text: parse + analysis
 TARGET_PAGE_P95_MS = 50.0
 
 
@@ -137,6 +140,7 @@ def _throughput(repeats: int) -> tuple[float, float, int]:
 
 def _from_text(repeats: int) -> tuple[float, float]:
     text = to_csv(simulate(12, strokes=300, rate_hz=0.5, sample_hz=1000.0))
+    parse_csv(text)  # warm up: the CSV reader's import is a one-off
     parse, total = [], []
     for _ in range(max(3, repeats // 3)):
         c0 = time.process_time()
@@ -172,7 +176,10 @@ def main() -> int:
     if cpu > TARGET_ANALYSIS_S:
         print("FAIL: a 10-minute 1 kHz recording took more than 0.5 s to analyse")
         failed = True
-    if not _stream(args.tools, args.seconds):
+    if total_s > TARGET_FROM_TEXT_S:
+        print("FAIL: parse + analysis of a 10-minute 1 kHz CSV took more than 0.5 s")
+        failed = True
+    if args.seconds > 0 and not _stream(args.tools, args.seconds):
         failed = True
     return 1 if failed else 0
 

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from strigil import demo
 from strigil.sensors import analyze, parse_csv, parse_sidecar
+from strigil.services import notes, sensors
 from strigil.store.sensors import IntendedDose, SensorRecording
 from strigil.store.visits import TreatedArea, Visit
 
@@ -54,6 +55,31 @@ def test_demo_compares_some_doses_with_an_intended_dose(session: Session, tmp_pa
     intended = session.scalars(select(IntendedDose)).all()
     recorded = {r.treated_area_id for r in session.scalars(select(SensorRecording))}
     assert intended and {i.treated_area_id for i in intended} < recorded
+
+
+def test_demo_holds_only_the_treating_pass_against_the_intended_dose(
+    session: Session, tmp_path: Path
+) -> None:
+    demo.load(session=session, anchor=ANCHOR, data_dir=tmp_path)
+    rows = session.scalars(select(SensorRecording).order_by(SensorRecording.id)).all()
+    phases: dict[int, list[str]] = {}
+    for row in rows:
+        phases.setdefault(row.treated_area_id, []).append(row.phase)
+    assert set(map(tuple, phases.values())) == {("exploring", "treating")}
+    intended = {i.treated_area_id: notes.intended_fact(i)
+                for i in session.scalars(select(IntendedDose))}  # fmt: skip
+    verdicts = sensors.dose_comparisons(rows, intended)
+    assert set(verdicts) == set(intended)
+    for area_id, wanted in intended.items():
+        (treating,) = [r for r in rows if r.treated_area_id == area_id and r.phase == "treating"]
+        expected = wanted.deviations(notes.measured_fact(treating))
+        assert verdicts[area_id] == ("; ".join(expected) or "as intended")
+    # the short, light exploring pass would read "below the intended stroke count" everywhere
+    exploring = {r.treated_area_id: wanted.deviations(notes.measured_fact(r))
+                 for r in rows if r.phase == "exploring"
+                 for wanted in [intended.get(r.treated_area_id)] if wanted}  # fmt: skip
+    assert all("below the intended stroke count" in d for d in exploring.values())
+    assert any(verdicts[a] != "; ".join(d) for a, d in exploring.items())
 
 
 def test_demo_without_a_data_folder_has_no_recordings(session: Session) -> None:

@@ -1,14 +1,14 @@
 """The analysis against the simulator's ground truth (issue 15, "Done means").
 
 Noisy recordings (σ 0.1 N white noise, dropouts of 5-30 ms) at 100 Hz, 500 Hz and 1 kHz and
-three stroke rates: stroke detection F1 ≥ 0.98 and the per-recording figures within 2 % of the
-noise-free truth. The peak is the one exception, by definition: the largest *recorded* sample
-carries the noise, and the maximum of many noisy samples on a plateau overshoots the true peak
-by about 2-4 σ, so it is held to 2 % plus 4 σ (docs/sensors.md, "Accuracy").
+three stroke rates: stroke detection F1 ≥ 0.98 and the per-recording figures, the peak force
+included, within 2 % of the noise-free truth. The peak is the largest centred 50 ms mean, not
+the largest raw sample, which overshoots a noisy plateau by 2-4 σ (docs/sensors.md, "Accuracy").
 """
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from strigil.sensors.dose import Dose, dose_from_strokes
@@ -54,10 +54,22 @@ def test_strokes_and_figures_match_the_truth(sample_hz: float, rate_hz: float) -
         truth = sim.truth_figures()
         measured = dose.to_json()
         for key in ("strokes", "stroke_rate_hz", "time_under_load_s", "mean_force_n",
-                    "impulse_ns"):  # fmt: skip
+                    "impulse_ns", "peak_force_n"):  # fmt: skip
             assert measured[key] == pytest.approx(truth[key], rel=0.02), (seed, key)
-        limit = 0.02 * truth["peak_force_n"] + 4 * NOISE_N
-        assert abs(measured["peak_force_n"] - truth["peak_force_n"]) <= limit, seed
+
+
+@pytest.mark.parametrize("sample_hz", RATES)
+def test_peak_is_closer_to_the_truth_than_the_largest_sample(sample_hz: float) -> None:
+    """The raw maximum overshoots by 2-4 σ; the estimate stays within 2 σ of every stroke."""
+    for seed in SEEDS:
+        sim = simulate(seed, strokes=30, noise_n=NOISE_N, sample_hz=sample_hz, dropouts=15)
+        dose = _dose(sim)
+        true_peak = sim.truth_figures()["peak_force_n"]
+        raw_error = float(np.nanmax(sim.fz_n)) - true_peak
+        assert dose.peak_force_n is not None
+        assert abs(dose.peak_force_n - true_peak) < raw_error, seed
+        for found, true in zip(dose.stroke_list, sim.truth, strict=True):
+            assert abs(found.peak_force_n - true.peak_force_n) <= 2 * NOISE_N, seed
 
 
 def test_per_stroke_figures_match_the_truth() -> None:
@@ -68,7 +80,7 @@ def test_per_stroke_figures_match_the_truth() -> None:
         assert found.start_s == pytest.approx(true.start_s, abs=0.03)
         assert found.duration_s == pytest.approx(true.duration_s, rel=0.05)
         assert found.impulse_ns == pytest.approx(true.impulse_ns, rel=0.03)
-        assert abs(found.peak_force_n - true.peak_force_n) <= 0.02 * true.peak_force_n + 0.4
+        assert abs(found.peak_force_n - true.peak_force_n) <= 0.02 * true.peak_force_n + NOISE_N
 
 
 def test_noise_free_recording_is_exact_up_to_sampling() -> None:

@@ -42,8 +42,54 @@ def test_crossings_are_interpolated_and_impulse_is_trapezoidal() -> None:
     impulse = 1.5 * 0.20 + 2 * (0.5 + 1.5) / 2 * (0.01 * 2 / 3)
     assert stroke.impulse_ns == pytest.approx(impulse)
     assert dose.mean_force_n == pytest.approx(impulse / (end - start))
-    assert dose.peak_force_n == 1.5
+    assert dose.peak_force_n == pytest.approx(1.5, rel=1e-9)
     assert dose.stroke_rate_hz == pytest.approx(1 / (end - start))
+
+
+def test_peak_is_the_largest_centred_50_ms_mean_of_the_stroke() -> None:
+    # 100 Hz: a 4 N hold with one 9 N sample. The five samples within 25 ms of it average
+    # 5 N; near the stroke's ends the window is cut at the stroke's own first or last sample.
+    t = [i / 100 for i in range(40)]
+    f = [0.0] * 5 + [4.0] * 30 + [0.0] * 5
+    f[20] = 9.0
+    dose = analyze(parse_csv(_csv(t, f)))
+    assert dose.strokes == 1
+    assert dose.peak_force_n == pytest.approx((4 * 4.0 + 9.0) / 5)
+    f[20], f[5] = 4.0, 9.0  # at the first sample: the window holds 9 N and the next two
+    assert analyze(parse_csv(_csv(t, f))).peak_force_n == pytest.approx((9.0 + 2 * 4.0) / 3)
+
+
+def _peaks_by_hand(t: np.ndarray, f: np.ndarray, runs: list[tuple[int, int]]) -> list[float]:
+    """The definition read literally: for each sample, the mean of its stroke's samples within
+    25 ms (1 ns allowance); the largest of those means."""
+    peaks = []
+    for a, b in runs:
+        means = []
+        for i in range(a, b + 1):
+            near = [f[j] for j in range(a, b + 1) if abs(t[j] - t[i]) <= 0.025 + 1e-9]
+            means.append(sum(near) / len(near))
+        peaks.append(max(means))
+    return peaks
+
+
+@pytest.mark.parametrize("kind", ["regular", "jittered", "gaps", "slow"])
+def test_peak_windows_match_the_definition_on_any_sampling(kind: str) -> None:
+    from strigil.sensors.strokes import _stroke_peaks
+
+    rng = np.random.default_rng(len(kind))
+    steps = {
+        "regular": np.full(400, 0.002),
+        "jittered": rng.uniform(0.0005, 0.02, 400),
+        "gaps": np.where(rng.random(400) < 0.03, 0.04, 0.002),
+        "slow": np.full(400, 0.03),
+    }[kind]
+    t = np.cumsum(steps)
+    f = rng.uniform(0.0, 10.0, 400)
+    runs = [(0, 40), (41, 41), (60, 200), (230, 399)]
+    starts = np.array([a for a, _ in runs])
+    ends = np.array([b for _, b in runs])
+    found = _stroke_peaks(t, f, starts, ends)
+    assert found.tolist() == pytest.approx(_peaks_by_hand(t, f, runs), rel=1e-12)
 
 
 def test_short_run_is_noise_and_long_gap_splits() -> None:
@@ -132,7 +178,7 @@ def test_constant_force(level: float, n: int, hz: float) -> None:
         assert dose.strokes == 1
         assert dose.time_under_load_s == pytest.approx(span)
         assert dose.mean_force_n == pytest.approx(level)
-        assert dose.peak_force_n == level
+        assert dose.peak_force_n == pytest.approx(level, rel=1e-9)
     else:
         assert dose.strokes == 0
 
@@ -152,7 +198,7 @@ def test_invariants_hold_for_any_signal(values: list[float], hz: float) -> None:
     ends = [s.start_s + s.duration_s for s in dose.stroke_list]
     for s in dose.stroke_list:
         assert s.duration_s >= 0.1 - 1e-9
-        assert 0.5 < s.peak_force_n <= 20.0
+        assert 0.5 < s.peak_force_n <= 20.0 + 1e-9  # a mean of samples, up to rounding
         assert s.impulse_ns >= 0.5 * s.duration_s - 1e-9
     for end, nxt in zip(ends, dose.stroke_list[1:], strict=False):
         assert end <= nxt.start_s

@@ -91,4 +91,19 @@ def test_attach_refuses_bad_input(world: tuple[str, str, str], tmp_path: Path) -
     result = runner.invoke(app, ["sensors", "attach", str(good), "--area", area,
                                  "--user", "nobody@clinic.test"])  # fmt: skip
     assert result.exit_code == 2 and "no active user" in result.output
+    result = runner.invoke(app, ["sensors", "attach", str(good), "--area", area,
+                                 "--user", email, "--phase", "warming"])  # fmt: skip
+    assert result.exit_code == 2 and "phase must be one of exploring, treating" in result.output
     assert _count(url) == 0
+
+
+def test_attach_an_exploring_pass(world: tuple[str, str, str], tmp_path: Path) -> None:
+    url, email, area = world
+    rec = tmp_path / "light.csv"
+    assert runner.invoke(app, ["sensors", "simulate", "--seed", "4", "--out", str(rec),
+                               "--strokes", "4", "--peak-n", "2"]).exit_code == 0  # fmt: skip
+    result = runner.invoke(app, ["sensors", "attach", str(rec), "--area", area, "--user", email,
+                                 "--phase", "exploring", "--json"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["phase"] == "exploring"
+    assert _count(url) == 1

@@ -29,6 +29,8 @@ def test_force_per_therapist_and_region(
         for seed in (1, 2, 3)
     ]
     _attach(session, second, _area(session, second), _content(9, 3.0), tmp_path)
+    light = _attach(session, first, _area(session, first), _content(4, 1.5), tmp_path)
+    light.phase = "exploring"  # a light pass to find the restriction: not the working force
     session.flush()
 
     own = dose_insight.force_by_region(session=session, actor=actor(first))

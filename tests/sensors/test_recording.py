@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from strigil.errors import InvalidInput
@@ -76,3 +78,64 @@ def test_sidecar_is_read_beside_the_file(tmp_path: Path) -> None:
     rec = read_recording(path)
     assert rec.sidecar.tool == "T1"
     assert rec.sidecar.contact_threshold_n == 0.8
+
+
+def _simulated_csv() -> str:
+    from strigil.sensors.simulate import simulate, to_csv
+
+    return to_csv(simulate(4, strokes=5, sample_hz=500.0, dropouts=8))
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        lambda text: text,
+        lambda text: text.replace("\n", "\r\n"),
+        lambda text: "\ufeff" + text.replace("\n", "\n\n", 3),
+        lambda text: text.rstrip("\n"),
+    ],
+    ids=["lf", "crlf", "bom-and-blank-lines", "no-final-newline"],
+)
+def test_fast_and_exact_paths_read_the_same_numbers(variant: Callable[[str], str]) -> None:
+    from strigil.sensors.recording import Sidecar, _parse_exact, _parse_fast
+
+    text = variant(_simulated_csv())
+    fast = _parse_fast(text)
+    assert fast is not None, "a plain numeric file takes the fast path"
+    exact = _parse_exact(text, Sidecar())
+    columns, first_line = fast
+    assert first_line == (3 if "\n\n" in text[:40] else 2)
+    assert np.isnan(columns["fz_n"]).any()  # the dropouts are gaps
+    for name in ("t_s", "fz_n", "angle_deg"):
+        assert np.array_equal(columns[name], getattr(exact, name), equal_nan=True), name
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ('t_s,fz_n\n0,1\n0.1,"2"\n', "line 3, column 'fz_n'"),
+        ("t_s,fz_n\n0,1\n0.1\n", "line 3 has 1 cells"),
+        ("t_s,fz_n\r0,1\r0.1,x\r", "line 3, column 'fz_n': 'x' is not a number"),
+    ],
+)
+def test_what_the_fast_path_refuses_is_named_by_the_exact_path(text: str, words: str) -> None:
+    from strigil.sensors.recording import _parse_fast
+
+    assert _parse_fast(text) is None
+    with pytest.raises(InvalidInput) as caught:
+        parse_csv(text)
+    assert words in caught.value.detail
+
+
+def test_a_bad_cell_deep_in_a_long_file_is_named_by_its_line() -> None:
+    lines = _simulated_csv().splitlines()
+    lines[4000] = lines[4000].split(",")[0] + ",12..5," + lines[4000].split(",")[2]
+    with pytest.raises(InvalidInput) as caught:
+        parse_csv("\n".join(lines) + "\n")
+    assert caught.value.detail == "line 4001, column 'fz_n': '12..5' is not a number"
+
+
+def test_line_numbers_count_blank_lines_after_the_header() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        parse_csv("t_s,fz_n\n\n\n0,1\n0.2,1\n0.1,1\n")
+    assert caught.value.detail.startswith("line 6: t_s 0.1 does not increase")

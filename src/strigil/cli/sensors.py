@@ -70,6 +70,14 @@ def attach_command(
     area: Annotated[str, typer.Option("--area", help="The treated area's id (UUID)")],
     user: Annotated[str, typer.Option("--user", help="The therapist recording it (email)")],
     as_json: Annotated[bool, typer.Option("--json", help="Print the stored dose as JSON")] = False,
+    phase: Annotated[
+        str,
+        typer.Option(
+            "--phase",
+            help="treating (the dose, compared with the intended one) or exploring (a light "
+            "pass to find the restriction, stated but not compared)",
+        ),
+    ] = "treating",
 ) -> None:
     """Record a file as a treated area's measured dose (kept under the data folder)."""
     from strigil.services import sensors as service
@@ -83,6 +91,7 @@ def attach_command(
             path=file,
             data_dir=config.data_dir,
             cap_overrides=config.sensors_force_caps,
+            phase=phase,
         )
         body = service.recording_json(stored)
     if as_json:

@@ -7,6 +7,7 @@ the draft can name its source.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -22,6 +23,7 @@ __all__ = [
     "SoapDraft",
     "TreatedArea",
     "VisitFacts",
+    "treating_phase",
 ]
 
 
@@ -60,6 +62,32 @@ class MeasuredDose:
     force_cap_n: float | None = None
     cap_exceeded: bool = False
     ref: str = ""
+    phase: str = "treating"  # or "exploring": a light pass to find the restriction
+
+
+def treating_phase(doses: Sequence[MeasuredDose]) -> MeasuredDose | None:
+    """The treating recordings of an area as one dose (None when there is none).
+
+    The intended dose is the treatment the area should receive, so an exploring pass is not
+    held against it, and a treatment recorded in several files counts as a whole: strokes and
+    time under load add up, the mean force is time-weighted (impulse over time under load, as
+    for one recording), the peak is the largest.
+    """
+    treating = [d for d in doses if d.phase == "treating"]
+    if not treating:
+        return None
+    if len(treating) == 1:
+        return treating[0]
+    loaded = [d for d in treating if d.mean_force_n is not None]
+    time = sum(d.time_under_load_s for d in loaded)
+    impulse = sum((d.mean_force_n or 0.0) * d.time_under_load_s for d in loaded)
+    peaks = [d.peak_force_n for d in treating if d.peak_force_n is not None]
+    return MeasuredDose(
+        strokes=sum(d.strokes for d in treating),
+        mean_force_n=impulse / time if time > 0 else None,
+        peak_force_n=max(peaks) if peaks else None,
+        time_under_load_s=sum(d.time_under_load_s for d in treating),
+    )
 
 
 @dataclass(frozen=True)
@@ -111,9 +139,9 @@ class IntendedDose:
                 out.append(f"below the intended {name}")
         return out
 
-    def compare(self, dose: MeasuredDose) -> str:
+    def compare(self, dose: MeasuredDose, measured_as: str = "measured") -> str:
         """'intended 4–7 N, 30 strokes; measured mean 5.8 N, 42 strokes: above the intended
-        stroke count' (or '...: as intended')."""
+        stroke count' (or '...: as intended'); ``measured_as`` may say how it was measured."""
         measured = []
         if self.force_min_n is not None or self.force_max_n is not None:
             mean = dose.mean_force_n
@@ -125,7 +153,7 @@ class IntendedDose:
         if self.time_under_load_s is not None:
             measured.append(f"{dose.time_under_load_s:.0f} s under load")
         verdict = "; ".join(self.deviations(dose)) or "as intended"
-        return f"{self.describe()}; measured {', '.join(measured)}: {verdict}"
+        return f"{self.describe()}; {measured_as} {', '.join(measured)}: {verdict}"
 
 
 @dataclass(frozen=True)

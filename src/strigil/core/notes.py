@@ -12,19 +12,22 @@ labels; any other text is shown as given.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 from strigil.core import catalog
 from strigil.core.note_facts import (
     AdverseEventFact,
     Claim,
     FindingFact,
+    IntendedDose,
+    MeasuredDose,
     PrecautionFact,
     PrePostResult,
     PrescribedExercise,
     SoapDraft,
     TreatedArea,
     VisitFacts,
+    treating_phase,
 )
 from strigil.errors import InvalidInput
 
@@ -224,25 +227,38 @@ def _area_line(number: int, area: TreatedArea) -> Claim:
 
 
 def _dose_lines(number: int, area: TreatedArea) -> list[Claim]:
-    """What an instrumented tool measured on the area, as recorded (one claim per recording)."""
+    """What an instrumented tool measured on the area, as recorded (one claim per recording),
+    then the intended dose against the treating phase, or "not measured" when none was."""
     out = []
     for dose in area.measured:
+        what = "exploring pass" if dose.phase == "exploring" else "measured dose"
         if dose.strokes and dose.mean_force_n is not None and dose.peak_force_n is not None:
             noun = "stroke" if dose.strokes == 1 else "strokes"
             text = (
-                f"Area {number} measured dose: {dose.strokes} {noun}, "
+                f"Area {number} {what}: {dose.strokes} {noun}, "
                 f"mean {dose.mean_force_n:.1f} N, peak {dose.peak_force_n:.1f} N, "
                 f"{dose.time_under_load_s:.0f} s under load."
             )
         else:
-            text = f"Area {number} measured dose: no strokes above the contact threshold."
+            text = f"Area {number} {what}: no strokes above the contact threshold."
         if dose.cap_exceeded and dose.force_cap_n is not None:
             text += f" The peak exceeded the precaution force cap of {dose.force_cap_n:g} N."
         out.append(Claim(text, f"sensor_recording:{dose.ref}"))
-        if area.intended is not None:
-            line = area.intended.compare(dose)
-            out.append(Claim(f"Area {number} {line}.", f"intended_dose:{area.intended.ref}"))
+    if area.intended is not None:
+        line = _against_intended(area.intended, area.measured)
+        out.append(Claim(f"Area {number} {line}.", f"intended_dose:{area.intended.ref}"))
     return out
+
+
+def _against_intended(intended: IntendedDose, measured: Sequence[MeasuredDose]) -> str:
+    """'intended 4–7 N; measured mean 5.8 N: as intended', or '...; not measured'."""
+    treating = treating_phase(measured)
+    if treating is None:
+        why = " (only an exploring pass was recorded)" if measured else ""
+        return f"{intended.describe()}; not measured{why}"
+    count = sum(1 for d in measured if d.phase == "treating")
+    how = "measured" if count == 1 else f"measured over {count} treating recordings"
+    return intended.compare(treating, how)
 
 
 def _objective(facts: VisitFacts) -> list[Claim]:

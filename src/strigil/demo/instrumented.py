@@ -101,7 +101,8 @@ def _treat(
                 data=sensors.IntendedInput(force_min_n=low, force_max_n=high, strokes=strokes),
             )
         # A light exploring pass to find the restriction, then the treating pass: two
-        # recordings of the area, both shown on its card.
+        # recordings of the area, both shown on its card; only the treating one is held
+        # against the intended dose.
         _record(session, actor, area.external_id, "explore", rng, data_dir)
         _record(session, actor, area.external_id, intensity, rng, data_dir)
         treatment.stop_area(
@@ -135,4 +136,5 @@ def _record(
         file_name=f"demo-{area_id}.csv",
         sidecar_text=json.dumps(simulate.sidecar(sim)),
         data_dir=data_dir,
+        phase="exploring" if intensity == "explore" else "treating",
     )

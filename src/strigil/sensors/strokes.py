@@ -10,7 +10,11 @@ valid samples splits a run. Conventions that make the figures independent of the
   gap starts or ends at its own first or last sample;
 * the impulse is the trapezoidal integral of ``fz_n`` from the start crossing to the end
   crossing (the force at a crossing is the threshold itself);
-* the duration is end minus start; a run shorter than 0.1 s (less 1 ns for rounding) is noise.
+* the duration is end minus start; a run shorter than 0.1 s (less 1 ns for rounding) is noise;
+* the peak is the largest centred 50 ms mean of the stroke's own samples (the mean of those
+  within 25 ms either side of one of them), so the sensor's noise does not lift it the way it
+  lifts the largest raw sample (by 2-4 sigma on a plateau), and never below the stroke's mean
+  force (impulse over duration).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ __all__ = [
     "DEFAULT_THRESHOLD_N",
     "MAX_GAP_S",
     "MIN_STROKE_S",
+    "PEAK_WINDOW_S",
     "Strokes",
     "segment",
 ]
@@ -34,6 +39,7 @@ IntArray = npt.NDArray[np.intp]
 DEFAULT_THRESHOLD_N = 0.5
 MIN_STROKE_S = 0.1
 MAX_GAP_S = 0.05
+PEAK_WINDOW_S = 0.05  # full width of the centred mean behind the peak (docs/sensors.md)
 _EPS_S = 1e-9
 
 
@@ -104,13 +110,15 @@ def segment(
     starts, ends = starts[keep], ends[keep]
     if starts.size == 0:
         return _empty()
-    peak = _run_max(fz_n, starts, ends)
+    start_s, end_s, impulse = start_s[keep], end_s[keep], impulse[keep]
+    # A peak is never below its stroke's mean force, however jagged the signal.
+    peak = np.maximum(_stroke_peaks(t_s, fz_n, starts, ends), impulse / (end_s - start_s))
     angle_area, angle_time = _angle_integrals(span, t_s, angle_deg, cont, starts, ends)
     return Strokes(
-        start_s=start_s[keep],
-        end_s=end_s[keep],
+        start_s=start_s,
+        end_s=end_s,
         peak_n=peak,
-        impulse_ns=impulse[keep],
+        impulse_ns=impulse,
         angle_area=angle_area,
         angle_time=angle_time,
     )
@@ -183,8 +191,70 @@ def _end_crossings(
     return end_s, extra
 
 
+def _stroke_peaks(t: FloatArray, f: FloatArray, starts: IntArray, ends: IntArray) -> FloatArray:
+    """Per stroke, the largest centred mean of its own samples over ``PEAK_WINDOW_S``.
+
+    Each sample's window holds the stroke's samples within half the window of it (cut at the
+    stroke's first and last sample, so the estimate lies between the stroke's smallest and
+    largest sample). On a regular stretch the window is ``k`` samples either side and its sum a
+    difference of two slices of one cumulative sum; only the samples where that guess fails
+    (near gaps, at a stroke's ends, where the rate changes) are searched one by one.
+    """
+    n = t.shape[0]
+    reach = PEAK_WINDOW_S / 2 + _EPS_S
+    k, regular = _regular_windows(t, reach)
+    total = np.empty(n + 1)
+    total[0] = 0.0
+    np.cumsum(f, out=total[1:])
+    smoothed = np.zeros(n)
+    if n > 2 * k:
+        np.subtract(total[2 * k + 1 :], total[: n - 2 * k], out=smoothed[k : n - k])
+        smoothed[k : n - k] /= 2 * k + 1
+    fix = np.flatnonzero(~regular | _near_stroke_ends(n, k, starts, ends))
+    own = np.searchsorted(starts, fix, side="right") - 1
+    inside = own >= 0
+    inside[inside] = fix[inside] <= ends[own[inside]]
+    fix, own = fix[inside], own[inside]
+    lo = np.maximum(np.searchsorted(t, t[fix] - reach, side="left"), starts[own])
+    hi = np.minimum(np.searchsorted(t, t[fix] + reach, side="right") - 1, ends[own])
+    smoothed[fix] = (total[hi + 1] - total[lo]) / (hi - lo + 1)
+    return _run_max(smoothed, starts, ends)
+
+
+def _regular_windows(t: FloatArray, reach: float) -> tuple[int, npt.NDArray[np.bool_]]:
+    """A sample count ``k`` guessed from the first intervals, and where it is right: the
+    samples within ``reach`` of sample i are exactly i-k .. i+k.
+
+    Checked with two shifted differences (``t[j+k] - t[j]`` within reach, ``t[j+k+1] - t[j]``
+    beyond it) instead of a binary search per sample.
+    """
+    n = t.shape[0]
+    step = float(np.median(np.diff(t[: min(n, 1001)]))) if n > 1 else reach
+    k = max(0, min(n - 2, int(reach / step))) if step > 0 else 0
+    inside = np.zeros(n, dtype=np.bool_)  # inside[j]: t[j+k] - t[j] <= reach
+    beyond = np.zeros(n, dtype=np.bool_)  # beyond[j]: t[j+k+1] - t[j] > reach
+    if n > k:
+        np.less_equal(t[k:] - t[: n - k], reach, out=inside[: n - k])
+    if n > k + 1:
+        np.greater(t[k + 1 :] - t[: n - k - 1], reach, out=beyond[: n - k - 1])
+    regular = inside & beyond  # the last sample within reach after i is i+k
+    regular[: k + 1] = False
+    regular[k + 1 :] &= inside[1 : n - k] & beyond[: n - k - 1]  # ... and the first before it
+    return k, regular
+
+
+def _near_stroke_ends(n: int, k: int, starts: IntArray, ends: IntArray) -> npt.NDArray[np.bool_]:
+    """Samples within ``k`` samples of their stroke's first or last, where the window is cut."""
+    marks = np.zeros(n + 1, dtype=np.intp)
+    np.add.at(marks, starts, 1)
+    np.add.at(marks, np.minimum(starts + k, ends + 1), -1)
+    np.add.at(marks, np.maximum(ends - k + 1, starts), 1)
+    np.add.at(marks, ends + 1, -1)
+    return np.asarray(np.cumsum(marks[:n]) > 0)
+
+
 def _run_max(f: FloatArray, starts: IntArray, ends: IntArray) -> FloatArray:
-    """Largest sample of each run [start, end], by one reduceat over interleaved bounds."""
+    """Largest value of each run [start, end], by one reduceat over interleaved bounds."""
     bounds = np.empty(2 * starts.shape[0], dtype=np.intp)
     bounds[0::2] = starts
     bounds[1::2] = ends + 1

@@ -152,6 +152,7 @@ def measured_fact(row: SensorRecording) -> MeasuredDose:
         force_cap_n=row.force_cap_n,
         cap_exceeded=row.cap_exceeded,
         ref=str(row.external_id),
+        phase=row.phase,
     )
 
 

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from strigil.core.note_facts import IntendedDose as IntendedFact
 from strigil.core.note_facts import MeasuredDose as MeasuredFact
+from strigil.core.note_facts import treating_phase
 from strigil.errors import Conflict, InvalidInput, NotFound
 from strigil.sensors import Dose, analyze, parse_csv, parse_sidecar
 from strigil.sensors.caps import force_cap_for, force_caps
@@ -94,6 +95,7 @@ def attach_file(
     path: Path,
     data_dir: Path,
     cap_overrides: Mapping[str, float] | None = None,
+    phase: str = "treating",
 ) -> SensorRecording:
     """Record the file at ``path`` (and its sidecar) as the area's measured dose."""
     actor = actor_by_email(session, user_email)
@@ -116,6 +118,7 @@ def attach_file(
         sidecar_text=sidecar_text,
         data_dir=data_dir,
         cap_overrides=cap_overrides,
+        phase=phase,
     )
 
 
@@ -136,9 +139,20 @@ def record_file(
     sidecar_text: str | None,
     data_dir: Path,
     cap_overrides: Mapping[str, float] | None = None,
+    phase: str = "treating",
 ) -> SensorRecording:
-    """Check, analyse, keep the file and store the dose; nothing is written on bad input."""
+    """Check, analyse, keep the file and store the dose; nothing is written on bad input.
+
+    ``phase`` says why it was recorded: "treating" (the dose, held against the intended one)
+    or "exploring" (a light pass to find the restriction, stated but not compared).
+    """
     require(actor, Permission.TREAT)
+    if phase not in store.PHASES:
+        raise InvalidInput(
+            f"phase must be one of {', '.join(store.PHASES)}, not '{phase}'",
+            field="phase",
+            code="unknown_phase",
+        )
     area, visit = _area(session, actor, treated_area_id)
     sidecar = parse_sidecar(sidecar_text) if sidecar_text is not None else Sidecar()
     recording = parse_csv(_decode(content), sidecar)
@@ -147,6 +161,7 @@ def record_file(
     digest = hashlib.sha256(content).hexdigest()
     stored = _keep(data_dir, actor.clinic_id, digest, content, sidecar_text)
     row = _row(actor, area, recording, dose, cap, digest, stored, file_name, source="file")
+    row.phase = phase
     session.add(row)
     session.flush()
     _audit(session, actor, visit, row)
@@ -284,6 +299,7 @@ def recording_json(row: SensorRecording) -> dict[str, Any]:
     """A stored dose for the CLI and the API."""
     return {
         "id": str(row.external_id),
+        "phase": row.phase,
         "file_name": row.file_name,
         "file_digest": row.file_digest,
         "samples": row.samples,
@@ -309,30 +325,40 @@ class DoseView:
     source: str
     summary: str
     cap_note: str | None
-    comparison: str | None  # against the intended dose: what differs, or "as intended"
+    phase: str = "treating"
 
 
-def dose_views(
-    recordings: Sequence[SensorRecording], intended: Mapping[int, IntendedFact]
-) -> dict[int, list[DoseView]]:
-    """Each area's stored doses, oldest first (by area row id), with the comparison."""
+def dose_views(recordings: Sequence[SensorRecording]) -> dict[int, list[DoseView]]:
+    """Each area's stored doses, oldest first (by area row id)."""
     out: dict[int, list[DoseView]] = {}
     for row in recordings:
-        wanted = intended.get(row.treated_area_id)
         out.setdefault(row.treated_area_id, []).append(
             DoseView(
                 id=row.external_id,
                 source=row.source,
                 summary=summary(row),
                 cap_note=cap_note(row),
-                comparison=_verdict(wanted, notes.measured_fact(row)) if wanted else None,
+                phase=row.phase,
             )
         )
     return out
 
 
-def _verdict(wanted: IntendedFact, measured: MeasuredFact) -> str:
-    return "; ".join(wanted.deviations(measured)) or "as intended"
+def dose_comparisons(
+    recordings: Sequence[SensorRecording], intended: Mapping[int, IntendedFact]
+) -> dict[int, str]:
+    """Per area with an intended dose and a treating recording: how the treating phase (all its
+    recordings together) differs from the intended dose, or "as intended". Exploring passes
+    are not held against the treatment target."""
+    measured: dict[int, list[MeasuredFact]] = {}
+    for row in recordings:
+        measured.setdefault(row.treated_area_id, []).append(notes.measured_fact(row))
+    out = {}
+    for area_id, wanted in intended.items():
+        treating = treating_phase(measured.get(area_id, []))
+        if treating is not None:
+            out[area_id] = "; ".join(wanted.deviations(treating)) or "as intended"
+    return out
 
 
 def intended_json(row: IntendedDose) -> dict[str, Any]:

@@ -17,6 +17,9 @@ from strigil.store.base import Base, EnteredInErrorMixin, IdMixin, TenantMixin, 
 from strigil.store.visits import TreatedArea
 
 SOURCES = ("file", "stream")
+# Why a recording was made: a light exploring pass finds the restriction, the treating pass is
+# the dose; only the treating phase is held against the area's intended dose.
+PHASES = ("exploring", "treating")
 
 
 class SensorRecording(IdMixin, TenantMixin, EnteredInErrorMixin, Base):
@@ -27,6 +30,7 @@ class SensorRecording(IdMixin, TenantMixin, EnteredInErrorMixin, Base):
     treated_area_id: Mapped[int] = mapped_column(ForeignKey("treated_area.id"), index=True)
     recorded_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
     source: Mapped[str] = mapped_column(String(10))
+    phase: Mapped[str] = mapped_column(String(10), default="treating", server_default="treating")
     file_name: Mapped[str] = mapped_column(String(200))
     file_digest: Mapped[str] = mapped_column(String(64))
     stored_path: Mapped[str] = mapped_column(String(300))  # relative to the data folder
@@ -96,8 +100,9 @@ def intended_for_areas(
 def force_rows(
     session: Session, clinic_id: int, recorded_by_id: int | None = None
 ) -> list[tuple[int, str, float, float]]:
-    """(recorder, body region, mean force, peak force) of every recording with strokes, left
-    out when the recording or its area was entered in error; one user's when given."""
+    """(recorder, body region, mean force, peak force) of every treating recording with
+    strokes (an exploring pass is light on purpose), left out when the recording or its area
+    was entered in error; one user's when given."""
     query = (
         select(
             SensorRecording.recorded_by_id,
@@ -111,6 +116,7 @@ def force_rows(
             SensorRecording.entered_in_error_at.is_(None),
             TreatedArea.entered_in_error_at.is_(None),
             SensorRecording.strokes > 0,
+            SensorRecording.phase == "treating",
         )
         .order_by(SensorRecording.recorded_by_id, TreatedArea.body_region, SensorRecording.id)
     )
