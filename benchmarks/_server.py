@@ -119,12 +119,31 @@ def stop_server(server: Server, *, hard: bool = False, timeout: float = 15.0) ->
 
 @contextmanager
 def running_server(url: str, data_dir: Path, *, workers: int = 1) -> Iterator[Server]:
-    """A server for the length of a ``with`` block."""
+    """A warmed-up server for the length of a ``with`` block."""
     server = start_server(url, data_dir, workers=workers)
     try:
+        settled(server.base_url)
         yield server
     finally:
         stop_server(server)
+
+
+def settled(base: str, limit_s: float = 120.0, in_a_row: int = 4) -> None:
+    """Wait for the start-up warm-up (the diagnosis word index, several CPU-seconds) to end,
+    so the runs measure the server as it serves a clinic, not as it starts. Several answers
+    in a row must say so, since with several workers each warms up on its own."""
+    deadline = time.monotonic() + limit_s
+    ready = 0
+    with httpx.Client(base_url=base, timeout=10) as client:
+        while time.monotonic() < deadline:
+            if client.get("/healthz").json().get("search_index") == "ready":
+                ready += 1
+                if ready >= in_a_row:
+                    return
+                continue
+            ready = 0
+            time.sleep(0.5)
+    raise RuntimeError("the server did not finish warming up")
 
 
 def rss_kb(pid: int) -> int:

@@ -202,20 +202,7 @@ def _demo_visit(url: str, data_dir: Path) -> str:
     return str(uuid.UUID(str(visit)))
 
 
-def _settled(base: str, limit_s: float = 120.0) -> None:
-    """Wait for the start-up warm-up (the diagnosis word index, several CPU-seconds) to end,
-    so the runs measure the server as it serves a clinic, not as it starts."""
-    deadline = time.monotonic() + limit_s
-    with httpx.Client(base_url=base, timeout=10) as client:
-        while time.monotonic() < deadline:
-            if client.get("/healthz").json().get("search_index") == "ready":
-                return
-            time.sleep(0.5)
-    raise RuntimeError("the server did not finish warming up")
-
-
 def _targets(base: str, visit: str) -> tuple[list[Target], httpx.Client, str]:
-    _settled(base)
     client = httpx.Client(base_url=base, timeout=30)
     login = client.post("/api/v1/auth/login", json={"email": DEMO_EMAIL, "password": DEMO_PASSWORD})
     login.raise_for_status()
