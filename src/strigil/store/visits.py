@@ -44,6 +44,8 @@ class Visit(IdMixin, TenantMixin, VersionedMixin, EnteredInErrorMixin, Base):
         # the dashboard's lists: the clinic's visits newest first, all or of one status
         Index("ix_visit_clinic_started", "clinic_id", "started_at"),
         Index("ix_visit_clinic_status_started", "clinic_id", "status", "started_at"),
+        # a page of a long chart, newest first, reads only the rows it shows
+        Index("ix_visit_patient_started", "patient_id", "started_at", "id"),
     )
 
     episode_id: Mapped[int] = mapped_column(ForeignKey("episode.id"), index=True)
