@@ -38,6 +38,8 @@ class Patient(IdMixin, TenantMixin, VersionedMixin, EnteredInErrorMixin, Base):
         Index("ix_patient_clinic_birth_date", "clinic_id", "birth_date"),
         Index("ix_patient_clinic_phone_digits", "clinic_id", "phone_digits"),
         Index("ix_patient_clinic_email_key", "clinic_id", "email_key"),
+        # the dashboard's latest registrations
+        Index("ix_patient_clinic_created", "clinic_id", "created_at", "id"),
     )
 
     record_number: Mapped[str] = mapped_column(String(40))

@@ -1,4 +1,5 @@
-"""a patient's visits by start: a page of a long chart reads only the rows it shows
+"""indexes for long charts and the dashboard: a patient's visits by start (a page of a long
+chart reads only the rows it shows) and a clinic's patients by registration
 
 Revision ID: 3f9a1c7e5b2d
 Revises: 8b3d5f7a9c2e
@@ -18,8 +19,12 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("visit", schema=None) as batch_op:
         batch_op.create_index("ix_visit_patient_started", ["patient_id", "started_at", "id"])
+    with op.batch_alter_table("patient", schema=None) as batch_op:
+        batch_op.create_index("ix_patient_clinic_created", ["clinic_id", "created_at", "id"])
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("patient", schema=None) as batch_op:
+        batch_op.drop_index("ix_patient_clinic_created")
     with op.batch_alter_table("visit", schema=None) as batch_op:
         batch_op.drop_index("ix_visit_patient_started")
