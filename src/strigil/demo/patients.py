@@ -125,6 +125,9 @@ class Generator:
         self.seed, self.anchor, self.base, self.signers = seed, anchor, base, signers
         self.indications = {i.code: i for i in catalog.indications()}
         self.sites = catalog.body_sites()
+        self.sites_in: dict[str | None, list[Any]] = {}
+        for site in self.sites:
+            self.sites_in.setdefault(site.region, []).append(site)
         self.exercises = catalog.exercises()
         self.strokes = [s.code for s in catalog.strokes()]
         self.instruments = [t.code for t in catalog.instrument_types()]
@@ -231,7 +234,7 @@ class EpisodeBuilder:
         self.approach = self.rng.choices(
             ("iastm", "manual_therapy", "exercise_only"), (0.7, 0.15, 0.15)
         )[0]
-        self.sites = [s for s in gen.sites if s.region == self.indication.body_region]
+        self.sites = gen.sites_in.get(self.indication.body_region, [])
         laterality = self.indication.laterality
         self.side = laterality if laterality in ("left", "right") else "na"
         self.history = visits.SiteHistory()
