@@ -142,21 +142,36 @@ def _iso(value: date) -> str:
     return value.isoformat()
 
 
-def _json_text(value: Any) -> str:
+def _json(value: Any) -> str:
     return _string(json.dumps(value))
+
+
+def _remembered(write: Callable[[Any], str]) -> Callable[[Any], str]:
+    """``write``, once per object: rows share values (a re-check's result is the same object
+    at every visit with the same answers; a row's created and updated stamps are one object),
+    and the rows keep every object alive while the chunk is encoded, so an id names it."""
+    written: dict[int, str] = {}
+
+    def text(value: Any) -> str:
+        known = written.get(id(value))
+        if known is None:
+            known = written[id(value)] = write(value)
+        return known
+
+    return text
 
 
 def _formatter(column_type: Any) -> Callable[[Any], str]:
     """How one column's values are written, chosen once per column from its SQL type."""
     if isinstance(column_type, JSON):
-        return _json_text
+        return _remembered(_json)
     if isinstance(column_type, TypeDecorator):  # UTCDateTime: a timestamp underneath
         column_type = column_type.impl_instance
     python_type = column_type.python_type
     if python_type is bool:
         return _boolean
     if python_type in (datetime, date):
-        return _iso
+        return _remembered(_iso)
     if python_type is str:
         return _string
     return str  # integers, floats, UUIDs
