@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from strigil.core import catalog, consent, screening
+from strigil.core.catalog import ScreeningRule
 from strigil.core.screening import Answer, BloodPressure, ScreeningResult
 from strigil.demo.rows import Batch, Ids, meta, new_uuid
 from strigil.services.screenings import answer_json, result_json
@@ -35,7 +36,7 @@ class Intake:
     effective: ScreeningResult
     cleared_clot: bool
     age: int
-    recheck_rules: tuple[screening.ScreeningRule, ...]
+    recheck_rules: tuple[ScreeningRule, ...]
     in_force: dict[str, Answer]  # the re-check rules' answers in force, as the form pre-fills
     in_force_json: dict[str, dict[str, Any]]  # the same, as a screening row stores them
 
@@ -106,7 +107,7 @@ BP_RULE = next(r.id for r in screening.visit_recheck_rules() if r.reading)
 def _in_force(
     answers: dict[str, Answer],
     result: ScreeningResult,
-    rules: tuple[screening.ScreeningRule, ...],
+    rules: tuple[ScreeningRule, ...],
 ) -> dict[str, Answer]:
     """The re-check rules' answers in force: a rule the record raised counts as yes."""
     return {
