@@ -4,14 +4,17 @@ they are written, and every patient inside its own id block."""
 from __future__ import annotations
 
 import importlib
-from datetime import date
+from datetime import UTC, date, datetime
+from typing import Any
+from uuid import UUID
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from strigil import demo
-from strigil.demo.rows import Ids
+from strigil.demo import chunks
+from strigil.demo.rows import Batch, Ids
 from strigil.services import notes
 from strigil.store.visits import Visit
 
@@ -47,3 +50,37 @@ def test_a_patient_cannot_take_ids_beyond_its_block() -> None:
     assert [ids.take("visit"), ids.take("visit")] == [106, 107]
     with pytest.raises(OverflowError, match="visit"):
         ids.take("visit")
+
+
+def test_copy_text_escapes_what_postgresql_reads_as_structure() -> None:
+    when = datetime(2026, 11, 2, 8, 30, tzinfo=UTC)
+    row = {
+        "id": 7,
+        "external_id": UUID(int=1),
+        "notes": "tab\there\nnew line \\ back\rslash",
+        "birth_date": date(1990, 5, 17),
+        "phone": None,
+        "created_at": when,
+    }
+    (table,) = chunks.encode(_batch("patient", [row]), chunks.POSTGRESQL)
+    assert table.columns == tuple(row)
+    assert table.payload == (
+        b"7\t00000000-0000-0000-0000-000000000001\t"
+        b"tab\\there\\nnew line \\\\ back\\rslash\t1990-05-17\t\\N\t2026-11-02T08:30:00+00:00\n"
+    )
+    visit = {"id": 1, "techniques": ["iastm"], "reliability_check": True, "number": 2}
+    (table,) = chunks.encode(_batch("visit", [visit]), chunks.POSTGRESQL)
+    assert table.payload == b'1\t["iastm"]\tt\t2\n'
+
+
+def test_rows_of_one_table_must_share_their_columns() -> None:
+    rows = [{"id": 1, "notes": "a"}, {"id": 2}]
+    with pytest.raises(ValueError, match="columns"):
+        chunks.encode(_batch("patient", rows), chunks.POSTGRESQL)
+
+
+def _batch(table: str, rows: list[dict[str, Any]]) -> Batch:
+    batch = Batch()
+    for row in rows:
+        batch.add(table, row)
+    return batch
