@@ -5,7 +5,7 @@ minutes. Bulk writing skips the services' per-row work (audit rows, flushes), no
 every visit is simulated through the same core rules the services apply (``demo.visits``),
 and a test re-checks every demo row against them.
 
-Patients are built a chunk at a time (``demo.chunks``); from a few chunks on, worker processes
+Patients are built a chunk at a time (``demo.chunks``); from ``WORKERS_FROM`` on, worker processes
 build and encode the chunks while this process writes the ones before, with a bounded number in
 flight so memory stays flat. Every patient has its own random stream and id block, so the rows
 are the same whatever the number of workers.
