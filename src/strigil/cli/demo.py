@@ -10,7 +10,6 @@ from rich.progress import Progress
 
 from strigil import demo
 from strigil.cli.common import reported, session_scope, settings
-from strigil.services import notes
 
 app = typer.Typer(help="The synthetic demo clinic.", no_args_is_help=True)
 
@@ -38,7 +37,6 @@ def load(
                 progress=lambda done: bar.update(task, completed=done),
                 data_dir=settings().data_dir,
             )
-            notes.seal_unsealed(session=session)
     elapsed = time.perf_counter() - started
     if as_json:
         typer.echo(

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from strigil.core import catalog, consent, screening
+from strigil.core.catalog import ScreeningRule
 from strigil.core.screening import Answer, BloodPressure, ScreeningResult
 from strigil.demo.rows import Batch, Ids, meta, new_uuid
 from strigil.services.screenings import answer_json, result_json
@@ -35,6 +36,9 @@ class Intake:
     effective: ScreeningResult
     cleared_clot: bool
     age: int
+    recheck_rules: tuple[ScreeningRule, ...]
+    in_force: dict[str, Answer]  # the re-check rules' answers in force, as the form pre-fills
+    in_force_json: dict[str, dict[str, Any]]  # the same, as a screening row stores them
 
 
 def draw(rng: random.Random, *, age: int, side: str, region: str | None) -> Intake:
@@ -52,7 +56,10 @@ def draw(rng: random.Random, *, age: int, side: str, region: str | None) -> Inta
         answers["P3"] = Answer(True)
     result = screening.evaluate(answers, drug_classes=drugs, age_years=age)
     effective = screening.clear(result, {"A3"}) if clot else result
-    return Intake(answers, drugs, result, effective, clot, age)
+    rules = screening.visit_recheck_rules()
+    in_force = _in_force(answers, result, rules)
+    stored = {k: answer_json(a) for k, a in in_force.items()}
+    return Intake(answers, drugs, result, effective, clot, age, rules, in_force, stored)
 
 
 def screening_row(
@@ -80,12 +87,11 @@ def recheck_row(
 ) -> dict[str, Any]:
     """Today's re-check at the start of an IASTM visit: the answers in force (as the form
     pre-fills them) and a blood pressure reading under the clinic's limits."""
-    today = _in_force(intake) | {BP_RULE: Answer(False, reading=_reading(rng, limits))}
-    answers = screening.read_measurements(
-        today, screening.visit_recheck_rules(), limits, require=True
-    )
+    today = intake.in_force | {BP_RULE: Answer(False, reading=_reading(rng, limits))}
+    answers = screening.read_measurements(today, intake.recheck_rules, limits, require=True)
     result = _recheck_result(tuple(sorted((k, a.present, a.regions) for k, a in answers.items())))
-    stored = {k: answer_json(a) for k, a in answers.items()}
+    # Only today's reading differs from visit to visit; the answers in force were stored once.
+    stored = intake.in_force_json | {BP_RULE: answer_json(answers[BP_RULE])}
     row = _row(rng, ids, when, visit_id, stored, result)
     if result["precautions"]:
         row |= {
@@ -98,13 +104,15 @@ def recheck_row(
 BP_RULE = next(r.id for r in screening.visit_recheck_rules() if r.reading)
 
 
-def _in_force(intake: Intake) -> dict[str, Answer]:
+def _in_force(
+    answers: dict[str, Answer],
+    result: ScreeningResult,
+    rules: tuple[ScreeningRule, ...],
+) -> dict[str, Answer]:
     """The re-check rules' answers in force: a rule the record raised counts as yes."""
     return {
-        r.id: Answer(True, intake.answers[r.id].regions)
-        if r.id in intake.result.flagged_rules
-        else intake.answers[r.id]
-        for r in screening.visit_recheck_rules()
+        r.id: Answer(True, answers[r.id].regions) if r.id in result.flagged_rules else answers[r.id]
+        for r in rules
     }
 
 

@@ -1,29 +1,36 @@
 """Loading the demo clinic: two clinics, their staff, and synthetic patients in bulk.
 
-Rows are written in bulk with explicit ids so that ten thousand patients load in well under a
-minute. Bulk writing skips the services' per-row work (audit rows, flushes), not their rules:
+Rows are written in bulk with explicit ids so that a hundred thousand patients load in a few
+minutes. Bulk writing skips the services' per-row work (audit rows, flushes), not their rules:
 every visit is simulated through the same core rules the services apply (``demo.visits``),
 and a test re-checks every demo row against them.
+
+Patients are built a chunk at a time (``demo.chunks``); from ``WORKERS_FROM`` on, worker processes
+build and encode the chunks while this process writes the ones before, with a bounded number in
+flight so memory stays flat. Every patient has its own random stream and id block, so the rows
+are the same whatever the number of workers.
 """
 
 from __future__ import annotations
 
 import gc
 import hashlib
-import json
+import os
 import random
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, Table, func, insert, select, text
+from sqlalchemy import Table, func, select, text
 from sqlalchemy.orm import Session
 
-from strigil.demo import daybook, instrumented
-from strigil.demo.patients import Generator
-from strigil.demo.rows import Batch, Ids, Staff, new_uuid
+from strigil.demo import chunks, daybook, instrumented
+from strigil.demo.rows import Batch, Ids, Signer, Staff, new_uuid
 from strigil.services import auth
 from strigil.store.clinics import Clinic, User
 from strigil.store.models import Base
@@ -31,6 +38,8 @@ from strigil.store.models import Base
 DEMO_PASSWORD = auth.DEMO_PASSWORD  # synthetic demo accounts only
 DEFAULT_SEED = 20261126
 CHUNK = 200
+WORKERS_FROM = 1_000  # patients; below this, starting worker processes costs more than it saves
+IN_FLIGHT = 2  # chunks per worker submitted ahead of the writer
 CLINICS = (("Northside Physical Therapy", "northside"), ("Riverside Sports Rehab", "riverside"))
 # Invented letterheads: 555-01xx numbers are reserved for fiction in the North American plan.
 LETTERHEADS = {
@@ -83,13 +92,15 @@ def load(
     progress: Callable[[int], None] | None = None,
     hash_content: bool = False,
     data_dir: Path | None = None,
+    workers: int | None = None,
 ) -> DemoSummary:
     """Write the demo clinics, staff and ``patients`` patients with their whole histories.
 
     With ``hash_content`` every row written feeds a SHA-256 digest, so two loads can be
     proved identical; it costs about a tenth of the load time, so it is off by default.
     With ``data_dir`` (where recordings are kept) one therapist's open visits get instrumented
-    areas (``demo.instrumented``).
+    areas (``demo.instrumented``). ``workers`` processes build the patients (0: this process
+    does; None: one per CPU from ``WORKERS_FROM`` patients on); the rows do not depend on it.
     """
     rng = random.Random(seed)
     anchor = anchor or datetime.now(UTC).date()
@@ -103,16 +114,30 @@ def load(
             if "id" in t.c and t.name != "audit_event"
         }
     )
-    staff, logins = _staff(session, rng, ids, digest, anchor)
+    staff, logins, signers = _staff(session, rng, ids, digest, anchor)
+    base = ids.next  # the patients' id blocks start past the staff
     _bulk_mode(session)
-    gen = Generator(rng=rng, ids=ids, anchor=anchor)
+    specs = [
+        chunks.ChunkSpec(
+            seed=seed,
+            anchor=anchor,
+            base=tuple(sorted(base.items())),
+            staff=tuple(staff),
+            signers=tuple(sorted(signers.items())),
+            start=start,
+            stop=min(start + CHUNK, patients),
+            dialect=session.get_bind().dialect.name,
+            hashing=hash_content,
+        )
+        for start in range(0, patients, CHUNK)
+    ]
     total = 0
-    gc.disable()  # millions of short-lived dicts: cyclic GC passes only cost time here
+    gc.disable()  # millions of short-lived objects: cyclic GC passes only cost time here
     try:
-        for done, batch in _chunks(gen, staff, patients):
-            total += _write(session, batch, digest)
+        for chunk in _built(specs, _workers(workers, patients)):
+            total += _write_chunk(session, chunk, digest)
             if progress:
-                progress(done)
+                progress(chunk.stop)
     finally:
         gc.enable()
     _reset_sequences(session)
@@ -135,12 +160,26 @@ def _next_id(session: Session, table: Table) -> int:
     return int(session.scalar(select(func.coalesce(func.max(table.c.id), 0))) or 0) + 1
 
 
-def _chunks(gen: Generator, staff: list[Staff], total: int) -> Iterator[tuple[int, Batch]]:
-    for start in range(0, total, CHUNK):
-        batch = Batch()
-        for index in range(start, min(start + CHUNK, total)):
-            gen.patient(batch, staff[index % len(staff)], index)
-        yield min(start + CHUNK, total), batch
+def _workers(asked: int | None, patients: int) -> int:
+    if asked is not None:
+        return max(0, min(asked, os.cpu_count() or 1))
+    return (os.cpu_count() or 1) if patients >= WORKERS_FROM else 0
+
+
+def _built(specs: list[chunks.ChunkSpec], workers: int) -> Iterator[chunks.Chunk]:
+    """The chunks in order: built here, or by ``workers`` spawned processes with at most
+    ``IN_FLIGHT`` chunks a worker submitted ahead, so memory stays flat at any size."""
+    if workers == 0:
+        yield from map(chunks.build, specs)
+        return
+    with ProcessPoolExecutor(max_workers=workers, mp_context=get_context("spawn")) as pool:
+        pending: deque[Future[chunks.Chunk]] = deque()
+        for spec in specs:
+            pending.append(pool.submit(chunks.build, spec))
+            if len(pending) >= workers * IN_FLIGHT:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 class _NoDigest:
@@ -154,23 +193,27 @@ class _NoDigest:
 
 
 def _write(session: Session, batch: Batch, digest: Any) -> int:
-    count = 0
+    """Write a batch built in this process (the staff)."""
+    dialect = session.get_bind().dialect.name
     hashing = not isinstance(digest, _NoDigest)
-    for table in Base.metadata.sorted_tables:
-        rows = batch.rows.get(table.name)
-        if not rows:
-            continue
-        if hashing:  # salted password hashes differ by design, so they stay out of the digest
-            for row in rows:
-                digest.update(
-                    repr(sorted(i for i in row.items() if i[0] != "password_hash")).encode()
-                )
-        if session.get_bind().dialect.name == "postgresql":
-            _copy(session, table, rows)
+    built = chunks.Chunk(0, chunks.encode(batch, dialect), chunks.digest_of(batch, hashing))
+    return _write_chunk(session, built, digest)
+
+
+def _write_chunk(session: Session, chunk: chunks.Chunk, digest: Any) -> int:
+    """Stream an encoded chunk to the database; its digest feeds the load's."""
+    digest.update(chunk.digest.encode())
+    postgres = session.get_bind().dialect.name == chunks.POSTGRESQL
+    for table in chunk.tables:
+        names = ", ".join(f'"{c}"' for c in table.columns)
+        if postgres:
+            _copy(session, table.table, names, table.payload)
         else:
-            session.execute(insert(table), rows)
-        count += len(rows)
-    return count
+            marks = ", ".join("?" for _ in table.columns)
+            session.connection().exec_driver_sql(
+                f'INSERT INTO "{table.table}" ({names}) VALUES ({marks})', table.payload
+            )
+    return sum(t.count for t in chunk.tables)
 
 
 def _bulk_mode(session: Session) -> None:
@@ -185,24 +228,16 @@ def _bulk_mode(session: Session) -> None:
         session.execute(text("SET LOCAL session_replication_role = replica"))
 
 
-def _copy(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:
-    """PostgreSQL's COPY: an order of magnitude faster than INSERT for bulk synthetic rows."""
-    columns = list(rows[0])
-    as_json = {c for c in columns if isinstance(table.c[c].type, JSON)}
+def _copy(session: Session, table: str, names: str, payload: Any) -> None:
+    """PostgreSQL's COPY: an order of magnitude faster than INSERT for bulk synthetic rows;
+    the text was formatted where the chunk was built."""
     driver = session.connection().connection.driver_connection
     assert driver is not None, "a live PostgreSQL connection"
-    names = ", ".join(f'"{c}"' for c in columns)
     with (
         driver.cursor() as cursor,
-        cursor.copy(f'COPY "{table.name}" ({names}) FROM STDIN') as copy,
+        cursor.copy(f'COPY "{table}" ({names}) FROM STDIN') as copy,
     ):
-        for row in rows:
-            copy.write_row(
-                [
-                    json.dumps(row[c]) if c in as_json and row[c] is not None else row[c]
-                    for c in columns
-                ]
-            )
+        copy.write(payload)
 
 
 def _reset_sequences(session: Session) -> None:
@@ -221,10 +256,11 @@ def _reset_sequences(session: Session) -> None:
 
 def _staff(
     session: Session, rng: random.Random, ids: Ids, digest: Any, anchor: date
-) -> tuple[list[Staff], list[tuple[str, str, str]]]:
+) -> tuple[list[Staff], list[tuple[str, str, str]], dict[int, Signer]]:
     password_hash = auth.hash_password(DEMO_PASSWORD, demo=True)
     created = datetime.combine(anchor - timedelta(days=400), time(8), UTC)
     staff, logins, batch = [], [], Batch()
+    signers: dict[int, Signer] = {}
     for name, slug in CLINICS:
         clinic_id = ids.take("clinic")
         batch.add(
@@ -257,10 +293,11 @@ def _staff(
                 ),
             )
             users.setdefault(role, []).append(user_id)
+            signers[user_id] = Signer(f"{label} ({name})", role, CREDENTIALS.get(role) or None)
             logins.append((name, role, email))
         staff.append(Staff(clinic_id, tuple(users["therapist"]), users["assistant"][0]))
     _write(session, batch, digest)
-    return staff, logins
+    return staff, logins, signers
 
 
 def _user_row(

@@ -11,9 +11,10 @@ import random
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from strigil.core import catalog, diagnoses, identity, measures, scoring
+from strigil.core import catalog, diagnoses, identity, integrity, measures, scoring
 from strigil.demo import intake, visits
-from strigil.demo.rows import Batch, Ids, Staff, at, meta, new_uuid
+from strigil.demo.rows import Batch, Ids, Signer, Staff, at, meta, new_uuid
+from strigil.services import notes
 from strigil.services.screenings import age_on
 
 GIVEN = (
@@ -87,15 +88,46 @@ CONDITION_WEIGHTS = (16, 16, 8, 6, 6, 14, 16, 6, 4, 3, 3, 2)
 RELIABILITY_SHARE = 0.05  # share of IASTM visits run as two-therapist reliability checks
 MINOR_SHARE = 0.02  # adolescents, who consent through a parent or guardian
 TOLERANCE = 6  # the discomfort limit agreed at the start of every demo visit
+VISITS = (4, 12)  # fewest and most visits in an episode
+AREA_COUNTS = (1, 2, 2, 3)  # areas a therapist sets out to treat at an IASTM visit
+EXERCISES_PER_VISIT = 2
+MEASURES_PER_VISIT = 2  # pain, and the condition's own measure at some visits
+_AREAS = VISITS[1] * max(AREA_COUNTS)
+# The most rows one patient can have in each table: each patient gets an id block this size.
+PER_PATIENT = {
+    "patient": 1,
+    "episode": 1,
+    "consent": 1,
+    "screening_clearance": 1,
+    "screening": 1 + VISITS[1],  # the intake and a re-check at every visit
+    "visit": VISITS[1],
+    "treated_area": _AREAS,
+    "discomfort_reading": _AREAS * max(visits.READING_COUNTS),
+    "restriction_finding": _AREAS * 2,  # a colleague's too at a reliability check
+    "skin_response": _AREAS,
+    "adverse_event": _AREAS,
+    "exercise_prescription": VISITS[1] * EXERCISES_PER_VISIT,
+    "outcome_measurement": VISITS[1] * MEASURES_PER_VISIT,
+}
 
 
 class Generator:
-    """Builds one patient's whole history into a batch of rows."""
+    """Builds one patient's whole history into a batch of rows.
 
-    def __init__(self, *, rng: random.Random, ids: Ids, anchor: date) -> None:
-        self.rng, self.ids, self.anchor = rng, ids, anchor
+    A patient's history depends only on the seed, the anchor day, the patient's index and
+    the first free id of each table (``base``): it has its own random stream and its own id
+    block, so patients can be built in any order, by any number of processes, and still give
+    the same rows."""
+
+    def __init__(
+        self, *, seed: int, anchor: date, base: dict[str, int], signers: dict[int, Signer]
+    ) -> None:
+        self.seed, self.anchor, self.base, self.signers = seed, anchor, base, signers
         self.indications = {i.code: i for i in catalog.indications()}
         self.sites = catalog.body_sites()
+        self.sites_in: dict[str | None, list[Any]] = {}
+        for site in self.sites:
+            self.sites_in.setdefault(site.region, []).append(site)
         self.exercises = catalog.exercises()
         self.strokes = [s.code for s in catalog.strokes()]
         self.instruments = [t.code for t in catalog.instrument_types()]
@@ -103,9 +135,10 @@ class Generator:
         self.limits = visits.limits()
 
     def patient(self, batch: Batch, staff: Staff, index: int) -> None:
-        rng = self.rng
+        rng = random.Random(f"{self.seed}:{self.anchor.isoformat()}:{index}")
+        ids = Ids.block(self.base, PER_PATIENT, index)
         therapist = staff.therapists[index % len(staff.therapists)]
-        pid = self.ids.take("patient")
+        pid = ids.take("patient")
         start = self.anchor - timedelta(days=rng.randint(0, 300))
         created = at(start, 8)
         minor = rng.random() < MINOR_SHARE
@@ -133,7 +166,7 @@ class Generator:
             },
         )
         age = age_on(birth, start) or 0
-        episode = EpisodeBuilder(self, batch, staff, therapist, pid, start, age)
+        episode = EpisodeBuilder(self, (rng, ids), batch, staff, therapist, pid, start, age)
         episode.build()
 
 
@@ -181,6 +214,7 @@ class EpisodeBuilder:
     def __init__(
         self,
         gen: Generator,
+        streams: tuple[random.Random, Ids],
         batch: Batch,
         staff: Staff,
         therapist: int,
@@ -189,7 +223,7 @@ class EpisodeBuilder:
         age: int,
     ) -> None:
         self.gen, self.batch, self.staff = gen, batch, staff
-        self.rng, self.ids = gen.rng, gen.ids
+        self.rng, self.ids = streams
         self.therapist, self.patient_id, self.start = therapist, patient_id, start
         self.age = age
         code = self.rng.choices(CONDITIONS, CONDITION_WEIGHTS)[0]
@@ -200,7 +234,7 @@ class EpisodeBuilder:
         self.approach = self.rng.choices(
             ("iastm", "manual_therapy", "exercise_only"), (0.7, 0.15, 0.15)
         )[0]
-        self.sites = [s for s in gen.sites if s.region == self.indication.body_region]
+        self.sites = gen.sites_in.get(self.indication.body_region, [])
         laterality = self.indication.laterality
         self.side = laterality if laterality in ("left", "right") else "na"
         self.history = visits.SiteHistory()
@@ -211,7 +245,7 @@ class EpisodeBuilder:
 
     def build(self) -> None:
         rng = self.rng
-        n_visits = rng.randint(4, 12)
+        n_visits = rng.randint(*VISITS)
         days = self._visit_days(n_visits)
         discharged = days[-1] < self.gen.anchor - timedelta(days=7)
         self.episode_id = self.ids.take("episode")
@@ -315,8 +349,23 @@ class EpisodeBuilder:
         plans = self._areas(visit_id, started, check) if iastm and not open_visit else []
         if not open_visit:
             row["objective"], row["assessment"] = visits.note_text(plans)
+        self._seal(row)
         self._exercises(visit_id, started)
         self._outcomes(visit_id, number, total, started, badness)
+
+    def _seal(self, row: dict[str, Any]) -> None:
+        """Sign a signed visit's note as ``services.notes.seal_unsealed`` would: the signer
+        as they are now and the digest of the note's content (demo visits bill nothing)."""
+        signer = self.gen.signers.get(row["signed_by_id"])
+        row |= {
+            "signer_name": signer.name if signer else None,
+            "signer_credentials": signer.credentials if signer else None,
+            "signer_licence": None,
+            "signer_role": signer.role if signer else None,
+            "note_digest": None,
+        }
+        if signer is not None:
+            row["note_digest"] = integrity.digest(notes.signed_content_of(row, ()))
 
     def _areas(self, visit_id: int, started: datetime, check: bool) -> list[visits.AreaPlan]:
         """The visit's areas, each admitted and ended by the core rules (``demo.visits``)."""
@@ -324,7 +373,7 @@ class EpisodeBuilder:
             self.rng, self.intake.effective, TOLERANCE, self.gen.limits, self.history
         )
         plans: list[visits.AreaPlan] = []
-        count = min(self.rng.choice((1, 2, 2, 3)), len(self.sites))
+        count = min(self.rng.choice(AREA_COUNTS), len(self.sites))
         for index, site in enumerate(self.rng.sample(self.sites, count)):  # a site once a visit
             when = started + timedelta(minutes=10 + 4 * index)
             plan = sim.area(site, visits.side_for(site, self.side, self.rng), when)
@@ -449,7 +498,7 @@ class EpisodeBuilder:
         rng = self.rng
         region = self.indication.body_region
         choices = [e for e in self.gen.exercises if region in e.regions] or list(self.gen.exercises)
-        for ex in rng.sample(choices, min(2, len(choices))):
+        for ex in rng.sample(choices, min(EXERCISES_PER_VISIT, len(choices))):
             self.batch.add(
                 "exercise_prescription",
                 {

@@ -11,14 +11,26 @@ from typing import Any
 
 @dataclass
 class Ids:
-    """Next explicit id per table, read once from the database."""
+    """Next explicit id per table, within an optional block per table (the first id past it)."""
 
     next: dict[str, int] = field(default_factory=dict)
+    end: dict[str, int] = field(default_factory=dict)
 
     def take(self, table: str) -> int:
         value = self.next[table]
+        if value >= self.end.get(table, value + 1):
+            raise OverflowError(f"{table}: the id block of this patient is used up")
         self.next[table] = value + 1
         return value
+
+    @classmethod
+    def block(cls, base: dict[str, int], per_patient: dict[str, int], index: int) -> Ids:
+        """Patient ``index``'s own id range in every table: ``per_patient[t]`` ids from
+        ``base[t] + index * per_patient[t]``. Fixed ranges let any process build any patient
+        and give the same rows whatever the number of processes; the unused rest of a range
+        is a gap in the ids, as a rolled-back insert leaves one."""
+        start = {t: base[t] + index * n for t, n in per_patient.items()}
+        return cls(dict(start), {t: start[t] + n for t, n in per_patient.items()})
 
 
 @dataclass
@@ -34,6 +46,15 @@ class Staff:
     clinic_id: int
     therapists: tuple[int, ...]
     assistant: int
+
+
+@dataclass(frozen=True, slots=True)
+class Signer:
+    """A user as a signed note records them (``services.notes.seal_unsealed`` writes the same)."""
+
+    name: str
+    role: str
+    credentials: str | None
 
 
 def new_uuid(rng: random.Random) -> uuid.UUID:

@@ -25,6 +25,7 @@ SKIN_WEIGHTS = (0.2, 0.65, 0.12)
 BRUISE_SHARE = 0.03
 ASK_TO_STOP_SHARE = 0.015  # per reading
 SPIKE_SHARE = 0.07  # per later reading: discomfort jumps, often to the agreed limit
+READING_COUNTS = (2, 2, 3)  # readings taken in an area that is not stopped sooner
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +109,7 @@ class VisitSim:
         """Discomfort as the patient reports it; the first stopping reading ends the series."""
         series = [self.rng.randint(1, 4), self._later(), self._later()]
         out: list[tuple[int, bool]] = []
-        for value in series[: self.rng.choice((2, 2, 3))]:
+        for value in series[: self.rng.choice(READING_COUNTS)]:
             asked = self.rng.random() < ASK_TO_STOP_SHARE
             out.append((value, asked))
             reason = protocol.evaluate_discomfort(value, self.tolerance)

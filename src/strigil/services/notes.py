@@ -279,21 +279,47 @@ def signed_content(visit: Visit, lines: Sequence[BillingLine]) -> dict[str, Any]
     billed time) is what is fingerprinted; names that may change later (the patient's or the
     clinic's) are inside the text already.
     """
+    values = {name: getattr(visit, name) for name in SIGNED_FIELDS}
+    return signed_content_of(values, [(ln.code, ln.seconds) for ln in lines])
+
+
+SIGNED_FIELDS = (
+    "external_id",
+    "number",
+    "started_at",
+    "subjective",
+    "objective",
+    "assessment",
+    "plan",
+    "signer_name",
+    "signer_credentials",
+    "signer_licence",
+    "signer_role",
+    "signed_at",
+)
+
+
+def signed_content_of(
+    values: Mapping[str, Any], billing: Sequence[tuple[str, int | None]]
+) -> dict[str, Any]:
+    """``signed_content`` from a visit's column values (``SIGNED_FIELDS``) and its billing
+    lines as (code, seconds): the bulk-written demo seals its notes with it as it builds them."""
+    signed_at = values["signed_at"]
     return {
-        "visit": str(visit.external_id),
-        "number": visit.number,
-        "started_at": visit.started_at.isoformat(),
-        "note": {
-            name: getattr(visit, name) for name in ("subjective", "objective", "assessment", "plan")
-        },
+        "visit": str(values["external_id"]),
+        "number": values["number"],
+        "started_at": values["started_at"].isoformat(),
+        "note": {name: values[name] for name in ("subjective", "objective", "assessment", "plan")},
         "signer": {
-            "name": visit.signer_name,
-            "credentials": visit.signer_credentials,
-            "licence": visit.signer_licence,
-            "role": visit.signer_role,
-            "signed_at": visit.signed_at.isoformat() if visit.signed_at else None,
+            "name": values["signer_name"],
+            "credentials": values["signer_credentials"],
+            "licence": values["signer_licence"],
+            "role": values["signer_role"],
+            "signed_at": signed_at.isoformat() if signed_at else None,
         },
-        "billing": sorted([ln.code, ln.seconds if ln.seconds is not None else -1] for ln in lines),
+        "billing": sorted(
+            [code, seconds if seconds is not None else -1] for code, seconds in billing
+        ),
     }
 
 
