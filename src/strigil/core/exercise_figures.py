@@ -1,0 +1,416 @@
+"""Strigil's own exercise pictures: wordless line drawings computed from joint angles.
+
+Why drawn by code: no licensed image library to track, one consistent style for all 52
+exercises, and nothing to translate because a picture holds no words (ADR 0022). The drawing
+depends only on the exercise code, never on the patient.
+
+A picture shows the start pose faintly and the end pose solidly, the moving segments in the
+brand colour and a curved arrow for the motion. A pose gives an absolute direction in degrees
+for each segment (0 = right, 90 = up) or, for fingers and toes, an angle relative to the
+segment it hangs from. The output is a list of plain shapes, written as SVG for web pages and
+drawn again by the PDF renderer, so both show exactly the same figure.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from functools import cache
+from importlib.resources import files
+from typing import Any, Literal
+from xml.sax.saxutils import quoteattr
+
+__all__ = [
+    "BRAND",
+    "HEIGHT",
+    "WIDTH",
+    "Circle",
+    "Figure",
+    "Shape",
+    "Stroke",
+    "figure",
+    "figure_codes",
+    "svg",
+]
+
+WIDTH, HEIGHT, MARGIN = 200.0, 160.0, 8.0
+BRAND = "#0b5c7a"
+INK = "#1f2933"
+GHOST = "#b9c4cc"
+PROP = "#8a97a3"
+
+Tone = Literal["ink", "brand", "ghost", "prop", "ghost_brand"]
+COLOURS: dict[str, str] = {
+    "ink": INK,
+    "brand": BRAND,
+    "ghost": GHOST,
+    "prop": PROP,
+    "ghost_brand": "#9fc3d1",
+}
+Point = tuple[float, float]
+
+
+@dataclass(frozen=True)
+class Stroke:
+    """An open or closed polyline; ``fill`` closes it and paints the inside."""
+
+    points: tuple[Point, ...]
+    tone: Tone
+    width: float
+    fill: bool = False
+    dashed: bool = False
+
+
+@dataclass(frozen=True)
+class Circle:
+    centre: Point
+    r: float
+    tone: Tone
+    width: float
+    fill: bool = False
+
+
+Shape = Stroke | Circle
+
+
+@dataclass(frozen=True)
+class Figure:
+    """Shapes already placed in the ``WIDTH`` x ``HEIGHT`` box."""
+
+    shapes: tuple[Shape, ...]
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One bone of a skeleton: where it starts, how long, and whether its angle is relative."""
+
+    parent: str | None
+    length: float
+    relative: bool = False
+    width: float = 6.0
+
+
+def _body() -> dict[str, Segment]:
+    arm = {"arm": 26.0, "forearm": 24.0}
+    leg = {"thigh": 36.0, "shin": 34.0, "foot": 11.0}
+    out = {"torso": Segment(None, 44.0), "neck": Segment("torso", 13.0)}
+    for side in ("far", "near"):
+        out[f"{side}_arm"] = Segment("torso", arm["arm"])
+        out[f"{side}_forearm"] = Segment(f"{side}_arm", arm["forearm"])
+        out[f"{side}_thigh"] = Segment(None, leg["thigh"])
+        out[f"{side}_shin"] = Segment(f"{side}_thigh", leg["shin"])
+        out[f"{side}_foot"] = Segment(f"{side}_shin", leg["foot"], width=5.0)
+    return out
+
+
+def _hand() -> dict[str, Segment]:
+    out = {
+        "forearm": Segment(None, 50.0, width=16.0),
+        "palm": Segment("forearm", 34.0, relative=True, width=16.0),
+        "thumb_1": Segment("forearm", 20.0, relative=True, width=7.0),
+        "thumb_2": Segment("thumb_1", 14.0, relative=True, width=7.0),
+    }
+    for finger in ("index", "middle", "ring", "little"):
+        scale = {"index": 1.0, "middle": 1.08, "ring": 1.0, "little": 0.8}[finger]
+        out[f"{finger}_1"] = Segment("palm", 18.0 * scale, relative=True, width=6.5)
+        out[f"{finger}_2"] = Segment(f"{finger}_1", 12.0 * scale, relative=True, width=6.5)
+        out[f"{finger}_3"] = Segment(f"{finger}_2", 9.0 * scale, relative=True, width=6.5)
+    return out
+
+
+def _foot() -> dict[str, Segment]:
+    out = {
+        "shin": Segment(None, 56.0, width=14.0),
+        "heel": Segment("shin", 14.0, relative=True, width=12.0),
+        "rearfoot": Segment("heel", 28.0, relative=True, width=10.0),
+        "forefoot": Segment("rearfoot", 28.0, relative=True, width=10.0),
+    }
+    for n, length in enumerate((13.0, 10.0, 9.0, 8.0, 7.0), 1):
+        out[f"toe_{n}"] = Segment("forefoot", length, relative=True, width=6.0)
+    return out
+
+
+SKELETONS: dict[str, dict[str, Segment]] = {"body": _body(), "hand": _hand(), "foot": _foot()}
+# Where a segment without a parent starts: the body's torso and thighs start at the hip.
+ROOTS: dict[str, str] = {"body": "hip", "hand": "elbow", "foot": "knee"}
+HEAD_R = 8.5
+PROPS = frozenset(
+    {"floor", "wall", "chair", "door", "band", "towel", "table", "ball", "step", "pillow"}
+)
+
+
+@cache
+def _poses() -> dict[str, dict[str, Any]]:
+    raw = files("strigil.core.catalog").joinpath("exercise_poses.json").read_text("utf-8")
+    data: dict[str, dict[str, Any]] = json.loads(raw)["poses"]
+    return data
+
+
+def figure_codes() -> tuple[str, ...]:
+    """Every exercise code that has a picture."""
+    return tuple(_poses())
+
+
+def _direction(angle: float) -> Point:
+    rad = math.radians(angle)
+    return math.cos(rad), -math.sin(rad)
+
+
+def _place(kind: str, pose: dict[str, Any]) -> tuple[dict[str, Point], dict[str, float]]:
+    """Joint positions and absolute angles of every segment in one pose.
+
+    A segment's start point is named after the segment itself ("near_shin" starts at the near
+    knee); its end point is ``<name>.end``."""
+    skeleton = SKELETONS[kind]
+    angles: dict[str, float] = pose["angles"]
+    root: Point = tuple(pose.get("root", (0.0, 0.0)))  # type: ignore[assignment]
+    starts: dict[str, Point] = {}
+    absolute: dict[str, float] = {}
+    ends: dict[str, Point] = {}
+    for name, seg in skeleton.items():  # parents come before children in every skeleton
+        start = root if seg.parent is None else ends[seg.parent]
+        shift = float(pose.get("offset", {}).get(name, 0.0))
+        if shift and seg.parent:
+            px, py = _direction(absolute[seg.parent] + 90.0)
+            start = (start[0] + px * shift, start[1] + py * shift)
+        base = absolute[seg.parent] if seg.relative and seg.parent else 0.0
+        absolute[name] = base + float(angles.get(name, 0.0))
+        dx, dy = _direction(absolute[name])
+        length = seg.length * float(pose.get("scale", {}).get(name, 1.0))
+        starts[name] = start
+        ends[name] = (start[0] + dx * length, start[1] + dy * length)
+    points = dict(starts)
+    points.update({f"{n}.end": p for n, p in ends.items()})
+    return points, absolute
+
+
+def _skeleton_shapes(
+    kind: str,
+    points: dict[str, Point],
+    tone_of: dict[str, Tone],
+    hidden: set[str],
+    widths: dict[str, float],
+) -> list[Shape]:
+    """Far limbs first so the near ones overlap them; the head is a ring at the neck's end."""
+    out: list[Shape] = []
+    for name, seg in SKELETONS[kind].items():
+        if name in hidden:
+            continue
+        tone = tone_of.get(name, "ink")
+        a, b = points[name], points[f"{name}.end"]
+        if name == "neck":
+            dx, dy = b[0] - a[0], b[1] - a[1]
+            k = (math.hypot(dx, dy) - HEAD_R) / max(math.hypot(dx, dy), 1e-6)
+            out.append(Stroke((a, (a[0] + dx * k, a[1] + dy * k)), tone, seg.width * 0.8))
+            out.append(Circle(b, HEAD_R, tone, 4.0))
+            continue
+        out.append(Stroke((a, b), tone, float(widths.get(name, seg.width))))
+    return out
+
+
+def _arc(centre: Point, r: float, start: float, end: float, steps: int = 24) -> list[Point]:
+    return [
+        (
+            centre[0] + r * math.cos(math.radians(start + (end - start) * i / steps)),
+            centre[1] - r * math.sin(math.radians(start + (end - start) * i / steps)),
+        )
+        for i in range(steps + 1)
+    ]
+
+
+def _head(tip: Point, before: Point, tone: Tone) -> Stroke:
+    """A filled arrowhead at ``tip`` pointing away from ``before``."""
+    dx, dy = tip[0] - before[0], tip[1] - before[1]
+    n = max(math.hypot(dx, dy), 1e-6)
+    ux, uy = dx / n, dy / n
+    size = 7.0
+    left = (tip[0] - ux * size - uy * size * 0.6, tip[1] - uy * size + ux * size * 0.6)
+    right = (tip[0] - ux * size + uy * size * 0.6, tip[1] - uy * size - ux * size * 0.6)
+    return Stroke((left, (tip[0] + ux * 2, tip[1] + uy * 2), right), tone, 1.5, fill=True)
+
+
+def _arrow(spec: dict[str, Any], joints: dict[str, Point], turn: dict[str, Any]) -> list[Shape]:
+    """A curved (or straight) arrow from the start to the end of the motion."""
+    if "from" in spec:
+        line = [_point(spec["from"], joints), _point(spec["to"], joints)]
+    else:
+        about = spec.get("about")
+        centre = _point(spec.get("centre", about), joints)
+        if about and "start" not in spec:
+            a0, a1 = turn["start"][about], turn["end"][about]
+        else:
+            a0, a1 = float(spec["start"]), float(spec["end"])
+            if a1 - a0 > 180:
+                a1 -= 360
+            elif a0 - a1 > 180:
+                a1 += 360
+        r = float(spec.get("r", 0.0)) or 0.7 * _length(about)
+        line = _arc(centre, r, a0, a1)
+    out: list[Shape] = [Stroke(tuple(line), "brand", 2.2)]
+    out.append(_head_of(line[-1], line[-2]))
+    if spec.get("both"):
+        out.append(_head_of(line[0], line[1]))
+    return out
+
+
+def _head_of(tip: Point, before: Point) -> Stroke:
+    return _head(tip, before, "brand")
+
+
+def _length(segment: str | None) -> float:
+    for skeleton in SKELETONS.values():
+        if segment in skeleton:
+            return skeleton[segment].length
+    return 30.0
+
+
+def _point(value: Any, joints: dict[str, Point]) -> Point:
+    if isinstance(value, str):
+        return joints[value]
+    return float(value[0]), float(value[1])
+
+
+def _prop(spec: dict[str, Any], joints: dict[str, Point], span: tuple[float, float]) -> list[Shape]:
+    """Furniture and equipment in a light grey so the body stays the subject."""
+    kind, w = spec["kind"], 3.0
+    if kind == "floor":
+        y = float(spec["y"])
+        return [Stroke(((span[0] - 12, y), (span[1] + 12, y)), "prop", w)]
+    if kind in ("wall", "door"):
+        x, y0, y1 = float(spec["x"]), float(spec["y0"]), float(spec["y1"])
+        out: list[Shape] = [Stroke(((x, y0), (x, y1)), "prop", 4.0 if kind == "wall" else w)]
+        if kind == "door":
+            x2 = x + float(spec.get("depth", 10.0))
+            out += [Stroke(((x2, y1), (x2, y0), (x, y0)), "prop", w)]
+        return out
+    if kind == "chair":
+        x, y, d = float(spec["x"]), float(spec["y"]), 1.0 if spec.get("back", "left") == "right" else -1.0
+        seat, floor = float(spec.get("seat", 30.0)), float(spec["floor"])
+        back_x = x + d * seat / 2
+        return [
+            Stroke(((x - seat / 2, y), (x + seat / 2, y)), "prop", w),
+            Stroke(((back_x, floor), (back_x, y - float(spec.get("back_h", 36.0)))), "prop", w),
+            Stroke(((x - d * seat / 2, y), (x - d * seat / 2, floor)), "prop", w),
+        ]
+    if kind in ("table", "step"):
+        x0, x1, y, floor = float(spec["x0"]), float(spec["x1"]), float(spec["y"]), float(spec["floor"])
+        if kind == "step":
+            return [Stroke(((x0, floor), (x0, y), (x1, y), (x1, floor)), "prop", w)]
+        return [
+            Stroke(((x0, y), (x1, y)), "prop", w),
+            Stroke(((x0 + 4, y), (x0 + 4, floor)), "prop", w),
+            Stroke(((x1 - 4, y), (x1 - 4, floor)), "prop", w),
+        ]
+    if kind in ("band", "towel"):
+        pts = tuple(_point(p, joints) for p in spec["points"])
+        return [Stroke(pts, "prop", 2.0 if kind == "band" else 5.0, dashed=kind == "band")]
+    if kind == "pillow":
+        x0, x1, y = float(spec["x0"]), float(spec["x1"]), float(spec["y"])
+        return [Stroke(((x0, y), (x0 + 3, y - 6), (x1 - 3, y - 6), (x1, y)), "prop", w)]
+    centre = _point(spec["at"], joints)  # ball
+    return [Circle(centre, float(spec.get("r", 8.0)), "prop", w)]
+
+
+def _bounds(shapes: list[Shape]) -> tuple[float, float, float, float]:
+    xs: list[float] = []
+    ys: list[float] = []
+    for s in shapes:
+        if isinstance(s, Circle):
+            xs += [s.centre[0] - s.r, s.centre[0] + s.r]
+            ys += [s.centre[1] - s.r, s.centre[1] + s.r]
+        else:
+            xs += [p[0] for p in s.points]
+            ys += [p[1] for p in s.points]
+    return min(xs), min(ys), max(xs), max(ys)
+
+
+def _fit(shapes: list[Shape]) -> Figure:
+    """Centre the drawing in the box, shrinking it only if it does not fit, so every body
+    picture shares one scale."""
+    x0, y0, x1, y1 = _bounds(shapes)
+    k = min(1.0, (WIDTH - 2 * MARGIN) / max(x1 - x0, 1), (HEIGHT - 2 * MARGIN) / max(y1 - y0, 1))
+    dx = (WIDTH - (x1 - x0) * k) / 2 - x0 * k
+    dy = (HEIGHT - (y1 - y0) * k) / 2 - y0 * k
+
+    def move(p: Point) -> Point:
+        return round(p[0] * k + dx, 1), round(p[1] * k + dy, 1)
+
+    placed: list[Shape] = []
+    for s in shapes:
+        if isinstance(s, Circle):
+            placed.append(Circle(move(s.centre), round(s.r * k, 1), s.tone, s.width, s.fill))
+        else:
+            pts = tuple(move(p) for p in s.points)
+            placed.append(Stroke(pts, s.tone, s.width, s.fill, s.dashed))
+    return Figure(tuple(placed))
+
+
+@cache
+def figure(code: str) -> Figure | None:
+    """The picture for an exercise code, or None when the library has none."""
+    spec = _poses().get(code)
+    if spec is None:
+        return None
+    kind = spec.get("view", "body")
+    start_pose = {**spec["start"], "angles": {**spec["start"]["angles"]}}
+    end_pose = {
+        "root": spec["end"].get("root", start_pose.get("root", (0, 0))),
+        "scale": {**start_pose.get("scale", {}), **spec["end"].get("scale", {})},
+        "angles": {**start_pose["angles"], **spec["end"].get("angles", {})},
+        "offset": {**start_pose.get("offset", {}), **spec["end"].get("offset", {})},
+    }
+    p0, a0 = _place(kind, start_pose)
+    p1, a1 = _place(kind, end_pose)
+    moving = set(spec.get("moving", []))
+    hidden = set(spec.get("hidden", []))
+    widths: dict[str, float] = spec.get("widths", {})
+    changed = {n for n in SKELETONS[kind] if abs(a0[n] - a1[n]) > 0.5} | moving
+    if tuple(start_pose.get("root", (0, 0))) != tuple(end_pose["root"]):
+        changed |= set(SKELETONS[kind])
+    ghost_parts = set(SKELETONS[kind]) - changed
+    body = [
+        *_skeleton_shapes(kind, p1, {n: "brand" for n in moving}, hidden, widths),
+    ]
+    ghost = _skeleton_shapes(
+        kind, p0, {n: "ghost" for n in SKELETONS[kind]}, hidden | ghost_parts, widths
+    )
+    joints = {**{f"start:{k}": v for k, v in p0.items()}, **p1}
+    drawn = ghost + body
+    x0, _, x1, _ = _bounds(drawn)
+    props = [s for p in spec.get("props", []) for s in _prop(p, joints, (x0, x1))]
+    arrows = [
+        s for a in spec.get("arrows", []) for s in _arrow(a, joints, {"start": a0, "end": a1})
+    ]
+    return _fit(props + ghost + body + arrows)
+
+
+def _svg_shape(s: Shape) -> str:
+    colour = COLOURS[s.tone]
+    if isinstance(s, Circle):
+        fill = colour if s.fill else "none"
+        return (
+            f'<circle cx="{s.centre[0]}" cy="{s.centre[1]}" r="{s.r}" fill="{fill}" '
+            f'stroke="{colour}" stroke-width="{s.width}"/>'
+        )
+    d = "M" + " L".join(f"{x} {y}" for x, y in s.points) + (" Z" if s.fill else "")
+    extra = ' stroke-dasharray="5 4"' if s.dashed else ""
+    fill = colour if s.fill else "none"
+    return (
+        f'<path d="{d}" fill="{fill}" stroke="{colour}" stroke-width="{s.width}" '
+        f'stroke-linecap="round" stroke-linejoin="round"{extra}/>'
+    )
+
+
+def svg(code: str, alt: str) -> str:
+    """The exercise picture as inline SVG, labelled with ``alt`` (the exercise's name in the
+    reader's language); empty when the exercise has no picture."""
+    fig = figure(code)
+    if fig is None:
+        return ""
+    body = "".join(_svg_shape(s) for s in fig.shapes)
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH:g} {HEIGHT:g}" '
+        f'role="img" aria-label={quoteattr(alt)} class="exercise-figure" '
+        f'data-exercise="{code}">{body}</svg>'
+    )
