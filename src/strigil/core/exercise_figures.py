@@ -164,7 +164,7 @@ def _place(kind: str, pose: dict[str, Any]) -> tuple[dict[str, Point], dict[str,
     knee); its end point is ``<name>.end``."""
     skeleton = SKELETONS[kind]
     angles: dict[str, float] = pose["angles"]
-    root: Point = tuple(pose.get("root", (0.0, 0.0)))  # type: ignore[assignment]
+    root: Point = tuple(pose.get("root", (0.0, 0.0)))
     starts: dict[str, Point] = {}
     absolute: dict[str, float] = {}
     ends: dict[str, Point] = {}
@@ -285,7 +285,11 @@ def _prop(spec: dict[str, Any], joints: dict[str, Point], span: tuple[float, flo
             out += [Stroke(((x2, y1), (x2, y0), (x, y0)), "prop", w)]
         return out
     if kind == "chair":
-        x, y, d = float(spec["x"]), float(spec["y"]), 1.0 if spec.get("back", "left") == "right" else -1.0
+        x, y, d = (
+            float(spec["x"]),
+            float(spec["y"]),
+            1.0 if spec.get("back", "left") == "right" else -1.0,
+        )
         seat, floor = float(spec.get("seat", 30.0)), float(spec["floor"])
         back_x = x + d * seat / 2
         return [
@@ -294,7 +298,12 @@ def _prop(spec: dict[str, Any], joints: dict[str, Point], span: tuple[float, flo
             Stroke(((x - d * seat / 2, y), (x - d * seat / 2, floor)), "prop", w),
         ]
     if kind in ("table", "step"):
-        x0, x1, y, floor = float(spec["x0"]), float(spec["x1"]), float(spec["y"]), float(spec["floor"])
+        x0, x1, y, floor = (
+            float(spec["x0"]),
+            float(spec["x1"]),
+            float(spec["y"]),
+            float(spec["floor"]),
+        )
         if kind == "step":
             return [Stroke(((x0, floor), (x0, y), (x1, y), (x1, floor)), "prop", w)]
         return [
@@ -370,10 +379,10 @@ def figure(code: str) -> Figure | None:
         changed |= set(SKELETONS[kind])
     ghost_parts = set(SKELETONS[kind]) - changed
     body = [
-        *_skeleton_shapes(kind, p1, {n: "brand" for n in moving}, hidden, widths),
+        *_skeleton_shapes(kind, p1, dict.fromkeys(moving, "brand"), hidden, widths),
     ]
     ghost = _skeleton_shapes(
-        kind, p0, {n: "ghost" for n in SKELETONS[kind]}, hidden | ghost_parts, widths
+        kind, p0, dict.fromkeys(SKELETONS[kind], "ghost"), hidden | ghost_parts, widths
     )
     joints = {**{f"start:{k}": v for k, v in p0.items()}, **p1}
     drawn = ghost + body
