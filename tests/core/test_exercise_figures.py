@@ -37,6 +37,10 @@ def test_poses_name_only_known_joints_and_props(code: str) -> None:
         *spec.get("moving", []),
         *spec.get("hidden", []),
         *spec.get("widths", {}),
+        *spec["start"].get("curve", {}),
+        *spec["end"].get("curve", {}),
+        *spec["start"].get("scale", {}),
+        *spec["end"].get("scale", {}),
     }
     assert named <= joints, named - joints
     assert spec["moving"], "the moving part is highlighted"

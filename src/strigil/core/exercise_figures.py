@@ -171,8 +171,8 @@ def _place(kind: str, pose: dict[str, Any]) -> tuple[dict[str, Point], dict[str,
     for name, seg in skeleton.items():  # parents come before children in every skeleton
         start = root if seg.parent is None else ends[seg.parent]
         shift = float(pose.get("offset", {}).get(name, 0.0))
-        if shift and seg.parent:
-            px, py = _direction(absolute[seg.parent] + 90.0)
+        if shift:  # sideways from the parent: shoulders, knuckles and hips have a width
+            px, py = _direction(absolute[seg.parent] + 90.0 if seg.parent else 180.0)
             start = (start[0] + px * shift, start[1] + py * shift)
         base = absolute[seg.parent] if seg.relative and seg.parent else 0.0
         absolute[name] = base + float(angles.get(name, 0.0))
@@ -191,6 +191,7 @@ def _skeleton_shapes(
     tone_of: dict[str, Tone],
     hidden: set[str],
     widths: dict[str, float],
+    curves: dict[str, float],
 ) -> list[Shape]:
     """Far limbs first so the near ones overlap them; the head is a ring at the neck's end."""
     out: list[Shape] = []
@@ -205,8 +206,26 @@ def _skeleton_shapes(
             out.append(Stroke((a, (a[0] + dx * k, a[1] + dy * k)), tone, seg.width * 0.8))
             out.append(Circle(b, HEAD_R, tone, 4.0))
             continue
-        out.append(Stroke((a, b), tone, float(widths.get(name, seg.width))))
+        line = _bow(a, b, float(curves.get(name, 0.0)))
+        out.append(Stroke(line, tone, float(widths.get(name, seg.width))))
     return out
+
+
+def _bow(a: Point, b: Point, bulge: float, steps: int = 12) -> tuple[Point, ...]:
+    """A straight segment, or one bowed sideways by ``bulge`` (a rounded or arched back)."""
+    if not bulge:
+        return (a, b)
+    dx, dy = b[0] - a[0], b[1] - a[1]
+    n = max(math.hypot(dx, dy), 1e-6)
+    cx = (a[0] + b[0]) / 2 - dy / n * 2 * bulge
+    cy = (a[1] + b[1]) / 2 + dx / n * 2 * bulge
+    return tuple(
+        (
+            (1 - t) ** 2 * a[0] + 2 * (1 - t) * t * cx + t**2 * b[0],
+            (1 - t) ** 2 * a[1] + 2 * (1 - t) * t * cy + t**2 * b[1],
+        )
+        for t in (i / steps for i in range(steps + 1))
+    )
 
 
 def _arc(centre: Point, r: float, start: float, end: float, steps: int = 24) -> list[Point]:
@@ -374,15 +393,21 @@ def figure(code: str) -> Figure | None:
     moving = set(spec.get("moving", []))
     hidden = set(spec.get("hidden", []))
     widths: dict[str, float] = spec.get("widths", {})
+    start_curve: dict[str, float] = spec["start"].get("curve", {})
+    end_curve = {**start_curve, **spec["end"].get("curve", {})}
     changed = {n for n in SKELETONS[kind] if abs(a0[n] - a1[n]) > 0.5} | moving
+    changed |= {n for n in end_curve if end_curve[n] != start_curve.get(n, 0.0)}
     if tuple(start_pose.get("root", (0, 0))) != tuple(end_pose["root"]):
         changed |= set(SKELETONS[kind])
     ghost_parts = set(SKELETONS[kind]) - changed
-    body = [
-        *_skeleton_shapes(kind, p1, dict.fromkeys(moving, "brand"), hidden, widths),
-    ]
+    body = _skeleton_shapes(kind, p1, dict.fromkeys(moving, "brand"), hidden, widths, end_curve)
     ghost = _skeleton_shapes(
-        kind, p0, dict.fromkeys(SKELETONS[kind], "ghost"), hidden | ghost_parts, widths
+        kind,
+        p0,
+        dict.fromkeys(SKELETONS[kind], "ghost"),
+        hidden | ghost_parts,
+        widths,
+        start_curve,
     )
     joints = {**{f"start:{k}": v for k, v in p0.items()}, **p1}
     drawn = ghost + body
