@@ -46,7 +46,7 @@ def test_poses_name_only_known_joints_and_props(code: str) -> None:
     assert spec["moving"], "the moving part is highlighted"
     assert spec["arrows"], "every picture shows its motion"
     for prop in spec.get("props", []):
-        assert prop["kind"] in figures.PROPS, prop
+        assert prop["kind"] in figures.PROP_DRAWERS, prop
 
 
 @pytest.mark.parametrize("code", CODES)

@@ -132,12 +132,7 @@ def _foot() -> dict[str, Segment]:
 
 
 SKELETONS: dict[str, dict[str, Segment]] = {"body": _body(), "hand": _hand(), "foot": _foot()}
-# Where a segment without a parent starts: the body's torso and thighs start at the hip.
-ROOTS: dict[str, str] = {"body": "hip", "hand": "elbow", "foot": "knee"}
 HEAD_R = 8.5
-PROPS = frozenset(
-    {"floor", "wall", "chair", "door", "band", "towel", "table", "ball", "step", "pillow"}
-)
 
 
 @cache
@@ -238,7 +233,7 @@ def _arc(centre: Point, r: float, start: float, end: float, steps: int = 24) -> 
     ]
 
 
-def _head(tip: Point, before: Point, tone: Tone) -> Stroke:
+def _arrowhead(tip: Point, before: Point) -> Stroke:
     """A filled arrowhead at ``tip`` pointing away from ``before``."""
     dx, dy = tip[0] - before[0], tip[1] - before[1]
     n = max(math.hypot(dx, dy), 1e-6)
@@ -246,7 +241,7 @@ def _head(tip: Point, before: Point, tone: Tone) -> Stroke:
     size = 7.0
     left = (tip[0] - ux * size - uy * size * 0.6, tip[1] - uy * size + ux * size * 0.6)
     right = (tip[0] - ux * size + uy * size * 0.6, tip[1] - uy * size - ux * size * 0.6)
-    return Stroke((left, (tip[0] + ux * 2, tip[1] + uy * 2), right), tone, 1.5, fill=True)
+    return Stroke((left, (tip[0] + ux * 2, tip[1] + uy * 2), right), "brand", 1.5, fill=True)
 
 
 def _arrow(spec: dict[str, Any], joints: dict[str, Point], turn: dict[str, Any]) -> list[Shape]:
@@ -267,14 +262,10 @@ def _arrow(spec: dict[str, Any], joints: dict[str, Point], turn: dict[str, Any])
         r = float(spec.get("r", 0.0)) or 0.7 * _length(about)
         line = _arc(centre, r, a0, a1)
     out: list[Shape] = [Stroke(tuple(line), "brand", 2.2)]
-    out.append(_head_of(line[-1], line[-2]))
+    out.append(_arrowhead(line[-1], line[-2]))
     if spec.get("both"):
-        out.append(_head_of(line[0], line[1]))
+        out.append(_arrowhead(line[0], line[1]))
     return out
-
-
-def _head_of(tip: Point, before: Point) -> Stroke:
-    return _head(tip, before, "brand")
 
 
 def _length(segment: str | None) -> float:
@@ -290,54 +281,88 @@ def _point(value: Any, joints: dict[str, Point]) -> Point:
     return float(value[0]), float(value[1])
 
 
-def _prop(spec: dict[str, Any], joints: dict[str, Point], span: tuple[float, float]) -> list[Shape]:
-    """Furniture and equipment in a light grey so the body stays the subject."""
-    kind, w = spec["kind"], 3.0
-    if kind == "floor":
-        y = float(spec["y"])
-        return [Stroke(((span[0] - 12, y), (span[1] + 12, y)), "prop", w)]
-    if kind in ("wall", "door"):
-        x, y0, y1 = float(spec["x"]), float(spec["y0"]), float(spec["y1"])
-        out: list[Shape] = [Stroke(((x, y0), (x, y1)), "prop", 4.0 if kind == "wall" else w)]
-        if kind == "door":
-            x2 = x + float(spec.get("depth", 10.0))
-            out += [Stroke(((x2, y1), (x2, y0), (x, y0)), "prop", w)]
-        return out
-    if kind == "chair":
-        x, y, d = (
-            float(spec["x"]),
-            float(spec["y"]),
-            1.0 if spec.get("back", "left") == "right" else -1.0,
-        )
-        seat, floor = float(spec.get("seat", 30.0)), float(spec["floor"])
-        back_x = x + d * seat / 2
-        return [
-            Stroke(((x - seat / 2, y), (x + seat / 2, y)), "prop", w),
-            Stroke(((back_x, floor), (back_x, y - float(spec.get("back_h", 36.0)))), "prop", w),
-            Stroke(((x - d * seat / 2, y), (x - d * seat / 2, floor)), "prop", w),
-        ]
-    if kind in ("table", "step"):
-        x0, x1, y, floor = (
-            float(spec["x0"]),
-            float(spec["x1"]),
-            float(spec["y"]),
-            float(spec["floor"]),
-        )
-        if kind == "step":
-            return [Stroke(((x0, floor), (x0, y), (x1, y), (x1, floor)), "prop", w)]
-        return [
-            Stroke(((x0, y), (x1, y)), "prop", w),
-            Stroke(((x0 + 4, y), (x0 + 4, floor)), "prop", w),
-            Stroke(((x1 - 4, y), (x1 - 4, floor)), "prop", w),
-        ]
-    if kind in ("band", "towel"):
-        pts = tuple(_point(p, joints) for p in spec["points"])
-        return [Stroke(pts, "prop", 2.0 if kind == "band" else 5.0, dashed=kind == "band")]
-    if kind == "pillow":
-        x0, x1, y = float(spec["x0"]), float(spec["x1"]), float(spec["y"])
-        return [Stroke(((x0, y), (x0 + 3, y - 6), (x1 - 3, y - 6), (x1, y)), "prop", w)]
-    centre = _point(spec["at"], joints)  # ball
-    return [Circle(centre, float(spec.get("r", 8.0)), "prop", w)]
+PROP_WIDTH = 3.0
+Spec = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Scene:
+    """What a prop may lean on: the end pose's joints and the figure's horizontal extent."""
+
+    joints: dict[str, Point]
+    span: tuple[float, float]
+
+
+def _floor(spec: Spec, scene: Scene) -> list[Shape]:
+    y = float(spec["y"])
+    return [Stroke(((scene.span[0] - 12, y), (scene.span[1] + 12, y)), "prop", PROP_WIDTH)]
+
+
+def _wall(spec: Spec, _scene: Scene) -> list[Shape]:
+    x, y0, y1 = float(spec["x"]), float(spec["y0"]), float(spec["y1"])
+    return [Stroke(((x, y0), (x, y1)), "prop", 4.0)]
+
+
+def _door(spec: Spec, _scene: Scene) -> list[Shape]:
+    """A door frame seen edge-on: the jamb the forearm rests on, and its depth."""
+    x, y0, y1 = float(spec["x"]), float(spec["y0"]), float(spec["y1"])
+    x2 = x + float(spec.get("depth", 10.0))
+    return [Stroke(((x, y1), (x, y0), (x2, y0), (x2, y1)), "prop", PROP_WIDTH)]
+
+
+def _chair(spec: Spec, _scene: Scene) -> list[Shape]:
+    """Seat, back leg rising into the backrest, and a front leg."""
+    x, y, floor = float(spec["x"]), float(spec["y"]), float(spec["floor"])
+    half = float(spec.get("seat", 30.0)) / 2
+    d = 1.0 if spec.get("back", "left") == "right" else -1.0
+    top = y - float(spec.get("back_h", 36.0))
+    return [
+        Stroke(((x - half, y), (x + half, y)), "prop", PROP_WIDTH),
+        Stroke(((x + d * half, floor), (x + d * half, top)), "prop", PROP_WIDTH),
+        Stroke(((x - d * half, y), (x - d * half, floor)), "prop", PROP_WIDTH),
+    ]
+
+
+def _table(spec: Spec, _scene: Scene) -> list[Shape]:
+    x0, x1, y, floor = (float(spec[k]) for k in ("x0", "x1", "y", "floor"))
+    return [
+        Stroke(((x0, y), (x1, y)), "prop", PROP_WIDTH),
+        Stroke(((x0 + 4, y), (x0 + 4, floor)), "prop", PROP_WIDTH),
+        Stroke(((x1 - 4, y), (x1 - 4, floor)), "prop", PROP_WIDTH),
+    ]
+
+
+def _step(spec: Spec, _scene: Scene) -> list[Shape]:
+    x0, x1, y, floor = (float(spec[k]) for k in ("x0", "x1", "y", "floor"))
+    return [Stroke(((x0, floor), (x0, y), (x1, y), (x1, floor)), "prop", PROP_WIDTH)]
+
+
+def _band(spec: Spec, scene: Scene) -> list[Shape]:
+    """An elastic band, dashed so it reads as stretchy and apart from the limbs."""
+    points = tuple(_point(p, scene.joints) for p in spec["points"])
+    return [Stroke(points, "prop", 2.0, dashed=True)]
+
+
+def _towel(spec: Spec, scene: Scene) -> list[Shape]:
+    return [Stroke(tuple(_point(p, scene.joints) for p in spec["points"]), "prop", 5.0)]
+
+
+def _ball(spec: Spec, scene: Scene) -> list[Shape]:
+    return [Circle(_point(spec["at"], scene.joints), float(spec.get("r", 8.0)), "prop", PROP_WIDTH)]
+
+
+# Furniture and equipment are drawn in a light grey so the body stays the subject.
+PROP_DRAWERS = {
+    "floor": _floor,
+    "wall": _wall,
+    "door": _door,
+    "chair": _chair,
+    "table": _table,
+    "step": _step,
+    "band": _band,
+    "towel": _towel,
+    "ball": _ball,
+}
 
 
 def _bounds(shapes: list[Shape]) -> tuple[float, float, float, float]:
@@ -374,6 +399,28 @@ def _fit(shapes: list[Shape]) -> Figure:
     return Figure(tuple(placed))
 
 
+def _end_pose(spec: Spec) -> Spec:
+    """The end pose repeats the start except where it says otherwise."""
+    start, end = spec["start"], spec["end"]
+    merged = {k: {**start.get(k, {}), **end.get(k, {})} for k in ("angles", "scale", "offset")}
+    return {**merged, "root": end.get("root", start.get("root", (0, 0)))}
+
+
+def _changed(kind: str, spec: Spec, a0: dict[str, float], a1: dict[str, float]) -> set[str]:
+    """Segments that move between the poses; only these are drawn faintly at the start."""
+    start_curve, end_curve = _curves(spec)
+    out = {n for n in SKELETONS[kind] if abs(a0[n] - a1[n]) > 0.5} | set(spec["moving"])
+    out |= {n for n in end_curve if end_curve[n] != start_curve.get(n, 0.0)}
+    if tuple(spec["start"].get("root", (0, 0))) != tuple(_end_pose(spec)["root"]):
+        out |= set(SKELETONS[kind])  # the whole body shifts
+    return out
+
+
+def _curves(spec: Spec) -> tuple[dict[str, float], dict[str, float]]:
+    start: dict[str, float] = spec["start"].get("curve", {})
+    return start, {**start, **spec["end"].get("curve", {})}
+
+
 @cache
 def figure(code: str) -> Figure | None:
     """The picture for an exercise code, or None when the library has none."""
@@ -381,41 +428,22 @@ def figure(code: str) -> Figure | None:
     if spec is None:
         return None
     kind = spec.get("view", "body")
-    start_pose = {**spec["start"], "angles": {**spec["start"]["angles"]}}
-    end_pose = {
-        "root": spec["end"].get("root", start_pose.get("root", (0, 0))),
-        "scale": {**start_pose.get("scale", {}), **spec["end"].get("scale", {})},
-        "angles": {**start_pose["angles"], **spec["end"].get("angles", {})},
-        "offset": {**start_pose.get("offset", {}), **spec["end"].get("offset", {})},
-    }
-    p0, a0 = _place(kind, start_pose)
-    p1, a1 = _place(kind, end_pose)
-    moving = set(spec.get("moving", []))
+    p0, a0 = _place(kind, spec["start"])
+    p1, a1 = _place(kind, _end_pose(spec))
     hidden = set(spec.get("hidden", []))
     widths: dict[str, float] = spec.get("widths", {})
-    start_curve: dict[str, float] = spec["start"].get("curve", {})
-    end_curve = {**start_curve, **spec["end"].get("curve", {})}
-    changed = {n for n in SKELETONS[kind] if abs(a0[n] - a1[n]) > 0.5} | moving
-    changed |= {n for n in end_curve if end_curve[n] != start_curve.get(n, 0.0)}
-    if tuple(start_pose.get("root", (0, 0))) != tuple(end_pose["root"]):
-        changed |= set(SKELETONS[kind])
-    ghost_parts = set(SKELETONS[kind]) - changed
-    body = _skeleton_shapes(kind, p1, dict.fromkeys(moving, "brand"), hidden, widths, end_curve)
-    ghost = _skeleton_shapes(
-        kind,
-        p0,
-        dict.fromkeys(SKELETONS[kind], "ghost"),
-        hidden | ghost_parts,
-        widths,
-        start_curve,
-    )
+    start_curve, end_curve = _curves(spec)
+    still = set(SKELETONS[kind]) - _changed(kind, spec, a0, a1)
+    ghost_tone: dict[str, Tone] = dict.fromkeys(SKELETONS[kind], "ghost")
+    ghost = _skeleton_shapes(kind, p0, ghost_tone, hidden | still, widths, start_curve)
+    moving: dict[str, Tone] = dict.fromkeys(spec["moving"], "brand")
+    body = _skeleton_shapes(kind, p1, moving, hidden, widths, end_curve)
     joints = {**{f"start:{k}": v for k, v in p0.items()}, **p1}
-    drawn = ghost + body
-    x0, _, x1, _ = _bounds(drawn)
-    props = [s for p in spec.get("props", []) for s in _prop(p, joints, (x0, x1))]
-    arrows = [
-        s for a in spec.get("arrows", []) for s in _arrow(a, joints, {"start": a0, "end": a1})
-    ]
+    x0, _, x1, _ = _bounds(ghost + body)
+    scene = Scene(joints, (x0, x1))
+    props = [s for p in spec.get("props", []) for s in PROP_DRAWERS[p["kind"]](p, scene)]
+    turn = {"start": a0, "end": a1}
+    arrows = [s for a in spec["arrows"] for s in _arrow(a, joints, turn)]
     return _fit(props + ghost + body + arrows)
 
 
