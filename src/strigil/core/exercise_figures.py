@@ -411,6 +411,7 @@ def _changed(kind: str, spec: Spec, a0: dict[str, float], a1: dict[str, float]) 
     start_curve, end_curve = _curves(spec)
     out = {n for n in SKELETONS[kind] if abs(a0[n] - a1[n]) > 0.5} | set(spec["moving"])
     out |= {n for n in end_curve if end_curve[n] != start_curve.get(n, 0.0)}
+    out |= set(spec["end"].get("widths", {})) | set(spec["end"].get("offset", {}))
     if tuple(spec["start"].get("root", (0, 0))) != tuple(_end_pose(spec)["root"]):
         out |= set(SKELETONS[kind])  # the whole body shifts
     return out
@@ -431,13 +432,14 @@ def figure(code: str) -> Figure | None:
     p0, a0 = _place(kind, spec["start"])
     p1, a1 = _place(kind, _end_pose(spec))
     hidden = set(spec.get("hidden", []))
-    widths: dict[str, float] = spec.get("widths", {})
+    start_width = {**spec.get("widths", {}), **spec["start"].get("widths", {})}
+    end_width = {**start_width, **spec["end"].get("widths", {})}
     start_curve, end_curve = _curves(spec)
     still = set(SKELETONS[kind]) - _changed(kind, spec, a0, a1)
     ghost_tone: dict[str, Tone] = dict.fromkeys(SKELETONS[kind], "ghost")
-    ghost = _skeleton_shapes(kind, p0, ghost_tone, hidden | still, widths, start_curve)
+    ghost = _skeleton_shapes(kind, p0, ghost_tone, hidden | still, start_width, start_curve)
     moving: dict[str, Tone] = dict.fromkeys(spec["moving"], "brand")
-    body = _skeleton_shapes(kind, p1, moving, hidden, widths, end_curve)
+    body = _skeleton_shapes(kind, p1, moving, hidden, end_width, end_curve)
     joints = {**{f"start:{k}": v for k, v in p0.items()}, **p1}
     x0, _, x1, _ = _bounds(ghost + body)
     scene = Scene(joints, (x0, x1))
