@@ -106,8 +106,8 @@ def _body() -> dict[str, Segment]:
 
 def _hand() -> dict[str, Segment]:
     out = {
-        "forearm": Segment(None, 50.0, width=16.0),
-        "palm": Segment("forearm", 34.0, relative=True, width=16.0),
+        "forearm": Segment(None, 36.0, width=14.0),
+        "palm": Segment("forearm", 32.0, relative=True, width=15.0),
         "thumb_1": Segment("forearm", 20.0, relative=True, width=7.0),
         "thumb_2": Segment("thumb_1", 14.0, relative=True, width=7.0),
     }
@@ -133,6 +133,7 @@ def _foot() -> dict[str, Segment]:
 
 SKELETONS: dict[str, dict[str, Segment]] = {"body": _body(), "hand": _hand(), "foot": _foot()}
 HEAD_R = 8.5
+CLOSE_UP_ZOOM = 1.8  # a hand or foot may be enlarged to fill the box; whole bodies never are
 
 
 @cache
@@ -373,16 +374,18 @@ def _bounds(shapes: list[Shape]) -> tuple[float, float, float, float]:
             xs += [s.centre[0] - s.r, s.centre[0] + s.r]
             ys += [s.centre[1] - s.r, s.centre[1] + s.r]
         else:
-            xs += [p[0] for p in s.points]
-            ys += [p[1] for p in s.points]
+            half = s.width / 2  # round caps reach past the end points
+            xs += [v for p in s.points for v in (p[0] - half, p[0] + half)]
+            ys += [v for p in s.points for v in (p[1] - half, p[1] + half)]
     return min(xs), min(ys), max(xs), max(ys)
 
 
-def _fit(shapes: list[Shape]) -> Figure:
+def _fit(shapes: list[Shape], largest: float) -> Figure:
     """Centre the drawing in the box, shrinking it only if it does not fit, so every body
-    picture shares one scale."""
+    picture shares one scale; close-ups may grow up to ``largest`` (line widths stay)."""
     x0, y0, x1, y1 = _bounds(shapes)
-    k = min(1.0, (WIDTH - 2 * MARGIN) / max(x1 - x0, 1), (HEIGHT - 2 * MARGIN) / max(y1 - y0, 1))
+    room = (WIDTH - 2 * MARGIN) / max(x1 - x0, 1), (HEIGHT - 2 * MARGIN) / max(y1 - y0, 1)
+    k = min(largest, *room)
     dx = (WIDTH - (x1 - x0) * k) / 2 - x0 * k
     dy = (HEIGHT - (y1 - y0) * k) / 2 - y0 * k
 
@@ -446,7 +449,7 @@ def figure(code: str) -> Figure | None:
     props = [s for p in spec.get("props", []) for s in PROP_DRAWERS[p["kind"]](p, scene)]
     turn = {"start": a0, "end": a1}
     arrows = [s for a in spec["arrows"] for s in _arrow(a, joints, turn)]
-    return _fit(props + ghost + body + arrows)
+    return _fit(props + ghost + body + arrows, 1.0 if kind == "body" else CLOSE_UP_ZOOM)
 
 
 def _svg_shape(s: Shape) -> str:
