@@ -84,6 +84,13 @@ def _make(session: Session, email: str) -> dict[str, str]:
         visit_id=visit.external_id,
         data=treatment.AreaInput("lateral_elbow", "right", "stainless_steel", "gentle", ("fan",)),
     )
+    for code in ("wrist_extensor_stretch", "tendon_glides"):  # the sheet shows their pictures
+        treatment.prescribe(
+            session=session,
+            actor=who,
+            visit_id=visit.external_id,
+            data=treatment.Prescription(code, sets=3, hold_seconds=30),
+        )
     for seed in (1, 2, 3):  # measured doses: the area card lists them and /doses plots them
         sensors.record_file(
             session=session,

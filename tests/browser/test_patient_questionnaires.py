@@ -12,14 +12,16 @@ import pytest
 from sqlalchemy import select
 from tests.browser.axe import describe, violations
 from tests.factories import actor, make_episode, make_patient
+from tests.flow import ready_for_iastm, recheck_in_force
 
-from strigil.services import patient_forms
+from strigil.services import patient_forms, treatment, visits
 from strigil.store.clinics import User
 from strigil.store.engine import make_engine, make_sessionmaker
 
 pytestmark = pytest.mark.browser
 
 PHONE = {"width": 390, "height": 844}
+HOME_PROGRAMME = ("tendon_glides", "wall_slide", "cat_camel")
 QUICKDASH = ["2", "", "3", "1", "1", "4", "2", "2", "3", "1", "2"]  # item 2 skipped
 
 
@@ -31,6 +33,7 @@ def _links(database_url: str, email: str) -> tuple[str, str, str]:
             therapist = session.scalars(select(User).where(User.email == email)).one()
             patient = make_patient(session, therapist)
             episode = make_episode(session, therapist, patient, primary_measure="QUICKDASH")
+            _home_programme(session, therapist, episode)
             tokens = [
                 patient_forms.issue(
                     session=session,
@@ -44,6 +47,23 @@ def _links(database_url: str, email: str) -> tuple[str, str, str]:
             return tokens[0], tokens[1], str(episode.external_id)
     finally:
         engine.dispose()
+
+
+def _home_programme(session: Any, therapist: User, episode: Any) -> None:
+    """A first visit that gives a hand, a shoulder and a back exercise, so the progress page
+    shows pictures of three kinds."""
+    ready_for_iastm(session, therapist, episode)
+    data = visits.VisitStart(tolerance_limit=6, recheck=recheck_in_force(session, episode))
+    visit = visits.start(
+        session=session, actor=actor(therapist), episode_id=episode.external_id, data=data
+    )
+    for code in HOME_PROGRAMME:
+        treatment.prescribe(
+            session=session,
+            actor=actor(therapist),
+            visit_id=visit.external_id,
+            data=treatment.Prescription(code, sets=2, repetitions=10),
+        )
 
 
 def _check(page: Any, problems: list[str]) -> None:
@@ -87,6 +107,9 @@ def test_a_patient_completes_quickdash_and_pain_from_a_phone(
         page.goto(f"{live_server.url}/p/{progress}")
         page.get_by_test_id("patient-progress").wait_for()
         assert page.get_by_test_id("when-to-call").is_visible()
+        pictures = page.get_by_test_id("home-programme").get_by_role("img")
+        assert pictures.count() == len(HOME_PROGRAMME)
+        assert all(pictures.nth(n).bounding_box()["width"] > 60 for n in range(pictures.count()))
         page.screenshot(path=str(shots / "p6-progress.png"), full_page=True)
         _check(page, problems)
     finally:

@@ -200,3 +200,16 @@ def test_aftercare_pdf_in_spanish_words_the_warning_signs_plainly(
         assert english not in text, english
     pages = _png_pages(pdf, "aftercare-es")
     assert pages and all(_ink(p) > 0.01 for p in pages)
+
+
+def test_the_pdf_draws_each_exercise_picture_with_the_same_shapes() -> None:
+    from strigil.core import catalog
+    from strigil.core import exercise_figures as figures
+    from strigil.documents import aftercare
+
+    for exercise in catalog.exercises():
+        drawing = aftercare.figure_drawing(exercise.code)
+        fig = figures.figure(exercise.code)
+        assert drawing is not None and fig is not None
+        assert len(drawing.contents) == len(fig.shapes)
+    assert aftercare.figure_drawing("") is None

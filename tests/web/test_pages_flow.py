@@ -305,6 +305,20 @@ def test_prescribe_and_print_sheet(client: TestClient, world: World) -> None:
     assert "24 to 48 hours" in sheet and catalog.exercise(code).name in sheet
 
 
+def test_the_sheet_shows_a_picture_beside_each_exercise(client: TestClient, world: World) -> None:
+    v = world.visit.external_id
+    codes = ["wrist_extensor_stretch", "tendon_glides", "bridge"]
+    for code in codes:
+        data = {"exercise_code": code, "sets": "2", "repetitions": "10", "frequency": "daily"}
+        client.post(f"/visits/{v}/prescriptions", data=data, follow_redirects=False)
+    sheet = client.get(f"/visits/{v}/sheet").text
+    assert sheet.count('class="exercise-figure"') == len(codes)
+    for code in codes:
+        name = catalog.exercise(code).name
+        assert f'aria-label="{name}" class="exercise-figure" data-exercise="{code}"' in sheet
+    assert world.patient.display_name not in sheet.split("<svg", 1)[1].split("</ol>")[0]
+
+
 def test_dashboard_flags_unsigned_notes_and_open_events(
     client: TestClient, world: World, session: Session
 ) -> None:

@@ -11,8 +11,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 from tests.factories import actor, login, make_clinic, make_episode, make_patient, make_user
+from tests.flow import iastm_visit
 
-from strigil.services import outcomes, patient_forms
+from strigil.core import catalog
+from strigil.services import outcomes, patient_forms, treatment
 from strigil.store.audit import AuditEvent
 from strigil.store.clinics import User
 from strigil.store.episodes import Episode
@@ -147,6 +149,32 @@ def test_the_progress_page_speaks_plainly_and_shows_the_clinic_phone(
     for staff_only in ("MCID", "IASTM", "verify", "GK"):
         assert staff_only not in page.text
     assert client.get(f"/p/{token}").status_code == 200  # may be opened again
+
+
+def test_the_progress_page_pictures_each_home_exercise(
+    client: TestClient, session: Session, therapist: User
+) -> None:
+    visit = iastm_visit(session, therapist)
+    codes = ("wrist_flexor_stretch", "grip_squeeze")
+    for code in codes:
+        treatment.prescribe(
+            session=session,
+            actor=actor(therapist),
+            visit_id=visit.external_id,
+            data=treatment.Prescription(code, sets=2, repetitions=10),
+        )
+    episode = session.scalars(select(Episode).where(Episode.id == visit.episode_id)).one()
+    token, _ = patient_forms.issue(
+        session=session, actor=actor(therapist), episode_id=episode.external_id, purpose="progress"
+    )
+    session.commit()
+    page = client.get(f"/p/{token}").text
+    programme = page.split('data-testid="home-programme"', 1)[1].split("</section>")[0]
+    assert programme.count('role="img"') == len(codes)
+    for code in codes:
+        assert f'data-exercise="{code}"' in programme
+        assert f'aria-label="{catalog.exercise(code).name}"' in programme
+    assert episode.patient.display_name not in programme
 
 
 def test_issue_from_the_episode_page_list_and_revoke(

@@ -13,8 +13,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from reportlab.platypus import Flowable, ListFlowable, ListItem
+from reportlab.graphics.shapes import Circle as RlCircle
+from reportlab.graphics.shapes import Drawing, Polygon, PolyLine, Shape
+from reportlab.lib import colors
+from reportlab.lib.units import mm
+from reportlab.platypus import Flowable, ListFlowable, ListItem, Table, TableStyle
 
+from strigil.core import exercise_figures as figures
 from strigil.core import i18n
 from strigil.core.i18n import N_
 from strigil.documents.layout import Letterhead, letterhead, para, render, styles
@@ -49,6 +54,7 @@ class ExerciseItem:
     name: str
     dose: str
     instructions: str
+    code: str = ""  # the library code, which picks the picture; empty when not in the library
 
 
 @dataclass(frozen=True)
@@ -77,11 +83,67 @@ def _exercises(doc: AftercareDocument) -> list[Flowable]:
         return [para(i18n.gettext("No exercises were prescribed at this visit."), st["body"])]
     out: list[Flowable] = []
     for n, item in enumerate(doc.exercises, 1):
-        out += [
+        text = [
             para(f"{n}. {item.name} — {item.dose}", st["body"]),
             para(item.instructions, st["small"]),
         ]
+        picture = figure_drawing(item.code)
+        if picture is None:
+            out += text
+            continue
+        row = Table([[picture, text]], colWidths=[FIGURE_WIDTH + 3 * mm, None])
+        row.setStyle(TABLE_STYLE)
+        out.append(row)
     return out
+
+
+FIGURE_WIDTH = 30 * mm
+TABLE_STYLE = TableStyle(
+    [
+        ("VALIGN", (0, 0), (-1, -1), "TOP"),
+        ("LEFTPADDING", (0, 0), (-1, -1), 0),
+        ("BOTTOMPADDING", (0, 0), (-1, -1), 4),
+    ]
+)
+
+
+def figure_drawing(code: str) -> Drawing | None:
+    """The exercise picture drawn with the PDF library's own shapes, so the sheet and the PDF
+    show the same figure without an SVG converter; None when the exercise has no picture."""
+    fig = figures.figure(code) if code else None
+    if fig is None:
+        return None
+    k = FIGURE_WIDTH / figures.WIDTH
+    drawing = Drawing(FIGURE_WIDTH, figures.HEIGHT * k)
+    for shape in fig.shapes:
+        drawing.add(_pdf_shape(shape, k))
+    return drawing
+
+
+def _pdf_shape(shape: figures.Shape, k: float) -> Shape:
+    """One figure shape in PDF points; PDF y grows upwards, so the picture is flipped."""
+    colour = colors.HexColor(figures.COLOURS[shape.tone])
+    if isinstance(shape, figures.Circle):
+        x, y = shape.centre
+        return RlCircle(
+            x * k,
+            (figures.HEIGHT - y) * k,
+            shape.r * k,
+            strokeColor=colour,
+            strokeWidth=shape.width * k,
+            fillColor=colour if shape.fill else None,
+        )
+    flat = [v for x, y in shape.points for v in (x * k, (figures.HEIGHT - y) * k)]
+    if shape.fill:
+        return Polygon(flat, strokeColor=colour, strokeWidth=shape.width * k, fillColor=colour)
+    return PolyLine(
+        flat,
+        strokeColor=colour,
+        strokeWidth=shape.width * k,
+        strokeLineCap=1,
+        strokeLineJoin=1,
+        strokeDashArray=[5 * k, 4 * k] if shape.dashed else None,
+    )
 
 
 def aftercare_pdf(doc: AftercareDocument) -> bytes:

@@ -155,6 +155,7 @@ def patient_exercises(
                 name=i18n.gettext(ex.name) if ex else p.exercise_code,
                 dose=patient_dose(p.sets, p.repetitions, p.hold_seconds, p.frequency),
                 instructions=i18n.gettext(ex.instructions) if ex else "",
+                code=ex.code if ex else "",
             )
         )
     return tuple(items)

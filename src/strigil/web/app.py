@@ -16,12 +16,13 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
 from strigil import __version__
 from strigil.config import Settings, get_settings
-from strigil.core import i18n, icd10
+from strigil.core import exercise_figures, i18n, icd10
 from strigil.services.auth import Policy
 from strigil.services.database import (
     excess_privileges,
@@ -196,6 +197,7 @@ def _templates() -> Jinja2Templates:
     templates.env.globals["version"] = __version__
     templates.env.globals["language"] = i18n.current
     templates.env.globals["languages"] = i18n.LANGUAGES
+    templates.env.globals["exercise_figure"] = _exercise_figure
     return templates
 
 
@@ -226,3 +228,9 @@ async def healthz(request: Request) -> Response:
             headers={"Retry-After": "1"},
         )
     return JSONResponse(body)
+
+
+def _exercise_figure(code: str, alt: str) -> Markup:
+    """The exercise's picture as inline SVG; it is drawn from the code alone, so it can say
+    nothing about the patient, and ``alt`` (the translated name) labels it for screen readers."""
+    return Markup(exercise_figures.svg(code, alt))  # noqa: S704 - built from numbers and an escaped label
