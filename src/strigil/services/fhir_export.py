@@ -40,8 +40,10 @@ from strigil.store.sensors import SensorRecording
 from strigil.store.unit_of_work import UnitOfWork
 from strigil.store.visits import Visit
 
-BATCH = 200
-"""Patients read per batch: large enough to amortise the queries, small enough to stay flat."""
+BATCH = 50
+"""Patients read per batch: large enough to amortise the queries, small enough to stay flat
+(at 10,000 patients on SQLite the peak was 327 MB with 200 a batch, 287 MB with 100 and
+266 MB with 50, in the same time)."""
 
 
 @dataclass(frozen=True, slots=True)
