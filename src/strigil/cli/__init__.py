@@ -24,9 +24,10 @@ app.add_typer(sensors.app, name="sensors")
 
 def _optional_groups() -> None:
     """Groups whose modules pull in heavier numerics load only when present."""
-    from strigil.cli import evidence, outcomes
+    from strigil.cli import evidence, insight, outcomes
 
     app.add_typer(evidence.app, name="evidence")
+    app.add_typer(insight.app, name="insight")
     app.add_typer(outcomes.app, name="outcomes")
 
 

@@ -155,11 +155,7 @@ def outcomes(
         InvalidInput: unknown or change-score measure, or a threshold below 5.
     """
     require(actor, Permission.ANALYTICS)
-    m = _measure(measure)
-    if min_episodes < 5:
-        raise InvalidInput(
-            "at least 5 episodes must be asked for", field="min_episodes", code="too_small"
-        )
+    m = measure_for_model(measure, min_episodes)
     since = today - timedelta(days=WINDOW_DAYS)
     key = computations.digest(
         "insight-outcomes", actor.clinic_id, m.code, today, min_episodes,
@@ -184,6 +180,23 @@ def outcomes(
     result = _for_actor(session, actor, base, prepared, key)
     _audit(session, actor, result)
     return result
+
+
+def measure_for_model(measure: str, min_episodes: int) -> measures.Measure:
+    """The measure to fit, checked as ``outcomes`` checks it (for the network's view too)."""
+    m = _measure(measure)
+    if min_episodes < 5:
+        raise InvalidInput(
+            "at least 5 episodes must be asked for", field="min_episodes", code="too_small"
+        )
+    return m
+
+
+def prepared_outcomes(
+    session: Session, clinic_id: int, m: measures.Measure, today: date
+) -> list[EpisodeOutcome]:
+    """The clinic's episodes of ``m`` that ended in the window, as the model's input."""
+    return _prepare(session, clinic_id, m, today).outcomes
 
 
 def _fit(

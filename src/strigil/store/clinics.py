@@ -199,6 +199,11 @@ def find_clinic_by_name(session: Session, name: str) -> Clinic | None:
     return session.scalar(select(Clinic).where(Clinic.name == name))
 
 
+def clinic_names(session: Session) -> dict[int, str]:
+    """Every clinic's name by id (the network operator's commands; no row-level scope)."""
+    return {int(i): str(n) for i, n in session.execute(select(Clinic.id, Clinic.name))}
+
+
 def email_taken(session: Session, email: str) -> bool:
     """Whether a user already signs in with ``email`` (as far as the session can see)."""
     return session.scalar(select(User.id).where(User.email == email)) is not None
