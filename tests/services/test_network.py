@@ -30,7 +30,8 @@ def test_every_clinic_gets_its_adjusted_effect_with_an_interval(session: Session
     ours = {c.clinic: c for c in result.clinics if c.clinic in (north.name, south.name)}
     assert set(ours) == {north.name, south.name}
     for effect in ours.values():
-        assert effect.n == 30 and effect.ci_low <= effect.effect <= effect.ci_high
+        f = effect.figures
+        assert f.n == 30 and f.ci_low <= f.effect <= f.ci_high
     assert not hasattr(result.clinics[0], "patients")  # clinic-level figures only
 
 

@@ -43,8 +43,9 @@ def compare(
     if result.clinics:
         typer.echo(f"{'clinic':<32}{'n':>6}{'dropouts':>10}  adjusted effect (95 % interval)")
         for c in result.clinics:
-            typer.echo(f"{c.clinic[:31]:<32}{c.n:>6}{c.n_dropouts:>10}  "
-                       f"{c.effect:+.2f} ({c.ci_low:+.2f} to {c.ci_high:+.2f})")  # fmt: skip
+            f = c.figures
+            typer.echo(f"{c.clinic[:31]:<32}{f.n:>6}{f.n_dropouts:>10}  "
+                       f"{f.effect:+.2f} ({f.ci_low:+.2f} to {f.ci_high:+.2f})")  # fmt: skip
         typer.echo("Positive: more change than the clinic's case mix predicts.")
 
 

@@ -17,22 +17,18 @@ from datetime import date, timedelta
 from sqlalchemy.orm import Session
 
 from strigil.evidence import risk_model
-from strigil.evidence.risk_model import NotEnoughData, RiskModelFit
+from strigil.evidence.risk_model import NotEnoughData, RiskModelFit, UnitEffect
 from strigil.services import insight
 from strigil.store import clinics as clinic_store
 
 
 @dataclass(frozen=True, slots=True)
 class ClinicEffect:
-    """One clinic's adjusted outcome: positive means more change than its case mix predicts."""
+    """One clinic's adjusted outcome as the model gives it (positive: more change than its
+    case mix predicts)."""
 
     clinic: str
-    n: int
-    n_dropouts: int
-    mean_residual: float
-    effect: float
-    ci_low: float
-    ci_high: float
+    figures: UnitEffect
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,16 +65,5 @@ def compare_clinics(
     if fitted.n_clinics < 2:
         message = f"only one clinic has episodes of {m.code}: nothing to compare"
         return NetworkOutcomes(m.code, since, today, (), fitted, message)
-    clinics = tuple(
-        ClinicEffect(
-            names.get(u.unit, "Former clinic"),
-            u.n,
-            u.n_dropouts,
-            u.mean_residual,
-            u.effect,
-            u.ci_low,
-            u.ci_high,
-        )  # fmt: skip
-        for u in fitted.clinics
-    )
+    clinics = tuple(ClinicEffect(names.get(u.unit, "Former clinic"), u) for u in fitted.clinics)
     return NetworkOutcomes(m.code, since, today, clinics, fitted)
