@@ -45,20 +45,22 @@ def median_time(fn: Callable[[], Any], repeats: int) -> tuple[float, Any]:
     return statistics.median(times), out
 
 
-def per_call(fn: Callable[[], Any], repeats: int, number: int = 50) -> tuple[float, Any]:
-    """Median over ``repeats`` samples of the mean time of ``number`` back-to-back calls.
-
-    A single fit takes tens of microseconds: timing calls one by one would mostly measure the
-    timer and scheduler noise.
-    """
-    out = fn()
-    times = []
+def per_call_pair(
+    ours: Callable[[], Any], theirs: Callable[[], Any], repeats: int, number: int = 50
+) -> tuple[tuple[float, Any], tuple[float, Any]]:
+    """Median over ``repeats`` samples of the mean time of ``number`` back-to-back calls, for
+    both sides of a comparison, their samples taken in turn: a single fit takes tens of
+    microseconds, so one call alone would mostly time the timer, and a slow moment of the
+    machine then falls on both sides instead of on whichever ran at that moment."""
+    out_a, out_b = ours(), theirs()
+    times_a, times_b = [], []
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        for _ in range(number):
-            fn()
-        times.append((time.perf_counter() - t0) / number)
-    return statistics.median(times), out
+        for fn, times in ((ours, times_a), (theirs, times_b)):
+            t0 = time.perf_counter()
+            for _ in range(number):
+                fn()
+            times.append((time.perf_counter() - t0) / number)
+    return (statistics.median(times_a), out_a), (statistics.median(times_b), out_b)
 
 
 def data(seed: int, fits: int, k: int) -> tuple[np.ndarray, np.ndarray]:
@@ -75,15 +77,21 @@ def bench_single(repeats: int) -> list[Row]:
     y, v = data(1, 1, 20)
     y0, v0 = y[0], v[0]
     rows: list[Row] = []
-    t, ours = per_call(lambda: meta_analyze(y0, v0), repeats)
+    (t, ours), (t_pm, pm) = per_call_pair(
+        lambda: meta_analyze(y0, v0), lambda: meta_regression(y0, v0, method="REML"), repeats
+    )
     rows.append(("single REML k=20", "strigil", t, f"mu={ours.estimate:.6f}"))
-    t, pm = per_call(lambda: meta_regression(y0, v0, method="REML"), repeats)
+    t = t_pm
     mu = float(np.ravel(pm.fe_params)[0])
     rows.append(("single REML k=20", "PyMARE", t, f"mu={mu:.6f} d={abs(mu - ours.estimate):.1e}"))
     for method, sm_name in (("DL", "chi2"), ("PM", "iterated")):
-        t, o = per_call(lambda m=method: meta_analyze(y0, v0, method=m), repeats)
+        (t, o), (t_sm, s) = per_call_pair(
+            lambda m=method: meta_analyze(y0, v0, method=m),
+            lambda n=sm_name: combine_effects(y0, v0, method_re=n),
+            repeats,
+        )
         rows.append((f"single {method} k=20", "strigil", t, f"mu={o.estimate:.6f}"))
-        t, s = per_call(lambda n=sm_name: combine_effects(y0, v0, method_re=n), repeats)
+        t = t_sm
         d = abs(s.mean_effect_re - o.estimate)
         rows.append(
             (
