@@ -24,8 +24,11 @@ from strigil.web.pages import (
 from strigil.web.pages import evidence as evidence_pages
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(hostile.refuse_nul)])
-router.include_router(admin.router)
+# Routes are matched in order, one by one, on every request: the guided visit (its page and
+# every reading, stop and grade during treatment) is the busiest path, so it is tried first.
+# No visit route matches another router's path (tests/web/test_page_routes.py checks).
 PAGES = (
+    visits,
     login,
     account,
     home,
@@ -34,7 +37,7 @@ PAGES = (
     merges,
     episodes,
     safety,
-    visits,
+    admin,
     follow_up,
     outcomes,
     aftercare,
