@@ -47,6 +47,7 @@ log = logging.getLogger("strigil.web")
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app for ``settings`` (default: from the environment)."""
     settings = settings or get_settings()
+    installed = _instrument_translations(settings)  # before any connection is opened
     app = FastAPI(
         lifespan=_lifespan,
         title="Strigil",
@@ -70,7 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lockout=timedelta(minutes=settings.login_lockout_minutes),
     )
     app.state.link_throttle = LinkThrottle(max_failures=settings.patient_link_max_failures)
-    app.state.instrument_translations = _instrument_translations(settings)
+    app.state.instrument_translations = installed
     app.state.templates = _templates()
     app.state.page_cache = PageCache()
     app.state.overview_cache = OverviewCache()
