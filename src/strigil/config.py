@@ -111,6 +111,12 @@ class Settings(BaseSettings):
     outbox_first_retry_seconds: int = Field(
         default=60, ge=1, description="Pause after the first failed attempt (doubling each time)"
     )
+    instrument_translations: Path | None = Field(
+        default=None,
+        description="Folder of the clinic's checked questionnaire translations (JSON packs, "
+        "docs/instrument-translations.md), read at start-up; a pack that fails its check stops "
+        "the start. Unset: published instruments are shown in English",
+    )
     cookie_secure: bool = Field(default=False, description="Set true behind HTTPS")
     log_level: str = "INFO"
 

@@ -19,6 +19,7 @@ from strigil.services import clinics, fhir_export, fhir_import, notes, visits
 from strigil.store import revisions
 from strigil.store.audit import AuditEvent
 from strigil.store.clinics import Clinic, Instrument, User
+from strigil.store.outcomes import OutcomeMeasurement
 from strigil.store.patients import Patient
 from strigil.store.visits import TreatedArea, Visit, VisitMeasurement
 
@@ -148,7 +149,13 @@ def test_round_trip_into_an_empty_clinic_is_exact_and_a_second_import_adds_nobod
     session: Session, northside: Clinic, tmp_path: Path
 ) -> None:
     first, second = tmp_path / "first", tmp_path / "second"
+    answered = session.scalars(
+        select(OutcomeMeasurement).where(OutcomeMeasurement.clinic_id == northside.id).limit(1)
+    ).one()
+    answered.administration = {"language": "es", "wording": "translation", "translation": "T, 1"}
+    session.flush()
     counts = _export(session, northside, first)
+    assert "answered-in" in (first / "Observation.ndjson").read_text()
     target = clinics.create_clinic(session=session, name=northside.name)
     target.address, target.phone = northside.address, northside.phone
     session.commit()

@@ -6,7 +6,18 @@ import sys
 
 import typer
 
-from strigil.cli import db, demo, export, interchange, notes, outbox, reports, sensors, users
+from strigil.cli import (
+    db,
+    demo,
+    export,
+    instruments,
+    interchange,
+    notes,
+    outbox,
+    reports,
+    sensors,
+    users,
+)
 from strigil.cli.common import fail
 from strigil.errors import StrigilError
 
@@ -20,6 +31,7 @@ app.add_typer(interchange.import_app, name="import")
 app.add_typer(reports.app, name="reports")
 app.add_typer(outbox.app, name="outbox")
 app.add_typer(sensors.app, name="sensors")
+app.add_typer(instruments.app, name="instruments")
 
 
 def _optional_groups() -> None:

@@ -9,10 +9,13 @@ activities need a conversation). Scoring stays with :mod:`strigil.core.scoring`,
 engine staff entry uses. Strings are English source text marked with ``N_`` (a marker only:
 ``make messages`` extracts them) and translated by the web layer (``_()`` in the templates).
 
-A published instrument's own items (QuickDASH, LEFS, PRTEE) are shown as published, in
-English, whatever the page's language: a questionnaire's validity rests on its checked
-translation, so none is made up here; the page says so in the patient's language. Strigil's
-own words (prompts, anchors, the pain scale's one item) are translated.
+A published instrument's own items (QuickDASH, LEFS, PRTEE) are never translated here: a
+questionnaire's validity rests on its checked translation, whose text is its holder's, so
+none is made up or shipped (ADR 0023). They are shown as published, in English, with a note
+in the patient's language saying why, unless the clinic installed the checked translation it
+holds as a pack (:mod:`strigil.core.instrument_translations`); then a page in the pack's
+language shows the pack's items. Strigil's own words (prompts, anchors, the pain scale's one
+item) are translated with the catalogs.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ class PatientWording:
     high: str  # what the highest number means
     item_labels: tuple[str, ...] = ()
     """Strigil's own words for the items (translated); empty for a published instrument,
-    whose items are shown as published."""
+    whose items are shown as published or from the clinic's checked translation."""
 
 
 WORDING: dict[str, PatientWording] = {

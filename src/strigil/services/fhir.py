@@ -527,6 +527,9 @@ def outcome(
     ]
     if row.options:
         extensions.append(ext("options", valueString=json.dumps(row.options, sort_keys=True)))
+    if row.administration:  # the language and checked translation a patient answered in
+        answered = json.dumps(row.administration, sort_keys=True)
+        extensions.append(ext("answered-in", valueString=answered))
     performer = ctx.practitioner(row.recorded_by_id)
     return _clean(
         {

@@ -735,6 +735,7 @@ def _outcome_row(
         return None
     source = _key((r.get("derivedFrom") or [None])[0])
     options = _one(r, "options", "valueString")
+    answered = _one(r, "answered-in", "valueString")
     return codes.OUTCOME, {
         "patient_id": patient,
         "episode_id": episode,
@@ -744,6 +745,7 @@ def _outcome_row(
         "measured_at": at,
         "answers": imp.answers.get(source or "", []),
         "options": json.loads(options) if options else {},
+        "administration": _answered_in(answered),
         "score": r["valueQuantity"]["value"],
         "subscores": {
             str(_code(c["code"], codes.MEASURE_SYSTEM)).split(":", 1)[-1]: c["valueQuantity"][
@@ -753,6 +755,16 @@ def _outcome_row(
         },
         "recorded_by_id": recorder,
     }
+
+
+def _answered_in(text: str | None) -> dict[str, Any] | None:
+    """A patient-reported score's record of the words read (Strigil's own extension); text
+    that is not a JSON object is not a record and is left out."""
+    try:
+        found = json.loads(text) if text else None
+    except json.JSONDecodeError:
+        return None
+    return found if isinstance(found, dict) else None
 
 
 def _care_plans(imp: Importer, source: Source) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from strigil.core import measures, response, scoring
+from strigil.core import instrument_translations, measures, response, scoring
 from strigil.core.response import Classification, ExpectedCourse, ReconsiderPrompt
 from strigil.errors import InvalidInput
 from strigil.services import audit
@@ -42,6 +42,7 @@ class Point:
     visit_number: int | None
     score: float
     source: str = "staff"  # "patient" when the patient answered it through a link
+    answered_in: str | None = None  # a patient's language and checked translation, if any
 
 
 @dataclass(frozen=True, slots=True)
@@ -186,7 +187,14 @@ def _progress_of(
     expected: ExpectedCourse | None,
 ) -> Progress:
     points = tuple(
-        Point(r.measured_at, numbers.get(r.visit_id or 0), r.score, r.source) for r in rows
+        Point(
+            r.measured_at,
+            numbers.get(r.visit_id or 0),
+            r.score,
+            r.source,
+            instrument_translations.describe(r.administration),
+        )
+        for r in rows
     )
     classes = _classifications(m, points)
     prompt = response.reconsider_prompt(len(numbers), classes, threshold_visits=reassess_after)

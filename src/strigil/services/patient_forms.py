@@ -21,6 +21,8 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from strigil.core import i18n, measures, patient_forms, response, scoring
+from strigil.core import instrument_translations as translations
+from strigil.core.instrument_translations import Pack, Translations
 from strigil.core.patient_forms import Screen
 from strigil.core.response import ExpectedCourse
 from strigil.documents import aftercare
@@ -177,6 +179,37 @@ def wording(code: str) -> patient_forms.PatientWording:
     return patient_forms.wording(code)
 
 
+def translation(code: str, language: str, installed: Translations) -> Pack | None:
+    """The clinic's checked translation of a measure's items in ``language``, if installed
+    (None: the items are shown as published, or the measure is in Strigil's own words)."""
+    return installed.get(code, language)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedTranslations:
+    """A published instrument and the languages it can be put to a patient in."""
+
+    code: str
+    packs: tuple[Pack, ...]  # the clinic's checked translations, by language
+
+
+def checked_translations(installed: Translations) -> tuple[CheckedTranslations, ...]:
+    """Every published instrument a patient answers, with its installed translations (the
+    link-issuing form says which languages each is asked in)."""
+    return tuple(
+        CheckedTranslations(code, installed.for_measure(code))
+        for code in translations.published_instruments()
+    )
+
+
+def answered_in(code: str, language: str, installed: Translations) -> dict[str, str]:
+    """What the record keeps about the words a patient read for ``code`` on a page in
+    ``language``."""
+    language = i18n.supported(language) or i18n.DEFAULT
+    pack = translation(code, language, installed)
+    return translations.administration(code, language, pack)
+
+
 def screening_question(screen: Screen) -> str:
     """The patient's wording of a screening screen's question."""
     assert screen.rule_id is not None
@@ -233,9 +266,13 @@ def submit_questionnaires(
     fields: Mapping[str, str],
     client_ip: str | None,
     throttle: Throttle,
+    language: str = i18n.DEFAULT,
+    installed: Translations = translations.NONE,
 ) -> list[OutcomeMeasurement]:
     """Score every measure of the link and store the scores as patient-reported; the link is
-    used up. Nothing is stored when any answer breaks its rule.
+    used up. Nothing is stored when any answer breaks its rule. Each score records what its
+    patient read: the page's ``language`` and, where ``installed`` holds a checked
+    translation for it, which one (holder, version).
 
     Raises:
         InvalidInput: an answer out of range, or more items skipped than a measure allows.
@@ -252,7 +289,10 @@ def submit_questionnaires(
             "Thank you: your answers were already received. Nothing more is needed here."
         )
     assert link.episode_id is not None  # a questionnaire link always names its episode
-    rows = [_row(link, answers, result, now) for _, answers, result in scored]
+    rows = [
+        _row(link, answers, result, now, answered_in(code, language, installed))
+        for code, answers, result in scored
+    ]
     session.add_all(rows)
     session.flush()
     patient = store.patient_of(session, link.clinic_id, link.patient_id)
@@ -349,6 +389,7 @@ def _row(
     answers: list[float | None],
     result: scoring.Score,
     now: datetime,
+    administration: dict[str, str],
 ) -> OutcomeMeasurement:
     assert link.episode_id is not None
     return OutcomeMeasurement(
@@ -366,6 +407,7 @@ def _row(
         recorded_by_id=link.issued_by_id,  # who sent the link; the patient is not a user
         source="patient",
         patient_link_id=link.id,
+        administration=administration,
     )
 
 

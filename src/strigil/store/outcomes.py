@@ -40,6 +40,9 @@ class OutcomeMeasurement(IdMixin, TenantMixin, EnteredInErrorMixin, Base):
     patient_link_id: Mapped[int | None] = mapped_column(
         ForeignKey("patient_link.id"), index=True, default=None
     )
+    # What a patient read (patient-reported only): {"language", "wording", "translation"}, the
+    # last naming the clinic's checked translation (holder, version) when one was used
+    administration: Mapped[dict[str, Any] | None] = mapped_column(JSON, default=None)
 
 
 def list_completed_episode_scores(

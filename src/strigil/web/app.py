@@ -23,6 +23,8 @@ from sqlalchemy.exc import OperationalError
 from strigil import __version__
 from strigil.config import Settings, get_settings
 from strigil.core import exercise_figures, i18n, icd10
+from strigil.errors import InvalidInput
+from strigil.services import instrument_translations
 from strigil.services.auth import Policy
 from strigil.services.database import (
     excess_privileges,
@@ -45,6 +47,7 @@ log = logging.getLogger("strigil.web")
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app for ``settings`` (default: from the environment)."""
     settings = settings or get_settings()
+    installed = _instrument_translations(settings)  # before any connection is opened
     app = FastAPI(
         lifespan=_lifespan,
         title="Strigil",
@@ -68,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lockout=timedelta(minutes=settings.login_lockout_minutes),
     )
     app.state.link_throttle = LinkThrottle(max_failures=settings.patient_link_max_failures)
+    app.state.instrument_translations = installed
     app.state.templates = _templates()
     app.state.page_cache = PageCache()
     app.state.overview_cache = OverviewCache()
@@ -81,6 +85,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pages_router)
     app.add_api_route("/healthz", healthz, methods=["GET"], tags=["operations"])
     return app
+
+
+def _instrument_translations(settings: Settings) -> instrument_translations.Translations:
+    """The clinic's checked questionnaire translations; a pack that fails its check stops the
+    start with its file name and the rule, rather than patients silently seeing English."""
+    try:
+        installed = instrument_translations.load_folder(settings.instrument_translations)
+    except InvalidInput as error:
+        log.error("%s (%s) [%s]", error.detail, error.field, error.code)
+        raise
+    for pack in installed.all():
+        log.info("instrument translation: %s %s (%s)", pack.measure, pack.language, pack.citation)
+    return installed
 
 
 def _capacity(settings: Settings) -> Capacity:

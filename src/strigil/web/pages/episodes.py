@@ -31,6 +31,7 @@ from strigil.services.episodes import (
     SIDES,
     Episode,
 )
+from strigil.services.instrument_translations import Translations
 from strigil.web.deps import CurrentActor, DbSession
 from strigil.web.pages import charts
 from strigil.web.pages.common import (
@@ -214,10 +215,13 @@ def episode_page(
     request: Request, episode_id: str, db: DbSession, actor: CurrentActor
 ) -> HTMLResponse:
     episode = episodes.get(session=db, actor=actor, episode_id=episode_id)
-    return page(request, "episodes/detail.html", _episode_ctx(db, actor, episode, 1))
+    ctx = _episode_ctx(db, actor, episode, 1, request.app.state.instrument_translations)
+    return page(request, "episodes/detail.html", ctx)
 
 
-def _episode_ctx(db: Session, actor: Actor, episode: Episode, page_no: int) -> dict[str, Any]:
+def _episode_ctx(
+    db: Session, actor: Actor, episode: Episode, page_no: int, installed: Translations
+) -> dict[str, Any]:
     return {
         "episode": episode,
         "patient": episode.patient,
@@ -227,18 +231,22 @@ def _episode_ctx(db: Session, actor: Actor, episode: Episode, page_no: int) -> d
         "measures": measures.measures(),
         **charts.progress_context(db, actor, episode),
         **_visit_page(db, actor, episode, page_no),
-        **_patient_links(db, actor, episode),
+        **_patient_links(db, actor, episode, installed),
     }
 
 
-def _patient_links(db: Session, actor: Actor, episode: Episode) -> dict[str, Any]:
-    """The episode's questionnaire and progress links, and the measures a patient can answer."""
+def _patient_links(
+    db: Session, actor: Actor, episode: Episode, installed: Translations
+) -> dict[str, Any]:
+    """The episode's questionnaire and progress links, the measures a patient can answer, and
+    the languages each published instrument has a checked translation in."""
     return {
         "patient_links": patient_forms.links_for_episode(session=db, actor=actor, episode=episode),
         "patient_measures": [
             (code, measures.get_measure(code).name) for code in patient_forms.answerable()
         ],
         "now": patient_forms.now(),
+        "checked_translations": patient_forms.checked_translations(installed),
     }
 
 
@@ -268,7 +276,7 @@ def episode_visits(
     if is_hx(request):
         ctx = {"episode": episode, **_visit_page(db, actor, episode, page_no)}
     else:
-        ctx = _episode_ctx(db, actor, episode, page_no)
+        ctx = _episode_ctx(db, actor, episode, page_no, request.app.state.instrument_translations)
     return view(request, "episodes/detail.html", "episodes/_visits.html", ctx)
 
 

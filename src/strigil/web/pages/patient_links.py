@@ -154,7 +154,13 @@ def _questionnaire_step(request: Request, token: str, db: Session, form: FormDat
         return _question(request, link, min(step + 1, len(screens) - 1), answers, {}, language)
     try:
         patient_forms.submit_questionnaires(
-            session=db, token=token, fields=answers, client_ip=_client(request), throttle=throttle
+            session=db,
+            token=token,
+            fields=answers,
+            client_ip=_client(request),
+            throttle=throttle,
+            language=language,
+            installed=request.app.state.instrument_translations,
         )
     except InvalidInput as error:
         at = next((s.index for s in screens if s.name == error.field), step)
@@ -193,6 +199,9 @@ def _question(
     else:
         context["item"] = screen.measure.items[screen.item_index]
         context["wording"] = patient_forms.wording(screen.measure.code)
+        context["pack"] = patient_forms.translation(
+            screen.measure.code, language, request.app.state.instrument_translations
+        )
     return _patient_page(request, "patient/question.html", context, language, status_code)
 
 
