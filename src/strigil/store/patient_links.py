@@ -18,8 +18,10 @@ from sqlalchemy import (
     JSON,
     Boolean,
     ForeignKey,
+    Select,
     String,
     TextClause,
+    bindparam,
     func,
     or_,
     select,
@@ -93,7 +95,13 @@ def find_by_digest(session: Session, token_hash: str) -> PatientLink | None:
     (a patient's request has no signed-in user to say which clinic it is)."""
     if tenancy.is_restricted(session) and tenancy.is_postgres(session):
         tenancy.enter_clinic_found(session, _lookup(), token_hash)
-    return session.scalar(select(PatientLink).where(PatientLink.token_hash == token_hash))
+    return session.scalar(_by_digest(), {"token_hash": token_hash})
+
+
+@cache
+def _by_digest() -> Select[PatientLink]:
+    """Built once: every screen of a patient's questionnaire asks it."""
+    return select(PatientLink).where(PatientLink.token_hash == bindparam("token_hash"))
 
 
 def links_for_visit(session: Session, clinic_id: int, visit_id: int) -> Sequence[PatientLink]:

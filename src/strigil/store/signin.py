@@ -9,8 +9,9 @@ clinic is known, and the same row exists whether or not the email names an accou
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import cache
 
-from sqlalchemy import Integer, String, case, delete, select, update
+from sqlalchemy import Integer, Select, String, bindparam, case, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
@@ -30,12 +31,17 @@ class SigninThrottle(Base):
 
 def blocked_until(*, session: Session, keys: list[str]) -> datetime | None:
     """The latest ``blocked_until`` among ``keys``, or None when none is blocked."""
-    rows = session.scalars(
-        select(SigninThrottle.blocked_until).where(
-            SigninThrottle.key.in_(keys), SigninThrottle.blocked_until.is_not(None)
-        )
-    ).all()
+    rows = session.scalars(_blocked_query(), {"keys": keys}).all()
     return max((r for r in rows if r is not None), default=None)
+
+
+@cache
+def _blocked_query() -> Select[datetime | None]:
+    """Built once: every sign-in and every patient link screen asks it."""
+    return select(SigninThrottle.blocked_until).where(
+        SigninThrottle.key.in_(bindparam("keys", expanding=True)),
+        SigninThrottle.blocked_until.is_not(None),
+    )
 
 
 def count_failure(*, session: Session, key: str, now: datetime, forget: timedelta) -> int:

@@ -33,7 +33,7 @@ from strigil.services.database import (
     make_sessionmaker,
 )
 from strigil.services.patient_links import Throttle as LinkThrottle
-from strigil.web import fhir, logmask, problems
+from strigil.web import fhir, logmask, problems, routing
 from strigil.web.api import router as api_router
 from strigil.web.headers import ResponseHeaders
 from strigil.web.lifecycle import Capacity, RequestLifecycle
@@ -84,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(fhir.router, prefix="/fhir/R4")
     app.include_router(pages_router)
     app.add_api_route("/healthz", healthz, methods=["GET"], tags=["operations"])
+    routing.guard_routers(app)
     return app
 
 
