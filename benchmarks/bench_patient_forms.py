@@ -10,9 +10,10 @@ workers made the tail worse here, not better). Three runs per database, 500 pati
   the questionnaire in on their phones, one screen at a time, as the page asks, so that all
   500 are filling in at the same moment (checked): each screen's answer is a submission
   (``go=next``), and the last one (``go=send``) scores and stores both measures and uses up
-  the link. A patient answers a screen every 3 to 7 s (``BENCH_THINK_SECONDS``, default 5, the mean), faster than people read and tap, so
-  about 100 submissions a second reach the server while all 500 are at it. Target: no errors
-  and p95 <= 100 ms per submission, for every screen and for the final sends alone.
+  the link. A patient answers a screen every 3 to 7 s (``BENCH_THINK_SECONDS``, default 5,
+  the mean), faster than people read and tap, so about 100 submissions a second reach the
+  server while all 500 are at it. Target: no errors and p95 <= 100 ms per submission, for
+  every screen and for the final sends alone.
 - **paced**: 500 final sends arriving evenly over ``BENCH_PACED_SECONDS`` (default 25 s, 20
   a second, each on its own connection). Target: p95 <= 100 ms and no errors.
 - **same instant**: 500 final sends released together. They exceed the server's bounded
