@@ -94,3 +94,21 @@ def seed_clinic_with_therapist(url: str, *, clinic: str, email: str, password: s
     finally:
         session.close()
         engine.dispose()
+
+
+def synthetic_pack(
+    measure: str = "QUICKDASH", item_count: int = 11, **changes: Any
+) -> dict[str, Any]:
+    """A translation pack of placeholder text (never a real instrument's wording); a change
+    set to ``...`` leaves that field out."""
+    data: dict[str, Any] = {
+        "format": 1,
+        "measure": measure,
+        "language": "es",
+        "title": "Cuestionario de prueba",
+        "source": "Titular sintético de prueba",
+        "version": "0.1-test",
+        "items": [f"Elemento de prueba {n}" for n in range(1, item_count + 1)],
+    }
+    data.update(changes)
+    return {k: v for k, v in data.items() if v is not ...}

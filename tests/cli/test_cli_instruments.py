@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from tests.factories import synthetic_pack
 from typer.testing import CliRunner
 
 from strigil.cli import app
@@ -16,16 +17,8 @@ runner = CliRunner()
 
 
 def write_pack(path: Path, **changes: Any) -> Path:
-    data: dict[str, Any] = {
-        "format": 1,
-        "measure": "PRTEE",
-        "language": "es",
-        "title": "Cuestionario de prueba",
-        "source": "Titular sintético de prueba",
-        "version": "0.1-test",
-        "items": [f"Elemento de prueba {n}" for n in range(1, 16)],
-    }
-    path.write_text(json.dumps(data | changes), encoding="utf-8")
+    data = synthetic_pack(**({"measure": "PRTEE", "item_count": 15} | changes))
+    path.write_text(json.dumps(data), encoding="utf-8")
     return path
 
 

@@ -7,23 +7,14 @@ import json
 from typing import Any
 
 import pytest
+from tests.factories import synthetic_pack
 
 from strigil.core import instrument_translations as packs
 from strigil.errors import InvalidInput
 
 
 def pack(**changes: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "format": 1,
-        "measure": "QUICKDASH",
-        "language": "es",
-        "title": "Cuestionario de prueba",
-        "source": "Titular de prueba (sintético)",
-        "version": "0.1-test",
-        "items": [f"Elemento de prueba {n}" for n in range(1, 12)],
-    }
-    data.update(changes)
-    return {k: v for k, v in data.items() if v is not ...}
+    return synthetic_pack(**({"source": "Titular de prueba (sintético)"} | changes))
 
 
 def refused(data: object) -> InvalidInput:

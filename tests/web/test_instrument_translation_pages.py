@@ -11,7 +11,15 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from tests.factories import actor, login, make_clinic, make_episode, make_patient, make_user
+from tests.factories import (
+    actor,
+    login,
+    make_clinic,
+    make_episode,
+    make_patient,
+    make_user,
+    synthetic_pack,
+)
 
 from strigil.config import Settings
 from strigil.errors import InvalidInput
@@ -23,26 +31,16 @@ from strigil.web.app import create_app
 SOURCE = "Titular sintético de prueba"
 
 
-def synthetic_pack(**changes: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "format": 1,
-        "measure": "QUICKDASH",
-        "language": "es",
-        "title": "Cuestionario de prueba",
-        "source": SOURCE,
-        "version": "0.1-test",
-        "low": "Ancla baja de prueba",
-        "high": "Ancla alta de prueba",
-        "items": [f"Elemento de prueba {n}" for n in range(1, 12)],
-    }
-    return data | changes
+def pack_with_anchors(**changes: Any) -> dict[str, Any]:
+    anchors = {"low": "Ancla baja de prueba", "high": "Ancla alta de prueba"}
+    return synthetic_pack(**({"source": SOURCE} | anchors | changes))
 
 
 @pytest.fixture
 def settings(db_url: str, tmp_path: Path) -> Settings:
     folder = tmp_path / "packs"
     folder.mkdir()
-    (folder / "quickdash-es.json").write_text(json.dumps(synthetic_pack()), encoding="utf-8")
+    (folder / "quickdash-es.json").write_text(json.dumps(pack_with_anchors()), encoding="utf-8")
     (folder / "README.txt").write_text("not a pack: left alone", encoding="utf-8")
     return Settings(database_url=db_url, data_dir=tmp_path, instrument_translations=folder)
 
@@ -133,7 +131,7 @@ def test_a_broken_pack_stops_the_start_naming_the_file_and_the_rule(
 ) -> None:
     folder = tmp_path / "broken"
     folder.mkdir()
-    (folder / "mine.json").write_text(json.dumps(synthetic_pack(**changes)), encoding="utf-8")
+    (folder / "mine.json").write_text(json.dumps(pack_with_anchors(**changes)), encoding="utf-8")
     with pytest.raises(InvalidInput) as caught:
         create_app(Settings(database_url=db_url, data_dir=tmp_path, instrument_translations=folder))
     assert "mine.json" in caught.value.detail and words in caught.value.detail
