@@ -8,7 +8,8 @@ any of Strigil's own work began. Every Strigil route starts with a fixed segment
 its own; which route answers is unchanged, since a router skipped here could not have matched.
 
 This reaches into FastAPI's included-router class, which is not public: the versions are
-pinned, and ``tests/web/test_routing.py`` fails if an upgrade leaves a router unguarded.
+pinned, and ``tests/web/test_routing.py`` fails if an upgrade leaves a router unguarded
+(ADR 0024).
 """
 
 from __future__ import annotations
