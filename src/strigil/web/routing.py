@@ -21,6 +21,8 @@ from fastapi.routing import _IncludedRouter  # noqa: PLC2701 - see the module do
 from starlette.routing import Match
 from starlette.types import Scope
 
+_MEMO = "strigil.route_matches"
+
 
 class _SegmentGuard(_IncludedRouter):
     """An included router that says "no match" at once for a path outside its segments."""
@@ -31,6 +33,19 @@ class _SegmentGuard(_IncludedRouter):
         if scope["type"] == "http" and first_segment(_route_path(scope)) not in self.first_segments:
             return Match.NONE, {}
         return super().matches(scope)
+
+    def _match(self, scope: Scope) -> Any:
+        """FastAPI asks each router on the way down twice (to choose it, then to hand the
+        request on) and each asks its own routers again; the answer cannot change within a
+        request, so the second asking reuses the first."""
+        if scope["type"] != "http":
+            return super()._match(scope)
+        memo: dict[tuple[int, str, str], Any] = scope.setdefault(_MEMO, {})
+        key = (id(self), scope["method"], _route_path(scope))
+        found = memo.get(key)
+        if found is None:
+            found = memo[key] = super()._match(scope)
+        return found
 
 
 def _route_path(scope: Scope) -> str:
