@@ -6,6 +6,7 @@ hundred route patterns (about a third of a page's time, and most of a health che
 any of Strigil's own work began. Every Strigil route starts with a fixed segment (``/api``,
 ``/visits``, ``/p``), so a router is tried only when the request's first segment is one of
 its own; which route answers is unchanged, since a router skipped here could not have matched.
+Within one request a router's answer is also kept, since FastAPI asks for it more than once.
 
 This reaches into FastAPI's included-router class, which is not public: the versions are
 pinned, and ``tests/web/test_routing.py`` fails if an upgrade leaves a router unguarded
