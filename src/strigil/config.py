@@ -9,8 +9,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+LogLevel = Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"]
 
 
 class Settings(BaseSettings):
@@ -118,7 +120,17 @@ class Settings(BaseSettings):
         "the start. Unset: published instruments are shown in English",
     )
     cookie_secure: bool = Field(default=False, description="Set true behind HTTPS")
-    log_level: str = "INFO"
+    log_level: LogLevel = Field(
+        default="INFO",
+        description="Least severe log records `strigil serve` writes, Strigil's and the web "
+        "server's alike; INFO and DEBUG include one access line per request",
+    )
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _level_in_capitals(cls, value: object) -> object:
+        """``warning`` means WARNING, as it does to the logging module's users."""
+        return value.upper() if isinstance(value, str) else value
 
     @property
     def resolved_database_url(self) -> str:

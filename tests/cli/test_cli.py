@@ -6,10 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
 from sqlalchemy import create_engine, func, select, update
 from typer.testing import CliRunner
+from uvicorn import config as uvicorn_config
 
-from strigil.cli import app
+from strigil.cli import app, log_config
+from strigil.config import Settings
 from strigil.store import migrate
 from strigil.store.clinics import User
 from strigil.store.visits import Visit
@@ -149,3 +152,16 @@ def test_notes_seal_brings_notes_signed_before_digests_under_verify(db: str) -> 
     again = runner.invoke(app, ["notes", "verify", "--json"])
     assert again.exit_code == 0, again.output
     assert runner.invoke(app, ["notes", "seal", "--yes"]).output.startswith("0 signed notes")
+
+
+def test_the_log_level_reaches_strigil_and_the_web_server() -> None:
+    config = log_config("WARNING")
+    assert config["loggers"]["strigil"]["level"] == "WARNING"
+    assert config["loggers"]["strigil"]["handlers"] == ["default"]
+    assert "strigil" not in uvicorn_config.LOGGING_CONFIG["loggers"]  # a copy was changed
+
+
+def test_the_log_level_is_read_in_any_case_and_checked() -> None:
+    assert Settings(log_level="warning").log_level == "WARNING"
+    with pytest.raises(ValidationError, match="log_level"):
+        Settings(log_level="LOUD")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import sys
+from typing import Any
 
 import typer
 
@@ -19,6 +21,7 @@ from strigil.cli import (
     users,
 )
 from strigil.cli.common import fail
+from strigil.config import LogLevel, get_settings
 from strigil.errors import StrigilError
 
 app = typer.Typer(help="Strigil: a clinical workbench for IASTM.", no_args_is_help=True)
@@ -55,14 +58,30 @@ def serve(
     """Serve the web app and the API."""
     import uvicorn
 
+    level = get_settings().log_level
     uvicorn.run(
         "strigil.web.app:create_app",
         factory=True,
         host=host,
         port=port,
         workers=workers,
-        log_level="info",
+        log_level=level.lower(),
+        log_config=log_config(level),
     )
+
+
+def log_config(level: LogLevel) -> dict[str, Any]:
+    """The web server's logging set-up with Strigil's own loggers added at ``level``.
+
+    Why: the web server configures only its own loggers, so without this Strigil's records
+    below WARNING were dropped whatever ``STRIGIL_LOG_LEVEL`` said, and the access log was
+    written even when it asked for warnings only.
+    """
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["strigil"] = {"handlers": ["default"], "level": level, "propagate": False}
+    return config
 
 
 def main() -> None:
