@@ -192,3 +192,18 @@ def test_starting_as_the_owner_warns_and_can_be_refused(
     else:
         with TestClient(create_app(strict)) as client:
             assert client.get("/healthz").status_code == 200
+
+
+def test_warm_up_compiles_every_page_and_opens_the_pool(app: FastAPI) -> None:
+    """The first visits after a restart must not each compile the page templates (most of
+    a second) or open a database connection: ready means both were done at start."""
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        deadline = time.monotonic() + 120
+        while client.get("/healthz").json()["search_index"] != "ready":
+            assert time.monotonic() < deadline, "the warm-up did not finish"
+            time.sleep(0.2)
+        env = app.state.templates.env
+        compiled = {template.name for template in env.cache.values()}
+        pages = set(env.list_templates(filter_func=lambda name: name.endswith(".html")))
+        assert pages and pages <= compiled
+        assert app.state.engine.pool.checkedin() >= app.state.capacity.running

@@ -25,18 +25,17 @@ def record(
     clinic_id: int | None = None,
 ) -> None:
     """Add one audit row in the caller's transaction (it commits or rolls back with the work)."""
-    session.add(
-        AuditEvent(
-            clinic_id=actor.clinic_id if actor else clinic_id,
-            user_id=actor.user_id if actor else None,
-            action=action,
-            entity_type=entity_type,
-            entity_id=str(entity_id) if entity_id is not None else None,
-            patient_id=str(patient_id) if patient_id is not None else None,
-            route=actor.route if actor else None,
-            client_ip=actor.client_ip if actor else None,
-            detail=detail or {},
-        )
+    store.append(
+        session,
+        clinic_id=actor.clinic_id if actor else clinic_id,
+        user_id=actor.user_id if actor else None,
+        action=action,
+        entity_type=entity_type,
+        entity_id=str(entity_id) if entity_id is not None else None,
+        patient_id=str(patient_id) if patient_id is not None else None,
+        route=actor.route if actor else None,
+        client_ip=actor.client_ip if actor else None,
+        detail=detail or {},
     )
 
 

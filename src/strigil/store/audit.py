@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, select
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Insert, Integer, String, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from strigil.store.base import Base, utcnow
@@ -31,6 +32,23 @@ class AuditEvent(Base):
     route: Mapped[str | None] = mapped_column(String(200), default=None)
     client_ip: Mapped[str | None] = mapped_column(String(64), default=None)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+def append(session: Session, **values: Any) -> None:
+    """Insert one audit row now, in the session's transaction, as a plain INSERT.
+
+    Why not ``session.add``: nearly every request writes one of these rows, and a flush of
+    one new object costs several times the statement itself. The row never changes after,
+    so the session need not track it. Rows it refers to (clinic, user) exist already: the
+    caller's actor or clinic was read or flushed before.
+    """
+    session.connection().execute(_insert(), values)
+
+
+@cache
+def _insert() -> Insert:
+    """Built once; column defaults (``at``, ``detail``) apply to columns left out."""
+    return insert(AuditEvent.__table__)  # type: ignore[arg-type]
 
 
 def list_events(

@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from jinja2 import Environment
 from markupsafe import Markup
 from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     url = settings.resolved_database_url
     engine = make_engine(url, **_pool(url, capacity))
     app.state.settings = settings
+    app.state.capacity = capacity
     app.state.engine = engine
     app.state.sessionmaker = make_sessionmaker(engine)
     app.state.health = _Health(url)
@@ -147,30 +149,62 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     first search is not slow."""
     await to_thread.run_sync(_check_role, app)
     app.state.warm = threading.Event()
-    warm_up = (app.state.warm, app.state.engine)
+    warm_up = (app.state.warm, app.state.engine, app.state.templates.env, app.state.capacity)
     threading.Thread(target=_warm_up, args=warm_up, name="warm-up", daemon=True).start()
     yield
     app.state.engine.dispose()
     app.state.health.engine.dispose()
 
 
-def _warm_up(done: threading.Event, engine: Engine) -> None:
-    """Build the diagnosis index, then move everything alive at start-up out of the cyclic
-    garbage collector's reach. Its full passes otherwise walk the code set and the compiled
-    templates (about 270,000 objects, 60–200 ms) and stall every request in flight while
-    they run; frozen objects are never scanned again. SQLite has no autovacuum to keep the
-    planner's statistics fresh, so a sampled ANALYZE (milliseconds) runs first."""
+def _warm_up(
+    done: threading.Event, engine: Engine, templates: Environment, capacity: Capacity
+) -> None:
+    """Get ready for the clinic's first requests, then move everything alive at start-up out
+    of the cyclic garbage collector's reach. Its full passes otherwise walk the code set and
+    the compiled templates (about 270,000 objects, 60–200 ms) and stall every request in
+    flight while they run; frozen objects are never scanned again."""
     if is_sqlite(str(engine.url)):
-        try:
-            with engine.begin() as conn:
-                conn.exec_driver_sql("PRAGMA analysis_limit=1000")
-                conn.exec_driver_sql("ANALYZE")
-        except OperationalError:  # busy: the statistics are refreshed at the next start
-            log.info("start-up ANALYZE skipped: the database is busy")
+        _analyze(engine)
+    _open_connections(engine, capacity.running)
+    _compile_templates(templates)
     icd10.warm()
     gc.collect()
     gc.freeze()
     done.set()
+
+
+def _analyze(engine: Engine) -> None:
+    """SQLite has no autovacuum to keep the planner's statistics fresh: a sampled ANALYZE
+    (milliseconds) at each start does."""
+    try:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("PRAGMA analysis_limit=1000")
+            conn.exec_driver_sql("ANALYZE")
+    except OperationalError:  # busy: the statistics are refreshed at the next start
+        log.info("start-up ANALYZE skipped: the database is busy")
+
+
+def _open_connections(engine: Engine, count: int) -> None:
+    """Fill the pool with the connections running requests will use: opening one costs
+    PostgreSQL a new backend (milliseconds each), which the first visits after a restart
+    would otherwise wait for all at once."""
+    opened = []
+    try:
+        for _ in range(count):
+            opened.append(engine.connect())
+    except OperationalError as error:  # the health check reports an unreachable database
+        log.warning("start-up: could not open the pool's connections (%s)", type(error).__name__)
+    finally:
+        for conn in opened:
+            conn.close()
+
+
+def _compile_templates(templates: Environment) -> None:
+    """Compile every page template once (about a second in all). Compiled lazily, the first
+    visit page after a restart took most of a second, and every request that arrived
+    meanwhile compiled the same templates again under the same interpreter lock."""
+    for name in templates.list_templates(filter_func=lambda n: n.endswith(".html")):
+        templates.get_template(name)
 
 
 class OwnerLoginRefused(RuntimeError):
