@@ -278,3 +278,37 @@ def test_guessing_links_is_slowed_down(session: Session, therapist: User) -> Non
     patient_forms.open_link(  # another address is not held up
         session=session, token=token, client_ip="192.0.2.51", throttle=throttle, audited=True
     )
+
+
+def _revisions(session: Session, clinic_id: int, patient_id: int) -> tuple[int, int, int]:
+    """(clinic, shared, patient) revisions as committed."""
+    from sqlalchemy import text
+
+    row = session.execute(
+        text(
+            "SELECT coalesce(c.revision, 0), coalesce(c.shared, 0), coalesce(p.revision, 0) "
+            "FROM clinic k LEFT JOIN clinic_revision c ON c.clinic_id = k.id "
+            "LEFT JOIN patient_revision p ON p.patient_id = :patient WHERE k.id = :clinic"
+        ),
+        {"clinic": clinic_id, "patient": patient_id},
+    ).one()
+    return int(row[0]), int(row[1]), int(row[2])
+
+
+def test_a_sent_questionnaire_moves_on_only_its_own_patient(
+    session: Session, therapist: User
+) -> None:
+    """Using up the link is a change to this patient's record: the patient's pages are drawn
+    again, the rest of the clinic's (and other clinics') stay as they were."""
+    episode = _episode(session, therapist)
+    token, _ = _issue(session, therapist, episode)
+    elsewhere = make_user(session, make_clinic(session))
+    session.commit()
+    clinic_id, patient_id = therapist.clinic_id, episode.patient_id
+    before = _revisions(session, clinic_id, patient_id)
+    other = _revisions(session, elsewhere.clinic_id, patient_id)
+    _submit(session, token, _fields(QUICKDASH))
+    session.commit()
+    after = _revisions(session, clinic_id, patient_id)
+    assert after == (before[0] + 1, before[1], before[2] + 1)
+    assert _revisions(session, elsewhere.clinic_id, patient_id)[:2] == other[:2]

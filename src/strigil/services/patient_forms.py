@@ -268,18 +268,23 @@ def submit_questionnaires(
     throttle: Throttle,
     language: str = i18n.DEFAULT,
     installed: Translations = translations.NONE,
+    opened: PatientLink | None = None,
 ) -> list[OutcomeMeasurement]:
     """Score every measure of the link and store the scores as patient-reported; the link is
     used up. Nothing is stored when any answer breaks its rule. Each score records what its
     patient read: the page's ``language`` and, where ``installed`` holds a checked
-    translation for it, which one (holder, version).
+    translation for it, which one (holder, version). ``opened`` is the link as
+    :func:`open_link` returned it earlier in this transaction: it is not looked up again.
 
     Raises:
         InvalidInput: an answer out of range, or more items skipped than a measure allows.
         LinkClosed: already submitted (also when two submissions race), revoked or expired.
         TooManyRequests, NotFound: as :func:`patient_links.usable`.
     """
-    link = usable(session, token, QUESTIONNAIRES, client_ip, throttle)
+    if opened is not None and opened.purpose == QUESTIONNAIRES:
+        link = opened
+    else:
+        link = usable(session, token, QUESTIONNAIRES, client_ip, throttle)
     all_screens = screens(link)
     scored = _score_all(all_screens, fields)
     screening = _screening_answers(all_screens, fields)

@@ -5,9 +5,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Insert, Integer, String, insert, select
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    ForeignKey,
+    Index,
+    Insert,
+    Integer,
+    String,
+    Table,
+    insert,
+    select,
+)
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from strigil.store.base import Base, utcnow
@@ -48,7 +59,7 @@ def append(session: Session, **values: Any) -> None:
 @cache
 def _insert() -> Insert:
     """Built once; column defaults (``at``, ``detail``) apply to columns left out."""
-    return insert(AuditEvent.__table__)  # type: ignore[arg-type]
+    return insert(cast(Table, AuditEvent.__table__))
 
 
 def list_events(

@@ -232,6 +232,13 @@ def note_bulk_write(session: Session) -> None:
     session.info.setdefault(_CHANGED, _Changes()).clinics.add(_ALL)
 
 
+def note_patient_write(session: Session, clinic_id: int, patient_id: int) -> None:
+    """Count a plain statement's write to one patient's row as a flush of it would count."""
+    changes = session.info.setdefault(_CHANGED, _Changes())
+    changes.clinics.add(clinic_id)
+    changes.patients.add(patient_id)
+
+
 def _count_changes(session: Session) -> None:
     """Move the changed clinics and patients on, inside the transaction about to commit."""
     if not session.in_transaction():

@@ -161,6 +161,7 @@ def _questionnaire_step(request: Request, token: str, db: Session, form: FormDat
             throttle=throttle,
             language=language,
             installed=request.app.state.instrument_translations,
+            opened=link,
         )
     except InvalidInput as error:
         at = next((s.index for s in screens if s.name == error.field), step)
