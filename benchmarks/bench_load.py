@@ -13,7 +13,7 @@ Targets (exit 1 when any is missed or cannot be measured):
 - paced (50 therapists, an action every 2 s each): p95 <= 25 ms for the page and a reading.
 
 BENCH_LOAD_SECONDS (default 6) sets each wrk run's length; BENCH_PACED_SECONDS (20) the
-paced run's.
+paced run's; BENCH_KINDS (``sqlite,postgresql``) which databases are measured.
 """
 
 from __future__ import annotations
@@ -340,7 +340,7 @@ def main() -> int:
         return 1
     missed: list[str] = []
     with tempfile.TemporaryDirectory(prefix="strigil-load-") as tmp:
-        for kind in ("sqlite", "postgresql"):
+        for kind in os.environ.get("BENCH_KINDS", "sqlite,postgresql").split(","):
             workdir = Path(tmp) / kind
             workdir.mkdir()
             missed += run(kind, workdir)
