@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 from tests.factories import actor, make_clinic, make_episode, make_patient, make_user
 
@@ -282,8 +282,6 @@ def test_guessing_links_is_slowed_down(session: Session, therapist: User) -> Non
 
 def _revisions(session: Session, clinic_id: int, patient_id: int) -> tuple[int, int, int]:
     """(clinic, shared, patient) revisions as committed."""
-    from sqlalchemy import text
-
     row = session.execute(
         text(
             "SELECT coalesce(c.revision, 0), coalesce(c.shared, 0), coalesce(p.revision, 0) "
