@@ -25,7 +25,7 @@ from strigil.store import clinics as clinics_store
 from strigil.store import signin, tokens
 from strigil.store.base import utcnow
 from strigil.store.clinics import ApiToken as ApiToken  # re-exported: the web layer types with it
-from strigil.store.clinics import LoginSession, User
+from strigil.store.clinics import LiveLogin, LoginSession, SignedInUser, User
 
 _HASHER = PasswordHasher()  # argon2-cffi defaults are Argon2id (RFC 9106 low-memory profile)
 
@@ -148,7 +148,9 @@ def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def actor_for(user: User, *, client_ip: str | None = None, route: str | None = None) -> Actor:
+def actor_for(
+    user: User | SignedInUser, *, client_ip: str | None = None, route: str | None = None
+) -> Actor:
     """The services' view of a user."""
     return Actor(
         user_id=user.id,
@@ -283,21 +285,22 @@ def _open_session(
     return LoginResult(token=token, csrf_token=csrf, user=user)
 
 
-def resume(*, session: Session, token: str, policy: Policy) -> LoginSession:
+def resume(*, session: Session, token: str, policy: Policy) -> LiveLogin:
     """The live login session for a cookie token; idle and absolute timeouts apply.
 
     Raises:
         NotAuthenticated: no such session, revoked, or timed out.
     """
     now = utcnow()
-    row = clinics_store.find_login(session, _digest(token))
+    row = clinics_store.find_live_login(session, _digest(token))
     if row is None or row.revoked_at is not None or not row.user.active:
         raise NotAuthenticated("please sign in", code="not_signed_in")
     if row.expires_at <= now or row.last_seen_at + policy.idle <= now:
-        row.revoked_at = now
+        clinics_store.mark_login(session, row.id, revoked_at=now)
         raise NotAuthenticated("your session timed out; please sign in again", code="timed_out")
     if now - row.last_seen_at > timedelta(seconds=60):
-        row.last_seen_at = now  # a minute's resolution keeps a write off most requests
+        # A minute's resolution keeps a write off most requests.
+        clinics_store.mark_login(session, row.id, last_seen_at=now)
     return row
 
 

@@ -6,9 +6,11 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
+from typing import NamedTuple
 
 from sqlalchemy import (
     Boolean,
+    Executable,
     ForeignKey,
     Select,
     String,
@@ -17,6 +19,7 @@ from sqlalchemy import (
     bindparam,
     select,
     text,
+    update,
 )
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
@@ -140,6 +143,76 @@ def find_login(session: Session, token_hash: str) -> LoginSession | None:
     """The login session with this token hash; the session is scoped to its clinic."""
     _enter_clinic_of(session, "login", token_hash)
     return session.scalar(_login_query(), {"token_hash": token_hash})
+
+
+class SignedInUser(NamedTuple):
+    """What a request needs of the user behind a login session to act for them."""
+
+    id: int
+    external_id: uuid.UUID
+    clinic_id: int
+    role: str
+    display_name: str
+    active: bool
+
+
+class LiveLogin(NamedTuple):
+    """A login session as a request checks it, without loading it as an ORM object."""
+
+    id: int
+    csrf_token: str
+    last_seen_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+    user: SignedInUser
+
+    @property
+    def user_id(self) -> int:
+        return self.user.id
+
+
+def find_live_login(session: Session, token_hash: str) -> LiveLogin | None:
+    """The login session with this token hash and its user, as plain values; the session is
+    scoped to its clinic.
+
+    Why not ``find_login``: every signed-in page runs this, and building the two ORM objects
+    took about as long as the rest of a cached page's database work.
+    """
+    _enter_clinic_of(session, "login", token_hash)
+    row = session.execute(_live_login_query(), {"token_hash": token_hash}).one_or_none()
+    if row is None:
+        return None
+    login_id, csrf, seen, expires, revoked = row[:5]
+    return LiveLogin(login_id, csrf, seen, expires, revoked, SignedInUser(*row[5:]))
+
+
+@cache
+def _live_login_query() -> Executable:
+    return (
+        select(
+            LoginSession.id,
+            LoginSession.csrf_token,
+            LoginSession.last_seen_at,
+            LoginSession.expires_at,
+            LoginSession.revoked_at,
+            User.id,
+            User.external_id,
+            User.clinic_id,
+            User.role,
+            User.display_name,
+            User.active,
+        )  # fmt: skip
+        .join(User, User.id == LoginSession.user_id)
+        .where(LoginSession.token_hash == bindparam("token_hash"))
+    )
+
+
+def mark_login(session: Session, login_id: int, **values: datetime) -> None:
+    """Set a login session's ``last_seen_at`` or ``revoked_at`` (login sessions are not
+    clinical data: no page shows them, so no revision moves)."""
+    session.connection().execute(
+        update(LoginSession).where(LoginSession.id == login_id).values(**values)
+    )
 
 
 @cache

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from strigil.config import Settings
 from strigil.errors import NotAuthenticated, NotPermitted
@@ -37,7 +38,8 @@ def keep_on_refusal(request: Request) -> None:
     uow.keep_on_refusal()
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
+    """Async: it does no I/O, so it must not take a worker thread."""
     settings: Settings = request.app.state.settings
     return settings
 
@@ -67,6 +69,33 @@ def get_actor(
 ) -> Actor:
     """The signed-in user (cookie) or integration (bearer token) behind this request.
 
+    Routes made by ``web.handler_thread`` do not run this dependency in a thread of its own:
+    they look the actor up with ``resolve_actor`` in the handler's thread.
+    """
+    return resolve_actor(request, db)
+
+
+async def credentials_sent(request: Request) -> Request:
+    """What ``get_actor`` checks before a handler's parameters are read, for routes that look
+    the actor up in the handler's thread (``web.handler_thread``).
+
+    A request without a session cookie or a bearer token is refused at once. A write is
+    checked in full here (the session, its CSRF token), so a forged or signed-out write is
+    refused before its body is even parsed; a read is looked up in the handler's thread.
+    """
+    if _bearer(request) is None and not request.cookies.get(SESSION_COOKIE):
+        raise NotAuthenticated("please sign in", code="not_signed_in")
+    if request.method in UNSAFE_METHODS:
+        await read_form_csrf(request)
+        uow: UnitOfWork = request.state.unit_of_work
+        await run_in_threadpool(resolve_actor, request, uow.session)
+    return request
+
+
+def resolve_actor(request: Request, db: Session) -> Actor:
+    """Look up the user behind the request's cookie or bearer token, and scope ``db`` to
+    their clinic.
+
     Cookie-authenticated unsafe requests must carry the session's CSRF token (form field or
     ``X-CSRF-Token`` header); bearer-token requests are not sent by browsers automatically and
     need none.
@@ -76,6 +105,7 @@ def get_actor(
     token = _bearer(request)
     if token is not None:
         user = auth.user_for_token(session=db, secret=token)
+        actor = auth.actor_for(user, client_ip=client_ip, route=route)
     else:
         cookie = request.cookies.get(SESSION_COOKIE)
         if not cookie:
@@ -84,8 +114,7 @@ def get_actor(
         request.state.csrf_token = login.csrf_token
         if request.method in UNSAFE_METHODS:
             _check_csrf(request, login.csrf_token)
-        user = login.user
-    actor = auth.actor_for(user, client_ip=client_ip, route=route)
+        actor = auth.actor_for(login.user, client_ip=client_ip, route=route)
     request.state.actor = actor
     _scope_tenant(db, actor)
     return actor

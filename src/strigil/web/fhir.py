@@ -8,17 +8,17 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import Depends, Query, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 
 from strigil.services import fhir_export
-from strigil.web import hostile
+from strigil.web import handler_thread, hostile
 from strigil.web.deps import CurrentActor, DbSession, SettingsDep
 
 FHIR_JSON = "application/fhir+json"
 NDJSON = "application/fhir+ndjson"
 
-router = APIRouter(tags=["fhir"], dependencies=[Depends(hostile.refuse_nul)])
+router = handler_thread.router(tags=["fhir"], dependencies=[Depends(hostile.refuse_nul)])
 
 
 @router.get("/Patient/{patient_id}/$everything")

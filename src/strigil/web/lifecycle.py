@@ -7,7 +7,9 @@ finds a thread and a connection); a bounded number wait, each for a bounded time
 answered at once with 503 and Retry-After. Health checks and static files bypass the queue.
 
 The unit of work commits when the response is about to start with a status below 400 and
-rolls back otherwise, so a request that ends in a 4xx changes nothing.
+rolls back otherwise, so a request that ends in a 4xx changes nothing. A handler that returns
+a finished response ends the transaction by the same rule in its own worker thread
+(``end_in_handler``), which saves a hand-over to another thread per request.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 STATE_KEY = "unit_of_work"
+ENDING_KEY = "request_ending"
 BYPASS_PREFIXES = ("/healthz", "/static/")
 
 
@@ -62,7 +65,10 @@ class Gate:
 
     async def enter(self) -> bool:
         """Take a permit; False when the queue is full or the wait ran out."""
-        if self._permits.locked() and self._waiting >= self.capacity.queued:
+        if not self._permits.locked():
+            await self._permits.acquire()  # free: taken at once, no timer to set and cancel
+            return True
+        if self._waiting >= self.capacity.queued:
             return False
         self._waiting += 1
         try:
@@ -101,6 +107,7 @@ class RequestLifecycle:
         uow = UnitOfWork(scope["app"].state.sessionmaker)
         scope.setdefault("state", {})[STATE_KEY] = uow
         ending = _Ending(uow, send, self.gate.capacity.retry_after_seconds, _wants_html(scope))
+        scope["state"][ENDING_KEY] = ending
         try:
             await self.app(scope, receive, ending.send)
         except BaseException:
@@ -118,11 +125,30 @@ class _Ending:
         self.uow, self._send, self.retry_after, self.html = uow, send, retry_after, html
         self.ended = False
         self.replaced = False
+        self.instead: Message | None = None  # a failed early commit's answer
+
+    def commits(self, status: int) -> bool:
+        """Whether a response with this status keeps the request's writes."""
+        return status < 400 or (status < 500 and self.uow.keep_when_refused)
+
+    def end_here(self, status: int) -> None:
+        """Commit or roll back now, in the calling thread, for a response of ``status`` that
+        is complete as the handler returned it; a failed commit's answer replaces it."""
+        if self.ended:
+            return
+        self.ended = True
+        if not self.uow.touched:
+            return
+        try:
+            self.uow.end(commit=self.commits(status))
+        except Exception as error:  # noqa: BLE001 - every failed commit gets an answer
+            self.instead = _failed_commit(error, self.retry_after)
 
     async def finish(self, *, commit: bool) -> Message | None:
         """Commit or roll back once; on a failed commit, the answer to send instead."""
         if self.ended:
-            return None
+            instead, self.instead = self.instead, None
+            return instead
         self.ended = True
         if not self.uow.touched:
             return None
@@ -137,14 +163,21 @@ class _Ending:
             return  # the handler's own answer was replaced by the failed commit's
         if message["type"] == "http.response.start":
             status = message["status"]
-            instead = await self.finish(
-                commit=status < 400 or (status < 500 and self.uow.keep_when_refused)
-            )
+            instead = await self.finish(commit=self.commits(status))
             if instead is not None:
                 self.replaced = True
                 await _answer(self._send, *instead["args"], html=self.html)
                 return
         await self._send(message)
+
+
+def end_in_handler(state: Any, status: int) -> None:
+    """End the request's transaction in the handler's worker thread, by the lifecycle's rule,
+    for a response that is complete as returned (nothing is read from the database while it
+    is sent). Outside a unit of work (a bypassed path), there is nothing to end."""
+    ending: _Ending | None = getattr(state, ENDING_KEY, None)
+    if ending is not None:
+        ending.end_here(status)
 
 
 def _failed_commit(error: Exception, retry_after: int) -> Message:

@@ -1,8 +1,8 @@
 """The JSON API under /api/v1: one router module per domain."""
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 
-from strigil.web import hostile
+from strigil.web import handler_thread, hostile
 from strigil.web.api import (
     admin,
     appointments,
@@ -19,7 +19,7 @@ from strigil.web.api import (
 )
 from strigil.web.api import evidence as evidence_api
 
-router = APIRouter(dependencies=[Depends(hostile.refuse_nul)])
+router = handler_thread.router(dependencies=[Depends(hostile.refuse_nul)])
 for module in (sessions, patients, episodes, care, visits, follow_up, appointments, catalog, admin):
     router.include_router(module.router)
 router.include_router(patient_links.router)

@@ -5,17 +5,18 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from fastapi.responses import Response
 from pydantic import Field
 
 from strigil.services import admin, auth
 from strigil.services.audit import AuditEvent
+from strigil.web import handler_thread
 from strigil.web.api.sessions import TokenRead
 from strigil.web.deps import CurrentActor, DbSession
 from strigil.web.schemas import Offset, RecordRead, Schema
 
-router = APIRouter(prefix="/admin", tags=["admin"])
+router = handler_thread.router(prefix="/admin", tags=["admin"])
 
 
 class UserRead(RecordRead):

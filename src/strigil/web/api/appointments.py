@@ -6,10 +6,11 @@ import uuid
 from datetime import UTC, date, datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from fastapi.responses import Response
 
 from strigil.services import appointments, daybook_ics
+from strigil.web import handler_thread
 from strigil.web.api.visits import VisitCreate, VisitRead
 from strigil.web.deps import CurrentActor, DbSession
 from strigil.web.schemas.appointments import (
@@ -23,7 +24,7 @@ from strigil.web.schemas.appointments import (
     StatusUpdate,
 )
 
-router = APIRouter(prefix="/appointments", tags=["appointments"])
+router = handler_thread.router(prefix="/appointments", tags=["appointments"])
 
 
 @router.get("", response_model=list[AppointmentRead])

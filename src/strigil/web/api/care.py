@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from pydantic import Field
 
 from strigil.core import consent as consent_template
@@ -19,10 +19,11 @@ from strigil.services import (
     outcomes,
     screenings,
 )
+from strigil.web import handler_thread
 from strigil.web.deps import CurrentActor, DbSession
 from strigil.web.schemas import RecordRead, Schema
 
-router = APIRouter(tags=["care"])
+router = handler_thread.router(tags=["care"])
 
 
 class ScreeningCreate(Schema):

@@ -5,12 +5,13 @@ from __future__ import annotations
 import dataclasses
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
 from strigil.core import catalog, diagnoses, measures
+from strigil.web import handler_thread
 from strigil.web.deps import CurrentActor
 
-router = APIRouter(prefix="/catalog", tags=["catalog"])
+router = handler_thread.router(prefix="/catalog", tags=["catalog"])
 
 
 def _plain(items: Any) -> list[dict[str, Any]]:

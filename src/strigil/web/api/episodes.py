@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from strigil.services import episodes, patients
+from strigil.web import handler_thread
 from strigil.web.deps import CurrentActor, DbSession
 from strigil.web.schemas.episodes import EpisodeCreate, EpisodeRead, EpisodeUpdate
 
-router = APIRouter(tags=["episodes"])
+router = handler_thread.router(tags=["episodes"])
 
 
 @router.get("/patients/{patient_id}/episodes", response_model=list[EpisodeRead])

@@ -6,9 +6,9 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from strigil.web import handler_thread
 from strigil.web.deps import CurrentActor, DbSession
 from strigil.web.lazy import lazy
 
@@ -19,7 +19,7 @@ else:  # the statistics stack loads when an evidence page is first opened
     evidence = lazy("strigil.services.evidence")
     reliability = lazy("strigil.services.reliability")
 
-router = APIRouter(prefix="/evidence", tags=["evidence"])
+router = handler_thread.router(prefix="/evidence", tags=["evidence"])
 
 
 @router.get("/studies")

@@ -7,15 +7,15 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Any
 
-from fastapi import APIRouter
 from pydantic import Field
 
 from strigil.services import follow_up, visit_templates, visits
+from strigil.web import handler_thread
 from strigil.web.api.visits import AreaRead
 from strigil.web.deps import CurrentActor, DbSession
 from strigil.web.schemas import RecordRead, Schema
 
-router = APIRouter(tags=["visits"])
+router = handler_thread.router(tags=["visits"])
 
 
 class AreaKeys(Schema):

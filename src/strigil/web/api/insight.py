@@ -8,9 +8,10 @@ from dataclasses import asdict
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from fastapi.responses import JSONResponse
 
+from strigil.web import handler_thread
 from strigil.web.deps import CurrentActor, DbSession
 from strigil.web.lazy import lazy
 
@@ -19,7 +20,7 @@ if TYPE_CHECKING:
 else:  # the statistics stack loads when insight is first asked for
     insight = lazy("strigil.services.insight")
 
-router = APIRouter(prefix="/insight", tags=["insight"])
+router = handler_thread.router(prefix="/insight", tags=["insight"])
 
 
 def _plain(value: Any) -> Any:

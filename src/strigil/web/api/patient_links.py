@@ -11,15 +11,16 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from pydantic import Field
 
 from strigil.errors import InvalidInput
 from strigil.services import patient_forms, patient_links
+from strigil.web import handler_thread
 from strigil.web.deps import CurrentActor, DbSession, SettingsDep
 from strigil.web.schemas import Offset, RecordRead, Schema
 
-router = APIRouter(tags=["patient links"])
+router = handler_thread.router(tags=["patient links"])
 Limit = Annotated[int, Query(ge=1, le=patient_links.LIST_LIMIT, description="Links per page")]
 
 

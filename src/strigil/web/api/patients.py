@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 
 from strigil.services import merges, patients
+from strigil.web import handler_thread
 from strigil.web.deps import CurrentActor, DbSession, keep_on_refusal
 from strigil.web.schemas import Offset, Schema
 from strigil.web.schemas.patients import (
@@ -19,7 +20,7 @@ from strigil.web.schemas.patients import (
     PatientUpdate,
 )
 
-router = APIRouter(prefix="/patients", tags=["patients"])
+router = handler_thread.router(prefix="/patients", tags=["patients"])
 
 
 class EnteredInError(Schema):
@@ -104,7 +105,7 @@ def _fields(summary: merges.MergeSummary) -> dict[str, object]:
     return {name: getattr(summary, name) for name in MergeRead.model_fields}
 
 
-merge_router = APIRouter(prefix="/patient-merges", tags=["patients"])
+merge_router = handler_thread.router(prefix="/patient-merges", tags=["patients"])
 
 
 @merge_router.post("/{merge_id}/entered-in-error", response_model=MergeRead)

@@ -6,14 +6,14 @@ import uuid
 from datetime import datetime
 from typing import Literal
 
-from fastapi import APIRouter
 from pydantic import Field
 
 from strigil.services import charges, corrections, measurements, visits
+from strigil.web import handler_thread
 from strigil.web.deps import CurrentActor, DbSession
 from strigil.web.schemas import RecordRead, Schema
 
-router = APIRouter(tags=["visits"])
+router = handler_thread.router(tags=["visits"])
 
 
 class MeasurementCreate(Schema):

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter
 from pydantic import Field
 
 from strigil.services import sensors
+from strigil.web import handler_thread
 from strigil.web.deps import CurrentActor, DbSession, SettingsDep
 from strigil.web.schemas import Schema
 
-router = APIRouter(tags=["sensors"])
+router = handler_thread.router(tags=["sensors"])
 
 Number = Annotated[float, Field(allow_inf_nan=False)]
 MAX = sensors.MAX_BATCH

@@ -6,16 +6,17 @@ import dataclasses
 import uuid
 from datetime import datetime, timedelta
 
-from fastapi import APIRouter, Request, Response
+from fastapi import Request, Response
 from pydantic import Field
 
 from strigil.config import Settings
 from strigil.errors import NotAuthenticated
 from strigil.services import auth
+from strigil.web import handler_thread
 from strigil.web.deps import SESSION_COOKIE, CurrentActor, DbSession, SettingsDep, keep_on_refusal
 from strigil.web.schemas import Schema
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+router = handler_thread.router(prefix="/auth", tags=["auth"])
 
 
 class LoginBody(Schema):

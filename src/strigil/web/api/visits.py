@@ -7,7 +7,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from pydantic import Field
 from sqlalchemy.orm import Session
 
@@ -15,11 +15,12 @@ from strigil.config import Settings
 from strigil.services import episodes, screenings, sensors, treatment, visits
 from strigil.services.actors import Actor
 from strigil.services.records import TreatedArea, Visit
+from strigil.web import handler_thread
 from strigil.web.api import records
 from strigil.web.deps import CurrentActor, DbSession, SettingsDep
 from strigil.web.schemas import Offset, RecordRead, Schema
 
-router = APIRouter(tags=["visits"])
+router = handler_thread.router(tags=["visits"])
 router.include_router(records.router)
 
 

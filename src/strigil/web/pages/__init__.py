@@ -1,8 +1,8 @@
 """HTML pages for people: one router module per domain."""
 
-from fastapi import APIRouter, Depends
+from fastapi import Depends
 
-from strigil.web import hostile
+from strigil.web import handler_thread, hostile
 from strigil.web.pages import (
     account,
     admin,
@@ -23,7 +23,7 @@ from strigil.web.pages import (
 )
 from strigil.web.pages import evidence as evidence_pages
 
-router = APIRouter(include_in_schema=False, dependencies=[Depends(hostile.refuse_nul)])
+router = handler_thread.router(include_in_schema=False, dependencies=[Depends(hostile.refuse_nul)])
 # Routes are matched in order, one by one, on every request: the guided visit (its page and
 # every reading, stop and grade during treatment) is the busiest path, so it is tried first.
 # No visit route matches another router's path (tests/web/test_page_routes.py checks).

@@ -3,16 +3,17 @@ view of every API token of the clinic."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from strigil.services import auth
 from strigil.services.actors import Permission, require
+from strigil.web import handler_thread
 from strigil.web.deps import SESSION_COOKIE, CurrentActor, DbSession
 from strigil.web.pages.common import go
 from strigil.web.pages.render import page
 
-router = APIRouter()
+router = handler_thread.router()
 
 
 @router.get("/account", response_class=HTMLResponse)

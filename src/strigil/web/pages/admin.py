@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
@@ -16,12 +16,13 @@ from strigil.core import catalog
 from strigil.errors import Conflict, InvalidInput
 from strigil.services import admin
 from strigil.services.actors import Actor, Permission, Role, require
+from strigil.web import handler_thread
 from strigil.web.api.admin import csv_response
 from strigil.web.deps import CurrentActor, DbSession
 from strigil.web.pages.common import Form, errors_of, go, required_int, text
 from strigil.web.pages.render import page
 
-router = APIRouter(prefix="/admin")
+router = handler_thread.router(prefix="/admin")
 
 
 def _date(raw: str | None, name: str) -> date | None:

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 
 from strigil.core import catalog, i18n
 from strigil.services import documents, treatment, visits
 from strigil.services.records import Visit
+from strigil.web import handler_thread
 from strigil.web.deps import CurrentActor, DbSession
 from strigil.web.pages.common import Form, go, optional_int, required_int, text, view
 from strigil.web.pages.render import page
 
-router = APIRouter()
+router = handler_thread.router()
 
 
 def _library(region: str) -> list[catalog.Exercise]:

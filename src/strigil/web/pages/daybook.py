@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
@@ -15,11 +15,12 @@ from strigil.errors import Conflict, InvalidInput, StrigilError
 from strigil.services import appointments, daybook_ics
 from strigil.services.actors import Actor
 from strigil.services.appointments import AppointmentLine
+from strigil.web import handler_thread
 from strigil.web.deps import CurrentActor, DbSession
 from strigil.web.pages.common import Form, errors_of, go, optional_int, required_int, text
 from strigil.web.pages.render import page
 
-router = APIRouter()
+router = handler_thread.router()
 STATUS_LABELS = {
     "booked": "booked",
     "arrived": "arrived",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
@@ -32,6 +32,7 @@ from strigil.services.episodes import (
     Episode,
 )
 from strigil.services.instrument_translations import Translations
+from strigil.web import handler_thread
 from strigil.web.deps import CurrentActor, DbSession
 from strigil.web.pages import charts
 from strigil.web.pages.common import (
@@ -47,7 +48,7 @@ from strigil.web.pages.common import (
 )
 from strigil.web.pages.render import page
 
-router = APIRouter()
+router = handler_thread.router()
 
 FIELDS = (
     "condition_code",

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 
 from strigil.core import catalog, measures
 from strigil.errors import InvalidInput
 from strigil.services.actors import Permission, require
+from strigil.web import handler_thread
 from strigil.web.deps import CurrentActor, DbSession
 from strigil.web.lazy import lazy
 from strigil.web.pages.render import page
@@ -22,7 +23,7 @@ else:  # the statistics stack loads when an evidence page is first opened
     evidence = lazy("strigil.services.evidence")
     reliability = lazy("strigil.services.reliability")
 
-router = APIRouter()
+router = handler_thread.router()
 
 
 @router.get("/evidence", response_class=HTMLResponse)

@@ -6,7 +6,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
@@ -15,12 +15,13 @@ from strigil.core import catalog
 from strigil.errors import Conflict, InvalidInput
 from strigil.services import follow_up, visit_templates, visits
 from strigil.services.actors import Actor
+from strigil.web import handler_thread
 from strigil.web.deps import CurrentActor, DbSession
 from strigil.web.pages.common import Form, errors_of, go, optional_int, text
 from strigil.web.pages.render import page
 from strigil.web.pages.visits import visit_ctx
 
-router = APIRouter()
+router = handler_thread.router()
 
 
 def _taken(

@@ -12,15 +12,16 @@ import threading
 import time
 from collections import OrderedDict
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse
 
 from strigil.services import appointments, dashboard
 from strigil.services.actors import Actor, Permission
+from strigil.web import handler_thread
 from strigil.web.deps import CurrentActor, DbSession
 from strigil.web.pages.render import page
 
-router = APIRouter()
+router = handler_thread.router()
 Key = tuple[int, int, str]
 
 

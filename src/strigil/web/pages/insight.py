@@ -6,11 +6,12 @@ import base64
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import Query, Request
 from fastapi.responses import HTMLResponse
 
 from strigil.errors import InvalidInput
 from strigil.services.actors import Permission, require
+from strigil.web import handler_thread
 from strigil.web.deps import CurrentActor, DbSession
 from strigil.web.lazy import lazy
 from strigil.web.pages.render import page
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
 else:  # the statistics stack loads when an insight page is first opened
     insight = lazy("strigil.services.insight")
 
-router = APIRouter()
+router = handler_thread.router()
 MinEpisodes = Annotated[int, Query(ge=5, le=100_000)]
 
 

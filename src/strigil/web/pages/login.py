@@ -5,16 +5,17 @@ from __future__ import annotations
 import hmac
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from strigil.errors import NotAuthenticated, NotPermitted
 from strigil.services import auth
+from strigil.web import handler_thread
 from strigil.web.api.sessions import set_session_cookie, signin_policy
 from strigil.web.deps import SESSION_COOKIE, DbSession, SettingsDep, keep_on_refusal
 from strigil.web.pages.render import page
 
-router = APIRouter()
+router = handler_thread.router()
 
 
 def _safe_next(target: str | None) -> str:

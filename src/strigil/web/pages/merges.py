@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import Response
 
 from strigil.errors import InvalidInput
 from strigil.services import merges, patients
+from strigil.web import handler_thread
 from strigil.web.deps import CurrentActor, DbSession
 from strigil.web.pages.common import Form, errors_of, go, text
 from strigil.web.pages.patients import can_merge, chart_context
 from strigil.web.pages.render import page
 
-router = APIRouter()
+router = handler_thread.router()
 
 
 @router.post("/patients/{patient_id}/merge", response_model=None)

@@ -6,7 +6,7 @@ import re
 from datetime import UTC, date, datetime
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
@@ -16,11 +16,12 @@ from strigil.errors import InvalidInput
 from strigil.services import episodes, outcomes, visits
 from strigil.services.actors import Actor
 from strigil.services.episodes import Episode
+from strigil.web import handler_thread
 from strigil.web.deps import CurrentActor, DbSession
 from strigil.web.pages.common import Form, errors_of, go, text, view
 from strigil.web.pages.render import page
 
-router = APIRouter()
+router = handler_thread.router()
 
 _ITEM = re.compile(r"answers\[(\d+)\]")
 OPTION_FIELDS = ("unit", "joint", "motion", "side", "item8_branch")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
@@ -18,12 +18,12 @@ from starlette.datastructures import FormData
 from strigil.core import i18n
 from strigil.errors import InvalidInput, NotFound, TooManyRequests
 from strigil.services import outbox, patient_forms, patient_links
-from strigil.web import qr
+from strigil.web import handler_thread, qr
 from strigil.web.deps import CurrentActor, DbSession, SettingsDep, keep_on_refusal
 from strigil.web.pages.common import Form, errors_of, go, text
 from strigil.web.pages.render import page
 
-router = APIRouter()
+router = handler_thread.router()
 FIELDS = ("soreness", "bruising", "skin_broken", "calf_pain", "numbness", "other")
 _PRIVATE = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"}
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
@@ -15,6 +15,7 @@ from strigil.services import adverse_events, episodes, merges, patients, visits
 from strigil.services.actors import Actor, Permission
 from strigil.services.patients import Patient
 from strigil.services.records import ADVERSE_EVENT_CATEGORIES
+from strigil.web import handler_thread
 from strigil.web.deps import CurrentActor, DbSession, keep_on_refusal
 from strigil.web.pages.common import (
     Form,
@@ -29,7 +30,7 @@ from strigil.web.pages.common import (
 )
 from strigil.web.pages.render import page
 
-router = APIRouter()
+router = handler_thread.router()
 
 
 @router.get("/patients", response_class=HTMLResponse)

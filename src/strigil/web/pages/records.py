@@ -8,18 +8,19 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
 from strigil.core import i18n
 from strigil.errors import InvalidInput
 from strigil.services import charges, corrections, documents, measurements, visits
+from strigil.web import handler_thread
 from strigil.web.deps import CurrentActor, DbSession
 from strigil.web.pages.common import Form, go, required_int, text
 from strigil.web.pages.render import page
 
-router = APIRouter()
+router = handler_thread.router()
 
 
 def _number(form: FormData, name: str) -> float | None:

@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from itertools import groupby
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
@@ -18,11 +18,12 @@ from strigil.errors import InvalidInput
 from strigil.services import consents, drafts, episodes, screenings
 from strigil.services.actors import Permission
 from strigil.services.episodes import Episode
+from strigil.web import handler_thread
 from strigil.web.deps import CurrentActor, DbSession
 from strigil.web.pages.common import Form, go, text
 from strigil.web.pages.render import page
 
-router = APIRouter()
+router = handler_thread.router()
 
 
 def grouped(rules: Sequence[ScreeningRule]) -> list[tuple[str, list[ScreeningRule]]]:

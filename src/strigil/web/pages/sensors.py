@@ -12,7 +12,7 @@ import base64
 import math
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import FormData
 
@@ -20,12 +20,13 @@ from strigil.errors import InvalidInput
 from strigil.services import dose_insight, sensors
 from strigil.services.actors import Role
 from strigil.services.records import TreatedArea
+from strigil.web import handler_thread
 from strigil.web.deps import CurrentActor, DbSession, SettingsDep
 from strigil.web.pages.common import Form, optional_int, text
 from strigil.web.pages.render import page
 from strigil.web.pages.visits import area_card
 
-router = APIRouter()
+router = handler_thread.router()
 
 WIDTH, HEIGHT = 240, 40
 

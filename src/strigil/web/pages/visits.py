@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
@@ -30,6 +30,7 @@ from strigil.services import (
 )
 from strigil.services.actors import Actor, Permission
 from strigil.services.records import ADVERSE_EVENT_CATEGORIES, TreatedArea, Visit
+from strigil.web import handler_thread
 from strigil.web.deps import CurrentActor, DbSession, SettingsDep
 from strigil.web.page_cache import PageCache
 from strigil.web.pages import records
@@ -46,7 +47,7 @@ from strigil.web.pages.common import (
 from strigil.web.pages.render import page
 from strigil.web.pages.safety import answer_errors, parse_answers, parse_lifts, questionnaire
 
-router = APIRouter()
+router = handler_thread.router()
 router.include_router(records.router)
 
 
