@@ -6,7 +6,8 @@ hundred route patterns (about a third of a page's time, and most of a health che
 any of Strigil's own work began. Every Strigil route starts with a fixed segment (``/api``,
 ``/visits``, ``/p``), so a router is tried only when the request's first segment is one of
 its own; which route answers is unchanged, since a router skipped here could not have matched.
-Within one request a router's answer is also kept, since FastAPI asks for it more than once.
+Within one request a router's answer is also kept, since FastAPI asks for it more than once,
+and a router's list of routes is taken as it stood once the app was built.
 
 This reaches into FastAPI's included-router class, which is not public: the versions are
 pinned, and ``tests/web/test_routing.py`` fails if an upgrade leaves a router unguarded
@@ -29,6 +30,13 @@ class _SegmentGuard(_IncludedRouter):
     """An included router that says "no match" at once for a path outside its segments."""
 
     first_segments: frozenset[str]
+    frozen_candidates: list[Any]
+
+    def effective_candidates(self) -> Any:
+        """The routes as they stood when the app was built. FastAPI checks on every call
+        whether any router below has gained a route since, by walking them all; Strigil's
+        routes are all added before ``guard_routers`` runs, so the answer cannot change."""
+        return self.frozen_candidates
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         if scope["type"] == "http" and first_segment(_route_path(scope)) not in self.first_segments:
@@ -87,11 +95,13 @@ def guard_routers(app: FastAPI) -> int:
 def _guard(router: _IncludedRouter) -> int:
     guarded = 0
     segments = _segments(router)
+    candidates = router.effective_candidates()
     if segments is not None:
         router.__class__ = _SegmentGuard
         router.first_segments = segments  # type: ignore[attr-defined]
+        router.frozen_candidates = candidates  # type: ignore[attr-defined]
         guarded = 1
-    children = (c for c in router.effective_candidates() if isinstance(c, _IncludedRouter))
+    children = (c for c in candidates if isinstance(c, _IncludedRouter))
     return guarded + sum(_guard(child) for child in children)
 
 
