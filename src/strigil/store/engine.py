@@ -6,11 +6,13 @@ SQLite) and a busy timeout (concurrent writers wait instead of failing at once).
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -31,7 +33,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 def _sqlite_begin(connection: Any) -> None:
     # Every request writes (the audit trail does), so take the write lock up front: a
     # deferred transaction that upgrades to a writer fails at once instead of waiting.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # Sent straight to the driver: it runs on every request, and SQLAlchemy's statement
+    # machinery cost more than the statement itself.
+    try:
+        connection.connection.driver_connection.execute("BEGIN IMMEDIATE")
+    except sqlite3.Error as error:  # still busy after the timeout, or the file is gone
+        raise DBAPIError.instance("BEGIN IMMEDIATE", None, error, sqlite3.Error) from error
 
 
 def is_sqlite(url: str) -> bool:
