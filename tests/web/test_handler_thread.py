@@ -11,19 +11,17 @@ import anyio.to_thread
 import pytest
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
-from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute, _IncludedRouter
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from tests.factories import login, make_clinic, make_patient, make_user
+from tests.web.probes import clinics_named, rename_then
 
-from strigil.store.clinics import Clinic, User
+from strigil.store.clinics import User
 from strigil.store.unit_of_work import UnitOfWork
 from strigil.web.app import create_app
-from strigil.web.deps import CurrentActor, DbSession
 from strigil.web.handler_thread import HandlerThreadRoute
 
 
@@ -114,14 +112,6 @@ def test_a_browser_write_is_checked_in_full_before_its_body(
 def probe(app: FastAPI, session: Session) -> tuple[FastAPI, User]:
     """A route run by ``handler_thread`` that renames the actor's clinic, then answers the
     given status with a finished response (ended in the handler's thread)."""
-
-    def rename_then(status: int, name: str, actor: CurrentActor, db: DbSession) -> JSONResponse:
-        db.get_one(Clinic, actor.clinic_id).name = name
-        db.flush()
-        if status == 599:
-            raise RuntimeError("handler failed after writing")
-        return JSONResponse({"status": status}, status_code=status)
-
     app.router.add_api_route(
         "/_probe/write/{status}/{name}", rename_then, methods=["POST"],
         route_class_override=HandlerThreadRoute,
@@ -129,11 +119,6 @@ def probe(app: FastAPI, session: Session) -> tuple[FastAPI, User]:
     user = make_user(session, make_clinic(session))
     session.commit()
     return app, user
-
-
-def _clinics_named(session: Session, name: str) -> int:
-    session.expire_all()
-    return int(session.scalar(select(func.count()).where(Clinic.name == name)) or 0)
 
 
 @pytest.mark.parametrize(("status", "kept"), [(200, 1), (303, 1), (404, 0), (409, 0), (599, 0)])
@@ -145,7 +130,7 @@ def test_the_handler_thread_commits_only_what_succeeded(
         login(client, user)
         answered = client.post(f"/_probe/write/{status}/probe-{status}", follow_redirects=False)
     assert answered.status_code == (500 if status == 599 else status)
-    assert _clinics_named(session, f"probe-{status}") == kept
+    assert clinics_named(session, f"probe-{status}") == kept
 
 
 @pytest.mark.parametrize(
@@ -174,4 +159,4 @@ def test_a_commit_that_fails_in_the_handler_thread_is_answered(
         monkeypatch.setattr(UnitOfWork, "commit", fail)
         answered = client.post("/_probe/write/200/never-saved")
     assert (answered.status_code, answered.json()["code"]) == (status, code)
-    assert _clinics_named(session, "never-saved") == 0
+    assert clinics_named(session, "never-saved") == 0

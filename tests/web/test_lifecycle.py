@@ -14,32 +14,20 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 from tests.factories import login, make_clinic, make_patient, make_user
 from tests.liveserver import in_own_loop
+from tests.web.probes import clinics_named, rename_then
 
 from strigil.config import Settings
 from strigil.store import tenancy
-from strigil.store.clinics import Clinic, User
+from strigil.store.clinics import User
 from strigil.store.patients import Patient
 from strigil.web.app import OwnerLoginRefused, create_app
 from strigil.web.deps import CurrentActor, DbSession
 from strigil.web.lifecycle import Capacity, Gate, RequestLifecycle
 
 
-def _clinics_named(session: Session, name: str) -> int:
-    session.expire_all()
-    return int(session.scalar(select(func.count()).where(Clinic.name == name)) or 0)
-
-
 @pytest.fixture
 def probe(app: FastAPI, session: Session) -> tuple[FastAPI, User]:
     """A test-only route that renames the actor's clinic, then ends with the given status."""
-
-    def rename_then(status: int, name: str, actor: CurrentActor, db: DbSession) -> JSONResponse:
-        db.get_one(Clinic, actor.clinic_id).name = name
-        db.flush()
-        if status == 599:
-            raise RuntimeError("handler failed after writing")
-        return JSONResponse({"status": status}, status_code=status)
-
     app.add_api_route("/_probe/write/{status}/{name}", rename_then, methods=["POST"])
     user = make_user(session, make_clinic(session))
     session.commit()
@@ -55,7 +43,7 @@ def test_a_request_commits_only_when_it_succeeds(
     with TestClient(app, base_url="http://127.0.0.1") as client:
         login(client, user)
         assert client.post(f"/_probe/write/{status}/{name}").status_code == status
-    assert _clinics_named(session, name) == kept
+    assert clinics_named(session, name) == kept
 
 
 def test_a_failing_handler_rolls_back(probe: tuple[FastAPI, User], session: Session) -> None:
@@ -63,7 +51,7 @@ def test_a_failing_handler_rolls_back(probe: tuple[FastAPI, User], session: Sess
     with TestClient(app, base_url="http://127.0.0.1", raise_server_exceptions=False) as c:
         login(c, user)
         assert c.post("/_probe/write/599/probe-crash").status_code == 500
-    assert _clinics_named(session, "probe-crash") == 0
+    assert clinics_named(session, "probe-crash") == 0
 
 
 def test_health_answers_without_the_queue(client: TestClient) -> None:
