@@ -17,7 +17,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 from tests.factories import login, make_clinic, make_patient, make_user
-from tests.web.probes import clinics_named, rename_then
+from tests.web.probes import add_probe, clinics_named
 
 from strigil.store.clinics import User
 from strigil.store.unit_of_work import UnitOfWork
@@ -112,13 +112,7 @@ def test_a_browser_write_is_checked_in_full_before_its_body(
 def probe(app: FastAPI, session: Session) -> tuple[FastAPI, User]:
     """A route run by ``handler_thread`` that renames the actor's clinic, then answers the
     given status with a finished response (ended in the handler's thread)."""
-    app.router.add_api_route(
-        "/_probe/write/{status}/{name}", rename_then, methods=["POST"],
-        route_class_override=HandlerThreadRoute,
-    )  # fmt: skip
-    user = make_user(session, make_clinic(session))
-    session.commit()
-    return app, user
+    return add_probe(app, session, HandlerThreadRoute)
 
 
 @pytest.mark.parametrize(("status", "kept"), [(200, 1), (303, 1), (404, 0), (409, 0), (599, 0)])

@@ -14,7 +14,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 from tests.factories import login, make_clinic, make_patient, make_user
 from tests.liveserver import in_own_loop
-from tests.web.probes import clinics_named, rename_then
+from tests.web.probes import add_probe, clinics_named
 
 from strigil.config import Settings
 from strigil.store import tenancy
@@ -28,10 +28,7 @@ from strigil.web.lifecycle import Capacity, Gate, RequestLifecycle
 @pytest.fixture
 def probe(app: FastAPI, session: Session) -> tuple[FastAPI, User]:
     """A test-only route that renames the actor's clinic, then ends with the given status."""
-    app.add_api_route("/_probe/write/{status}/{name}", rename_then, methods=["POST"])
-    user = make_user(session, make_clinic(session))
-    session.commit()
-    return app, user
+    return add_probe(app, session)
 
 
 @pytest.mark.parametrize(("status", "kept"), [(200, 1), (201, 1), (404, 0), (409, 0), (422, 0)])
