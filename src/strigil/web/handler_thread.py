@@ -28,6 +28,7 @@ from typing import Annotated, Any, get_args
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.params import Depends as DependsParam
 from fastapi.routing import APIRoute
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from strigil.services.actors import Actor
@@ -90,22 +91,25 @@ def _call(
     arguments: dict[str, Any],
 ) -> Any:
     """The worker thread's whole part of a request."""
-    session = request.state.unit_of_work.session
-    actor: Actor | None = None
-    if "actor" in filled.values():
-        actor = getattr(request.state, "actor", None)  # a write's, found already
-        if actor is None:
-            actor = resolve_actor(request, session)
-    for name, kind in filled.items():
-        arguments[name] = actor if kind == "actor" else session
+    if filled:  # a handler that needs neither opens no session
+        session = request.state.unit_of_work.session
+        actor = _actor(request, session) if "actor" in filled.values() else None
+        for name, kind in filled.items():
+            arguments[name] = actor if kind == "actor" else session
     result = handler(**arguments)
     if isinstance(result, Response) and hasattr(result, "body"):  # not streamed
         lifecycle.end_in_handler(request.state, result.status_code)
     return result
 
 
+def _actor(request: Request, session: Session) -> Actor:
+    """The request's actor: a write's was found before its body was read."""
+    found: Actor | None = getattr(request.state, "actor", None)
+    return found if found is not None else resolve_actor(request, session)
+
+
 def _filled(annotation: Any) -> str | None:
-    """ "actor" or "session" for a parameter the thread fills in, else None."""
+    """The kind ("actor" or "session") of a parameter the thread fills in, else None."""
     for meta in get_args(annotation)[1:]:
         if isinstance(meta, DependsParam) and meta.dependency is get_actor:
             return "actor"
