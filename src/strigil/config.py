@@ -55,7 +55,7 @@ class Settings(BaseSettings):
         default=None,
         ge=1,
         le=64,
-        description="Requests served at once per process; default 2 on SQLite, 4 on PostgreSQL",
+        description="Requests served at once per process; default 1 on SQLite, 4 on PostgreSQL",
     )
     max_queued_requests: int = Field(
         default=256, ge=0, description="Requests that may wait for a turn; beyond, 503 at once"

@@ -104,17 +104,21 @@ def _instrument_translations(settings: Settings) -> instrument_translations.Tran
 
 
 def _capacity(settings: Settings) -> Capacity:
-    """Requests at once: SQLite has one writer, so few; PostgreSQL, four per process.
+    """Requests at once: one per process on SQLite, four on PostgreSQL.
 
-    Why four: a process runs Python on one core at a time, so requests beyond the few whose
-    database round trips overlap only share that core and each takes longer. With 500
-    patients sending questionnaires, the p95 of a final send fell from 110 ms at eight to
-    50–75 ms at four (benchmarks/bench_patient_forms.py); more throughput comes from more
-    workers. Sizing (docs/deployment.md): running requests stay well below the worker thread
-    pool (40 threads) and below the connection pool, so a running request never waits for a
-    thread or a connection.
+    Why one on SQLite: every request writes (the audit trail does) and so holds the
+    database's single write lock from its first statement to its commit; a second running
+    request could only wait for that lock, while the two threads and the event loop took
+    turns at the interpreter lock. A cached visit page cost 0.78 ms of CPU at two and 0.62 ms
+    at one (ADR 0026). Why four on PostgreSQL: a process runs Python on one core at a time,
+    so requests beyond the few whose database round trips overlap only share that core and
+    each takes longer. With 500 patients sending questionnaires, the p95 of a final send fell
+    from 110 ms at eight to 50–75 ms at four (benchmarks/bench_patient_forms.py); more
+    throughput comes from more workers. Sizing (docs/deployment.md): running requests stay
+    well below the worker thread pool (40 threads) and below the connection pool, so a
+    running request never waits for a thread or a connection.
     """
-    default = 2 if is_sqlite(settings.resolved_database_url) else 4
+    default = 1 if is_sqlite(settings.resolved_database_url) else 4
     return Capacity(
         running=settings.max_running_requests or default,
         queued=settings.max_queued_requests,
