@@ -182,7 +182,8 @@ def find_live_login(session: Session, token_hash: str) -> LiveLogin | None:
     anything, so there is nothing to flush first.
     """
     _enter_clinic_of(session, "login", token_hash)
-    row = session.connection().execute(_live_login_query(), {"token_hash": token_hash}).one_or_none()
+    found = session.connection().execute(_live_login_query(), {"token_hash": token_hash})
+    row = found.one_or_none()
     if row is None:
         return None
     login_id, csrf, seen, expires, revoked = row[:5]

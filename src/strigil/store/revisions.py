@@ -166,7 +166,8 @@ def of_visit(session: Session, clinic_id: int, visit_key: Any) -> tuple[int, int
     """(shared, patient) revisions a page of this visit's patient depends on, in one read;
     None when the clinic has no such visit. Read on the session's connection (no ORM
     execute, no autoflush): a page asks before it changes anything."""
-    row = session.connection().execute(_VISIT_VIEW, {"visit": visit_key, "clinic": clinic_id}).first()
+    found = session.connection().execute(_VISIT_VIEW, {"visit": visit_key, "clinic": clinic_id})
+    row = found.first()
     return None if row is None else (int(row[0]), int(row[1]))
 
 
