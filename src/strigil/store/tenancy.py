@@ -68,9 +68,11 @@ def enter_clinic_found(session: Session, lookup: TextClause, key: str) -> int | 
     ``lookup`` selects the clinic id (or NULL) as ``clinic_id`` and sets the clinic setting of
     the transaction in the same statement; when nothing is found the scope is left as it was.
     """
-    clinic_id: int | None = session.connection().execute(
-        lookup, {"k": key, "name": CLINIC_SETTING}
-    ).scalar_one_or_none()
+    clinic_id: int | None = (
+        session.connection()
+        .execute(lookup, {"k": key, "name": CLINIC_SETTING})
+        .scalar_one_or_none()
+    )
     if clinic_id is not None:
         scope = session.info.get(_SCOPE)
         if scope is None:
