@@ -92,3 +92,45 @@ def test_a_router_whose_route_starts_with_a_parameter_is_never_skipped() -> None
     assert routing.guard_routers(app) == 0
     assert routing.first_segment("/visits/1/note") == "visits"
     assert routing.first_segment("/") == ""
+
+
+def test_a_parameter_that_spans_segments_still_answers_every_length() -> None:
+    from fastapi import APIRouter
+    from fastapi.testclient import TestClient
+
+    app, files = FastAPI(), APIRouter()
+    files.add_api_route("/files/one", lambda: "one")
+    files.add_api_route("/files/{rest:path}", lambda rest: f"path {rest}")
+    files.add_api_route("/files/{a}/{b}", lambda a, b: f"two {a} {b}", methods=["POST"])
+    app.include_router(files)
+    assert routing.guard_routers(app) == 1
+    with TestClient(app) as client:
+        assert client.get("/files/one").json() == "one"
+        assert client.get("/files/a/b/c").json() == "path a/b/c"
+        assert client.post("/files/a/b").json() == "two a b"
+        assert client.get("/other/a").status_code == 404
+
+
+def test_a_router_tries_only_the_routes_shaped_like_the_request() -> None:
+    app = app_module.create_app()
+    pattern = "/visits/{visit_id}"
+    holder = next(
+        router
+        for router in _guarded_routers(app)
+        if any(getattr(c, "path_format", None) == pattern for c in router.frozen_candidates)
+    )
+    tried = holder.candidates_for(routing.shape_of("/visits/0f7c"))
+    paths = [getattr(c, "path_format", None) for c in tried]
+    assert pattern in paths
+    assert all(p is None or p.count("/") == 2 for p in paths)  # no /visits/{id}/... action
+    assert len(tried) < len(holder.frozen_candidates) / 2
+    assert routing.shape_of("/") == ("", 1)
+    assert routing.shape_of("/visits/1/note") == ("visits", 3)
+
+
+def _guarded_routers(app: FastAPI) -> Iterator[_IncludedRouter]:
+    stack = [r for r in app.router.routes if isinstance(r, _IncludedRouter)]
+    while stack:
+        router = stack.pop()
+        yield router
+        stack.extend(c for c in router.frozen_candidates if isinstance(c, _IncludedRouter))

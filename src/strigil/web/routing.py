@@ -7,7 +7,9 @@ any of Strigil's own work began. Every Strigil route starts with a fixed segment
 ``/visits``, ``/p``), so a router is tried only when the request's first segment is one of
 its own; which route answers is unchanged, since a router skipped here could not have matched.
 Within one request a router's answer is also kept, since FastAPI asks for it more than once,
-and a router's list of routes is taken as it stood once the app was built.
+and a router's list of routes is taken as it stood once the app was built. Inside a router,
+only the routes whose pattern has the request's number of segments are tried: the visit
+page's router holds a dozen ``/visits/{id}/...`` actions that could never match ``/visits/{id}``.
 
 This reaches into FastAPI's included-router class, which is not public: the versions are
 pinned, and ``tests/web/test_routing.py`` fails if an upgrade leaves a router unguarded
@@ -16,14 +18,20 @@ pinned, and ``tests/web/test_routing.py`` fails if an upgrade leaves a router un
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.routing import _IncludedRouter  # noqa: PLC2701 - see the module docstring
+from starlette.convertors import PathConvertor
 from starlette.routing import Match
 from starlette.types import Scope
 
 _MEMO = "strigil.route_matches"
+_ANY_LENGTH = -1  # a pattern that can span segments ({name:path}, a mount)
+_SHAPES_KEPT = 1024  # request shapes whose narrowed route list is kept, per router
+
+Shape = tuple[str, int]
 
 
 class _SegmentGuard(_IncludedRouter):
@@ -31,12 +39,33 @@ class _SegmentGuard(_IncludedRouter):
 
     first_segments: frozenset[str]
     frozen_candidates: list[Any]
+    candidate_shapes: list[frozenset[Shape]]
+    by_shape: dict[Shape, list[Any]]
+    narrowing: threading.local
 
     def effective_candidates(self) -> Any:
-        """The routes as they stood when the app was built. FastAPI checks on every call
+        """The routes as they stood when the app was built (FastAPI checks on every call
         whether any router below has gained a route since, by walking them all; Strigil's
-        routes are all added before ``guard_routers`` runs, so the answer cannot change."""
-        return self.frozen_candidates
+        routes are all added before ``guard_routers`` runs, so the answer cannot change);
+        while this thread matches a request, only those that fit its shape."""
+        narrowed: list[Any] | None = getattr(self.narrowing, "candidates", None)
+        return self.frozen_candidates if narrowed is None else narrowed
+
+    def candidates_for(self, shape: Shape) -> list[Any]:
+        """The routes, in order, whose pattern could match a path of this shape: the rest
+        could only answer "no match"."""
+        found = self.by_shape.get(shape)
+        if found is None:
+            found = [
+                candidate
+                for candidate, shapes in zip(
+                    self.frozen_candidates, self.candidate_shapes, strict=True
+                )
+                if _fits(shape, shapes)
+            ]
+            if len(self.by_shape) < _SHAPES_KEPT:  # a bound against made-up paths
+                self.by_shape[shape] = found
+        return found
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         if scope["type"] == "http" and first_segment(_route_path(scope)) not in self.first_segments:
@@ -53,7 +82,11 @@ class _SegmentGuard(_IncludedRouter):
         key = (id(self), scope["method"], _route_path(scope))
         found = memo.get(key)
         if found is None:
-            found = memo[key] = super()._match(scope)
+            self.narrowing.candidates = self.candidates_for(shape_of(key[2]))
+            try:
+                found = memo[key] = super()._match(scope)
+            finally:
+                self.narrowing.candidates = None
         return found
 
 
@@ -68,6 +101,34 @@ def first_segment(path: str) -> str:
     """``/visits/12/note`` -> ``visits``, ``/`` -> ``""``; a pattern's ``{param}`` segment is
     kept as written."""
     return path.lstrip("/").split("/", 1)[0]
+
+
+def shape_of(path: str) -> Shape:
+    """``/visits/12/note`` -> ``("visits", 3)``: the first segment and how many there are."""
+    parts = path.lstrip("/").split("/")
+    return parts[0], len(parts)
+
+
+def _fits(shape: Shape, shapes: frozenset[Shape]) -> bool:
+    return shape in shapes or (shape[0], _ANY_LENGTH) in shapes
+
+
+def _shapes(candidate: Any) -> frozenset[Shape]:
+    """The shapes of path a route (or every route of a router) could match."""
+    contexts = (
+        candidate.effective_route_contexts()
+        if isinstance(candidate, _IncludedRouter)
+        else [candidate]
+    )
+    found = set()
+    for context in contexts:
+        if context.starlette_route is not None:  # a mount, or a plain Starlette route
+            found.add((first_segment(_path(context)), _ANY_LENGTH))
+            continue
+        first, length = shape_of(context.path_format)
+        spans = any(isinstance(c, PathConvertor) for c in context.param_convertors.values())
+        found.add((first, _ANY_LENGTH if spans else length))
+    return frozenset(found)
 
 
 def _segments(router: _IncludedRouter) -> frozenset[str] | None:
@@ -100,6 +161,9 @@ def _guard(router: _IncludedRouter) -> int:
         router.__class__ = _SegmentGuard
         router.first_segments = segments  # type: ignore[attr-defined]
         router.frozen_candidates = candidates  # type: ignore[attr-defined]
+        router.candidate_shapes = [_shapes(c) for c in candidates]  # type: ignore[attr-defined]
+        router.by_shape = {}  # type: ignore[attr-defined]
+        router.narrowing = threading.local()  # type: ignore[attr-defined]
         guarded = 1
     children = (c for c in candidates if isinstance(c, _IncludedRouter))
     return guarded + sum(_guard(child) for child in children)
