@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 from tests.factories import PASSWORD, actor, make_clinic, make_user
 
@@ -33,6 +35,33 @@ def test_login_session_token_and_instrument_round_trip(session: Session) -> None
     assert session.scalars(select(LoginSession)).all()
     actions = set(session.scalars(select(AuditEvent.action)))
     assert {"login", "create"} <= actions
+
+
+def test_a_token_shows_when_it_was_last_used_to_the_minute(session: Session) -> None:
+    user = make_user(session, make_clinic(session))
+    secret, token = auth.issue_token(session=session, actor=actor(user), name="bridge")
+    session.commit()
+
+    def last_used() -> datetime | None:
+        return session.scalar(select(ApiToken.last_used_at).where(ApiToken.id == token.id))
+
+    assert last_used() is None
+    auth.user_for_token(session=session, secret=secret)
+    first = last_used()
+    assert first is not None
+    auth.user_for_token(session=session, secret=secret)
+    assert last_used() == first  # within the minute: no write
+    session.execute(
+        update(ApiToken)
+        .where(ApiToken.id == token.id)
+        .values(last_used_at=first - timedelta(minutes=2))
+    )
+    auth.user_for_token(session=session, secret=secret)
+    later = last_used()
+    assert later is not None and later >= first
+    auth.revoke_token(session=session, actor=actor(user), token_id=token.external_id)
+    with pytest.raises(NotAuthenticated):
+        auth.user_for_token(session=session, secret=secret)
 
 
 def test_wrong_passwords_make_the_next_attempt_wait(session: Session) -> None:

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 from tests.factories import actor, make_clinic, make_patient, make_user
+from tests.flow import iastm_visit
 
-from strigil.services import audit
+from strigil.services import audit, treatment
 from strigil.store import fhir, revisions, tenancy
 from strigil.store.audit import AuditEvent
 from strigil.store.clinics import Instrument
+from strigil.store.visits import TreatedArea, Visit
 
 
 def test_a_committed_change_moves_its_clinic_on_and_no_other(session: Session) -> None:
@@ -113,3 +115,42 @@ def test_the_bulk_insert_of_an_import_moves_the_revision(session: Session) -> No
     session.commit()
     assert new_id > 0
     assert revisions.current(session, clinic.id) == start + 1
+
+
+def _area_of(session: Session, visit: Visit) -> TreatedArea:
+    return session.scalars(select(TreatedArea).where(TreatedArea.visit_id == visit.id)).one()
+
+
+def _patient_revision(session: Session, patient_id: int) -> int:
+    found = session.scalar(
+        select(revisions.PatientRevision.revision).where(
+            revisions.PatientRevision.patient_id == patient_id
+        )
+    )
+    return int(found or 0)
+
+
+def test_a_row_named_through_its_visit_or_area_moves_only_its_patient_on(
+    session: Session,
+) -> None:
+    user = make_user(session, make_clinic(session))
+    first, second = iastm_visit(session, user), iastm_visit(session, user)
+    session.commit()
+    area = _area_of(session, first)
+    before = {v.patient_id: _patient_revision(session, v.patient_id) for v in (first, second)}
+    treatment.record_reading(
+        session=session, actor=actor(user), treated_area_id=area.external_id, value=2
+    )
+    session.commit()  # a reading names its area only
+    assert _patient_revision(session, first.patient_id) == before[first.patient_id] + 1
+    assert _patient_revision(session, second.patient_id) == before[second.patient_id]
+    for visit in (first, second):  # two patients in one transaction, each moved once
+        treatment.record_reading(
+            session=session,
+            actor=actor(user),
+            treated_area_id=_area_of(session, visit).external_id,
+            value=1,
+        )
+    session.commit()
+    assert _patient_revision(session, first.patient_id) == before[first.patient_id] + 2
+    assert _patient_revision(session, second.patient_id) == before[second.patient_id] + 1

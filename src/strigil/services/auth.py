@@ -397,18 +397,18 @@ def revoke_token(*, session: Session, actor: Actor, token_id: object) -> ApiToke
     return row
 
 
-def user_for_token(*, session: Session, secret: str) -> User:
+def user_for_token(*, session: Session, secret: str) -> SignedInUser:
     """The user an API token belongs to.
 
     Raises:
         NotAuthenticated: unknown or revoked token.
     """
-    row = clinics_store.find_token(session, _digest(secret))
+    row = clinics_store.find_live_token(session, _digest(secret))
     if row is None or row.revoked_at is not None or not row.user.active:
         raise NotAuthenticated("the API token is not valid", code="bad_token")
     now = utcnow()
     if row.last_used_at is None or now - row.last_used_at > timedelta(seconds=60):
         # Shown to the minute: a device bridge posting several batches a second would
         # otherwise make every request a database write.
-        row.last_used_at = now
+        clinics_store.mark_token_used(session, row.id, now)
     return row.user

@@ -190,6 +190,10 @@ def find_live_login(session: Session, token_hash: str) -> LiveLogin | None:
     return LiveLogin(login_id, csrf, seen, expires, revoked, SignedInUser(*row[5:]))
 
 
+_USER_COLUMNS = (User.id, User.external_id, User.clinic_id, User.role, User.display_name,
+                 User.active)  # fmt: skip
+
+
 @cache
 def _live_login_query() -> Executable:
     return (
@@ -199,12 +203,7 @@ def _live_login_query() -> Executable:
             LoginSession.last_seen_at,
             LoginSession.expires_at,
             LoginSession.revoked_at,
-            User.id,
-            User.external_id,
-            User.clinic_id,
-            User.role,
-            User.display_name,
-            User.active,
+            *_USER_COLUMNS,
         )  # fmt: skip
         .join(User, User.id == LoginSession.user_id)
         .where(LoginSession.token_hash == bindparam("token_hash"))
@@ -225,16 +224,42 @@ def _login_query() -> Select[LoginSession]:
     return select(LoginSession).where(LoginSession.token_hash == bindparam("token_hash"))
 
 
-def find_token(session: Session, token_hash: str) -> ApiToken | None:
-    """The API token with this hash; the session is scoped to its clinic."""
+class LiveToken(NamedTuple):
+    """An API token as a request checks it, without loading it as an ORM object."""
+
+    id: int
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+    user: SignedInUser
+
+
+def find_live_token(session: Session, token_hash: str) -> LiveToken | None:
+    """The API token with this hash and its user, as plain values; the session is scoped to
+    its clinic. Every API request runs this, so it reads on the session's connection, as
+    ``find_live_login`` does and for the same reasons."""
     _enter_clinic_of(session, "token", token_hash)
-    return session.scalar(_token_query(), {"token_hash": token_hash})
+    found = session.connection().execute(_live_token_query(), {"token_hash": token_hash})
+    row = found.one_or_none()
+    if row is None:
+        return None
+    return LiveToken(row[0], row[1], row[2], SignedInUser(*row[3:]))
 
 
 @cache
-def _token_query() -> Select[ApiToken]:
-    """Built once: every API request runs it."""
-    return select(ApiToken).where(ApiToken.token_hash == bindparam("token_hash"))
+def _live_token_query() -> Executable:
+    return (
+        select(ApiToken.id, ApiToken.last_used_at, ApiToken.revoked_at, *_USER_COLUMNS)
+        .join(User, User.id == ApiToken.user_id)
+        .where(ApiToken.token_hash == bindparam("token_hash"))
+    )
+
+
+def mark_token_used(session: Session, token_id: int, at: datetime) -> None:
+    """Set an API token's ``last_used_at`` (tokens are not clinical data: no revision
+    moves)."""
+    session.connection().execute(
+        update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=at)
+    )
 
 
 # ------------------------------------------------------------------ clinics and users

@@ -70,18 +70,23 @@ _BUMP_ALL = text(
     "WHERE true ON CONFLICT (clinic_id) DO UPDATE SET "
     "revision = clinic_revision.revision + 1, shared = clinic_revision.shared + 1"
 )
-_BUMP_PATIENT = text(
+# Every changed patient in one statement, including those named only through a visit or a
+# treated area, looked up here as the transaction commits (so a visit moved by a merge that
+# committed meanwhile is filed under its patient now). In patient order, so two writers lock
+# the same rows in the same order and never deadlock.
+_BUMP_PATIENTS = text(
     "INSERT INTO patient_revision (patient_id, clinic_id, revision) "
-    "SELECT id, clinic_id, 1 FROM patient WHERE id = :patient_id "
+    "SELECT p.id, p.clinic_id, 1 FROM patient p WHERE p.id IN :patients "
+    "OR p.id IN (SELECT v.patient_id FROM visit v WHERE v.id IN :visits) "
+    "OR p.id IN (SELECT v.patient_id FROM treated_area a JOIN visit v ON v.id = a.visit_id "
+    "WHERE a.id IN :areas) "
+    "ORDER BY p.id "
     "ON CONFLICT (patient_id) DO UPDATE SET revision = patient_revision.revision + 1"
+).bindparams(
+    bindparam("patients", expanding=True),
+    bindparam("visits", expanding=True),
+    bindparam("areas", expanding=True),
 )
-_PATIENTS_OF_VISITS = text("SELECT DISTINCT patient_id FROM visit WHERE id IN :ids").bindparams(
-    bindparam("ids", expanding=True)
-)
-_PATIENTS_OF_AREAS = text(
-    "SELECT DISTINCT v.patient_id FROM treated_area a JOIN visit v ON v.id = a.visit_id "
-    "WHERE a.id IN :ids"
-).bindparams(bindparam("ids", expanding=True))
 
 
 class ClinicRevision(Base):
@@ -254,17 +259,15 @@ def _count_changes(session: Session) -> None:
         changes.clinics.discard(_ALL)
     for clinic_id in sorted(changes.clinics):  # a fixed order: two writers never deadlock
         session.execute(_BUMP, {"clinic_id": clinic_id, "shared": int(clinic_id in changes.shared)})
-    for patient_id in sorted(_patients(session, changes)):
-        session.execute(_BUMP_PATIENT, {"patient_id": patient_id})
-
-
-def _patients(session: Session, changes: _Changes) -> set[int]:
-    """Every patient whose rows changed, looking up visits and areas named by id only."""
-    found = set(changes.patients)
-    for query, ids in ((_PATIENTS_OF_VISITS, changes.visits), (_PATIENTS_OF_AREAS, changes.areas)):
-        if ids:
-            found.update(int(p) for (p,) in session.execute(query, {"ids": sorted(ids)}))
-    return found
+    if changes.patients or changes.visits or changes.areas:
+        session.execute(
+            _BUMP_PATIENTS,
+            {
+                "patients": sorted(changes.patients),
+                "visits": sorted(changes.visits),
+                "areas": sorted(changes.areas),
+            },
+        )
 
 
 def _forget_changes(session: Session, transaction: SessionTransaction) -> None:
