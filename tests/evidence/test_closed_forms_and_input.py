@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from strigil.evidence import (
@@ -19,7 +19,7 @@ from strigil.evidence import (
     trimfill,
 )
 from strigil.evidence.batch import reml_many
-from strigil.evidence.heterogeneity import Design
+from strigil.evidence.heterogeneity import ConvergenceError, Design
 from strigil.evidence.meta import fit_model
 
 CLOSED_FORM_METHODS = ("EE", "DL", "REML", "PM", "ML", "HE", "SJ")
@@ -35,12 +35,38 @@ def meta_data(draw: st.DrawFn) -> tuple[np.ndarray, np.ndarray]:
     return rng.normal(draw(st.floats(-2, 2)), np.sqrt(v + tau2)), v
 
 
+# Data on which REML's Fisher scoring does not converge in 100 iterations; metafor 3.8-1's
+# rma(y, v, method = "REML") stops with "Fisher scoring algorithm did not converge" too.
+UNCONVERGED_Y = [-0.13644202344387324, 0.04375139353563291, -0.07353864413091159,
+                 -0.3671009936857201, -0.2445409602337871, 0.0974830445382765,
+                 0.3468359770010797, -0.393266744562781, 0.1630302159537292, 0.8190319202714827,
+                 0.19029675672533208, 0.7927662387851997, 0.007026761061433431,
+                 -0.14477478273803343, 0.15803435620542075, 0.09229781391102906,
+                 0.2666718522058179, 0.12303244323407708, 0.3595742661733472,
+                 -0.05530199087528628, -0.6855034837134777, 0.13782785761030328]  # fmt: skip
+UNCONVERGED_V = [0.12363710814784541, 0.39540305717309804, 0.3624120526906889,
+                 0.02766010788129249, 0.16808118015636353, 0.1347460852810633,
+                 0.28431538667443684, 0.44397248277746393, 0.15625530964317966,
+                 0.48619603827578645, 0.25184284090623327, 0.40507372899835675,
+                 0.4372604693379601, 0.0747094835161646, 0.23939191166628798,
+                 0.17619447591229673, 0.2587713454893699, 0.08462826613423306,
+                 0.09013893851882465, 0.16975761801622075, 0.3103277786625542,
+                 0.0751408830329116]  # fmt: skip
+
+
 @settings(max_examples=40, deadline=None)
 @given(data=meta_data(), method=st.sampled_from(CLOSED_FORM_METHODS))
+@example(data=(np.array(UNCONVERGED_Y), np.array(UNCONVERGED_V)), method="REML")
 def test_closed_form_equals_matrix_path(data: tuple[np.ndarray, np.ndarray], method: str) -> None:
-    """X = 2·1 spans the same model but takes the k×k matrix path: τ², Q, I², SEs agree."""
+    """X = 2·1 spans the same model but takes the k×k matrix path: τ², Q, I², SEs agree, and
+    where one path's iteration does not converge, neither does the other's."""
     y, v = data
-    closed = fit_model(Design(y, v, np.ones((len(y), 1))), method, "knha", 0.95)
+    try:
+        closed = fit_model(Design(y, v, np.ones((len(y), 1))), method, "knha", 0.95)
+    except ConvergenceError:
+        with pytest.raises(ConvergenceError):
+            fit_model(Design(y, v, np.full((len(y), 1), 2.0)), method, "knha", 0.95)
+        return
     general = fit_model(Design(y, v, np.full((len(y), 1), 2.0)), method, "knha", 0.95)
     np.testing.assert_allclose(closed.tau2, general.tau2, rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(closed.beta[0], 2 * general.beta[0], rtol=1e-9, atol=1e-12)
