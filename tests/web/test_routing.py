@@ -134,3 +134,25 @@ def _guarded_routers(app: FastAPI) -> Iterator[_IncludedRouter]:
         router = stack.pop()
         yield router
         stack.extend(c for c in router.frozen_candidates if isinstance(c, _IncludedRouter))
+
+
+def test_a_router_is_skipped_past_the_literal_segments_its_routes_share() -> None:
+    app = app_module.create_app()
+    holder = next(
+        router
+        for router in _guarded_routers(app)
+        if any(
+            getattr(c, "path_format", None) == "/api/v1/visits/{visit_id}"
+            for c in router.frozen_candidates
+        )
+    )
+    assert holder.prefix == ("api", "v1")
+    assert holder.next_segments is not None and "visits" in holder.next_segments
+    assert holder.admits("/api/v1/visits/0f7c")
+    assert not holder.admits("/api/v1/patients/0f7c")
+    assert not holder.admits("/api/v2/visits/0f7c")
+    assert not holder.admits("/api")
+    top = [r for r in app.router.routes if isinstance(r, _IncludedRouter)]
+    pages = next(r for r in top if "visits" in r.first_segments)
+    assert pages.prefix == ()  # pages start with many different segments
+    assert pages.admits("/") and pages.admits("/visits/1") and not pages.admits("/api/v1")

@@ -38,6 +38,8 @@ class _SegmentGuard(_IncludedRouter):
     """An included router that says "no match" at once for a path outside its segments."""
 
     first_segments: frozenset[str]
+    prefix: tuple[str, ...]
+    next_segments: frozenset[str] | None
     frozen_candidates: list[Any]
     candidate_shapes: list[frozenset[Shape]]
     by_shape: dict[Shape, list[Any]]
@@ -68,9 +70,23 @@ class _SegmentGuard(_IncludedRouter):
         return found
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        if scope["type"] == "http" and first_segment(_route_path(scope)) not in self.first_segments:
+        if scope["type"] == "http" and not self.admits(_route_path(scope)):
             return Match.NONE, {}
         return super().matches(scope)
+
+    def admits(self, path: str) -> bool:
+        """Whether a route here could match ``path``: it starts with one of their first
+        segments and with the literal segments they all share, and the segment after those
+        is one of theirs (``/api/v1/visits/...`` never asks the episodes' API router)."""
+        parts = path.lstrip("/").split("/")
+        if parts[0] not in self.first_segments:
+            return False
+        depth = len(self.prefix)
+        if tuple(parts[:depth]) != self.prefix:
+            return False
+        return self.next_segments is None or (
+            len(parts) > depth and parts[depth] in self.next_segments
+        )
 
     def _match(self, scope: Scope) -> Any:
         """FastAPI asks each router on the way down twice (to choose it, then to hand the
@@ -135,13 +151,36 @@ def _segments(router: _IncludedRouter) -> frozenset[str] | None:
     """The first segments of every route the router holds; None if one starts with a
     parameter (such a router could answer any path, so it is never skipped)."""
     found = set()
-    for context in router.effective_route_contexts():
-        path = context.path_format if context.starlette_route is None else _path(context)
+    for path in _route_paths(router):
         segment = first_segment(path)
         if segment.startswith("{"):
             return None
         found.add(segment)
     return frozenset(found)
+
+
+def fixed_prefix(router: _IncludedRouter) -> tuple[tuple[str, ...], frozenset[str] | None]:
+    """The literal segments every route of the router starts with, and the literal segments
+    that follow them (None when a route ends there or has a parameter there)."""
+    routes = [
+        [None if "{" in part else part for part in path.lstrip("/").split("/")]
+        for path in _route_paths(router)
+    ]
+    prefix: list[str] = []
+    while True:
+        depth = len(prefix)
+        column = {parts[depth] if depth < len(parts) else None for parts in routes}
+        if len(column) != 1 or None in column:
+            following = None if None in column else frozenset(str(part) for part in column)
+            return tuple(prefix), following
+        prefix.append(str(column.pop()))
+
+
+def _route_paths(router: _IncludedRouter) -> list[str]:
+    return [
+        context.path_format if context.starlette_route is None else _path(context)
+        for context in router.effective_route_contexts()
+    ]
 
 
 def _path(context: Any) -> str:
@@ -158,8 +197,10 @@ def _guard(router: _IncludedRouter) -> int:
     segments = _segments(router)
     candidates = router.effective_candidates()
     if segments is not None:
+        prefix, following = fixed_prefix(router)
         router.__class__ = _SegmentGuard
         router.first_segments = segments  # type: ignore[attr-defined]
+        router.prefix, router.next_segments = prefix, following  # type: ignore[attr-defined]
         router.frozen_candidates = candidates  # type: ignore[attr-defined]
         router.candidate_shapes = [_shapes(c) for c in candidates]  # type: ignore[attr-defined]
         router.by_shape = {}  # type: ignore[attr-defined]
