@@ -109,7 +109,7 @@ def _capacity(settings: Settings) -> Capacity:
     Why one on SQLite: every request writes (the audit trail does) and so holds the
     database's single write lock from its first statement to its commit; a second running
     request could only wait for that lock, while the two threads and the event loop took
-    turns at the interpreter lock. A cached visit page cost 0.78 ms of CPU at two and 0.62 ms
+    turns at the interpreter lock. A cached visit page cost 0.79 ms of CPU at two and 0.63 ms
     at one (ADR 0026). Why four on PostgreSQL: a process runs Python on one core at a time,
     so requests beyond the few whose database round trips overlap only share that core and
     each takes longer. With 500 patients sending questionnaires, the p95 of a final send fell
