@@ -75,12 +75,11 @@ class _SegmentGuard(_IncludedRouter):
         return super().matches(scope)
 
     def admits(self, path: str) -> bool:
-        """Whether a route here could match ``path``: it starts with one of their first
-        segments and with the literal segments they all share, and the segment after those
-        is one of theirs (``/api/v1/visits/...`` never asks the episodes' API router)."""
-        parts = path.lstrip("/").split("/")
-        if parts[0] not in self.first_segments:
-            return False
+        """Whether a route here could match ``path``: it starts with the literal segments
+        they all share, and the segment after those is one of theirs (``/api/v1/visits/...``
+        never asks the episodes' API router; with no shared prefix, that is the first
+        segment)."""
+        parts = segments(path)
         depth = len(self.prefix)
         if tuple(parts[:depth]) != self.prefix:
             return False
@@ -121,8 +120,13 @@ def first_segment(path: str) -> str:
 
 def shape_of(path: str) -> Shape:
     """``/visits/12/note`` -> ``("visits", 3)``: the first segment and how many there are."""
-    parts = path.lstrip("/").split("/")
+    parts = segments(path)
     return parts[0], len(parts)
+
+
+def segments(path: str) -> list[str]:
+    """``/visits/12/note`` -> ``["visits", "12", "note"]``, ``/`` -> ``[""]``."""
+    return path.lstrip("/").split("/")
 
 
 def _fits(shape: Shape, shapes: frozenset[Shape]) -> bool:
@@ -163,8 +167,7 @@ def fixed_prefix(router: _IncludedRouter) -> tuple[tuple[str, ...], frozenset[st
     """The literal segments every route of the router starts with, and the literal segments
     that follow them (None when a route ends there or has a parameter there)."""
     routes = [
-        [None if "{" in part else part for part in path.lstrip("/").split("/")]
-        for path in _route_paths(router)
+        [None if "{" in part else part for part in segments(path)] for path in _route_paths(router)
     ]
     prefix: list[str] = []
     while True:
